@@ -1,0 +1,87 @@
+/**
+ * Plain data types shared by the core, storage, runtime and simulator.
+ *
+ * Indexes and terms are non-negative safe integers. Index 0 and term 0 stand
+ * for "before the first entry": an empty log has lastIndex 0 and term(0) = 0.
+ */
+
+/** A node's identity: a non-empty string, unique within a cluster. */
+export type NodeId = string;
+
+/** A Raft term (§5.1). Starts at 0 and never decreases on a node. */
+export type Term = number;
+
+/** A position in the replicated log. The first entry has index 1. */
+export type Index = number;
+
+/** The kind of a log entry. */
+export type EntryType = 'normal';
+
+/**
+ * One replicated log entry.
+ *
+ * An entry with empty `data` is a no-op: a new leader appends one so that it
+ * can commit an entry of its own term (§5.4.2 and §8 of the Raft paper).
+ */
+export interface Entry {
+  readonly index: Index;
+  readonly term: Term;
+  readonly type: EntryType;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The state that must be durable before a node answers anyone (Figure 2:
+ * "updated on stable storage before responding to RPCs"). `commit` is kept
+ * too so that a restarted node can apply without waiting for a leader; losing
+ * it is safe (it is recomputed), but it never goes backwards while stored.
+ */
+export interface HardState {
+  readonly term: Term;
+  /** The candidate this node voted for in `term`, or null. */
+  readonly vote: NodeId | null;
+  readonly commit: Index;
+}
+
+/** The cluster's voting members. Shaped so that learners and joint configurations can join later. */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+}
+
+/** What identifies a snapshot: the last log position it covers and the membership at that point. */
+export interface SnapshotMeta {
+  readonly index: Index;
+  readonly term: Term;
+  readonly membership: Membership;
+}
+
+/** The four roles of a Raft node; `preCandidate` is the PreVote phase (dissertation §9.6). */
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/** State that is useful to observe but need not be persisted. */
+export interface SoftState {
+  readonly role: Role;
+  /** The leader this node currently follows (itself when leader), or null when unknown. */
+  readonly leader: NodeId | null;
+}
+
+/** The hard state of a node that has never run: term 0, no vote, nothing committed. */
+export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: null, commit: 0 });
+
+/** True when two hard states are equal field by field. */
+export function hardStateEquals(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/** True when the hard state carries nothing (a node that has never run). */
+export function isEmptyHardState(state: HardState): boolean {
+  return hardStateEquals(state, EMPTY_HARD_STATE);
+}
+
+/** Bytes an entry counts for in size limits: its payload plus a fixed overhead for index, term and type. */
+export function entrySizeBytes(entry: Entry): number {
+  return entry.data.byteLength + ENTRY_OVERHEAD_BYTES;
+}
+
+/** The fixed per-entry overhead counted by {@link entrySizeBytes}. */
+export const ENTRY_OVERHEAD_BYTES = 24;

@@ -1,0 +1,149 @@
+/**
+ * Keel's typed errors. Every error Keel throws on purpose is a {@link KeelError}
+ * with a stable `code`; messages may change between versions, codes do not.
+ *
+ * Three kinds of failure, kept apart:
+ * - a broken invariant is a bug: {@link InvariantError}, never caught on purpose;
+ * - an expected protocol outcome (not leader, proposal dropped) is a typed error the caller can act on;
+ * - an environmental failure (bad input, I/O, corruption) is a typed error with a `cause` where there is one.
+ */
+
+/** Stable machine-readable error codes. */
+export type KeelErrorCode =
+  | 'KEEL_INVARIANT'
+  | 'KEEL_INVALID_CONFIG'
+  | 'KEEL_INVALID_MESSAGE'
+  | 'KEEL_INVALID_ARGUMENT'
+  | 'KEEL_NOT_LEADER'
+  | 'KEEL_PROPOSAL_DROPPED'
+  | 'KEEL_PROPOSAL_TOO_LARGE'
+  | 'KEEL_COMPACTED'
+  | 'KEEL_SNAPSHOT_OUT_OF_DATE'
+  | 'KEEL_CORRUPTION'
+  | 'KEEL_STORAGE_CLOSED'
+  | 'KEEL_STORAGE_LOCKED'
+  | 'KEEL_STORAGE_IO';
+
+/** Base class of every error Keel throws on purpose. */
+export class KeelError extends Error {
+  /** Stable identifier of the failure; match on this, not on the message. */
+  readonly code: KeelErrorCode;
+
+  constructor(code: KeelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A broken internal invariant: a bug in Keel. The node must stop rather than limp on. */
+export class InvariantError extends KeelError {
+  constructor(message: string) {
+    super('KEEL_INVARIANT', message);
+  }
+}
+
+/** A configuration value is missing, of the wrong type or out of range. */
+export class InvalidConfigError extends KeelError {
+  /** The option that was rejected, e.g. `heartbeatTicks`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('KEEL_INVALID_CONFIG', `invalid config ${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** A message handed to `step()` is malformed, of an unknown type or from an unknown node. Nothing was changed. */
+export class InvalidMessageError extends KeelError {
+  constructor(message: string) {
+    super('KEEL_INVALID_MESSAGE', `invalid message: ${message}`);
+  }
+}
+
+/** An argument to a public method is out of range or of the wrong type. Nothing was changed. */
+export class InvalidArgumentError extends KeelError {
+  constructor(message: string) {
+    super('KEEL_INVALID_ARGUMENT', message);
+  }
+}
+
+/** A proposal or read reached a node that is not the leader. `leader` is the leader it knows, if any. */
+export class NotLeaderError extends KeelError {
+  readonly leader: string | null;
+
+  constructor(leader: string | null) {
+    super('KEEL_NOT_LEADER', leader === null ? 'not the leader; no leader is known' : `not the leader; the leader is ${leader}`);
+    this.leader = leader;
+  }
+}
+
+/** The leader refused a proposal for a reason other than leadership (uncommitted-bytes cap, transfer in progress). */
+export class ProposalDroppedError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_PROPOSAL_DROPPED', `proposal dropped: ${reason}`);
+  }
+}
+
+/** A single entry is larger than the configured maximum. */
+export class ProposalTooLargeError extends KeelError {
+  readonly sizeBytes: number;
+  readonly maxBytes: number;
+
+  constructor(sizeBytes: number, maxBytes: number) {
+    super('KEEL_PROPOSAL_TOO_LARGE', `proposal of ${sizeBytes} bytes exceeds the maximum of ${maxBytes} bytes`);
+    this.sizeBytes = sizeBytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** The requested index lies in the part of the log that was compacted into a snapshot. */
+export class CompactedError extends KeelError {
+  readonly index: number;
+
+  constructor(index: number, firstIndex: number) {
+    super('KEEL_COMPACTED', `index ${index} is compacted; the first available index is ${firstIndex}`);
+    this.index = index;
+  }
+}
+
+/** A snapshot older than the one already stored was offered. */
+export class SnapshotOutOfDateError extends KeelError {
+  constructor(index: number, currentIndex: number) {
+    super('KEEL_SNAPSHOT_OUT_OF_DATE', `snapshot at index ${index} is older than the stored snapshot at ${currentIndex}`);
+  }
+}
+
+/** Stored data failed a checksum, format or continuity check. `key` names what is damaged. Nothing was changed on disk. */
+export class CorruptionError extends KeelError {
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('KEEL_CORRUPTION', `corruption at ${key}: ${message}`, options);
+    this.key = key;
+  }
+}
+
+/** An operation was attempted on a closed storage. */
+export class StorageClosedError extends KeelError {
+  constructor() {
+    super('KEEL_STORAGE_CLOSED', 'storage is closed');
+  }
+}
+
+/** The storage directory is already open, in this process or another. */
+export class StorageLockedError extends KeelError {
+  readonly location: string;
+
+  constructor(location: string, options?: { cause?: unknown }) {
+    super('KEEL_STORAGE_LOCKED', `storage at ${location} is already open (locked by this or another process)`, options);
+    this.location = location;
+  }
+}
+
+/** An I/O operation of the storage failed. */
+export class StorageIOError extends KeelError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEEL_STORAGE_IO', message, options);
+  }
+}

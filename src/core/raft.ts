@@ -1,0 +1,360 @@
+import { MajorityConfig } from '../quorum/majority.js';
+import { Progress } from '../progress/progress.js';
+import { ProposalDroppedError } from '../errors.js';
+import { assert, assertNever } from '../util/assert.js';
+import type { ResolvedConfig } from './config.js';
+import { campaign, handleVoteRequest, handleVoteResponse } from './election.js';
+import { handleAppendEntries, handleHeartbeat, handleInstallSnapshot } from './follower.js';
+import type { Message } from './message.js';
+import { isLeaderMessage } from './message.js';
+import { RaftLog } from './raft-log.js';
+import { ReadIndexTracker } from './read-index.js';
+import type { ReadState } from './read-index.js';
+import { handleReadIndexRequest } from './reads.js';
+import { bcastAppend, bcastHeartbeat, handleAppendResponse, handleHeartbeatResponse, maybeCommit } from './replication.js';
+import { entrySizeBytes } from './types.js';
+import type { Entry, HardState, Index, NodeId, Role, SoftState, Term } from './types.js';
+
+/** Distributes a message's fields except the envelope, which {@link Raft.send} fills in. */
+export type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: Term } : never) : never;
+
+/**
+ * The Raft state machine of one node: roles, terms, votes, the log and, on the
+ * leader, replication progress. Synchronous and free of I/O: inputs are
+ * `tick()` and `step()`, outputs accumulate in `messages` and `readStates`
+ * and in the log's unstable part until {@link RawNode} hands them out.
+ *
+ * Handlers for each concern live in their own modules (election, follower,
+ * replication, reads) as functions over this object.
+ */
+export class Raft {
+  readonly id: NodeId;
+  readonly config: ResolvedConfig;
+  readonly log: RaftLog;
+
+  /** Invariant: never decreases. */
+  term: Term;
+  /** The candidate voted for in `term`; at most one per term. */
+  vote: NodeId | null;
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+  voters: MajorityConfig;
+  /** Replication progress of every voter (meaningful on the leader only). */
+  progress = new Map<NodeId, Progress>();
+  /** Votes received in the current (pre-)campaign. */
+  readonly votes = new Map<NodeId, boolean>();
+
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  /** Drawn from [electionTicks, 2·electionTicks) on every term change and election. */
+  randomizedElectionTimeout = 0;
+
+  /** Messages produced and not yet handed out in a Ready. */
+  messages: Message[] = [];
+  readStates: ReadState[] = [];
+  reads: ReadIndexTracker;
+  /** Reads that arrived before this leader committed an entry of its term (§6.4: they must wait). */
+  readsBeforeCommit: { requestId: string; from: NodeId }[] = [];
+  /** Payload bytes of entries appended by this leader and not yet applied. */
+  uncommittedBytes = 0;
+
+  constructor(config: ResolvedConfig) {
+    this.id = config.id;
+    this.config = config;
+    const storage = config.storage;
+    const { hardState, membership } = storage.initialState();
+    this.voters = new MajorityConfig(membership?.voters ?? config.voters);
+    const snapshotIndex = storage.firstIndex() - 1;
+    this.log = new RaftLog(storage, hardState.commit, config.applied ?? snapshotIndex);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.reads = new ReadIndexTracker(this.id);
+    this.becomeFollower(this.term, null);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leader: this.leader };
+  }
+
+  /** This node may campaign: it is a voter. */
+  promotable(): boolean {
+    return this.voters.has(this.id);
+  }
+
+  send(message: Outgoing): void {
+    const full = { ...message, from: this.id, term: message.term ?? this.term } as Message;
+    assert(full.to !== this.id, () => `raft ${this.id}: ${full.type} addressed to itself`);
+    this.messages.push(full);
+  }
+
+  // ---- role transitions -------------------------------------------------
+
+  becomeFollower(term: Term, leader: NodeId | null): void {
+    this.reset(term);
+    this.role = 'follower';
+    this.leader = leader;
+  }
+
+  /** PreVote phase: neither the term nor the vote changes (dissertation §9.6). */
+  becomePreCandidate(): void {
+    assert(this.role !== 'leader', `raft ${this.id}: leader cannot become pre-candidate`);
+    this.role = 'preCandidate';
+    this.leader = null;
+    this.votes.clear();
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== 'leader', `raft ${this.id}: leader cannot become candidate`);
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  becomeLeader(): void {
+    assert(this.role === 'candidate', () => `raft ${this.id}: becomeLeader from ${this.role}`);
+    this.reset(this.term);
+    this.role = 'leader';
+    this.leader = this.id;
+    const self = this.progress.get(this.id);
+    assert(self !== undefined, `raft ${this.id}: leader is not a voter`);
+    // The leader counts itself only for what is durable (etcd#14370): entries still being written count once advance() reports them.
+    self.maybeUpdate(this.log.persistedIndex());
+    self.becomeReplicate();
+    // §5.4.2 / §8: a no-op of the new term lets the leader commit, and so learn the commit index.
+    this.appendEntries([new Uint8Array(0)], true);
+    bcastAppend(this);
+  }
+
+  private reset(term: Term): void {
+    if (term !== this.term) {
+      assert(term > this.term, () => `raft ${this.id}: term would go back from ${this.term} to ${term}`);
+      this.term = term;
+      this.vote = null;
+    }
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.config.electionTicks + this.config.random.nextInt(this.config.electionTicks);
+    this.votes.clear();
+    this.progress = new Map();
+    for (const id of this.voters.voters) {
+      this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes));
+    }
+    this.reads = new ReadIndexTracker(this.id);
+    this.readsBeforeCommit = [];
+    this.uncommittedBytes = 0;
+  }
+
+  // ---- inputs -----------------------------------------------------------
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup();
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.checkQuorumActive()) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      bcastHeartbeat(this);
+    }
+  }
+
+  /** CheckQuorum: true when a quorum answered during the last election timeout; starts a new round. */
+  private checkQuorumActive(): boolean {
+    const active = this.voters.isQuorumActive((id) => id === this.id || this.progress.get(id)?.recentActive === true);
+    for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
+    return active;
+  }
+
+  /** Starts an election now (with a pre-vote round when PreVote is on). */
+  hup(): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    campaign(this, this.config.preVote ? 'preVote' : 'vote');
+  }
+
+  step(message: Message): void {
+    if (!this.acceptTerm(message)) return;
+    if (message.type === 'requestVote') {
+      handleVoteRequest(this, message);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(message);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(message);
+        return;
+      case 'follower':
+        this.stepFollower(message);
+        return;
+      default:
+        assertNever(this.role, 'role');
+    }
+  }
+
+  /**
+   * The term rules that come before any handler (§5.1, dissertation §9.6).
+   * Returns false when the message is done with (ignored or answered here).
+   */
+  private acceptTerm(message: Message): boolean {
+    if (message.term > this.term) return this.acceptHigherTerm(message);
+    if (message.term < this.term) {
+      this.answerStaleTerm(message);
+      return false;
+    }
+    return true;
+  }
+
+  private acceptHigherTerm(message: Message): boolean {
+    if (message.type === 'requestVote') {
+      // CheckQuorum lease: a node that heard from a live leader within the election timeout ignores vote requests, so a rejoining node cannot depose it.
+      const inLease = this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks;
+      if (inLease) return false;
+      // A pre-vote asks about a future term; answering it changes nothing here.
+      if (message.preVote) return true;
+    }
+    // A granted pre-vote echoes the term we would campaign in: not a reason to adopt it.
+    if (message.type === 'requestVoteResponse' && message.preVote && message.granted) return true;
+    this.becomeFollower(message.term, isLeaderMessage(message) ? message.from : null);
+    return true;
+  }
+
+  private answerStaleTerm(message: Message): void {
+    if ((this.config.checkQuorum || this.config.preVote) && (message.type === 'appendEntries' || message.type === 'heartbeat')) {
+      // With CheckQuorum or PreVote a node may keep a higher term than a leader it cut off from; telling that leader our term makes it step down (etcd's fix for a stuck cluster).
+      this.send({ type: 'appendEntriesResponse', to: message.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
+    } else if (message.type === 'requestVote' && message.preVote) {
+      // Reject with our term so a pre-candidate with a stale term learns it (etcd#8243: otherwise it can deadlock).
+      this.send({ type: 'requestVoteResponse', to: message.from, preVote: true, granted: false });
+    }
+  }
+
+  private stepLeader(message: Message): void {
+    switch (message.type) {
+      case 'appendEntriesResponse':
+        handleAppendResponse(this, message);
+        return;
+      case 'heartbeatResponse':
+        handleHeartbeatResponse(this, message);
+        return;
+      case 'readIndex':
+        handleReadIndexRequest(this, message.requestId, message.from);
+        return;
+      case 'appendEntries':
+      case 'heartbeat':
+      case 'installSnapshot':
+        assert(false, () => `raft ${this.id}: two leaders in term ${this.term}: ${message.from} sent ${message.type}`);
+        return;
+      case 'requestVoteResponse':
+      case 'readIndexResponse':
+      case 'requestVote':
+        return;
+      default:
+        assertNever(message, 'message');
+    }
+  }
+
+  private stepCandidate(message: Message): void {
+    if (isLeaderMessage(message)) {
+      // A leader exists in our term: stand down and take its message as a follower.
+      this.becomeFollower(this.term, message.from);
+      this.stepFollower(message);
+    } else if (message.type === 'requestVoteResponse') {
+      handleVoteResponse(this, message);
+    }
+  }
+
+  private stepFollower(message: Message): void {
+    if (isLeaderMessage(message)) {
+      this.electionElapsed = 0;
+      this.leader = message.from;
+    }
+    switch (message.type) {
+      case 'appendEntries':
+        handleAppendEntries(this, message);
+        return;
+      case 'heartbeat':
+        handleHeartbeat(this, message);
+        return;
+      case 'installSnapshot':
+        handleInstallSnapshot(this, message);
+        return;
+      case 'readIndexResponse':
+        this.readStates.push({ requestId: message.requestId, index: message.index });
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- leader helpers ---------------------------------------------------
+
+  /**
+   * Appends entries of this leader's term. Rejects with {@link ProposalDroppedError}
+   * when the uncommitted-bytes cap would be exceeded (the no-op bypasses it).
+   */
+  appendEntries(payloads: readonly Uint8Array[], bypassCap = false): { firstIndex: Index; lastIndex: Index } {
+    assert(this.role === 'leader', () => `raft ${this.id}: append as ${this.role}`);
+    const firstIndex = this.log.lastIndex() + 1;
+    const entries: Entry[] = payloads.map((data, i) => ({ index: firstIndex + i, term: this.term, type: 'normal', data }));
+    const bytes = entries.reduce((sum, entry) => sum + entry.data.byteLength, 0);
+    // An empty backlog always accepts one proposal, however large, so a big entry cannot be refused forever.
+    if (!bypassCap && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.maxUncommittedBytes) {
+      throw new ProposalDroppedError(`uncommitted entries would exceed ${this.config.maxUncommittedBytes} bytes`);
+    }
+    this.uncommittedBytes += bytes;
+    const lastIndex = this.log.append(entries);
+    return { firstIndex, lastIndex };
+  }
+
+  /** Called when the runtime reports entries applied: they no longer count as uncommitted backlog. */
+  reduceUncommitted(applied: readonly Entry[]): void {
+    if (this.role !== 'leader') return;
+    let bytes = 0;
+    for (const entry of applied) bytes += entry.data.byteLength;
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - bytes);
+  }
+
+  /** Called after the runtime made the log durable up to `log.persistedIndex()`: the leader may now count itself. */
+  onPersisted(): void {
+    if (this.role !== 'leader') return;
+    const self = this.progress.get(this.id);
+    assert(self !== undefined, `raft ${this.id}: leader has no progress for itself`);
+    if (self.maybeUpdate(this.log.persistedIndex()) && maybeCommit(this)) bcastAppend(this);
+  }
+
+  /** True once this leader has committed an entry of its own term (required before serving reads). */
+  committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /** Sum of entry sizes, for flow control. */
+  static sizeOf(entries: readonly Entry[]): number {
+    let bytes = 0;
+    for (const entry of entries) bytes += entrySizeBytes(entry);
+    return bytes;
+  }
+}

@@ -1,0 +1,284 @@
+import { InvalidArgumentError, NotLeaderError, ProposalTooLargeError } from '../errors.js';
+import { assert } from '../util/assert.js';
+import type { RaftConfig } from './config.js';
+import { resolveConfig } from './config.js';
+import type { Message } from './message.js';
+import { isLeaderMessage } from './message.js';
+import { Raft } from './raft.js';
+import type { Ready } from './ready.js';
+import { handleReadIndexRequest } from './reads.js';
+import { bcastAppend } from './replication.js';
+import { validateMessage } from './validate-message.js';
+import { hardStateEquals } from './types.js';
+import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
+import type { ProgressState } from '../progress/progress.js';
+
+/** Where a proposal landed in the leader's log. */
+export interface ProposalReceipt {
+  readonly term: Term;
+  readonly firstIndex: Index;
+  readonly lastIndex: Index;
+}
+
+/** A leader's view of one follower, as reported by {@link RawNode.status}. */
+export interface FollowerStatus {
+  readonly match: Index;
+  readonly next: Index;
+  readonly state: ProgressState;
+  readonly inflight: number;
+  readonly recentActive: boolean;
+}
+
+/** A snapshot of a core's state for observation and tests. */
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly firstIndex: Index;
+  readonly lastIndex: Index;
+  readonly voters: readonly NodeId[];
+  /** On the leader: progress of every voter, itself included. Empty otherwise. */
+  readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
+}
+
+interface Handed {
+  readonly lastEntry: { readonly index: Index; readonly term: Term } | null;
+  readonly snapshot: SnapshotMeta | null;
+  readonly committedEntries: readonly Entry[];
+}
+
+/**
+ * The public face of Keel's pure Raft core, modelled on etcd's RawNode.
+ *
+ * Inputs: {@link tick}, {@link step}, {@link propose}, {@link campaign},
+ * {@link readIndex}. Output: {@link ready} returns a {@link Ready} batch; the
+ * runtime persists, sends and applies it as its TSDoc says, then calls
+ * {@link advance}. Only one Ready is outstanding at a time; inputs may keep
+ * arriving between `ready()` and `advance()`.
+ *
+ * Synchronous and deterministic: no I/O, timers, clock or `Math.random`.
+ * Every method either completes or throws a typed error having changed nothing.
+ */
+export class RawNode {
+  private readonly raft: Raft;
+  private previousSoftState: SoftState;
+  /** The hard state last handed out (durable, or being made durable). */
+  private previousHardState: HardState;
+  private handed: Handed | null = null;
+
+  /** Throws `InvalidConfigError` for an invalid configuration. */
+  constructor(config: RaftConfig) {
+    this.raft = new Raft(resolveConfig(config));
+    this.previousSoftState = this.raft.softState();
+    this.previousHardState = this.raft.hardState();
+  }
+
+  /** This node's id. */
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  /** Advances logical time by one tick: election timeouts, heartbeats and CheckQuorum are counted in ticks. */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /**
+   * Feeds a message from a peer. Throws `InvalidMessageError` for a malformed
+   * message, one of unknown type or from an unknown node; the core is unchanged.
+   */
+  step(message: unknown): void {
+    validateMessage(message, this.raft.id, (id) => this.raft.voters.has(id));
+    this.raft.step(message);
+  }
+
+  /**
+   * Proposes one or more entries. On the leader, appends them (they become
+   * durable and replicated through the following Readies) and returns where
+   * they landed; whether they commit is seen in `committedEntries`.
+   * Throws `NotLeaderError` (with the known leader) elsewhere,
+   * `ProposalTooLargeError` for an entry over `maxEntryBytes`, and
+   * `ProposalDroppedError` when the uncommitted-bytes cap is reached.
+   */
+  propose(data: Uint8Array | readonly Uint8Array[]): ProposalReceipt {
+    const payloads = data instanceof Uint8Array ? [data] : [...data];
+    if (payloads.length === 0) throw new InvalidArgumentError('propose: no entries given');
+    for (const payload of payloads) {
+      if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('propose: every entry must be a Uint8Array');
+      if (payload.byteLength > this.raft.config.maxEntryBytes) {
+        throw new ProposalTooLargeError(payload.byteLength, this.raft.config.maxEntryBytes);
+      }
+    }
+    if (this.raft.role !== 'leader') throw new NotLeaderError(this.raft.leader);
+    const { firstIndex, lastIndex } = this.raft.appendEntries(payloads);
+    bcastAppend(this.raft);
+    return { term: this.raft.term, firstIndex, lastIndex };
+  }
+
+  /** Starts an election now, as if the election timeout had elapsed (with a pre-vote round when PreVote is on). */
+  campaign(): void {
+    this.raft.hup();
+  }
+
+  /**
+   * Requests a linearizable read barrier. When confirmed, a `ReadState` with
+   * this `requestId` appears in a later Ready; the read may be served once
+   * the state machine has applied its index. On a follower the request goes to
+   * the leader. Throws `NotLeaderError` when no leader is known. A request is
+   * dropped without an answer if leadership changes first: callers time out
+   * and retry.
+   */
+  readIndex(requestId: string): void {
+    if (typeof requestId !== 'string') throw new InvalidArgumentError('readIndex: requestId must be a string');
+    const raft = this.raft;
+    if (raft.role === 'leader') {
+      handleReadIndexRequest(raft, requestId, raft.id);
+    } else if (raft.role === 'follower' && raft.leader !== null) {
+      raft.send({ type: 'readIndex', to: raft.leader, requestId });
+    } else {
+      throw new NotLeaderError(raft.leader);
+    }
+  }
+
+  /** The runtime could not deliver to `id`: stop streaming to it optimistically and probe instead. */
+  reportUnreachable(id: NodeId): void {
+    const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
+    if (progress?.state === 'replicate') progress.becomeProbe();
+  }
+
+  /**
+   * The runtime finished (or failed) sending a snapshot to `id`. Either way the
+   * leader goes back to probing; after a success it waits for the follower's
+   * answer or the next heartbeat before sending entries.
+   */
+  reportSnapshot(id: NodeId, succeeded: boolean): void {
+    const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
+    if (progress?.state !== 'snapshot') return;
+    if (!succeeded) progress.pendingSnapshot = 0;
+    progress.becomeProbe();
+    progress.probeSent = true;
+  }
+
+  /** True when {@link ready} would return work and no Ready is outstanding. */
+  hasReady(): boolean {
+    if (this.handed !== null) return false;
+    const raft = this.raft;
+    const unstable = raft.log.unstable;
+    if (raft.messages.length > 0 || raft.readStates.length > 0) return true;
+    if (unstable.entriesToPersist().length > 0 || (unstable.snapshot !== null && !unstable.snapshotInProgress)) return true;
+    if (!hardStateEquals(raft.hardState(), this.previousHardState) || !softStateEquals(raft.softState(), this.previousSoftState)) return true;
+    return raft.log.hasNextCommittedEntries() && (raft.log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady)?.length ?? 0) > 0;
+  }
+
+  /**
+   * Takes the pending work. Call {@link advance} once it has been handled
+   * (see {@link Ready} for the order); until then `ready()` may not be called again.
+   */
+  ready(): Ready {
+    assert(this.handed === null, 'ready() called again before advance()');
+    const raft = this.raft;
+    const log = raft.log;
+    const hardState = raft.hardState();
+    const softState = raft.softState();
+    const termOrVoteChanged = hardState.term !== this.previousHardState.term || hardState.vote !== this.previousHardState.vote;
+    const entries = log.unstable.entriesToPersist();
+    const snapshot = log.unstable.snapshot !== null && !log.unstable.snapshotInProgress ? log.unstable.snapshot : null;
+    const committedEntries = log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady) ?? [];
+    const { messages, parallelMessages } = splitMessages(raft.messages.splice(0), termOrVoteChanged);
+    const ready: Ready = {
+      softState: softStateEquals(softState, this.previousSoftState) ? null : softState,
+      hardState: hardStateEquals(hardState, this.previousHardState) ? null : hardState,
+      entries,
+      snapshot,
+      messages,
+      parallelMessages,
+      committedEntries,
+      readStates: raft.readStates.splice(0),
+      mustSync: entries.length > 0 || termOrVoteChanged || snapshot !== null,
+    };
+    const last = entries[entries.length - 1];
+    this.handed = { lastEntry: last === undefined ? null : { index: last.index, term: last.term }, snapshot, committedEntries };
+    log.unstable.acceptInProgress();
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) log.acceptApplying(lastCommitted.index);
+    this.previousHardState = hardState;
+    this.previousSoftState = softState;
+    return ready;
+  }
+
+  /**
+   * Acknowledges the outstanding Ready: its snapshot, entries and hard state
+   * are durable, its messages sent and its committed entries applied (or
+   * owned by an apply loop that applies them in order).
+   */
+  advance(): void {
+    const handed = this.handed;
+    assert(handed !== null, 'advance() called without an outstanding ready()');
+    const log = this.raft.log;
+    if (handed.snapshot !== null) log.snapshotApplied(handed.snapshot.index);
+    if (handed.lastEntry !== null) log.unstable.stableTo(handed.lastEntry.index, handed.lastEntry.term);
+    const lastApplied = handed.committedEntries[handed.committedEntries.length - 1];
+    if (lastApplied !== undefined) {
+      log.appliedTo(lastApplied.index);
+      this.raft.reduceUncommitted(handed.committedEntries);
+    }
+    this.handed = null;
+    this.raft.onPersisted();
+  }
+
+  /**
+   * The term of the entry at `index` in this node's log (durable or not), or
+   * undefined when it is compacted or past the end. For observers and checkers.
+   */
+  term(index: Index): Term | undefined {
+    return this.raft.log.term(index);
+  }
+
+  /** The core's current state. */
+  status(): RaftStatus {
+    const raft = this.raft;
+    const progress = new Map<NodeId, FollowerStatus>();
+    if (raft.role === 'leader') {
+      for (const [id, p] of raft.progress) {
+        progress.set(id, { match: p.match, next: p.next, state: p.state, inflight: p.inflights.count(), recentActive: p.recentActive });
+      }
+    }
+    return {
+      id: raft.id,
+      role: raft.role,
+      term: raft.term,
+      vote: raft.vote,
+      leader: raft.leader,
+      commitIndex: raft.log.committed,
+      appliedIndex: raft.log.applied,
+      firstIndex: raft.log.firstIndex(),
+      lastIndex: raft.log.lastIndex(),
+      voters: raft.voters.voters,
+      progress,
+    };
+  }
+}
+
+/**
+ * A leader's AppendEntries and heartbeats do not depend on anything in this
+ * Ready being durable, provided the term and vote they are sent under already
+ * are (§10.2.1 of the dissertation). Everything else waits for persistence.
+ */
+function splitMessages(all: Message[], termOrVoteChanged: boolean): { messages: Message[]; parallelMessages: Message[] } {
+  if (termOrVoteChanged) return { messages: all, parallelMessages: [] };
+  const messages: Message[] = [];
+  const parallelMessages: Message[] = [];
+  for (const message of all) {
+    if (isLeaderMessage(message)) parallelMessages.push(message);
+    else messages.push(message);
+  }
+  return { messages, parallelMessages };
+}
+
+function softStateEquals(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader;
+}

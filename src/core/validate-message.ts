@@ -1,0 +1,120 @@
+import { InvalidMessageError } from '../errors.js';
+import type { Message, MessageType } from './message.js';
+import type { NodeId } from './types.js';
+
+type FieldKind = 'index' | 'bool' | 'id' | 'string' | 'entries' | 'snapshot';
+
+/** Field shapes per message type, beyond the envelope (type, from, to, term). */
+const FIELDS: { readonly [T in MessageType]: Readonly<Record<string, FieldKind>> } = {
+  appendEntries: { prevLogIndex: 'index', prevLogTerm: 'index', entries: 'entries', leaderCommit: 'index' },
+  appendEntriesResponse: { success: 'bool', index: 'index', hintIndex: 'index', hintTerm: 'index' },
+  heartbeat: { commit: 'index', readRound: 'index' },
+  heartbeatResponse: { readRound: 'index' },
+  requestVote: { preVote: 'bool', lastLogIndex: 'index', lastLogTerm: 'index' },
+  requestVoteResponse: { preVote: 'bool', granted: 'bool' },
+  installSnapshot: { snapshot: 'snapshot' },
+  readIndex: { requestId: 'string' },
+  readIndexResponse: { requestId: 'string', index: 'index' },
+};
+
+/**
+ * Checks that `value` is a well-formed message for node `self` from a known
+ * peer, before the core looks at it. Throws {@link InvalidMessageError}
+ * naming the first problem; never changes anything.
+ */
+export function validateMessage(value: unknown, self: NodeId, isKnownPeer: (id: NodeId) => boolean): asserts value is Message {
+  if (typeof value !== 'object' || value === null) fail(`expected an object, got ${describe(value)}`);
+  const record = value as Record<string, unknown>;
+  const type = record['type'];
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) fail(`unknown type ${describe(type)}`);
+  checkField(record, 'from', 'id', type);
+  checkField(record, 'to', 'id', type);
+  checkField(record, 'term', 'index', type);
+  if (record['to'] !== self) fail(`${type} addressed to ${String(record['to'])}, not to ${self}`);
+  if (record['from'] === self) fail(`${type} from this node itself`);
+  if (!isKnownPeer(record['from'] as string)) fail(`${type} from unknown node ${String(record['from'])}`);
+  for (const [field, kind] of Object.entries(FIELDS[type as MessageType])) checkField(record, field, kind, type);
+  if (type === 'appendEntries') checkAppendShape(record);
+}
+
+function checkField(record: Record<string, unknown>, field: string, kind: FieldKind, type: string): void {
+  const value = record[field];
+  const ok = ((): boolean => {
+    switch (kind) {
+      case 'index':
+        return isIndex(value);
+      case 'bool':
+        return typeof value === 'boolean';
+      case 'id':
+        return typeof value === 'string' && value.length > 0;
+      case 'string':
+        return typeof value === 'string';
+      case 'entries':
+        return Array.isArray(value) && value.every(isEntry);
+      case 'snapshot':
+        return isSnapshotMeta(value);
+    }
+  })();
+  if (!ok) fail(`${type}.${field} must be ${KIND_NAMES[kind]}, got ${describe(value)}`);
+}
+
+const KIND_NAMES: Readonly<Record<FieldKind, string>> = {
+  index: 'a non-negative safe integer',
+  bool: 'a boolean',
+  id: 'a non-empty string',
+  string: 'a string',
+  entries: 'an array of entries {index, term, type: "normal", data: Uint8Array}',
+  snapshot: 'snapshot metadata {index, term, membership: {voters: string[]}}',
+};
+
+/** Entries must follow prevLogIndex contiguously, with terms that never decrease and never exceed the message's term. */
+function checkAppendShape(record: Record<string, unknown>): void {
+  const entries = record['entries'] as { index: number; term: number }[];
+  let expectedIndex = (record['prevLogIndex'] as number) + 1;
+  let previousTerm = record['prevLogTerm'] as number;
+  const term = record['term'] as number;
+  for (const entry of entries) {
+    if (entry.index !== expectedIndex) fail(`appendEntries entries not contiguous: expected index ${expectedIndex}, got ${entry.index}`);
+    if (entry.term < previousTerm || entry.term > term || entry.term === 0) {
+      fail(`appendEntries entry ${entry.index} has term ${entry.term} outside [${previousTerm}, ${term}]`);
+    }
+    previousTerm = entry.term;
+    expectedIndex++;
+  }
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isEntry(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return isIndex(entry['index']) && isIndex(entry['term']) && entry['type'] === 'normal' && entry['data'] instanceof Uint8Array;
+}
+
+function isSnapshotMeta(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const meta = value as Record<string, unknown>;
+  const membership = meta['membership'] as Record<string, unknown> | null | undefined;
+  return (
+    isIndex(meta['index']) &&
+    isIndex(meta['term']) &&
+    typeof membership === 'object' &&
+    membership !== null &&
+    Array.isArray(membership['voters']) &&
+    membership['voters'].length > 0 &&
+    membership['voters'].every((id) => typeof id === 'string' && id.length > 0)
+  );
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Uint8Array) return `Uint8Array(${value.byteLength})`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return value === null ? 'null' : typeof value === 'object' ? 'object' : String(value);
+}
+
+function fail(reason: string): never {
+  throw new InvalidMessageError(reason);
+}

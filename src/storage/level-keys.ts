@@ -1,0 +1,107 @@
+/**
+ * The key layout of {@link LevelStorage} inside one LevelDB database.
+ *
+ * Every key starts with a one-byte ASCII prefix so that each kind of record
+ * occupies its own contiguous key range and a dump of the database stays
+ * readable. Index-bearing keys append the index as a fixed-width 8-byte
+ * big-endian integer: LevelDB compares keys bytewise, so fixed width and
+ * big-endian order make byte order equal numeric order, and a range scan over
+ * `e…` visits entries in index order.
+ *
+ * | key                     | value                                   |
+ * | ----------------------- | --------------------------------------- |
+ * | `m`                     | storage meta: format version, node, cluster |
+ * | `h`                     | hard state (term, vote, commit)         |
+ * | `s`                     | snapshot meta (index, term, voters)     |
+ * | `r` + start (8 bytes)   | term run: entries from `start` have `term` |
+ * | `e` + index (8 bytes)   | one log entry                           |
+ *
+ * @packageDocumentation
+ */
+import type { Index } from '../core/types.js';
+import { assert } from '../util/assert.js';
+
+/** Prefix byte of the storage meta key. */
+const PREFIX_META = 0x6d; // 'm'
+/** Prefix byte of the hard state key. */
+const PREFIX_HARD_STATE = 0x68; // 'h'
+/** Prefix byte of the snapshot meta key. */
+const PREFIX_SNAPSHOT = 0x73; // 's'
+/** Prefix byte of term-run keys. */
+const PREFIX_TERM_RUN = 0x72; // 'r'
+/** Prefix byte of entry keys. */
+const PREFIX_ENTRY = 0x65; // 'e'
+
+/** Length of an index-bearing key: prefix byte plus an 8-byte big-endian index. */
+export const INDEX_KEY_BYTES = 9;
+
+/** 2^32, to split a safe integer into two 32-bit halves. */
+const UINT32_RANGE = 0x1_0000_0000;
+
+/** Key of the storage meta record. */
+export const META_KEY: Buffer = Buffer.from([PREFIX_META]);
+/** Key of the hard state record. */
+export const HARD_STATE_KEY: Buffer = Buffer.from([PREFIX_HARD_STATE]);
+/** Key of the snapshot meta record. */
+export const SNAPSHOT_KEY: Buffer = Buffer.from([PREFIX_SNAPSHOT]);
+
+/** Lower bound (inclusive) of the whole entry key range. */
+export const ENTRY_RANGE_START: Buffer = Buffer.from([PREFIX_ENTRY]);
+/** Upper bound (exclusive) of the whole entry key range: the next prefix byte. */
+export const ENTRY_RANGE_END: Buffer = Buffer.from([PREFIX_ENTRY + 1]);
+/** Lower bound (inclusive) of the whole term-run key range. */
+export const TERM_RUN_RANGE_START: Buffer = Buffer.from([PREFIX_TERM_RUN]);
+/** Upper bound (exclusive) of the whole term-run key range. */
+export const TERM_RUN_RANGE_END: Buffer = Buffer.from([PREFIX_TERM_RUN + 1]);
+
+/** The key of the entry at `index`. */
+export function entryKey(index: Index): Buffer {
+  return indexKey(PREFIX_ENTRY, index);
+}
+
+/** The key of the term run that starts at `start`. */
+export function termRunKey(start: Index): Buffer {
+  return indexKey(PREFIX_TERM_RUN, start);
+}
+
+/** True when `key` is an entry key (right prefix and length). */
+export function isEntryKey(key: Uint8Array): boolean {
+  return key.byteLength === INDEX_KEY_BYTES && key[0] === PREFIX_ENTRY;
+}
+
+/** True when `key` is a term-run key (right prefix and length). */
+export function isTermRunKey(key: Uint8Array): boolean {
+  return key.byteLength === INDEX_KEY_BYTES && key[0] === PREFIX_TERM_RUN;
+}
+
+/** The index encoded in an entry or term-run key. The caller has checked the key's shape. */
+export function keyIndex(key: Uint8Array): Index {
+  assert(key.byteLength === INDEX_KEY_BYTES, () => `keyIndex: key is ${key.byteLength} bytes, expected ${INDEX_KEY_BYTES}`);
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  return view.getUint32(1) * UINT32_RANGE + view.getUint32(5);
+}
+
+/**
+ * A readable name for a key, used in `CorruptionError.key` and messages:
+ * `meta`, `hardState`, `snapshot`, `termRun:17`, `entry:42`, or the hex bytes
+ * of a key that fits no known shape.
+ */
+export function keyName(key: Uint8Array): string {
+  if (key.byteLength === 1) {
+    if (key[0] === PREFIX_META) return 'meta';
+    if (key[0] === PREFIX_HARD_STATE) return 'hardState';
+    if (key[0] === PREFIX_SNAPSHOT) return 'snapshot';
+  }
+  if (isEntryKey(key)) return `entry:${keyIndex(key)}`;
+  if (isTermRunKey(key)) return `termRun:${keyIndex(key)}`;
+  return `key:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')}`;
+}
+
+function indexKey(prefix: number, index: Index): Buffer {
+  assert(Number.isSafeInteger(index) && index >= 0, () => `key index must be a non-negative safe integer, got ${index}`);
+  const key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
+  key[0] = prefix;
+  key.writeUInt32BE(Math.floor(index / UINT32_RANGE), 1);
+  key.writeUInt32BE(index % UINT32_RANGE, 5);
+  return key;
+}

@@ -1,0 +1,194 @@
+/**
+ * What {@link LevelStorage.open} reads, and every check it makes before the
+ * storage is handed out. Nothing here writes: a failed check leaves the
+ * database exactly as it was.
+ *
+ * Open reads a bounded amount, never the whole log: the three single records,
+ * the term-run table (one record per term change), the tail of the log through
+ * a reverse iterator bounded in bytes, a handful of probes of older entries
+ * and one key below the first index (left-over compacted entries).
+ *
+ * @packageDocumentation
+ */
+import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
+import type { Entry, HardState, Index, SnapshotMeta } from '../core/types.js';
+import { CorruptionError } from '../errors.js';
+import { getValue, getValues, scanRange } from './level-db.js';
+import type { LevelDb } from './level-db.js';
+import {
+  ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_KEY, isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY,
+  SNAPSHOT_KEY, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
+} from './level-keys.js';
+import {
+  decodeEntry, decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, STORAGE_FORMAT_VERSION,
+} from './level-records.js';
+import type { StorageMeta, TermRun } from './level-records.js';
+
+/** Who the caller expects the storage to belong to. */
+export interface ExpectedIdentity {
+  readonly nodeId: string;
+  /** When undefined, the stored cluster id is not checked. */
+  readonly clusterId: string | undefined;
+}
+
+/** Everything open learns from a non-empty database, already validated. */
+export interface StoredState {
+  readonly meta: StorageMeta;
+  readonly hardState: HardState;
+  /** The stored snapshot meta, or null when none was ever saved. */
+  readonly snapshot: SnapshotMeta | null;
+  readonly runs: readonly TermRun[];
+  readonly lastIndex: Index;
+  /** The newest entries, ascending and ending at `lastIndex`; bounded by the tail budget. */
+  readonly tail: readonly Entry[];
+  /** The lowest entry index still on disk below the first index (compacted, not yet cleared), or null. */
+  readonly garbageFloor: Index | null;
+}
+
+/**
+ * Reads and validates the stored state. Returns null for an empty database
+ * (no meta record and no other key). Throws {@link CorruptionError} naming the
+ * key for anything damaged, missing or belonging to another node or cluster.
+ */
+export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, tailBytesMax: number): Promise<StoredState | null> {
+  const meta = await readMeta(db, expected);
+  if (meta === null) return null;
+  const hardStateValue = await getValue(db, HARD_STATE_KEY);
+  const hardState = hardStateValue === undefined ? EMPTY_HARD_STATE : decodeHardState(hardStateValue);
+  const snapshotValue = await getValue(db, SNAPSHOT_KEY);
+  const snapshot = snapshotValue === undefined ? null : decodeSnapshotMeta(snapshotValue);
+  const firstIndex = (snapshot?.index ?? 0) + 1;
+  const runs = await readTermRuns(db);
+  const tail = await readTail(db, firstIndex, tailBytesMax);
+  const lastIndex = tail.length === 0 ? firstIndex - 1 : tail[tail.length - 1]!.index;
+  checkTermRuns(runs, firstIndex, lastIndex);
+  checkTailTerms(tail, runs);
+  const tailStart = tail[0]?.index ?? lastIndex + 1;
+  await probeColdEntries(db, runs, firstIndex, tailStart);
+  const garbageFloor = await findGarbageFloor(db, firstIndex);
+  return { meta, hardState, snapshot, runs, lastIndex, tail, garbageFloor };
+}
+
+async function readMeta(db: LevelDb, expected: ExpectedIdentity): Promise<StorageMeta | null> {
+  const value = await getValue(db, META_KEY);
+  if (value === undefined) {
+    await checkEmpty(db);
+    return null;
+  }
+  const meta = decodeStorageMeta(value);
+  const label = keyName(META_KEY);
+  if (meta.formatVersion !== STORAGE_FORMAT_VERSION) {
+    throw new CorruptionError(label, `unknown storage format version ${meta.formatVersion} (this build reads ${STORAGE_FORMAT_VERSION})`);
+  }
+  if (meta.nodeId !== expected.nodeId) {
+    throw new CorruptionError(label, `storage belongs to node ${JSON.stringify(meta.nodeId)}, not ${JSON.stringify(expected.nodeId)}`);
+  }
+  if (expected.clusterId !== undefined && meta.clusterId !== expected.clusterId) {
+    throw new CorruptionError(label, `storage belongs to cluster ${JSON.stringify(meta.clusterId)}, not ${JSON.stringify(expected.clusterId)}`);
+  }
+  return meta;
+}
+
+/** A database without a meta record must hold nothing at all: otherwise the meta record was lost. */
+async function checkEmpty(db: LevelDb): Promise<void> {
+  let found: Buffer | undefined;
+  await scanRange(db, { limit: 1 }, (key) => {
+    found = key;
+    return false;
+  });
+  if (found !== undefined) {
+    throw new CorruptionError(keyName(META_KEY), `storage meta is missing, but the database holds ${keyName(found)}`);
+  }
+}
+
+async function readTermRuns(db: LevelDb): Promise<TermRun[]> {
+  const runs: TermRun[] = [];
+  await scanRange(db, { gte: TERM_RUN_RANGE_START, lt: TERM_RUN_RANGE_END }, (key, value) => {
+    if (!isTermRunKey(key)) throw new CorruptionError(keyName(key), 'malformed term-run key');
+    runs.push(decodeTermRun(key, value, keyIndex(key)));
+    return true;
+  });
+  return runs;
+}
+
+/**
+ * Reads the newest entries backwards from the last one until `tailBytesMax`
+ * is reached, checking that they are contiguous (a gap is a hole in the log).
+ */
+async function readTail(db: LevelDb, firstIndex: Index, tailBytesMax: number): Promise<Entry[]> {
+  const descending: Entry[] = [];
+  let bytes = 0;
+  await scanRange(db, { gte: entryKey(firstIndex), lt: ENTRY_RANGE_END, reverse: true }, (key, value) => {
+    if (!isEntryKey(key)) throw new CorruptionError(keyName(key), 'malformed entry key');
+    const index = keyIndex(key);
+    const previous = descending[descending.length - 1];
+    if (previous !== undefined && index !== previous.index - 1) {
+      throw new CorruptionError(`entry:${previous.index - 1}`, `missing: hole in the log between ${index} and ${previous.index}`);
+    }
+    const entry = decodeEntry(key, value, index);
+    descending.push(entry);
+    bytes += entrySizeBytes(entry);
+    return bytes < tailBytesMax;
+  });
+  return descending.reverse();
+}
+
+/** The run table must cover exactly `firstIndex .. lastIndex`, with a new term at every run. */
+function checkTermRuns(runs: readonly TermRun[], firstIndex: Index, lastIndex: Index): void {
+  const first = runs[0];
+  if (lastIndex >= firstIndex && first?.start !== firstIndex) {
+    throw new CorruptionError(`termRun:${firstIndex}`, `missing: no term run starts at the first index ${firstIndex} (first run: ${String(first?.start)})`);
+  }
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
+    if (run.start < firstIndex || run.start > lastIndex) {
+      throw new CorruptionError(`termRun:${run.start}`, `term run lies outside the log ${firstIndex}..${lastIndex}`);
+    }
+    if (i > 0 && runs[i - 1]!.term === run.term) {
+      throw new CorruptionError(`termRun:${run.start}`, `term run repeats term ${run.term} of the run before it`);
+    }
+  }
+}
+
+function checkTailTerms(tail: readonly Entry[], runs: readonly TermRun[]): void {
+  let runPosition = 0;
+  for (const entry of tail) {
+    while (runPosition + 1 < runs.length && runs[runPosition + 1]!.start <= entry.index) runPosition++;
+    const expected = runs[runPosition]?.term;
+    if (entry.term !== expected) {
+      throw new CorruptionError(`entry:${entry.index}`, `entry has term ${entry.term}, but the term runs say ${String(expected)}`);
+    }
+  }
+}
+
+/**
+ * Entries older than the tail are not read at open. Probe the first index and
+ * the start of every term run below the tail: a lost key there is a hole open
+ * can see cheaply. Holes elsewhere surface when that range is loaded.
+ */
+async function probeColdEntries(db: LevelDb, runs: readonly TermRun[], firstIndex: Index, tailStart: Index): Promise<void> {
+  const probes = runs.filter((run) => run.start < tailStart);
+  if (probes.length === 0) return;
+  const values = await getValues(db, probes.map((run) => entryKey(run.start)));
+  for (let i = 0; i < probes.length; i++) {
+    const run = probes[i]!;
+    const value = values[i];
+    if (value === undefined) {
+      const where = run.start === firstIndex ? 'the first index' : `the start of term ${run.term}`;
+      throw new CorruptionError(`entry:${run.start}`, `missing: hole in the log at ${where}`);
+    }
+    const entry = decodeEntry(entryKey(run.start), value, run.start);
+    if (entry.term !== run.term) {
+      throw new CorruptionError(`entry:${run.start}`, `entry has term ${entry.term}, but the term run says ${run.term}`);
+    }
+  }
+}
+
+async function findGarbageFloor(db: LevelDb, firstIndex: Index): Promise<Index | null> {
+  let floor: Index | null = null;
+  await scanRange(db, { gte: ENTRY_RANGE_START, lt: entryKey(firstIndex), limit: 1 }, (key) => {
+    floor = isEntryKey(key) ? keyIndex(key) : 0;
+    return false;
+  });
+  return floor;
+}

@@ -1,0 +1,360 @@
+import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
+import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
+import {
+  CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError, StorageIOError,
+} from '../errors.js';
+import { assert } from '../util/assert.js';
+import { EntryLoader } from './entry-loader.js';
+import { GroupCommit } from './group-commit.js';
+import type { BatchOperation } from './group-commit.js';
+import { openDatabase } from './level-db.js';
+import type { LevelDb } from './level-db.js';
+import { entryKey, HARD_STATE_KEY, META_KEY, SNAPSHOT_KEY, termRunKey } from './level-keys.js';
+import { readStoredState } from './level-open.js';
+import type { StoredState } from './level-open.js';
+import { isMembership, resolveLevelStorageOptions } from './level-options.js';
+import type { LevelStorageOptions, ResolvedLevelStorageOptions } from './level-options.js';
+import {
+  encodeEntry, encodeHardState, encodeSnapshotMeta, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
+} from './level-records.js';
+import { PrefixCollector } from './prefix-collector.js';
+import type { InitialState, LogStorage } from './storage.js';
+import { TailCache } from './tail-cache.js';
+import type { TermRunChanges } from './term-runs.js';
+import { TermRuns } from './term-runs.js';
+import { validateAppend } from './validate.js';
+
+export type { LevelStorageOptions } from './level-options.js';
+
+/** Memory held by the storage's caches, for monitoring and for tests of the bounds. */
+export interface LevelStorageStats {
+  /** Entries and bytes (by `entrySizeBytes`) in the tail cache. */
+  readonly tailEntries: number;
+  readonly tailBytes: number;
+  /** Bytes and segments in the cache of older entries loaded on demand. */
+  readonly loadedBytes: number;
+  readonly loadedSegments: number;
+  /** Runs in the term table. */
+  readonly termRuns: number;
+  /** Writes (appends and snapshots) submitted, and the synced batches that carried them: group commit makes the second smaller. */
+  readonly writes: number;
+  readonly batches: number;
+}
+
+/**
+ * A durable {@link LogStorage} on LevelDB (through the `level` package), one
+ * database directory per node. See docs/storage.md for the key layout, the
+ * record format and the durability rules.
+ *
+ * Reads answer from memory: first and last index, the term of every stored
+ * index (through a run-length table of terms) and a bounded tail of entries.
+ * Older entries are loaded on demand: `entries()` returns undefined, starts
+ * the load, and a later call is served from a bounded cache.
+ *
+ * Every write is one atomic LevelDB batch written with `sync: true`; writes
+ * made while a batch is in flight are grouped into the next one (group
+ * commit). The in-memory view changes when a write is called; its promise
+ * resolves when the write is durable.
+ */
+export class LevelStorage implements LogStorage {
+  private hardState: HardState;
+  private snapshot: SnapshotMeta;
+  /** Invariant: `snapshot.index <= last`; the entries `snapshot.index + 1 .. last` are stored. */
+  private last: Index;
+  /** Invariant: covers exactly the entries `snapshot.index + 1 .. last`. */
+  private readonly runs: TermRuns;
+  private readonly tail = new TailCache();
+  private readonly loader: EntryLoader;
+  private readonly commit: GroupCommit;
+  private readonly collector: PrefixCollector;
+  private closing: Promise<void> | null = null;
+  /** The first failed write or clear; every later write is refused with it as cause. */
+  private failure: StorageIOError | null = null;
+
+  private constructor(
+    private readonly db: LevelDb,
+    private readonly options: ResolvedLevelStorageOptions,
+    stored: StoredState,
+  ) {
+    this.hardState = stored.hardState;
+    this.snapshot = stored.snapshot ?? { index: 0, term: 0, membership: options.membership ?? { voters: [] } };
+    this.last = stored.lastIndex;
+    this.runs = new TermRuns(stored.runs);
+    this.tail.append(stored.tail);
+    const markFailed = (error: StorageIOError): void => {
+      this.failure ??= error;
+    };
+    this.loader = new EntryLoader(db, options.loadedCacheBytes, (index) => this.runs.termAt(index));
+    this.commit = new GroupCommit((operations) => db.batch(operations, { sync: true }), options.maxBatchBytes, markFailed);
+    const firstIndex = this.snapshot.index + 1;
+    this.collector = new PrefixCollector(db, stored.garbageFloor ?? firstIndex, firstIndex, markFailed);
+  }
+
+  /**
+   * Opens the storage in `options.location`, creating it when the directory
+   * holds no database. Reads only metadata, the term runs and a bounded tail.
+   *
+   * Fails with `StorageLockedError` when the directory is open elsewhere,
+   * `CorruptionError` (naming the key) when stored data is damaged, has an
+   * unknown format or belongs to another node or cluster — then nothing was
+   * written — and `InvalidArgumentError` for bad options.
+   */
+  static async open(options: LevelStorageOptions): Promise<LevelStorage> {
+    const resolved = resolveLevelStorageOptions(options);
+    const db = await openDatabase(resolved.location);
+    let storage: LevelStorage;
+    try {
+      const expected = { nodeId: resolved.nodeId, clusterId: resolved.clusterId };
+      const stored = (await readStoredState(db, expected, resolved.tailCacheBytes)) ?? (await initialise(db, resolved));
+      storage = new LevelStorage(db, resolved, stored);
+    } catch (error) {
+      // The open failed: release the lock. A failure to close would hide the
+      // reason the open failed, which is the error the caller needs.
+      await db.close().catch(() => undefined);
+      throw error;
+    }
+    storage.collector.start();
+    return storage;
+  }
+
+  initialState(): InitialState {
+    this.checkOpen();
+    const membership = this.snapshot.index > 0 ? this.snapshot.membership : this.options.membership;
+    return { hardState: this.hardState, membership };
+  }
+
+  firstIndex(): Index {
+    this.checkOpen();
+    return this.snapshot.index + 1;
+  }
+
+  lastIndex(): Index {
+    this.checkOpen();
+    return this.last;
+  }
+
+  term(index: Index): Term {
+    this.checkOpen();
+    checkIndex(index);
+    if (index < this.snapshot.index) throw new CompactedError(index, this.snapshot.index + 1);
+    if (index > this.last) throw new InvalidArgumentError(`term(${index}): index is past lastIndex ${this.last}`);
+    return this.termAt(index);
+  }
+
+  entries(low: Index, high: Index, maxBytes: number): readonly Entry[] | undefined {
+    this.checkOpen();
+    checkIndex(low);
+    checkIndex(high);
+    if (low > high) throw new InvalidArgumentError(`entries: low ${low} > high ${high}`);
+    if (low <= this.snapshot.index) throw new CompactedError(low, this.snapshot.index + 1);
+    if (high > this.last + 1) throw new InvalidArgumentError(`entries: high ${high} is past lastIndex + 1 = ${this.last + 1}`);
+    if (low === high) return [];
+    const result = this.residentEntries(low, high, maxBytes);
+    if (result.length > 0) return result;
+    this.loader.request(low, Math.min(high, this.tail.firstIndex() ?? this.last + 1), maxBytes);
+    return undefined;
+  }
+
+  snapshotMeta(): SnapshotMeta {
+    this.checkOpen();
+    return this.snapshot;
+  }
+
+  append(entries: readonly Entry[], hardState?: HardState): Promise<void> {
+    try {
+      this.checkWritable();
+      validateAppend(entries, this.snapshot.index, this.last);
+      this.checkEntrySizes(entries);
+      if (hardState !== undefined) checkHardState(hardState);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const operations: BatchOperation[] = [];
+    if (entries.length > 0) this.applyAppend(entries, operations);
+    if (hardState !== undefined) {
+      operations.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hardState) });
+      this.hardState = hardState;
+    }
+    const durable = this.commit.submit(operations, entries[0]?.index ?? Infinity);
+    return durable.then(() => this.evictTail());
+  }
+
+  saveSnapshot(meta: SnapshotMeta): Promise<void> {
+    try {
+      this.checkWritable();
+      checkSnapshotMeta(meta);
+      if (meta.index < this.snapshot.index) throw new SnapshotOutOfDateError(meta.index, this.snapshot.index);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const operations: BatchOperation[] = [{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshotMeta(meta) }];
+    const matches = meta.index <= this.last && this.termAt(meta.index) === meta.term;
+    if (matches) {
+      pushTermRunChanges(operations, this.runs.compactTo(meta.index + 1, this.last));
+      this.tail.dropBefore(meta.index + 1);
+      this.loader.dropBefore(meta.index + 1);
+    } else {
+      // The log does not match the snapshot: everything after it goes in this
+      // batch (those keys would otherwise read as the log after a restart).
+      // Entries at or below it become garbage, collected below.
+      for (let index = meta.index + 1; index <= this.last; index++) operations.push({ type: 'del', key: entryKey(index) });
+      pushTermRunChanges(operations, this.runs.clear());
+      this.tail.clear();
+      this.loader.clear();
+      this.last = meta.index;
+    }
+    this.snapshot = meta;
+    const durable = this.commit.submit(operations, Infinity);
+    // Only a durable snapshot makes the prefix garbage: clearing it earlier
+    // could leave the old snapshot with a hole after a crash.
+    return durable.then(() => this.collector.collectBelow(meta.index + 1));
+  }
+
+  /**
+   * Waits for pending writes, loads and clears, then closes the database.
+   * Idempotent; every other method fails with `StorageClosedError` from the
+   * moment it is called.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeDatabase();
+    return this.closing;
+  }
+
+  /** Resolves when every load started by `entries()` so far has finished; the next call for that range is then served from memory (or throws the load's error). */
+  loadsSettled(): Promise<void> {
+    this.checkOpen();
+    return this.loader.settled();
+  }
+
+  /** Memory held by the caches. */
+  stats(): LevelStorageStats {
+    this.checkOpen();
+    const loaded = this.loader.stats();
+    return {
+      tailEntries: this.tail.size,
+      tailBytes: this.tail.bytes,
+      loadedBytes: loaded.bytes,
+      loadedSegments: loaded.segments,
+      termRuns: this.runs.size,
+      writes: this.commit.submits,
+      batches: this.commit.batches,
+    };
+  }
+
+  /** The term at `index`, for `snapshot.index <= index <= last`. */
+  private termAt(index: Index): Term {
+    if (index === this.snapshot.index) return this.snapshot.term;
+    assert(index > this.snapshot.index && index <= this.last,
+      () => `termAt(${index}) outside ${this.snapshot.index}..${this.last}`);
+    return this.runs.termAt(index);
+  }
+
+  /** Entries from `low` that are in memory (tail or loaded ranges), up to `high` and `maxBytes`. */
+  private residentEntries(low: Index, high: Index, maxBytes: number): Entry[] {
+    const result: Entry[] = [];
+    let bytes = 0;
+    let index = low;
+    while (index < high) {
+      const run = this.tail.residentAt(index) ?? this.loader.residentAt(index);
+      if (run === undefined) break;
+      for (let offset = run.offset; offset < run.entries.length && index < high; offset++, index++) {
+        const entry = run.entries[offset]!;
+        assert(entry.index === index, () => `entries: resident entry ${entry.index} where ${index} was expected`);
+        bytes += entrySizeBytes(entry);
+        if (result.length > 0 && bytes > maxBytes) return result;
+        result.push(entry);
+      }
+    }
+    return result;
+  }
+
+  /** Updates the in-memory log for an append and adds its batch operations. */
+  private applyAppend(entries: readonly Entry[], operations: BatchOperation[]): void {
+    const first = entries[0]!;
+    const lastNew = entries[entries.length - 1]!.index;
+    if (first.index <= this.last) {
+      // Entries up to `lastNew` are overwritten by the puts below; only those past it need deleting.
+      for (let index = lastNew + 1; index <= this.last; index++) operations.push({ type: 'del', key: entryKey(index) });
+      this.loader.truncateFrom(first.index);
+    }
+    pushTermRunChanges(operations, this.runs.append(entries));
+    for (const entry of entries) operations.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) });
+    this.tail.append(entries);
+    this.last = lastNew;
+  }
+
+  private evictTail(): void {
+    if (this.closing === null) this.tail.evict(this.options.tailCacheBytes, this.commit.pinnedFrom());
+  }
+
+  private checkEntrySizes(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const size = entrySizeBytes(entry);
+      if (size > this.options.maxEntryBytes) {
+        throw new InvalidArgumentError(`append: entry ${entry.index} is ${size} bytes, over maxEntryBytes ${this.options.maxEntryBytes}`);
+      }
+    }
+  }
+
+  private async closeDatabase(): Promise<void> {
+    await this.commit.idle();
+    await this.loader.settled();
+    await this.collector.idle();
+    try {
+      await this.db.close();
+    } catch (error) {
+      throw new StorageIOError(`cannot close storage at ${this.options.location}`, { cause: error });
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== null) throw new StorageClosedError();
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.failure !== null) {
+      throw new StorageIOError(`storage failed earlier and accepts no more writes: ${this.failure.message}`, { cause: this.failure });
+    }
+  }
+}
+
+/** First open of an empty database: write the storage meta, durably, before anything else. */
+async function initialise(db: LevelDb, options: ResolvedLevelStorageOptions): Promise<StoredState> {
+  const meta = { formatVersion: STORAGE_FORMAT_VERSION, nodeId: options.nodeId, clusterId: options.clusterId ?? null };
+  try {
+    await db.put(META_KEY, encodeStorageMeta(meta), { sync: true });
+  } catch (error) {
+    throw new StorageIOError(`cannot initialise storage at ${options.location}`, { cause: error });
+  }
+  return { meta, hardState: EMPTY_HARD_STATE, snapshot: null, runs: [], lastIndex: 0, tail: [], garbageFloor: null };
+}
+
+function pushTermRunChanges(operations: BatchOperation[], changes: TermRunChanges): void {
+  for (const start of changes.removed) operations.push({ type: 'del', key: termRunKey(start) });
+  for (const run of changes.added) operations.push({ type: 'put', key: termRunKey(run.start), value: encodeTermRun(run) });
+}
+
+function checkIndex(value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`index must be a non-negative safe integer, got ${String(value)}`);
+  }
+}
+
+function checkHardState(state: HardState): void {
+  if (typeof state !== 'object' || state === null) throw new InvalidArgumentError('append: hard state must be an object');
+  checkIndex(state.term);
+  checkIndex(state.commit);
+  if (state.vote !== null && (typeof state.vote !== 'string' || state.vote.length === 0)) {
+    throw new InvalidArgumentError(`append: hard state vote must be null or a non-empty node id, got ${String(state.vote)}`);
+  }
+}
+
+function checkSnapshotMeta(meta: SnapshotMeta): void {
+  if (typeof meta !== 'object' || meta === null) throw new InvalidArgumentError('saveSnapshot: meta must be an object');
+  checkIndex(meta.index);
+  checkIndex(meta.term);
+  if (!isMembership(meta.membership as Membership | undefined)) {
+    throw new InvalidArgumentError('saveSnapshot: membership.voters must be a list of non-empty node ids');
+  }
+}

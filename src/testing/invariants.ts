@@ -1,0 +1,224 @@
+import type { Entry, Index, NodeId, Role, Term } from '../core/types.js';
+
+/** What a checker sees of one live node after a step. */
+export interface NodeObservation {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: Term;
+  readonly vote: NodeId | null;
+  /** Term and vote as stored durably: these must survive a crash. */
+  readonly durableTerm: Term;
+  readonly durableVote: NodeId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly firstIndex: Index;
+  readonly lastIndex: Index;
+  /** Term of the entry at an index of this node's log, undefined when compacted or absent. */
+  termAt(index: Index): Term | undefined;
+  /** On a leader: each voter's match index. */
+  readonly matchIndex: ReadonlyMap<NodeId, Index>;
+}
+
+/** A broken safety property, with enough context to debug it. */
+export class SafetyViolation extends Error {
+  constructor(
+    readonly invariant: string,
+    detail: string,
+  ) {
+    super(`${invariant}: ${detail}`);
+    this.name = 'SafetyViolation';
+  }
+}
+
+/**
+ * Checks the safety properties of Raft (paper Figure 3, plus what
+ * practitioners add; see section 2 of the Raft notes) over the whole history
+ * of a cluster: call {@link observe} after every step with every live node,
+ * {@link recordApplied} for every entry a node applies, and
+ * {@link recordRestart} when a node restarts. Throws {@link SafetyViolation}.
+ */
+export class SafetyChecker {
+  /** Election Safety: the one leader of each term. */
+  private readonly leaderOfTerm = new Map<Term, NodeId>();
+  /** The canonical committed sequence: the first entry applied at each index anywhere. */
+  private readonly committed = new Map<Index, { term: Term; data: string }>();
+  private committedMax = 0;
+  /** Every (index, term) ever seen maps to one entry: the Log Matching property's base case. */
+  private readonly entryOf = new Map<string, string>();
+  private readonly last = new Map<NodeId, { term: Term; vote: NodeId | null; commit: Index; applied: Index; restarted: boolean }>();
+  private readonly lastDurableTerm = new Map<NodeId, Term>();
+  /** Leader Append-Only: the terms a leader had in its log, per (leader, term). */
+  private readonly leaderLog = new Map<string, Term[]>();
+  private readonly leaderMatch = new Map<string, Map<NodeId, Index>>();
+  /** Vote durability: the vote each node cast in each term, across restarts. */
+  private readonly votes = new Map<string, NodeId>();
+  steps = 0;
+
+  /** Records an entry that a node made durable or received, to check one entry per (index, term). */
+  recordEntry(entry: Entry): void {
+    const key = `${entry.index}/${entry.term}`;
+    const data = hex(entry.data);
+    const known = this.entryOf.get(key);
+    if (known === undefined) this.entryOf.set(key, data);
+    else if (known !== data) throw new SafetyViolation('Log Matching', `two different entries at index ${entry.index} term ${entry.term}`);
+  }
+
+  /** State Machine Safety: every node applies the same entry at each index. */
+  recordApplied(node: NodeId, entry: Entry): void {
+    const data = hex(entry.data);
+    const known = this.committed.get(entry.index);
+    if (known === undefined) {
+      this.committed.set(entry.index, { term: entry.term, data });
+      this.committedMax = Math.max(this.committedMax, entry.index);
+    } else if (known.term !== entry.term || known.data !== data) {
+      throw new SafetyViolation(
+        'State Machine Safety',
+        `${node} applied index ${entry.index} term ${entry.term}, but term ${known.term} was applied there before`,
+      );
+    }
+  }
+
+  /** A node restarted: its volatile commit and applied may start lower; its term and vote may not. */
+  recordRestart(node: NodeId): void {
+    const last = this.last.get(node);
+    if (last !== undefined) this.last.set(node, { ...last, restarted: true });
+  }
+
+  /** Checks every invariant against the current state of the live nodes. */
+  observe(nodes: readonly NodeObservation[]): void {
+    this.steps++;
+    for (const node of nodes) {
+      this.checkMonotonic(node);
+      this.checkVote(node);
+      this.checkCommittedPrefix(node);
+      if (node.role === 'leader') this.checkLeader(node);
+    }
+    this.checkLogMatching(nodes);
+  }
+
+  private checkMonotonic(node: NodeObservation): void {
+    const fail = (what: string): never => {
+      throw new SafetyViolation('Monotonicity', `${node.id}: ${what}`);
+    };
+    if (!(node.appliedIndex <= node.commitIndex && node.commitIndex <= node.lastIndex)) {
+      fail(`expected applied ${node.appliedIndex} ≤ commit ${node.commitIndex} ≤ lastIndex ${node.lastIndex}`);
+    }
+    const durableBefore = this.lastDurableTerm.get(node.id) ?? 0;
+    if (node.durableTerm < durableBefore) fail(`durable term went back from ${durableBefore} to ${node.durableTerm}`);
+    this.lastDurableTerm.set(node.id, node.durableTerm);
+    // Volatile state may be lost in a crash (it was never promised to anyone); within one run it only moves forward.
+    const last = this.last.get(node.id);
+    if (last !== undefined) {
+      if (!last.restarted && node.term < last.term) fail(`term went back from ${last.term} to ${node.term}`);
+      if (!last.restarted && node.term === last.term && last.vote !== null && node.vote !== last.vote) {
+        fail(`vote changed from ${last.vote} to ${String(node.vote)} in term ${node.term}`);
+      }
+      if (!last.restarted && node.commitIndex < last.commit) fail(`commit went back from ${last.commit} to ${node.commitIndex}`);
+      if (!last.restarted && node.appliedIndex < last.applied) fail(`applied went back from ${last.applied} to ${node.appliedIndex}`);
+    }
+    this.last.set(node.id, { term: node.term, vote: node.vote, commit: node.commitIndex, applied: node.appliedIndex, restarted: false });
+  }
+
+  /** A durable vote is never changed within its term, also across restarts (redpanda PR #14). */
+  private checkVote(node: NodeObservation): void {
+    const key = `${node.id}@${node.durableTerm}`;
+    const previous = this.votes.get(key);
+    if (node.durableVote === null) {
+      if (previous !== undefined) throw new SafetyViolation('One vote per term', `${node.id} lost its durable vote for ${previous} in term ${node.durableTerm}`);
+      return;
+    }
+    if (previous === undefined) this.votes.set(key, node.durableVote);
+    else if (previous !== node.durableVote) {
+      throw new SafetyViolation('One vote per term', `${node.id} durably voted for ${previous} and then ${node.durableVote} in term ${node.durableTerm}`);
+    }
+  }
+
+  /** A committed entry is never truncated, and each node's committed prefix is the canonical one. */
+  private checkCommittedPrefix(node: NodeObservation): void {
+    const high = Math.min(node.commitIndex, this.committedMax);
+    for (let index = Math.max(node.firstIndex, 1); index <= high; index++) {
+      const canonical = this.committed.get(index);
+      const term = node.termAt(index);
+      if (canonical !== undefined && term !== canonical.term) {
+        throw new SafetyViolation('Committed entries', `${node.id} has term ${String(term)} at committed index ${index}, expected ${canonical.term}`);
+      }
+    }
+  }
+
+  private checkLeader(node: NodeObservation): void {
+    const leader = this.leaderOfTerm.get(node.term);
+    if (leader === undefined) this.leaderOfTerm.set(node.term, node.id);
+    else if (leader !== node.id) throw new SafetyViolation('Election Safety', `${leader} and ${node.id} both leader in term ${node.term}`);
+    this.checkLeaderAppendOnly(node);
+    this.checkLeaderCompleteness(node);
+    this.checkMatchMonotonic(node);
+  }
+
+  private checkLeaderAppendOnly(node: NodeObservation): void {
+    const key = `${node.id}@${node.term}`;
+    const previous = this.leaderLog.get(key) ?? [];
+    for (let index = Math.max(node.firstIndex, 1); index < previous.length; index++) {
+      const before = previous[index];
+      if (before !== undefined && node.termAt(index) !== before) {
+        throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) changed index ${index} from term ${before} to ${String(node.termAt(index))}`);
+      }
+    }
+    if (node.lastIndex + 1 < previous.length) {
+      throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) log shrank from ${previous.length - 1} to ${node.lastIndex}`);
+    }
+    const current: Term[] = [];
+    for (let index = Math.max(node.firstIndex, 1); index <= node.lastIndex; index++) current[index] = node.termAt(index) ?? 0;
+    this.leaderLog.set(key, current);
+  }
+
+  /** Leader Completeness: every committed entry of an earlier term is in this leader's log. */
+  private checkLeaderCompleteness(node: NodeObservation): void {
+    for (let index = Math.max(node.firstIndex, 1); index <= this.committedMax; index++) {
+      const canonical = this.committed.get(index);
+      if (canonical === undefined || canonical.term > node.term) continue;
+      if (node.termAt(index) !== canonical.term) {
+        throw new SafetyViolation(
+          'Leader Completeness',
+          `leader ${node.id} of term ${node.term} has term ${String(node.termAt(index))} at committed index ${index} (term ${canonical.term})`,
+        );
+      }
+    }
+  }
+
+  private checkMatchMonotonic(node: NodeObservation): void {
+    const key = `${node.id}@${node.term}`;
+    const previous = this.leaderMatch.get(key);
+    if (previous !== undefined) {
+      for (const [id, match] of node.matchIndex) {
+        if (match < (previous.get(id) ?? 0)) {
+          throw new SafetyViolation('matchIndex monotonic', `leader ${node.id} term ${node.term}: match of ${id} went back from ${previous.get(id)} to ${match}`);
+        }
+      }
+    }
+    this.leaderMatch.set(key, new Map(node.matchIndex));
+  }
+
+  /** Log Matching: if two logs hold the same term at an index, they agree on every earlier index. */
+  private checkLogMatching(nodes: readonly NodeObservation[]): void {
+    for (let a = 0; a < nodes.length; a++) {
+      for (let b = a + 1; b < nodes.length; b++) this.checkPair(nodes[a]!, nodes[b]!);
+    }
+  }
+
+  private checkPair(a: NodeObservation, b: NodeObservation): void {
+    const low = Math.max(a.firstIndex, b.firstIndex, 1);
+    let agreed = false;
+    for (let index = Math.min(a.lastIndex, b.lastIndex); index >= low; index--) {
+      const termA = a.termAt(index);
+      const termB = b.termAt(index);
+      if (termA === termB) agreed = true;
+      else if (agreed) {
+        throw new SafetyViolation('Log Matching', `${a.id} and ${b.id} agree above index ${index} but differ there (terms ${String(termA)} vs ${String(termB)})`);
+      }
+    }
+  }
+}
+
+function hex(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
+}

@@ -149,7 +149,8 @@ export class RaftLog {
         if (error instanceof CompactedError) return { kind: 'compacted' };
         throw error;
       }
-      if (stored.length < Math.min(high, offset) - low) return { kind: 'ok', entries: stored };
+      // Short of the range (byte limit), or the range ends below the unstable tail: done.
+      if (stored.length < Math.min(high, offset) - low || high <= offset) return { kind: 'ok', entries: stored };
     }
     const fromUnstable = this.unstable.entries.slice(Math.max(low, offset) - offset, high - offset);
     return { kind: 'ok', entries: limitBytes(stored, fromUnstable, maxBytes) };

@@ -113,6 +113,9 @@ export function handleHeartbeatResponse(raft: Raft, response: HeartbeatResponse)
   if (progress === undefined) return;
   progress.recentActive = true;
   progress.probeSent = false;
+  // If every message in a full window was lost, no acknowledgement will ever free it: the heartbeat answer
+  // proves the follower is reachable, so free one slot and let one append through to resynchronise.
+  if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst();
   if (progress.match < raft.log.lastIndex()) sendAppend(raft, response.from);
   for (const read of raft.reads.acknowledge(response.from, response.readRound, raft.voters)) deliverRead(raft, read);
 }

@@ -47,6 +47,12 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message, whether or not it was acknowledged. */
+  freeFirst(): void {
+    const first = this.lastIndexes[0];
+    if (first !== undefined) this.freeLE(first);
+  }
+
   /** True when no further message may be sent. */
   full(): boolean {
     return this.lastIndexes.length >= this.maxCount || (this.maxBytes > 0 && this.bytes >= this.maxBytes);

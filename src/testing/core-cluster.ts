@@ -183,7 +183,8 @@ export class CoreCluster {
       assert(image !== undefined, () => `${node.id}: no image for snapshot ${ready.snapshot?.index}`);
       node.storage.saveSnapshotSync(ready.snapshot);
       node.snapshotState = [...image];
-      node.incomingSnapshots.clear();
+      // A newer snapshot may have arrived while this one was being persisted: keep its image.
+      for (const index of node.incomingSnapshots.keys()) if (index <= ready.snapshot.index) node.incomingSnapshots.delete(index);
     }
     node.storage.appendSync(ready.entries, ready.hardState ?? undefined);
     node.phase = 'persisted';

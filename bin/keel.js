@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Keel's command-line entry. The commands are compiled TypeScript under dist/;
+// `npm start`, `npm run bench` and `npm run sim` build it first.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  process.stderr.write('keel: dist/ is missing; run `npm run build` first (npm start does it for you).\n');
+  process.exit(2);
+}
+const { run } = await import(main.href);
+process.exitCode = await run(process.argv.slice(2));

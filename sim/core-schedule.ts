@@ -1,0 +1,201 @@
+/**
+ * Randomized fault schedules for a {@link CoreCluster}: the kinds of step,
+ * their weights, how each step is applied, and the liveness check after
+ * healing. Shared by the fast-check property test (which draws schedules from
+ * arbitraries so failures shrink) and by `keel sim` (which draws them from a
+ * seeded generator so one integer replays a run).
+ */
+import type { CoreCluster } from '../src/testing/core-cluster.js';
+import type { SeededRandom } from '../src/util/random.js';
+
+export type ScheduleStep =
+  | { readonly kind: 'tick'; readonly node: number }
+  | { readonly kind: 'tickAll' }
+  | { readonly kind: 'ready'; readonly node: number }
+  | { readonly kind: 'readyPhase'; readonly node: number }
+  | { readonly kind: 'flush' }
+  | { readonly kind: 'deliver'; readonly pick: number }
+  | { readonly kind: 'drop'; readonly pick: number }
+  | { readonly kind: 'duplicate'; readonly pick: number }
+  | { readonly kind: 'propose'; readonly node: number }
+  | { readonly kind: 'read'; readonly node: number }
+  | { readonly kind: 'crash'; readonly node: number }
+  | { readonly kind: 'restart'; readonly node: number }
+  | { readonly kind: 'partition'; readonly mask: number }
+  | { readonly kind: 'heal' }
+  | { readonly kind: 'compact'; readonly node: number };
+
+export type StepKind = ScheduleStep['kind'];
+
+/**
+ * How often each kind of step is drawn. Message handling dominates so that
+ * elections and replication complete between faults; `readyPhase` runs one
+ * phase of the Ready contract at a time so crashes land between taking,
+ * persisting and sending.
+ */
+export const STEP_WEIGHTS: Readonly<Record<StepKind, number>> = {
+  tick: 6,
+  tickAll: 3,
+  ready: 40,
+  readyPhase: 15,
+  flush: 2,
+  deliver: 60,
+  drop: 3,
+  duplicate: 2,
+  propose: 10,
+  read: 2,
+  crash: 1,
+  restart: 3,
+  partition: 1,
+  heal: 4,
+  compact: 2,
+};
+
+/** Largest node and message selectors drawn; applied modulo the cluster size and the wire length. */
+export const NODE_SELECTOR_MAX = 6;
+export const PICK_SELECTOR_MAX = 1000;
+export const PARTITION_MASK_MAX = 127;
+
+/** What a run reached: each counter shows that the schedule exercised that situation. */
+export interface ScheduleStats {
+  steps: number;
+  proposals: number;
+  leaderChanges: number;
+  crashes: number;
+  snapshotsSent: number;
+  reads: number;
+}
+
+export function emptyStats(): ScheduleStats {
+  return { steps: 0, proposals: 0, leaderChanges: 0, crashes: 0, snapshotsSent: 0, reads: 0 };
+}
+
+const KINDS = Object.keys(STEP_WEIGHTS) as StepKind[];
+const TOTAL_WEIGHT = KINDS.reduce((sum, kind) => sum + STEP_WEIGHTS[kind], 0);
+
+/** Draws one step from a seeded generator with {@link STEP_WEIGHTS}. */
+export function randomStep(random: SeededRandom): ScheduleStep {
+  let draw = random.nextInt(TOTAL_WEIGHT);
+  let kind: StepKind = 'tick';
+  for (const candidate of KINDS) {
+    draw -= STEP_WEIGHTS[candidate];
+    if (draw < 0) {
+      kind = candidate;
+      break;
+    }
+  }
+  return makeStep(kind, random.nextInt(NODE_SELECTOR_MAX + 1), random.nextInt(PICK_SELECTOR_MAX + 1), random.nextInt(PARTITION_MASK_MAX + 1));
+}
+
+/** Builds a step of `kind` from raw selectors (shared by the seeded and the fast-check generators). */
+export function makeStep(kind: StepKind, node: number, pick: number, mask: number): ScheduleStep {
+  switch (kind) {
+    case 'tickAll':
+    case 'flush':
+    case 'heal':
+      return { kind };
+    case 'deliver':
+    case 'drop':
+    case 'duplicate':
+      return { kind, pick };
+    case 'partition':
+      return { kind, mask };
+    default:
+      return { kind, node };
+  }
+}
+
+/** A per-run counter that makes every proposed payload and read id unique. */
+export interface RunState {
+  next: number;
+  lastLeader: string | null;
+}
+
+/** Applies one step to the cluster, then checks every invariant (the cluster throws on a violation). */
+export function applyStep(cluster: CoreCluster, step: ScheduleStep, run: RunState, stats: ScheduleStats): void {
+  applyFault(cluster, step, run, stats);
+  cluster.observe();
+  stats.steps++;
+  const leader = cluster.leader();
+  if (leader !== null && leader !== run.lastLeader) stats.leaderChanges++;
+  run.lastLeader = leader;
+}
+
+function applyFault(cluster: CoreCluster, step: ScheduleStep, run: RunState, stats: ScheduleStats): void {
+  const ids = cluster.ids;
+  const idOf = (n: number): string => ids[n % ids.length]!;
+  const live = (n: number): boolean => cluster.node(idOf(n)).alive;
+  const at = (p: number): number => p % Math.max(1, cluster.inFlight.length);
+  switch (step.kind) {
+    case 'tick':
+      return cluster.tick(idOf(step.node));
+    case 'tickAll':
+      return cluster.tickAll();
+    case 'ready':
+      cluster.processReady(idOf(step.node));
+      return;
+    case 'readyPhase':
+      cluster.advanceReady(idOf(step.node));
+      return;
+    case 'flush':
+      while (cluster.inFlight.length > 0) cluster.deliver(0);
+      return;
+    case 'deliver':
+      if (cluster.inFlight[at(step.pick)]?.message.type === 'installSnapshot') stats.snapshotsSent++;
+      return cluster.deliver(at(step.pick));
+    case 'drop':
+      return cluster.drop(at(step.pick));
+    case 'duplicate':
+      return cluster.duplicate(at(step.pick));
+    case 'propose':
+      if (!live(step.node) || cluster.raw(idOf(step.node)).status().role !== 'leader') return;
+      cluster.propose(idOf(step.node), new TextEncoder().encode(`p${run.next++}`));
+      stats.proposals++;
+      return;
+    case 'read':
+      if (!live(step.node) || cluster.raw(idOf(step.node)).status().leader === null) return;
+      cluster.readIndex(idOf(step.node), `r${run.next++}`);
+      stats.reads++;
+      return;
+    case 'crash':
+      if (live(step.node)) stats.crashes++;
+      return cluster.crash(idOf(step.node));
+    case 'restart':
+      return cluster.restart(idOf(step.node));
+    case 'partition':
+      cluster.heal();
+      return cluster.isolate(ids.filter((_, i) => (step.mask >> i) & 1));
+    case 'heal':
+      return cluster.heal();
+    case 'compact':
+      cluster.compact(idOf(step.node));
+      return;
+  }
+}
+
+/**
+ * The liveness phase: heal the network, restart every node, then tick until a
+ * leader of the current term has committed in its term and every node has
+ * applied the same commit index. Returns the ticks it took, or null when
+ * `maxTicks` was not enough.
+ */
+export function healAndConverge(cluster: CoreCluster, maxTicks: number): number | null {
+  cluster.heal();
+  for (const id of cluster.ids) cluster.restart(id);
+  for (let ticks = 0; ticks < maxTicks; ticks++) {
+    if (converged(cluster)) return ticks;
+    cluster.tickAndStabilize();
+  }
+  return converged(cluster) ? maxTicks : null;
+}
+
+function converged(cluster: CoreCluster): boolean {
+  const leader = cluster.leader();
+  if (leader === null) return false;
+  const leaderStatus = cluster.raw(leader).status();
+  if (cluster.raw(leader).term(leaderStatus.commitIndex) !== leaderStatus.term) return false;
+  return cluster.ids.every((id) => {
+    const status = cluster.raw(id).status();
+    return status.leader === leader && status.appliedIndex === leaderStatus.commitIndex && status.lastIndex === leaderStatus.lastIndex;
+  });
+}

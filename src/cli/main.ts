@@ -1,0 +1,37 @@
+import { runBench } from './bench.js';
+import { runDemo } from './demo.js';
+import { runSim } from './sim.js';
+
+/** One `keel` subcommand. */
+interface Command {
+  readonly summary: string;
+  /** Runs the command; resolves to the process exit code (0 ok, 1 failure found, 2 bad usage). */
+  run(args: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: { summary: 'run a 3-node in-process cluster on the core, propose entries and show what each node applied', run: runDemo },
+  sim: { summary: 'run seeded randomized fault schedules against the core and check every safety invariant', run: runSim },
+  bench: { summary: 'run the benchmarks and print their figures', run: runBench },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return ['Usage: keel <command> [options]', '', 'Commands:', ...lines, '', 'Run `keel <command> --help` for the options of a command.', ''].join('\n');
+}
+
+/** Dispatches `keel <command> ...`; returns the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`keel: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}

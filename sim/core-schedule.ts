@@ -5,6 +5,7 @@
  * arbitraries so failures shrink) and by `keel sim` (which draws them from a
  * seeded generator so one integer replays a run).
  */
+import { ProposalDroppedError } from '../src/errors.js';
 import type { CoreCluster } from '../src/testing/core-cluster.js';
 import type { SeededRandom } from '../src/util/random.js';
 
@@ -23,7 +24,8 @@ export type ScheduleStep =
   | { readonly kind: 'restart'; readonly node: number }
   | { readonly kind: 'partition'; readonly mask: number }
   | { readonly kind: 'heal' }
-  | { readonly kind: 'compact'; readonly node: number };
+  | { readonly kind: 'compact'; readonly node: number }
+  | { readonly kind: 'transfer'; readonly node: number };
 
 export type StepKind = ScheduleStep['kind'];
 
@@ -49,6 +51,7 @@ export const STEP_WEIGHTS: Readonly<Record<StepKind, number>> = {
   partition: 1,
   heal: 4,
   compact: 2,
+  transfer: 1,
 };
 
 /** Largest node and message selectors drawn; applied modulo the cluster size and the wire length. */
@@ -64,10 +67,11 @@ export interface ScheduleStats {
   crashes: number;
   snapshotsSent: number;
   reads: number;
+  transfers: number;
 }
 
 export function emptyStats(): ScheduleStats {
-  return { steps: 0, proposals: 0, leaderChanges: 0, crashes: 0, snapshotsSent: 0, reads: 0 };
+  return { steps: 0, proposals: 0, leaderChanges: 0, crashes: 0, snapshotsSent: 0, reads: 0, transfers: 0 };
 }
 
 const KINDS = Object.keys(STEP_WEIGHTS) as StepKind[];
@@ -149,8 +153,13 @@ function applyFault(cluster: CoreCluster, step: ScheduleStep, run: RunState, sta
       return cluster.duplicate(at(step.pick));
     case 'propose':
       if (!live(step.node) || cluster.raw(idOf(step.node)).status().role !== 'leader') return;
-      cluster.propose(idOf(step.node), new TextEncoder().encode(`p${run.next++}`));
-      stats.proposals++;
+      try {
+        cluster.propose(idOf(step.node), new TextEncoder().encode(`p${run.next++}`));
+        stats.proposals++;
+      } catch (error) {
+        // Refused during a leadership transfer or over the uncommitted cap: an expected outcome.
+        if (!(error instanceof ProposalDroppedError)) throw error;
+      }
       return;
     case 'read':
       if (!live(step.node) || cluster.raw(idOf(step.node)).status().leader === null) return;
@@ -170,6 +179,14 @@ function applyFault(cluster: CoreCluster, step: ScheduleStep, run: RunState, sta
     case 'compact':
       cluster.compact(idOf(step.node));
       return;
+    case 'transfer': {
+      // Ask the current leader, if any, to hand leadership to the selected node.
+      const leader = cluster.leader();
+      if (leader === null) return;
+      cluster.transferLeadership(leader, idOf(step.node));
+      stats.transfers++;
+      return;
+    }
   }
 }
 

@@ -23,6 +23,7 @@ export type {
   InstallSnapshot,
   ReadIndexRequest,
   ReadIndexResponse,
+  TimeoutNow,
 } from './core/message.js';
 export type { Entry, EntryType, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './core/types.js';
 export { EMPTY_HARD_STATE, entrySizeBytes, hardStateEquals, isEmptyHardState } from './core/types.js';

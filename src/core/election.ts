@@ -2,8 +2,11 @@ import type { Raft } from './raft.js';
 import type { RequestVote, RequestVoteResponse } from './message.js';
 import type { VoteResult } from '../quorum/majority.js';
 
-/** A real election (§5.2) or its PreVote rehearsal (dissertation §9.6). */
-export type CampaignKind = 'preVote' | 'vote';
+/**
+ * A real election (§5.2), its PreVote rehearsal (dissertation §9.6), or an
+ * election the leader asked for by handing over leadership (§3.10).
+ */
+export type CampaignKind = 'preVote' | 'vote' | 'transfer';
 
 /**
  * Starts a (pre-)campaign: become (pre-)candidate, vote for ourselves and ask
@@ -23,7 +26,8 @@ export function campaign(raft: Raft, kind: CampaignKind): void {
   const lastLogTerm = raft.log.lastTerm();
   for (const id of raft.voters.voters) {
     if (id === raft.id) continue;
-    raft.send({ type: 'requestVote', to: id, term, preVote: kind === 'preVote', lastLogIndex, lastLogTerm });
+    if (kind === 'transfer') raft.send({ type: 'requestVote', to: id, term, preVote: false, lastLogIndex, lastLogTerm, transfer: true });
+    else raft.send({ type: 'requestVote', to: id, term, preVote: kind === 'preVote', lastLogIndex, lastLogTerm });
   }
 }
 
@@ -51,9 +55,10 @@ export function handleVoteRequest(raft: Raft, request: RequestVote): void {
 
 /** Counts a vote answer in the current (pre-)campaign. */
 export function handleVoteResponse(raft: Raft, response: RequestVoteResponse): void {
-  const kind: CampaignKind = raft.role === 'preCandidate' ? 'preVote' : 'vote';
+  const preVote = raft.role === 'preCandidate';
   // An answer to the other phase of this campaign is stale.
-  if (response.preVote !== (kind === 'preVote')) return;
+  if (response.preVote !== preVote) return;
+  const kind: CampaignKind = preVote ? 'preVote' : 'vote';
   const result = recordVote(raft, response.from, response.granted);
   if (result === 'won') winElection(raft, kind);
   else if (result === 'lost') raft.becomeFollower(raft.term, null);

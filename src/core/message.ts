@@ -14,7 +14,8 @@ export type Message =
   | RequestVoteResponse
   | InstallSnapshot
   | ReadIndexRequest
-  | ReadIndexResponse;
+  | ReadIndexResponse
+  | TimeoutNow;
 
 /** The type tag of every message. */
 export type MessageType = Message['type'];
@@ -76,6 +77,12 @@ export interface RequestVote extends Envelope {
   readonly preVote: boolean;
   readonly lastLogIndex: Index;
   readonly lastLogTerm: Term;
+  /**
+   * Set when the candidate campaigns because the leader handed leadership to
+   * it (TimeoutNow): voters then answer even if they heard from that leader
+   * recently. Absent means false.
+   */
+  readonly transfer?: boolean;
 }
 
 /** Voter → (pre-)candidate. A granted pre-vote echoes the requested term; a rejection carries the voter's own term. */
@@ -106,6 +113,14 @@ export interface ReadIndexResponse extends Envelope {
   readonly type: 'readIndexResponse';
   readonly requestId: string;
   readonly index: Index;
+}
+
+/**
+ * Leader → the follower it hands leadership to, once that follower's log is
+ * up to date: campaign now, without waiting for an election timeout.
+ */
+export interface TimeoutNow extends Envelope {
+  readonly type: 'timeoutNow';
 }
 
 /** Message types a leader sends in its term; receiving one of them tells a node who the leader is. */

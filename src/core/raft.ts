@@ -57,6 +57,8 @@ export class Raft {
   readsBeforeCommit: { requestId: string; from: NodeId }[] = [];
   /** Payload bytes of entries appended by this leader and not yet applied. */
   uncommittedBytes = 0;
+  /** On the leader: the node leadership is being handed to, or null. */
+  leadTransferee: NodeId | null = null;
 
   constructor(config: ResolvedConfig) {
     this.id = config.id;
@@ -147,6 +149,7 @@ export class Raft {
     this.reads = new ReadIndexTracker(this.id);
     this.readsBeforeCommit = [];
     this.uncommittedBytes = 0;
+    this.leadTransferee = null;
   }
 
   // ---- inputs -----------------------------------------------------------
@@ -169,6 +172,8 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
+      // A transfer that has not completed within an election timeout is abandoned; proposals flow again.
+      this.leadTransferee = null;
       if (this.config.checkQuorum && !this.checkQuorumActive()) {
         this.becomeFollower(this.term, null);
         return;
@@ -230,8 +235,9 @@ export class Raft {
 
   private acceptHigherTerm(message: Message): boolean {
     if (message.type === 'requestVote') {
-      // CheckQuorum lease: a node that heard from a live leader within the election timeout ignores vote requests, so a rejoining node cannot depose it.
-      const inLease = this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks;
+      // CheckQuorum lease: a node that heard from a live leader within the election timeout ignores vote requests, so a rejoining
+      // node cannot depose it. A campaign the leader itself asked for (leadership transfer) is the exception.
+      const inLease = this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks && message.transfer !== true;
       if (inLease) return false;
       // A pre-vote asks about a future term; answering it changes nothing here.
       if (message.preVote) return true;
@@ -271,6 +277,7 @@ export class Raft {
       case 'requestVoteResponse':
       case 'readIndexResponse':
       case 'requestVote':
+      case 'timeoutNow':
         return;
       default:
         assertNever(message, 'message');
@@ -304,6 +311,10 @@ export class Raft {
         return;
       case 'readIndexResponse':
         this.readStates.push({ requestId: message.requestId, index: message.index });
+        return;
+      case 'timeoutNow':
+        // The leader hands leadership to us: campaign now, skipping PreVote (the leader vouches for us).
+        if (this.promotable()) campaign(this, 'transfer');
         return;
       default:
         return;

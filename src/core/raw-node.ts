@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotLeaderError, ProposalTooLargeError } from '../errors.js';
+import { InvalidArgumentError, NotLeaderError, ProposalDroppedError, ProposalTooLargeError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import type { RaftConfig } from './config.js';
 import { resolveConfig } from './config.js';
@@ -8,6 +8,7 @@ import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
 import { handleReadIndexRequest } from './reads.js';
 import { bcastAppend } from './replication.js';
+import { startTransfer } from './transfer.js';
 import { validateMessage } from './validate-message.js';
 import { hardStateEquals } from './types.js';
 import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
@@ -41,6 +42,8 @@ export interface RaftStatus {
   readonly firstIndex: Index;
   readonly lastIndex: Index;
   readonly voters: readonly NodeId[];
+  /** On the leader: the node leadership is being transferred to, or null. */
+  readonly leadTransferee: NodeId | null;
   /** On the leader: progress of every voter, itself included. Empty otherwise. */
   readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
 }
@@ -102,7 +105,8 @@ export class RawNode {
    * they landed; whether they commit is seen in `committedEntries`.
    * Throws `NotLeaderError` (with the known leader) elsewhere,
    * `ProposalTooLargeError` for an entry over `maxEntryBytes`, and
-   * `ProposalDroppedError` when the uncommitted-bytes cap is reached.
+   * `ProposalDroppedError` when the uncommitted-bytes cap is reached or a
+   * leadership transfer is in progress.
    */
   propose(data: Uint8Array | readonly Uint8Array[]): ProposalReceipt {
     const payloads = data instanceof Uint8Array ? [data] : [...data];
@@ -114,6 +118,7 @@ export class RawNode {
       }
     }
     if (this.raft.role !== 'leader') throw new NotLeaderError(this.raft.leader);
+    if (this.raft.leadTransferee !== null) throw new ProposalDroppedError(`leadership transfer to ${this.raft.leadTransferee} in progress`);
     const { firstIndex, lastIndex } = this.raft.appendEntries(payloads);
     bcastAppend(this.raft);
     return { term: this.raft.term, firstIndex, lastIndex };
@@ -142,6 +147,23 @@ export class RawNode {
     } else {
       throw new NotLeaderError(raft.leader);
     }
+  }
+
+  /**
+   * Hands leadership to the voter `target` (dissertation §3.10): the leader
+   * brings its log up to date, then tells it to campaign at once. Proposals
+   * are refused meanwhile; the transfer is abandoned if it has not completed
+   * within one election timeout (watch `status().leadTransferee` and the
+   * leader in `softState`). Transferring to this node itself cancels a
+   * transfer. Throws `NotLeaderError` off the leader and
+   * `InvalidArgumentError` for a target that is not a voter.
+   */
+  transferLeadership(target: NodeId): void {
+    if (typeof target !== 'string' || !this.raft.voters.has(target)) {
+      throw new InvalidArgumentError(`transferLeadership: ${String(target)} is not a voter`);
+    }
+    if (this.raft.role !== 'leader') throw new NotLeaderError(this.raft.leader);
+    startTransfer(this.raft, target);
   }
 
   /** The runtime could not deliver to `id`: stop streaming to it optimistically and probe instead. */
@@ -258,6 +280,7 @@ export class RawNode {
       firstIndex: raft.log.firstIndex(),
       lastIndex: raft.log.lastIndex(),
       voters: raft.voters.voters,
+      leadTransferee: raft.leadTransferee,
       progress,
     };
   }

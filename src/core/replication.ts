@@ -3,6 +3,7 @@ import { assert } from '../util/assert.js';
 import type { AppendEntriesResponse, HeartbeatResponse } from './message.js';
 import { Raft } from './raft.js';
 import { deliverRead, releaseReadsBeforeCommit } from './reads.js';
+import { maybeSendTimeoutNow } from './transfer.js';
 import type { NodeId } from './types.js';
 
 /**
@@ -93,6 +94,8 @@ export function handleAppendResponse(raft: Raft, response: AppendEntriesResponse
   }
   if (maybeCommit(raft)) bcastAppend(raft);
   else if (wasPaused) sendAppend(raft, response.from);
+  // A transfer target that just caught up is told to campaign.
+  if (maybeSendTimeoutNow(raft, response.from)) return;
   // Stream what remains while the window has room; bounded by maxInflightMsgs.
   while (sendAppend(raft, response.from, false)) {
     /* keep sending */

@@ -2,7 +2,7 @@ import { InvalidMessageError } from '../errors.js';
 import type { Message, MessageType } from './message.js';
 import type { NodeId } from './types.js';
 
-type FieldKind = 'index' | 'bool' | 'id' | 'string' | 'entries' | 'snapshot';
+type FieldKind = 'index' | 'bool' | 'optionalBool' | 'id' | 'string' | 'entries' | 'snapshot';
 
 /** Field shapes per message type, beyond the envelope (type, from, to, term). */
 const FIELDS: { readonly [T in MessageType]: Readonly<Record<string, FieldKind>> } = {
@@ -10,11 +10,12 @@ const FIELDS: { readonly [T in MessageType]: Readonly<Record<string, FieldKind>>
   appendEntriesResponse: { success: 'bool', index: 'index', hintIndex: 'index', hintTerm: 'index' },
   heartbeat: { commit: 'index', readRound: 'index' },
   heartbeatResponse: { readRound: 'index' },
-  requestVote: { preVote: 'bool', lastLogIndex: 'index', lastLogTerm: 'index' },
+  requestVote: { preVote: 'bool', lastLogIndex: 'index', lastLogTerm: 'index', transfer: 'optionalBool' },
   requestVoteResponse: { preVote: 'bool', granted: 'bool' },
   installSnapshot: { snapshot: 'snapshot' },
   readIndex: { requestId: 'string' },
   readIndexResponse: { requestId: 'string', index: 'index' },
+  timeoutNow: {},
 };
 
 /**
@@ -45,6 +46,8 @@ function checkField(record: Record<string, unknown>, field: string, kind: FieldK
         return isIndex(value);
       case 'bool':
         return typeof value === 'boolean';
+      case 'optionalBool':
+        return value === undefined || typeof value === 'boolean';
       case 'id':
         return typeof value === 'string' && value.length > 0;
       case 'string':
@@ -61,6 +64,7 @@ function checkField(record: Record<string, unknown>, field: string, kind: FieldK
 const KIND_NAMES: Readonly<Record<FieldKind, string>> = {
   index: 'a non-negative safe integer',
   bool: 'a boolean',
+  optionalBool: 'a boolean or absent',
   id: 'a non-empty string',
   string: 'a string',
   entries: 'an array of entries {index, term, type: "normal", data: Uint8Array}',

@@ -139,6 +139,11 @@ export class CoreCluster {
     this.observe();
   }
 
+  transferLeadership(id: NodeId, target: NodeId): void {
+    this.raw(id).transferLeadership(target);
+    this.observe();
+  }
+
   readIndex(id: NodeId, requestId: string): void {
     this.raw(id).readIndex(requestId);
     this.observe();

@@ -22,7 +22,12 @@ export type KeelErrorCode =
   | 'KEEL_CORRUPTION'
   | 'KEEL_STORAGE_CLOSED'
   | 'KEEL_STORAGE_LOCKED'
-  | 'KEEL_STORAGE_IO';
+  | 'KEEL_STORAGE_IO'
+  | 'KEEL_NODE_CLOSED'
+  | 'KEEL_NODE_FAILED'
+  | 'KEEL_TIMEOUT'
+  | 'KEEL_ABORTED'
+  | 'KEEL_PROPOSAL_LOST';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -145,5 +150,43 @@ export class StorageLockedError extends KeelError {
 export class StorageIOError extends KeelError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_STORAGE_IO', message, options);
+  }
+}
+
+/** The node was closed; the operation did not complete (a proposal's outcome is then unknown). */
+export class NodeClosedError extends KeelError {
+  constructor() {
+    super('KEEL_NODE_CLOSED', 'the node is closed');
+  }
+}
+
+/** The node stopped after a fatal failure (a storage error, a throwing state machine). `cause` says which. */
+export class NodeFailedError extends KeelError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEEL_NODE_FAILED', `the node stopped: ${message}`, options);
+  }
+}
+
+/** An operation did not complete within its deadline. For a proposal, the outcome is unknown: it may still commit. */
+export class TimeoutError extends KeelError {
+  constructor(what: string, timeoutMs: number) {
+    super('KEEL_TIMEOUT', `${what} did not complete within ${timeoutMs} ms`);
+  }
+}
+
+/** The caller's AbortSignal fired. For a proposal, the outcome is unknown: it may still commit. */
+export class AbortedError extends KeelError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('KEEL_ABORTED', `${what} was aborted`, options);
+  }
+}
+
+/** A proposal's entry was overwritten by a new leader's log: it was not, and will never be, applied. */
+export class ProposalLostError extends KeelError {
+  readonly index: number;
+
+  constructor(index: number, term: number, appliedTerm: number) {
+    super('KEEL_PROPOSAL_LOST', `the entry proposed at index ${index} in term ${term} was replaced by one of term ${appliedTerm}`);
+    this.index = index;
   }
 }

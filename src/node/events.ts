@@ -1,0 +1,45 @@
+import { EventEmitter } from 'node:events';
+import type { Index, NodeId, Role, Term } from '../core/types.js';
+
+/** The events a {@link RaftNode} emits, with their payloads. */
+export interface NodeEvents {
+  /** This node's role changed. */
+  role: [role: Role];
+  /** The known leader changed (null: none known). */
+  leader: [leader: NodeId | null];
+  /** The term changed. */
+  term: [term: Term];
+  /** The commit index advanced. */
+  commit: [commitIndex: Index];
+  /** An entry was applied to the state machine. */
+  apply: [index: Index];
+  /** The state machine was restored from a snapshot (received or local at start). */
+  snapshot: [index: Index];
+  /** The node stopped after a fatal failure; every pending operation was rejected. */
+  fatal: [error: Error];
+}
+
+/** A typed wrapper around Node's EventEmitter. */
+export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
+  private readonly emitter = new EventEmitter();
+
+  on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
+    this.emitter.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** @internal */
+  emit<K extends keyof Events & string>(event: K, ...args: Events[K]): void {
+    this.emitter.emit(event, ...args);
+  }
+}

@@ -1,0 +1,116 @@
+import { randomInt } from 'node:crypto';
+import type { NodeId } from '../core/types.js';
+import { InvalidConfigError } from '../errors.js';
+import type { LogStorage } from '../storage/storage.js';
+import type { SnapshotStore } from '../storage/snapshot-store.js';
+import type { Transport } from '../transport/transport.js';
+import type { Random } from '../util/random.js';
+import { SeededRandom } from '../util/random.js';
+import type { Clock } from './clock.js';
+import { SystemClock } from './clock.js';
+import type { StateMachine } from './state-machine.js';
+
+/** Options of {@link RaftNode.open}. */
+export interface RaftNodeOptions<Result = unknown> {
+  /** This node's id. */
+  readonly id: NodeId;
+  /** The voters of a new cluster, this node included (ignored once storage records a membership). */
+  readonly members: readonly NodeId[];
+  /** The durable log (`MemoryStorage` or `LevelStorage`). The caller owns it and closes it after the node. */
+  readonly storage: LogStorage;
+  /** Where state-machine snapshots are kept. The caller owns it. */
+  readonly snapshots: SnapshotStore;
+  /** How this node reaches its peers (`LocalNetwork` in-process, TCP across machines). The node closes it. */
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine<Result>;
+  /** @defaultValue a {@link SystemClock} */
+  readonly clock?: Clock;
+  /** @defaultValue a generator seeded from `crypto.randomInt` */
+  readonly random?: Random;
+  /** Milliseconds per core tick. @defaultValue 100 */
+  readonly tickIntervalMs?: number;
+  /** Ticks of the election timeout (the actual timeout is drawn from [electionTicks, 2·electionTicks)). @defaultValue 10 */
+  readonly electionTicks?: number;
+  /** Ticks between heartbeats. @defaultValue 1 */
+  readonly heartbeatTicks?: number;
+  /** @defaultValue true */
+  readonly preVote?: boolean;
+  /** @defaultValue true */
+  readonly checkQuorum?: boolean;
+  /** On a follower, send proposals to the leader instead of rejecting them with `NotLeaderError`. @defaultValue true */
+  readonly forwardProposals?: boolean;
+  /** Default deadline of `propose` and `read`, in clock milliseconds. @defaultValue 10000 */
+  readonly requestTimeoutMs?: number;
+  readonly limits?: NodeLimits;
+}
+
+/** Size limits; every one is validated. */
+export interface NodeLimits {
+  /** Largest command. @defaultValue 8 MiB */
+  readonly maxCommandBytes?: number;
+  /** Most uncommitted bytes the leader accepts. @defaultValue 64 MiB */
+  readonly maxUncommittedBytes?: number;
+  /** AppendEntries in flight to one follower. @defaultValue 256 */
+  readonly maxInflightMsgs?: number;
+  /** Entry bytes in one AppendEntries. @defaultValue 1 MiB */
+  readonly maxMsgBytes?: number;
+  /** Proposals waiting for their result at once. @defaultValue 100000 */
+  readonly maxPendingProposals?: number;
+}
+
+/** {@link RaftNodeOptions} with defaults filled in and every value checked. */
+export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits'>> {
+  readonly limits: Required<NodeLimits>;
+}
+
+const MiB = 1024 * 1024;
+
+/** Validates {@link RaftNodeOptions}; throws {@link InvalidConfigError} naming the first bad option. */
+export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): ResolvedNodeOptions<Result> {
+  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', 'must be an object');
+  requireMethods('storage', options.storage, ['append', 'lastIndex', 'saveSnapshot']);
+  requireMethods('snapshots', options.snapshots, ['create', 'read', 'latest']);
+  requireMethods('transport', options.transport, ['start', 'send', 'close']);
+  requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
+  const limits = options.limits ?? {};
+  return {
+    id: options.id,
+    members: options.members,
+    storage: options.storage,
+    snapshots: options.snapshots,
+    transport: options.transport,
+    stateMachine: options.stateMachine,
+    clock: options.clock ?? new SystemClock(),
+    random: options.random ?? new SeededRandom(randomInt(2 ** 31)),
+    tickIntervalMs: positive('tickIntervalMs', options.tickIntervalMs, 100),
+    electionTicks: positive('electionTicks', options.electionTicks, 10),
+    heartbeatTicks: positive('heartbeatTicks', options.heartbeatTicks, 1),
+    preVote: options.preVote ?? true,
+    checkQuorum: options.checkQuorum ?? true,
+    forwardProposals: options.forwardProposals ?? true,
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
+    limits: {
+      maxCommandBytes: positive('limits.maxCommandBytes', limits.maxCommandBytes, 8 * MiB),
+      maxUncommittedBytes: positive('limits.maxUncommittedBytes', limits.maxUncommittedBytes, 64 * MiB),
+      maxInflightMsgs: positive('limits.maxInflightMsgs', limits.maxInflightMsgs, 256),
+      maxMsgBytes: positive('limits.maxMsgBytes', limits.maxMsgBytes, MiB),
+      maxPendingProposals: positive('limits.maxPendingProposals', limits.maxPendingProposals, 100_000),
+    },
+  };
+}
+
+function requireMethods(field: string, value: unknown, methods: readonly string[]): void {
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown> | null | undefined)?.[method] !== 'function') {
+      throw new InvalidConfigError(field, `must implement ${method}()`);
+    }
+  }
+}
+
+function positive(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,444 @@
+import type { Message } from '../core/message.js';
+import { RawNode } from '../core/raw-node.js';
+import type { FollowerStatus } from '../core/raw-node.js';
+import type { Ready } from '../core/ready.js';
+import type { Entry, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import { CorruptionError, InvalidArgumentError, KeelError, NodeClosedError, NodeFailedError, NotLeaderError, ProposalTooLargeError } from '../errors.js';
+import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
+import type { TimerHandle } from './clock.js';
+import { TypedEmitter } from './events.js';
+import type { NodeEvents } from './events.js';
+import { resolveNodeOptions } from './options.js';
+import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
+import { decodePayload, encodeCommand } from './payload.js';
+import { ApplyWaiters, guardedPromise } from './waiters.js';
+import type { Deferred } from './waiters.js';
+
+/** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
+export interface RequestOptions {
+  /** Rejects with `AbortedError` when it fires. */
+  readonly signal?: AbortSignal;
+  /** Deadline in clock milliseconds. @defaultValue the node's `requestTimeoutMs` */
+  readonly timeoutMs?: number;
+}
+
+/** A node's state, from {@link RaftNode.status}. */
+export interface NodeStatus {
+  readonly id: NodeId;
+  /** `stopped` after `close()` or a fatal failure. */
+  readonly role: Role | 'stopped';
+  readonly term: Term;
+  readonly leader: NodeId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly members: readonly NodeId[];
+  /** On the leader: every voter's replication progress. */
+  readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
+}
+
+/**
+ * A Raft node: the pure core driven by timers, durable storage, a transport
+ * and the user's state machine. Create it with {@link RaftNode.open}.
+ *
+ * The Ready loop honours the core's contract: a leader's AppendEntries leave
+ * in parallel with its own disk write; snapshot, entries and hard state are
+ * durable before any dependent message is sent; committed entries are applied
+ * in order, exactly once, after they are durable. Inputs that arrive while a
+ * write is in flight are stepped into the core at once and form the next
+ * batch, so many proposals share one synced write (group commit).
+ *
+ * @typeParam Result - what the state machine's `apply` returns to proposers.
+ */
+export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
+  private readonly core: RawNode;
+  private readonly options: ResolvedNodeOptions<Result>;
+  private readonly waiters: ApplyWaiters<Result>;
+  private readonly forwarded = new Map<number, Deferred<{ index: Index; term: Term }>>();
+  /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
+  private readonly readsPending = new Map<string, Deferred<void>>();
+  private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  private appliedIndex: Index;
+  private lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
+  private tickTimer: TimerHandle | null = null;
+  private loop: Promise<void> | null = null;
+  private wakeAgain = false;
+  private state: 'running' | 'closed' | 'failed' = 'running';
+  private failure: NodeFailedError | null = null;
+  private nextRequestId = 1;
+
+  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index) {
+    super();
+    this.options = options;
+    this.appliedIndex = appliedIndex;
+    this.core = new RawNode({
+      id: options.id,
+      voters: options.members,
+      storage: options.storage,
+      random: options.random,
+      electionTicks: options.electionTicks,
+      heartbeatTicks: options.heartbeatTicks,
+      preVote: options.preVote,
+      checkQuorum: options.checkQuorum,
+      maxInflightMsgs: options.limits.maxInflightMsgs,
+      maxMsgBytes: options.limits.maxMsgBytes,
+      maxEntryBytes: options.limits.maxCommandBytes + 1,
+      maxUncommittedBytes: options.limits.maxUncommittedBytes,
+      applied: appliedIndex,
+    });
+    this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
+    const status = this.core.status();
+    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
+  }
+
+  /**
+   * Opens a node: restores the state machine from the newest snapshot, starts
+   * the core from storage, attaches the transport and starts ticking.
+   * Throws `InvalidConfigError` for invalid options.
+   */
+  static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+    const resolved = resolveNodeOptions(options);
+    const appliedIndex = await restoreFromSnapshot(resolved);
+    const node = new RaftNode<Result>(resolved, appliedIndex);
+    await resolved.transport.start(node.handler());
+    node.scheduleTick();
+    node.wake();
+    return node;
+  }
+
+  /** This node's id. */
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /**
+   * Replicates `command` and resolves with the state machine's result once it
+   * is committed and applied on this node. On a follower, the proposal goes to
+   * the leader (`forwardProposals`, the default) or rejects with
+   * `NotLeaderError` naming the leader. Rejects with `ProposalLostError` if a
+   * new leader overwrote the entry, and with `TimeoutError` or
+   * `AbortedError` (outcome unknown: it may still commit) — it never hangs.
+   */
+  propose(command: Uint8Array, options: RequestOptions = {}): Promise<Result> {
+    this.checkRunning();
+    if (!(command instanceof Uint8Array)) throw new InvalidArgumentError('propose: command must be a Uint8Array');
+    if (command.byteLength > this.options.limits.maxCommandBytes) {
+      throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
+    }
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const payload = encodeCommand(command);
+    let waitingAt: Index | null = null;
+    const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
+      if (waitingAt !== null) this.waiters.remove(waitingAt, deferred);
+    });
+    if (deferred.settled) return deferred.promise;
+    const status = this.core.status();
+    if (status.role === 'leader') {
+      try {
+        const receipt = this.core.propose(payload);
+        waitingAt = receipt.lastIndex;
+        this.waiters.add(receipt.lastIndex, receipt.term, deferred, this.appliedIndex);
+        this.wake();
+      } catch (error) {
+        deferred.reject(error);
+      }
+    } else if (this.options.forwardProposals && status.leader !== null) {
+      void this.forward(status.leader, payload, timeoutMs, options.signal).then(
+        ({ index, term }) => {
+          waitingAt = index;
+          if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
+        },
+        (error: unknown) => deferred.reject(error),
+      );
+    } else {
+      deferred.reject(new NotLeaderError(status.leader));
+    }
+    return deferred.promise;
+  }
+
+  /**
+   * A linearizable read barrier (ReadIndex): resolves once this node's state
+   * machine reflects every write committed before the call, so a read of the
+   * local state right after it is linearizable. Works on followers (the
+   * leader confirms the index). Rejects with `NotLeaderError` when no leader
+   * is known, and with `TimeoutError` or `AbortedError`.
+   */
+  read(options: RequestOptions = {}): Promise<void> {
+    this.checkRunning();
+    const requestId = `${this.options.id}:${this.nextRequestId++}`;
+    const deferred = guardedPromise<void>('read', this.options.clock, options.timeoutMs ?? this.options.requestTimeoutMs, options.signal, () => {
+      this.readsPending.delete(requestId);
+      const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
+      if (position >= 0) this.readsConfirmed.splice(position, 1);
+    });
+    if (deferred.settled) return deferred.promise;
+    try {
+      this.core.readIndex(requestId);
+      this.readsPending.set(requestId, deferred);
+      this.wake();
+    } catch (error) {
+      deferred.reject(error);
+    }
+    return deferred.promise;
+  }
+
+  /** The node's current state. */
+  status(): NodeStatus {
+    const status = this.core.status();
+    return {
+      id: status.id,
+      role: this.state === 'running' ? status.role : 'stopped',
+      term: status.term,
+      leader: this.state === 'running' ? status.leader : null,
+      commitIndex: status.commitIndex,
+      appliedIndex: this.appliedIndex,
+      members: status.voters,
+      progress: status.progress,
+    };
+  }
+
+  /**
+   * Stops the node: no more ticks, messages or applies; every pending
+   * operation rejects with `NodeClosedError`. The transport is closed; the
+   * storage and snapshot store stay open for the caller to close. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'running') this.state = 'closed';
+    this.stop(new NodeClosedError());
+    await this.loop;
+    await this.options.transport.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- the Ready loop -----------------------------------------------------
+
+  /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
+  private wake(): void {
+    if (this.state !== 'running') return;
+    if (this.loop !== null) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.loop = this.runLoop().finally(() => {
+      this.loop = null;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (this.state === 'running' && this.core.hasReady()) await this.handleReady(this.core.ready());
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    this.sendAll(ready.parallelMessages);
+    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
+    if (ready.entries.length > 0 || ready.hardState !== null) await this.options.storage.append(ready.entries, ready.hardState ?? undefined);
+    if (this.state !== 'running') return;
+    this.sendAll(ready.messages);
+    for (const entry of ready.committedEntries) {
+      await this.applyEntry(entry);
+      if (this.state !== 'running') return;
+    }
+    for (const readState of ready.readStates) this.confirmRead(readState.requestId, readState.index);
+    this.releaseReads();
+    this.core.advance();
+    this.emitChanges();
+  }
+
+  private async applyEntry(entry: Entry): Promise<void> {
+    const payload = decodePayload(entry.index, entry.data);
+    let result: Result | undefined;
+    if (payload.kind === 'command') {
+      try {
+        result = await this.options.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
+      } catch (error) {
+        // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
+        throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
+      }
+    }
+    this.appliedIndex = entry.index;
+    this.waiters.applied(entry.index, entry.term, result as Result);
+    this.emit('apply', entry.index);
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    await this.options.storage.saveSnapshot(meta);
+    await this.options.stateMachine.restore(this.options.snapshots.read(meta.index));
+    this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
+    this.appliedIndex = meta.index;
+    this.emit('snapshot', meta.index);
+  }
+
+  // ---- messages -------------------------------------------------------------
+
+  private handler(): TransportHandler {
+    return {
+      receive: (message) => this.receive(message),
+      unreachable: (peer) => {
+        if (this.state === 'running') this.core.reportUnreachable(peer);
+      },
+    };
+  }
+
+  private receive(message: NodeMessage): void {
+    if (this.state !== 'running') return;
+    try {
+      switch (message.kind) {
+        case 'raft':
+          this.core.step(message.message);
+          break;
+        case 'forward':
+          this.answerForward(message);
+          break;
+        case 'forwardResult':
+          this.settleForward(message);
+          break;
+        case 'snapshotChunk':
+        case 'snapshotAck':
+          // Snapshot streaming is not wired into the runtime yet; entries are never compacted, so no snapshot is ever sent.
+          return;
+      }
+    } catch (error) {
+      // A malformed or unexpected message from a peer is dropped; it must not stop this node. A broken invariant does.
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') this.fail(error);
+      return;
+    }
+    this.wake();
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    for (const message of messages) this.options.transport.send(message.to, { kind: 'raft', message });
+  }
+
+  private forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
+    const requestId = this.nextRequestId++;
+    const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.options.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
+    this.forwarded.set(requestId, deferred);
+    this.options.transport.send(leader, { kind: 'forward', from: this.options.id, to: leader, requestId, payload });
+    return deferred.promise;
+  }
+
+  /** Leader side of a forwarded proposal: propose it and say where it landed. */
+  private answerForward(request: ForwardProposal): void {
+    const reply = (result: ForwardResult): void => this.options.transport.send(request.from, result);
+    const base = { kind: 'forwardResult', from: this.options.id, to: request.from, requestId: request.requestId } as const;
+    try {
+      const receipt = this.core.propose(request.payload);
+      reply({ ...base, ok: true, index: receipt.lastIndex, term: receipt.term });
+    } catch (error) {
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') {
+        this.fail(error);
+        return;
+      }
+      reply({ ...base, ok: false, code: error.code, message: error.message, leader: error instanceof NotLeaderError ? error.leader : null });
+    }
+  }
+
+  private settleForward(result: ForwardResult): void {
+    const deferred = this.forwarded.get(result.requestId);
+    if (deferred === undefined) return;
+    this.forwarded.delete(result.requestId);
+    if (result.ok) deferred.resolve({ index: result.index, term: result.term });
+    else if (result.code === 'KEEL_NOT_LEADER') deferred.reject(new NotLeaderError(result.leader));
+    else deferred.reject(new RemoteProposalError(result.code, result.message));
+  }
+
+  // ---- reads ----------------------------------------------------------------
+
+  private confirmRead(requestId: string, index: Index): void {
+    const deferred = this.readsPending.get(requestId);
+    if (deferred === undefined) return;
+    this.readsPending.delete(requestId);
+    this.readsConfirmed.push({ index, deferred });
+  }
+
+  /** Reads whose index this node has applied may proceed. */
+  private releaseReads(): void {
+    for (let i = this.readsConfirmed.length - 1; i >= 0; i--) {
+      const read = this.readsConfirmed[i]!;
+      if (read.index > this.appliedIndex) continue;
+      this.readsConfirmed.splice(i, 1);
+      read.deferred.resolve();
+    }
+  }
+
+  // ---- time, events, shutdown ------------------------------------------------
+
+  private scheduleTick(): void {
+    this.tickTimer = this.options.clock.setTimeout(() => {
+      if (this.state !== 'running') return;
+      this.core.tick();
+      this.emitChanges();
+      this.wake();
+      this.scheduleTick();
+    }, this.options.tickIntervalMs);
+  }
+
+  private emitChanges(): void {
+    const status = this.core.status();
+    const seen = this.lastSeen;
+    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
+    if (status.term !== seen.term) this.emit('term', status.term);
+    if (status.role !== seen.role) this.emit('role', status.role);
+    if (status.leader !== seen.leader) this.emit('leader', status.leader);
+    if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
+  }
+
+  private fail(error: unknown): void {
+    if (this.state !== 'running') return;
+    this.state = 'failed';
+    this.failure = error instanceof NodeFailedError ? error : new NodeFailedError(error instanceof Error ? error.message : String(error), { cause: error });
+    this.stop(this.failure);
+    this.emit('fatal', this.failure);
+  }
+
+  private stop(error: KeelError): void {
+    if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    this.waiters.rejectAll(error);
+    for (const deferred of this.forwarded.values()) deferred.reject(error);
+    this.forwarded.clear();
+    for (const deferred of this.readsPending.values()) deferred.reject(error);
+    this.readsPending.clear();
+    for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
+  }
+
+  private checkRunning(): void {
+    if (this.state === 'closed') throw new NodeClosedError();
+    if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
+  }
+}
+
+/** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
+export class RemoteProposalError extends KeelError {
+  readonly remoteCode: string;
+
+  constructor(remoteCode: string, message: string) {
+    super('KEEL_PROPOSAL_DROPPED', `the leader refused the proposal: ${message}`);
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */
+async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>): Promise<Index> {
+  const latest = options.snapshots.latest();
+  const logSnapshotIndex = options.storage.firstIndex() - 1;
+  if (latest === null || latest.index === 0) {
+    if (logSnapshotIndex > 0) throw new CorruptionError('snapshots', `the log is compacted to ${logSnapshotIndex} but no snapshot exists`);
+    return 0;
+  }
+  if (latest.index < logSnapshotIndex) {
+    throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
+  }
+  await options.stateMachine.restore(options.snapshots.read(latest.index));
+  return latest.index;
+}

@@ -1,0 +1,133 @@
+import type { Index, Term } from '../core/types.js';
+import { AbortedError, ProposalLostError, TimeoutError } from '../errors.js';
+import type { Clock, TimerHandle } from './clock.js';
+
+/** A promise's settle functions with the timer and abort listener that guard it. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+  /** True once resolved or rejected. */
+  readonly settled: boolean;
+}
+
+/**
+ * A promise that is guaranteed to settle: it rejects with `TimeoutError` after
+ * `timeoutMs` on `clock`, or with `AbortedError` when `signal` fires, unless it
+ * settled first. `onCancel` runs when the deadline or the signal ends it, so
+ * the caller can forget its bookkeeping (no leaked state).
+ */
+export function guardedPromise<T>(what: string, clock: Clock, timeoutMs: number, signal: AbortSignal | undefined, onCancel: () => void): Deferred<T> {
+  let resolveFn!: (value: T) => void;
+  let rejectFn!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    resolveFn = resolve;
+    rejectFn = reject;
+  });
+  let settled = false;
+  let timer: TimerHandle | null = null;
+  const onAbort = (): void => finish(() => rejectFn(new AbortedError(what, { cause: signal?.reason })), true);
+  const finish = (settle: () => void, cancelled: boolean): void => {
+    if (settled) return;
+    settled = true;
+    if (timer !== null) clock.clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    if (cancelled) onCancel();
+    settle();
+  };
+  if (signal?.aborted === true) {
+    settled = true;
+    rejectFn(new AbortedError(what, { cause: signal.reason }));
+  } else {
+    timer = clock.setTimeout(() => finish(() => rejectFn(new TimeoutError(what, timeoutMs)), true), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  }
+  return {
+    promise,
+    resolve: (value) => finish(() => resolveFn(value), false),
+    reject: (error) => finish(() => rejectFn(error), false),
+    get settled() {
+      return settled;
+    },
+  };
+}
+
+interface ApplyWaiter<Result> {
+  readonly term: Term;
+  readonly deferred: Deferred<Result>;
+}
+
+/**
+ * Proposals waiting for their entry to be applied on this node, by index. When
+ * the entry at an index is applied, its waiter resolves with the state
+ * machine's result if the entry is the one proposed (same term), and rejects
+ * with `ProposalLostError` if a new leader replaced it. Recent results are
+ * kept for a while, for a forwarded proposal whose answer arrives after the
+ * follower already applied its entry.
+ */
+export class ApplyWaiters<Result> {
+  private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
+  private readonly recent = new Map<Index, { term: Term; result: Result }>();
+
+  constructor(private readonly recentLimit: number) {}
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Waits for `index` proposed in `term`; `appliedIndex` is how far this node
+   * has applied already (the entry may be among what was applied).
+   */
+  add(index: Index, term: Term, deferred: Deferred<Result>, appliedIndex: Index): void {
+    if (index <= appliedIndex) {
+      const known = this.recent.get(index);
+      if (known === undefined) deferred.reject(new ProposalLostError(index, term, 0));
+      else if (known.term === term) deferred.resolve(known.result);
+      else deferred.reject(new ProposalLostError(index, term, known.term));
+      return;
+    }
+    const list = this.waiting.get(index) ?? [];
+    list.push({ term, deferred });
+    this.waiting.set(index, list);
+  }
+
+  /** Forgets a waiter that ended by timeout or abort. */
+  remove(index: Index, deferred: Deferred<Result>): void {
+    const list = this.waiting.get(index)?.filter((waiter) => waiter.deferred !== deferred) ?? [];
+    if (list.length === 0) this.waiting.delete(index);
+    else this.waiting.set(index, list);
+  }
+
+  /** The entry at `index` of `term` was applied with `result`. */
+  applied(index: Index, term: Term, result: Result): void {
+    this.recent.set(index, { term, result });
+    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value!);
+    const list = this.waiting.get(index);
+    if (list === undefined) return;
+    this.waiting.delete(index);
+    for (const waiter of list) {
+      if (waiter.term === term) waiter.deferred.resolve(result);
+      else waiter.deferred.reject(new ProposalLostError(index, waiter.term, term));
+    }
+  }
+
+  /**
+   * A snapshot jumped the state to `index`: results of the entries it covers
+   * are unknown here. Waiters at or below it are rejected as lost only if we
+   * cannot tell; they are settled with `error`.
+   */
+  skipTo(index: Index, error: (waiterIndex: Index) => unknown): void {
+    for (const [waiterIndex, list] of this.waiting) {
+      if (waiterIndex > index) continue;
+      this.waiting.delete(waiterIndex);
+      for (const waiter of list) waiter.deferred.reject(error(waiterIndex));
+    }
+  }
+
+  /** Rejects every waiter (the node is closing or failed). */
+  rejectAll(error: unknown): void {
+    for (const list of this.waiting.values()) for (const waiter of list) waiter.deferred.reject(error);
+    this.waiting.clear();
+  }
+}

@@ -1,0 +1,116 @@
+import type { NodeId } from '../core/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Clock } from '../node/clock.js';
+import type { NodeMessage, Transport, TransportHandler } from './transport.js';
+
+/** How the {@link LocalNetwork} treats one message; tests and simulators install their own. */
+export type LinkDecision = { readonly deliver: false } | { readonly deliver: true; readonly delayMs: number };
+
+/** Decides the fate of a message from `from` to `to`. */
+export type LinkPolicy = (from: NodeId, to: NodeId, message: NodeMessage) => LinkDecision;
+
+/**
+ * An in-process network for clusters in one process: tests, examples and the
+ * simulator. Delivery is scheduled on the injected clock, so with a
+ * {@link VirtualClock} a run is deterministic. Links can be cut in either
+ * direction; a policy can add delays or drop messages.
+ */
+export class LocalNetwork {
+  private readonly handlers = new Map<NodeId, TransportHandler>();
+  private readonly cut = new Set<string>();
+  private policy: LinkPolicy = () => ({ deliver: true, delayMs: 0 });
+  /** Messages handed to the network, and how many were delivered. */
+  readonly counters = { sent: 0, delivered: 0, dropped: 0 };
+
+  constructor(private readonly clock: Clock) {}
+
+  /** A transport for node `id` on this network. */
+  transport(id: NodeId): Transport {
+    return new LocalTransport(this, id);
+  }
+
+  setPolicy(policy: LinkPolicy): void {
+    this.policy = policy;
+  }
+
+  /** Cuts the links between `group` and everyone else, both ways. */
+  isolate(group: readonly NodeId[], everyone: readonly NodeId[]): void {
+    for (const a of group) {
+      for (const b of everyone) {
+        if (group.includes(b)) continue;
+        this.cutLink(a, b);
+        this.cutLink(b, a);
+      }
+    }
+  }
+
+  /** Cuts the one-way link `from` → `to`. */
+  cutLink(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}>${to}`);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** @internal */
+  attach(id: NodeId, handler: TransportHandler): void {
+    if (this.handlers.has(id)) throw new InvalidArgumentError(`local network: ${id} is already attached`);
+    this.handlers.set(id, handler);
+  }
+
+  /** @internal */
+  detach(id: NodeId): void {
+    this.handlers.delete(id);
+  }
+
+  /** @internal */
+  send(from: NodeId, to: NodeId, message: NodeMessage): void {
+    this.counters.sent++;
+    const decision = this.cut.has(`${from}>${to}`) ? { deliver: false as const } : this.policy(from, to, message);
+    if (!decision.deliver || !this.handlers.has(to)) {
+      this.drop(from, to);
+      return;
+    }
+    this.clock.setTimeout(() => {
+      const handler = this.handlers.get(to);
+      // The link may have been cut, or the receiver stopped, while the message was in flight.
+      if (handler === undefined || this.cut.has(`${from}>${to}`)) {
+        this.drop(from, to);
+        return;
+      }
+      this.counters.delivered++;
+      handler.receive(message);
+    }, decision.delayMs);
+  }
+
+  private drop(from: NodeId, to: NodeId): void {
+    this.counters.dropped++;
+    this.handlers.get(from)?.unreachable(to);
+  }
+}
+
+class LocalTransport implements Transport {
+  private started = false;
+
+  constructor(
+    private readonly network: LocalNetwork,
+    private readonly id: NodeId,
+  ) {}
+
+  start(handler: TransportHandler): Promise<void> {
+    this.network.attach(this.id, handler);
+    this.started = true;
+    return Promise.resolve();
+  }
+
+  send(to: NodeId, message: NodeMessage): void {
+    if (this.started) this.network.send(this.id, to, message);
+  }
+
+  close(): Promise<void> {
+    if (this.started) this.network.detach(this.id);
+    this.started = false;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,88 @@
+import type { Message } from '../core/message.js';
+import type { Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
+
+/**
+ * Everything one node's runtime sends another: Raft messages of the core, and
+ * the runtime's own traffic (forwarded proposals, snapshot chunks).
+ */
+export type NodeMessage = RaftEnvelope | ForwardProposal | ForwardResult | SnapshotChunk | SnapshotAck;
+
+/** A core message. */
+export interface RaftEnvelope {
+  readonly kind: 'raft';
+  readonly message: Message;
+}
+
+/** Follower → leader: propose this (already encoded) entry on my behalf. */
+export interface ForwardProposal {
+  readonly kind: 'forward';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly requestId: number;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Leader → follower: where the forwarded entry landed (the follower then waits
+ * until it applies that index itself), or why it was refused.
+ */
+export type ForwardResult =
+  | { readonly kind: 'forwardResult'; readonly from: NodeId; readonly to: NodeId; readonly requestId: number; readonly ok: true; readonly index: Index; readonly term: Term }
+  | {
+      readonly kind: 'forwardResult';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly requestId: number;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly leader: NodeId | null;
+    };
+
+/** Leader → follower: one piece of a snapshot, at byte `offset`. */
+export interface SnapshotChunk {
+  readonly kind: 'snapshotChunk';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: Term;
+  readonly meta: SnapshotMeta;
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly last: boolean;
+}
+
+/** Follower → leader: bytes of the snapshot stored so far (`offset`), or a refusal to resume from. */
+export interface SnapshotAck {
+  readonly kind: 'snapshotAck';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly index: Index;
+  readonly offset: number;
+  readonly done: boolean;
+}
+
+/** What a transport calls back into its node. */
+export interface TransportHandler {
+  /** A message for this node arrived. */
+  receive(message: NodeMessage): void;
+  /** A message to `peer` could not be delivered (connection down, queue full). */
+  unreachable(peer: NodeId): void;
+}
+
+/**
+ * Carries {@link NodeMessage}s between nodes. Sending never blocks and never
+ * throws for an unreachable peer: Raft retransmits, so a message that cannot
+ * be delivered is dropped and reported through {@link TransportHandler.unreachable}.
+ */
+export interface Transport {
+  /** Starts delivering messages addressed to this node to `handler`. */
+  start(handler: TransportHandler): Promise<void>;
+  send(to: NodeId, message: NodeMessage): void;
+  /** Stops sending and receiving. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The peer a node message is addressed to. */
+export function recipientOf(message: NodeMessage): NodeId {
+  return message.kind === 'raft' ? message.message.to : message.to;
+}

@@ -42,6 +42,22 @@ export interface RaftNodeOptions<Result = unknown> {
   /** Default deadline of `propose` and `read`, in clock milliseconds. @defaultValue 10000 */
   readonly requestTimeoutMs?: number;
   readonly limits?: NodeLimits;
+  readonly snapshotting?: SnapshotPolicy;
+}
+
+/** When snapshots are taken and how they are sent. */
+export interface SnapshotPolicy {
+  /** Take a snapshot once this many entries were applied since the last one. @defaultValue 10000 */
+  readonly entries?: number;
+  /**
+   * Entries kept in the log behind a snapshot, so a follower that is only a
+   * little behind catches up from the log instead of needing a snapshot. @defaultValue 1000
+   */
+  readonly keepEntries?: number;
+  /** Bytes per InstallSnapshot chunk. @defaultValue 64 KiB */
+  readonly chunkBytes?: number;
+  /** Unacknowledged chunks per follower. @defaultValue 4 */
+  readonly maxChunksInFlight?: number;
 }
 
 /** Size limits; every one is validated. */
@@ -59,8 +75,9 @@ export interface NodeLimits {
 }
 
 /** {@link RaftNodeOptions} with defaults filled in and every value checked. */
-export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits'>> {
+export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits' | 'snapshotting'>> {
   readonly limits: Required<NodeLimits>;
+  readonly snapshotting: Required<SnapshotPolicy>;
 }
 
 const MiB = 1024 * 1024;
@@ -73,6 +90,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
   requireMethods('transport', options.transport, ['start', 'send', 'close']);
   requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
   const limits = options.limits ?? {};
+  const snapshotting = options.snapshotting ?? {};
   return {
     id: options.id,
     members: options.members,
@@ -96,6 +114,12 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       maxMsgBytes: positive('limits.maxMsgBytes', limits.maxMsgBytes, MiB),
       maxPendingProposals: positive('limits.maxPendingProposals', limits.maxPendingProposals, 100_000),
     },
+    snapshotting: {
+      entries: positive('snapshotting.entries', snapshotting.entries, 10_000),
+      keepEntries: nonNegative('snapshotting.keepEntries', snapshotting.keepEntries, 1_000),
+      chunkBytes: positive('snapshotting.chunkBytes', snapshotting.chunkBytes, 64 * 1024),
+      maxChunksInFlight: positive('snapshotting.maxChunksInFlight', snapshotting.maxChunksInFlight, 4),
+    },
   };
 }
 
@@ -105,6 +129,14 @@ function requireMethods(field: string, value: unknown, methods: readonly string[
       throw new InvalidConfigError(field, `must implement ${method}()`);
     }
   }
+}
+
+function nonNegative(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidConfigError(field, `must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 function positive(field: string, value: number | undefined, fallback: number): number {

@@ -11,6 +11,8 @@ import type { NodeEvents } from './events.js';
 import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { decodePayload, encodeCommand } from './payload.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
+import { SnapshotSender } from './snapshot-sender.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
 
@@ -58,6 +60,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly readsPending = new Map<string, Deferred<void>>();
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
   private appliedIndex: Index;
+  /** Index of the newest snapshot this node holds (taken or installed). */
+  private snapshotIndex: Index;
+  private readonly sender: SnapshotSender;
+  private readonly receiver: SnapshotReceiver;
   private lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
   private tickTimer: TimerHandle | null = null;
   private loop: Promise<void> | null = null;
@@ -86,6 +92,32 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       applied: appliedIndex,
     });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
+    this.snapshotIndex = appliedIndex;
+    const policy = options.snapshotting;
+    this.sender = new SnapshotSender(
+      options.id,
+      options.snapshots,
+      options.clock,
+      {
+        chunkBytes: policy.chunkBytes,
+        maxChunksInFlight: policy.maxChunksInFlight,
+        retransmitMs: options.electionTicks * options.tickIntervalMs,
+        maxRetransmits: 5,
+      },
+      (to, chunk) => options.transport.send(to, chunk),
+      (to, succeeded) => {
+        if (this.state !== 'running') return;
+        this.core.reportSnapshot(to, succeeded);
+        this.wake();
+      },
+    );
+    this.receiver = new SnapshotReceiver(
+      options.id,
+      options.snapshots,
+      (to, ack) => options.transport.send(to, ack),
+      (from, term, snapshot) => this.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
+      (error) => this.fail(error),
+    );
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
   }
@@ -205,6 +237,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.state === 'running') this.state = 'closed';
     this.stop(new NodeClosedError());
     await this.loop;
+    await this.receiver.close();
     await this.options.transport.close();
   }
 
@@ -252,6 +285,39 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.releaseReads();
     this.core.advance();
     this.emitChanges();
+    await this.maybeTakeSnapshot();
+  }
+
+  /**
+   * Takes a snapshot once enough entries were applied since the last one, then
+   * compacts the log behind it — keeping `keepEntries`, and never past a
+   * snapshot still being sent, so a far-behind follower that just installed
+   * one can continue from the log instead of needing another (the livelock of
+   * hashicorp/raft #212 and #697).
+   */
+  private async maybeTakeSnapshot(): Promise<void> {
+    const policy = this.options.snapshotting;
+    const index = this.appliedIndex;
+    if (this.state !== 'running' || index - this.snapshotIndex < policy.entries) return;
+    const term = this.core.term(index);
+    if (term === undefined) return;
+    const membership = { voters: [...this.core.status().voters] };
+    const writer = await this.options.snapshots.create({ index, term, membership });
+    try {
+      for await (const chunk of this.options.stateMachine.snapshot()) await writer.write(chunk);
+      await writer.commit();
+    } catch (error) {
+      await writer.abort();
+      throw new NodeFailedError(`taking a snapshot at ${index} failed`, { cause: error });
+    }
+    this.snapshotIndex = index;
+    const sending = this.sender.lowestIndexInFlight();
+    const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
+    const storage = this.options.storage;
+    if (compactTo > storage.firstIndex() - 1) {
+      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership });
+    }
+    this.emit('snapshot', index);
   }
 
   private async applyEntry(entry: Entry): Promise<void> {
@@ -275,6 +341,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     await this.options.stateMachine.restore(this.options.snapshots.read(meta.index));
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
+    this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
     this.emit('snapshot', meta.index);
   }
 
@@ -303,8 +370,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
           this.settleForward(message);
           break;
         case 'snapshotChunk':
+          this.receiver.receive(message);
+          return;
         case 'snapshotAck':
-          // Snapshot streaming is not wired into the runtime yet; entries are never compacted, so no snapshot is ever sent.
+          this.sender.acknowledge(message);
           return;
       }
     } catch (error) {
@@ -316,7 +385,11 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   }
 
   private sendAll(messages: readonly Message[]): void {
-    for (const message of messages) this.options.transport.send(message.to, { kind: 'raft', message });
+    for (const message of messages) {
+      // The core names which follower needs a snapshot; the sender streams the newest one in chunks.
+      if (message.type === 'installSnapshot') this.sender.start(message.to, message.term);
+      else this.options.transport.send(message.to, { kind: 'raft', message });
+    }
   }
 
   private forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
@@ -388,7 +461,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const seen = this.lastSeen;
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
     if (status.term !== seen.term) this.emit('term', status.term);
-    if (status.role !== seen.role) this.emit('role', status.role);
+    if (status.role !== seen.role) {
+      if (seen.role === 'leader') this.sender.cancelAll();
+      this.emit('role', status.role);
+    }
     if (status.leader !== seen.leader) this.emit('leader', status.leader);
     if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
   }
@@ -404,6 +480,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private stop(error: KeelError): void {
     if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    this.sender.cancelAll();
     this.waiters.rejectAll(error);
     for (const deferred of this.forwarded.values()) deferred.reject(error);
     this.forwarded.clear();

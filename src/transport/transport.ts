@@ -51,13 +51,19 @@ export interface SnapshotChunk {
   readonly last: boolean;
 }
 
-/** Follower → leader: bytes of the snapshot stored so far (`offset`), or a refusal to resume from. */
+/**
+ * Follower → leader, for each chunk: `offset` is the number of bytes of the
+ * snapshot stored so far. `accepted` is false when the chunk did not follow
+ * on (a gap, or a restarted sender): the leader must resume from `offset`.
+ * `done` is set once the whole snapshot is durable and handed to the core.
+ */
 export interface SnapshotAck {
   readonly kind: 'snapshotAck';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly index: Index;
   readonly offset: number;
+  readonly accepted: boolean;
   readonly done: boolean;
 }
 

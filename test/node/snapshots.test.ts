@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import type { NodeMessage } from '../../src/transport/transport.js';
+import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
+
+let cluster: NodeCluster | null = null;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = null;
+});
+
+const SNAPSHOTTING = { entries: 20, keepEntries: 5, chunkBytes: 32, maxChunksInFlight: 2 };
+
+async function proposeMany(c: NodeCluster, leader: string, count: number, prefix: string): Promise<void> {
+  for (let i = 0; i < count; i += 10) {
+    await c.run(Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => c.node(leader).propose(text(`${prefix}${i + j}`)))));
+  }
+}
+
+describe('RaftNode: snapshots and log compaction', () => {
+  test('a far-behind follower receives the snapshot in chunks, installs it and continues from the log', async () => {
+    cluster = await NodeCluster.start(undefined, undefined, { snapshotting: SNAPSHOTTING });
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.network.isolate([lagging], c.ids);
+    await proposeMany(c, leader, 120, 'v');
+    // The leader compacted past everything the lagging node has.
+    expect(c.entry(leader).storage.firstIndex()).toBeGreaterThan(c.entry(lagging).storage.lastIndex() + 1);
+
+    let chunks = 0;
+    c.network.setPolicy((_from, _to, message: NodeMessage) => {
+      if (message.kind === 'snapshotChunk') chunks++;
+      return { deliver: true, delayMs: 0 };
+    });
+    const installed = new Promise<number>((resolve) => c.node(lagging).once('snapshot', resolve));
+    c.network.heal();
+    await c.run(installed);
+    await proposeMany(c, leader, 5, 'after');
+    await c.advance(10 * TICK_MS);
+
+    expect(chunks).toBeGreaterThan(3);
+    expect(c.entry(lagging).machine.items).toEqual(c.entry(leader).machine.items);
+    expect(c.entry(lagging).machine.items).toHaveLength(125);
+  });
+
+  test('a snapshot transfer that loses chunks resumes from the offset the follower stored', async () => {
+    cluster = await NodeCluster.start(undefined, undefined, { snapshotting: SNAPSHOTTING });
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.network.isolate([lagging], c.ids);
+    await proposeMany(c, leader, 80, 'w');
+    let seen = 0;
+    let dropped = 0;
+    c.network.setPolicy((_from, _to, message: NodeMessage) => {
+      // Lose every third chunk: the follower must answer with its offset and the leader resume there.
+      if (message.kind === 'snapshotChunk' && ++seen % 3 === 0) {
+        dropped++;
+        return { deliver: false };
+      }
+      return { deliver: true, delayMs: TICK_MS };
+    });
+    c.network.heal();
+    await c.advance(400 * TICK_MS);
+    expect(dropped).toBeGreaterThan(0);
+    expect(c.entry(lagging).machine.items).toEqual(c.entry(leader).machine.items);
+  });
+
+  test('a node restarted after compaction rebuilds its state from its snapshot plus the log after it', async () => {
+    cluster = await NodeCluster.start(undefined, undefined, { snapshotting: SNAPSHOTTING });
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    await proposeMany(c, leader, 57, 'r');
+    await c.advance(5 * TICK_MS);
+    const follower = c.ids.find((id) => id !== leader)!;
+    expect(c.entry(follower).snapshots.latest()).not.toBeNull();
+    await c.crash(follower);
+    await c.startNode(follower);
+    await c.advance(5 * TICK_MS);
+    expect(c.entry(follower).machine.items).toEqual(c.entry(leader).machine.items);
+    expect(c.entry(follower).machine.items).toHaveLength(57);
+  });
+
+  test('compaction keeps the log bounded however much is written', async () => {
+    cluster = await NodeCluster.start(undefined, undefined, { snapshotting: SNAPSHOTTING });
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    await proposeMany(c, leader, 300, 'm');
+    await c.advance(5 * TICK_MS);
+    for (const id of c.ids) {
+      const storage = c.entry(id).storage;
+      const retained = storage.lastIndex() - storage.firstIndex() + 1;
+      // At most one snapshot interval plus the kept tail (and a batch in flight).
+      expect(retained).toBeLessThanOrEqual(SNAPSHOTTING.entries + SNAPSHOTTING.keepEntries + 10);
+    }
+  });
+});

@@ -27,7 +27,8 @@ export type KeelErrorCode =
   | 'KEEL_NODE_FAILED'
   | 'KEEL_TIMEOUT'
   | 'KEEL_ABORTED'
-  | 'KEEL_PROPOSAL_LOST';
+  | 'KEEL_PROPOSAL_LOST'
+  | 'KEEL_TRANSFER_FAILED';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -188,5 +189,15 @@ export class ProposalLostError extends KeelError {
   constructor(index: number, term: number, appliedTerm: number) {
     super('KEEL_PROPOSAL_LOST', `the entry proposed at index ${index} in term ${term} was replaced by one of term ${appliedTerm}`);
     this.index = index;
+  }
+}
+
+/** A leadership transfer did not complete: the target did not take over within an election timeout, or another node did. */
+export class TransferFailedError extends KeelError {
+  readonly target: string;
+
+  constructor(target: string, reason: string) {
+    super('KEEL_TRANSFER_FAILED', `leadership transfer to ${target} failed: ${reason}`);
+    this.target = target;
   }
 }

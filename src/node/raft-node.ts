@@ -3,7 +3,16 @@ import { RawNode } from '../core/raw-node.js';
 import type { FollowerStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
-import { CorruptionError, InvalidArgumentError, KeelError, NodeClosedError, NodeFailedError, NotLeaderError, ProposalTooLargeError } from '../errors.js';
+import {
+  CorruptionError,
+  InvalidArgumentError,
+  KeelError,
+  NodeClosedError,
+  NodeFailedError,
+  NotLeaderError,
+  ProposalTooLargeError,
+  TransferFailedError,
+} from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
@@ -59,6 +68,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
   private readonly readsPending = new Map<string, Deferred<void>>();
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  /** Leadership transfers this node started and is watching. */
+  private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
   /** Index of the newest snapshot this node holds (taken or installed). */
   private snapshotIndex: Index;
@@ -211,6 +222,26 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       deferred.reject(error);
     }
     return deferred.promise;
+  }
+
+  /**
+   * Hands leadership to the voter `target` (Raft dissertation §3.10): the
+   * leader brings it up to date, sends TimeoutNow and refuses new proposals
+   * meanwhile. Resolves once `target` is the leader; rejects with
+   * `TransferFailedError` if the core abandons the transfer (not done within
+   * an election timeout) or another node becomes leader. Throws
+   * `NotLeaderError` off the leader and `InvalidArgumentError` for a target
+   * that is not a voter.
+   */
+  transferLeadership(target: NodeId, options: RequestOptions = {}): Promise<void> {
+    this.checkRunning();
+    this.core.transferLeadership(target);
+    const timeoutMs = options.timeoutMs ?? 2 * this.options.electionTicks * this.options.tickIntervalMs;
+    const watch = { target, deferred: guardedPromise<void>('leadership transfer', this.options.clock, timeoutMs, options.signal, () => this.transfers.delete(watch)) };
+    if (target === this.options.id) watch.deferred.resolve();
+    else if (!watch.deferred.settled) this.transfers.add(watch);
+    this.wake();
+    return watch.deferred.promise;
   }
 
   /** The node's current state. */
@@ -467,6 +498,17 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }
     if (status.leader !== seen.leader) this.emit('leader', status.leader);
     if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
+    this.checkTransfers(status.role, status.leader, status.leadTransferee);
+  }
+
+  private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {
+    for (const watch of this.transfers) {
+      if (leader === watch.target) watch.deferred.resolve();
+      else if (role === 'leader' && transferee !== watch.target) watch.deferred.reject(new TransferFailedError(watch.target, 'not completed within an election timeout'));
+      else if (leader !== null && leader !== this.options.id) watch.deferred.reject(new TransferFailedError(watch.target, `${leader} became leader instead`));
+      else continue;
+      this.transfers.delete(watch);
+    }
   }
 
   private fail(error: unknown): void {
@@ -487,6 +529,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     for (const deferred of this.readsPending.values()) deferred.reject(error);
     this.readsPending.clear();
     for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
+    for (const watch of this.transfers) watch.deferred.reject(error);
+    this.transfers.clear();
   }
 
   private checkRunning(): void {

@@ -28,7 +28,8 @@ export type KeelErrorCode =
   | 'KEEL_TIMEOUT'
   | 'KEEL_ABORTED'
   | 'KEEL_PROPOSAL_LOST'
-  | 'KEEL_TRANSFER_FAILED';
+  | 'KEEL_TRANSFER_FAILED'
+  | 'KEEL_SESSION_STALE';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -199,5 +200,12 @@ export class TransferFailedError extends KeelError {
   constructor(target: string, reason: string) {
     super('KEEL_TRANSFER_FAILED', `leadership transfer to ${target} failed: ${reason}`);
     this.target = target;
+  }
+}
+
+/** A request of a client session is older than the newest one already applied for that client; its result is no longer kept. */
+export class SessionStaleError extends KeelError {
+  constructor(clientId: string, seq: number, lastSeq: number) {
+    super('KEEL_SESSION_STALE', `request ${seq} of client ${clientId} is older than its latest applied request ${lastSeq}`);
   }
 }

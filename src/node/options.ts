@@ -72,6 +72,8 @@ export interface NodeLimits {
   readonly maxMsgBytes?: number;
   /** Proposals waiting for their result at once. @defaultValue 100000 */
   readonly maxPendingProposals?: number;
+  /** Client sessions remembered for exactly-once retries (least recently used forgotten first). @defaultValue 10000 */
+  readonly maxSessions?: number;
 }
 
 /** {@link RaftNodeOptions} with defaults filled in and every value checked. */
@@ -113,6 +115,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       maxInflightMsgs: positive('limits.maxInflightMsgs', limits.maxInflightMsgs, 256),
       maxMsgBytes: positive('limits.maxMsgBytes', limits.maxMsgBytes, MiB),
       maxPendingProposals: positive('limits.maxPendingProposals', limits.maxPendingProposals, 100_000),
+      maxSessions: positive('limits.maxSessions', limits.maxSessions, 10_000),
     },
     snapshotting: {
       entries: positive('snapshotting.entries', snapshotting.entries, 10_000),

@@ -11,6 +11,7 @@ import {
   NodeFailedError,
   NotLeaderError,
   ProposalTooLargeError,
+  SessionStaleError,
   TransferFailedError,
 } from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
@@ -22,8 +23,11 @@ import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { decodePayload, encodeCommand } from './payload.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
+import { SessionTable } from './sessions.js';
+import type { ClientSession } from './sessions.js';
+import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
-import type { Deferred } from './waiters.js';
+import type { ApplyOutcome, Deferred } from './waiters.js';
 
 /** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
 export interface RequestOptions {
@@ -31,6 +35,16 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Deadline in clock milliseconds. @defaultValue the node's `requestTimeoutMs` */
   readonly timeoutMs?: number;
+}
+
+/** Options of one {@link RaftNode.propose} call. */
+export interface ProposeOptions extends RequestOptions {
+  /**
+   * Makes the proposal exactly-once (Raft dissertation §6.3): a retry with the
+   * same client id and sequence number is applied at most once and resolves
+   * with the original result, on any node. Results must be msgpack-encodable.
+   */
+  readonly session?: ClientSession;
 }
 
 /** A node's state, from {@link RaftNode.status}. */
@@ -83,9 +97,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private failure: NodeFailedError | null = null;
   private nextRequestId = 1;
 
-  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index) {
+  private readonly sessions: SessionTable;
+
+  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable) {
     super();
     this.options = options;
+    this.sessions = sessions;
     this.appliedIndex = appliedIndex;
     this.core = new RawNode({
       id: options.id,
@@ -140,8 +157,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    */
   static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
     const resolved = resolveNodeOptions(options);
-    const appliedIndex = await restoreFromSnapshot(resolved);
-    const node = new RaftNode<Result>(resolved, appliedIndex);
+    const sessions = new SessionTable(resolved.limits.maxSessions);
+    const appliedIndex = await restoreFromSnapshot(resolved, sessions);
+    const node = new RaftNode<Result>(resolved, appliedIndex, sessions);
     await resolved.transport.start(node.handler());
     node.scheduleTick();
     node.wake();
@@ -161,14 +179,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * new leader overwrote the entry, and with `TimeoutError` or
    * `AbortedError` (outcome unknown: it may still commit) — it never hangs.
    */
-  propose(command: Uint8Array, options: RequestOptions = {}): Promise<Result> {
+  propose(command: Uint8Array, options: ProposeOptions = {}): Promise<Result> {
     this.checkRunning();
     if (!(command instanceof Uint8Array)) throw new InvalidArgumentError('propose: command must be a Uint8Array');
     if (command.byteLength > this.options.limits.maxCommandBytes) {
       throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
     }
+    if (options.session !== undefined) checkSession(options.session);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    const payload = encodeCommand(command);
+    const payload = encodeCommand(command, options.session);
     let waitingAt: Index | null = null;
     const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
       if (waitingAt !== null) this.waiters.remove(waitingAt, deferred);
@@ -335,7 +354,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const membership = { voters: [...this.core.status().voters] };
     const writer = await this.options.snapshots.create({ index, term, membership });
     try {
-      for await (const chunk of this.options.stateMachine.snapshot()) await writer.write(chunk);
+      for await (const chunk of composeSnapshot(this.sessions.encode(), this.options.stateMachine.snapshot())) await writer.write(chunk);
       await writer.commit();
     } catch (error) {
       await writer.abort();
@@ -353,23 +372,33 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private async applyEntry(entry: Entry): Promise<void> {
     const payload = decodePayload(entry.index, entry.data);
-    let result: Result | undefined;
+    let outcome: ApplyOutcome<Result> = { ok: true, result: undefined as Result };
     if (payload.kind === 'command') {
-      try {
-        result = await this.options.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
-      } catch (error) {
-        // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
-        throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
+      const decision = payload.session === null ? ({ kind: 'apply' } as const) : this.sessions.check(payload.session);
+      if (decision.kind === 'duplicate') outcome = { ok: true, result: decision.result as Result };
+      else if (decision.kind === 'stale') outcome = { ok: false, error: new SessionStaleError(payload.session!.clientId, payload.session!.seq, decision.lastSeq) };
+      else {
+        outcome = { ok: true, result: await this.applyCommand(entry, payload.command) };
+        if (payload.session !== null) this.sessions.record(payload.session, outcome.result);
       }
     }
     this.appliedIndex = entry.index;
-    this.waiters.applied(entry.index, entry.term, result as Result);
+    this.waiters.applied(entry.index, entry.term, outcome);
     this.emit('apply', entry.index);
+  }
+
+  private async applyCommand(entry: Entry, command: Uint8Array): Promise<Result> {
+    try {
+      return await this.options.stateMachine.apply({ index: entry.index, term: entry.term, command });
+    } catch (error) {
+      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
+      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
+    }
   }
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
-    await this.options.stateMachine.restore(this.options.snapshots.read(meta.index));
+    await restoreState(this.options, this.sessions, meta.index);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
@@ -550,7 +579,7 @@ export class RemoteProposalError extends KeelError {
 }
 
 /** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */
-async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>): Promise<Index> {
+async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable): Promise<Index> {
   const latest = options.snapshots.latest();
   const logSnapshotIndex = options.storage.firstIndex() - 1;
   if (latest === null || latest.index === 0) {
@@ -560,6 +589,22 @@ async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>)
   if (latest.index < logSnapshotIndex) {
     throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
   }
-  await options.stateMachine.restore(options.snapshots.read(latest.index));
+  await restoreState(options, sessions, latest.index);
   return latest.index;
+}
+
+/** Restores the session table and the user's state machine from the snapshot at `index`. */
+async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, index: Index): Promise<void> {
+  await splitSnapshot(
+    options.snapshots.read(index),
+    (bytes) => sessions.restore(bytes),
+    (rest) => options.stateMachine.restore(rest),
+  );
+}
+
+function checkSession(session: ClientSession): void {
+  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > 1024) {
+    throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
+  }
+  if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
 }

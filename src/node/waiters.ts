@@ -67,7 +67,7 @@ interface ApplyWaiter<Result> {
  */
 export class ApplyWaiters<Result> {
   private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
-  private readonly recent = new Map<Index, { term: Term; result: Result }>();
+  private readonly recent = new Map<Index, { term: Term; outcome: ApplyOutcome<Result> }>();
 
   constructor(private readonly recentLimit: number) {}
 
@@ -83,7 +83,7 @@ export class ApplyWaiters<Result> {
     if (index <= appliedIndex) {
       const known = this.recent.get(index);
       if (known === undefined) deferred.reject(new ProposalLostError(index, term, 0));
-      else if (known.term === term) deferred.resolve(known.result);
+      else if (known.term === term) settle(deferred, known.outcome);
       else deferred.reject(new ProposalLostError(index, term, known.term));
       return;
     }
@@ -99,15 +99,15 @@ export class ApplyWaiters<Result> {
     else this.waiting.set(index, list);
   }
 
-  /** The entry at `index` of `term` was applied with `result`. */
-  applied(index: Index, term: Term, result: Result): void {
-    this.recent.set(index, { term, result });
+  /** The entry at `index` of `term` was applied with `outcome`. */
+  applied(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
+    this.recent.set(index, { term, outcome });
     if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value!);
     const list = this.waiting.get(index);
     if (list === undefined) return;
     this.waiting.delete(index);
     for (const waiter of list) {
-      if (waiter.term === term) waiter.deferred.resolve(result);
+      if (waiter.term === term) settle(waiter.deferred, outcome);
       else waiter.deferred.reject(new ProposalLostError(index, waiter.term, term));
     }
   }
@@ -130,4 +130,12 @@ export class ApplyWaiters<Result> {
     for (const list of this.waiting.values()) for (const waiter of list) waiter.deferred.reject(error);
     this.waiting.clear();
   }
+}
+
+/** What applying an entry produced for its proposer: the state machine's result, or a typed refusal (a stale session request). */
+export type ApplyOutcome<Result> = { readonly ok: true; readonly result: Result } | { readonly ok: false; readonly error: Error };
+
+function settle<Result>(deferred: Deferred<Result>, outcome: ApplyOutcome<Result>): void {
+  if (outcome.ok) deferred.resolve(outcome.result);
+  else deferred.reject(outcome.error);
 }

@@ -32,6 +32,12 @@ export interface RaftConfig {
    * ignores (pre-)vote requests. @defaultValue true
    */
   readonly checkQuorum?: boolean;
+  /**
+   * How many ticks a node's clock may gain on another's during one election
+   * timeout. A read lease lasts `electionTicks - maxClockDriftTicks` ticks from
+   * the heartbeat a quorum acknowledged; must be below `electionTicks`. @defaultValue 1
+   */
+  readonly maxClockDriftTicks?: number;
   /** Most AppendEntries in flight to one follower in the replicate state. @defaultValue 256 */
   readonly maxInflightMsgs?: number;
   /** Most entry bytes in flight to one follower; 0 for no byte limit. @defaultValue 0 */
@@ -62,6 +68,7 @@ export interface ResolvedConfig {
   readonly heartbeatTicks: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly maxClockDriftTicks: number;
   readonly maxInflightMsgs: number;
   readonly maxInflightBytes: number;
   readonly maxMsgBytes: number;
@@ -85,6 +92,10 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
   if (heartbeatTicks >= electionTicks) {
     throw new InvalidConfigError('heartbeatTicks', `${heartbeatTicks} must be less than electionTicks ${electionTicks}`);
   }
+  const maxClockDriftTicks = nonNegativeInteger('maxClockDriftTicks', config.maxClockDriftTicks, 1);
+  if (maxClockDriftTicks >= electionTicks) {
+    throw new InvalidConfigError('maxClockDriftTicks', `${maxClockDriftTicks} must be less than electionTicks ${electionTicks}`);
+  }
   const applied = config.applied;
   if (applied !== undefined && (!Number.isSafeInteger(applied) || applied < 0)) {
     throw new InvalidConfigError('applied', `must be a non-negative integer, got ${String(applied)}`);
@@ -98,6 +109,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     heartbeatTicks,
     preVote: boolean('preVote', config.preVote, true),
     checkQuorum: boolean('checkQuorum', config.checkQuorum, true),
+    maxClockDriftTicks,
     maxInflightMsgs: positiveInteger('maxInflightMsgs', config.maxInflightMsgs, 256),
     maxInflightBytes: nonNegativeInteger('maxInflightBytes', config.maxInflightBytes, 0),
     maxMsgBytes: positiveInteger('maxMsgBytes', config.maxMsgBytes, MiB),

@@ -53,7 +53,8 @@ export interface AppendEntriesResponse extends Envelope {
 /**
  * Leader → follower, every heartbeat interval. `commit` is min(the follower's
  * match, the leader's commit), so it never names an entry the follower might
- * not hold. `readRound` is the newest read-index round the leader wants confirmed (0: none).
+ * not hold. `readRound` numbers this heartbeat round; the answer echoes it, which
+ * confirms pending ReadIndex reads and the leader's read lease.
  */
 export interface Heartbeat extends Envelope {
   readonly type: 'heartbeat';

@@ -46,6 +46,8 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Ticks since this node started: the timeline of the read lease. */
+  ticks = 0;
   /** Drawn from [electionTicks, 2·electionTicks) on every term change and election. */
   randomizedElectionTimeout = 0;
 
@@ -70,7 +72,7 @@ export class Raft {
     this.log = new RaftLog(storage, hardState.commit, config.applied ?? snapshotIndex);
     this.term = hardState.term;
     this.vote = hardState.vote;
-    this.reads = new ReadIndexTracker(this.id);
+    this.reads = this.newReadTracker();
     this.becomeFollower(this.term, null);
   }
 
@@ -146,7 +148,7 @@ export class Raft {
     for (const id of this.voters.voters) {
       this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes));
     }
-    this.reads = new ReadIndexTracker(this.id);
+    this.reads = this.newReadTracker();
     this.readsBeforeCommit = [];
     this.uncommittedBytes = 0;
     this.leadTransferee = null;
@@ -154,7 +156,26 @@ export class Raft {
 
   // ---- inputs -----------------------------------------------------------
 
+  private newReadTracker(): ReadIndexTracker {
+    return new ReadIndexTracker(this.id, this.config.electionTicks - this.config.maxClockDriftTicks);
+  }
+
+  /**
+   * True while this leader holds a read lease: a quorum acknowledged a
+   * heartbeat sent less than `electionTicks - maxClockDriftTicks` ticks ago,
+   * so no other leader can have been elected since (that needs CheckQuorum,
+   * which makes followers ignore votes for an election timeout after hearing
+   * from a leader). Never during a leadership transfer.
+   */
+  leaseValid(): boolean {
+    if (this.role !== 'leader' || !this.config.checkQuorum || this.leadTransferee !== null) return false;
+    if (this.voters.voters.length === 1) return true;
+    const start = this.reads.leaseStart();
+    return start !== null && this.ticks < start + this.config.electionTicks - this.config.maxClockDriftTicks;
+  }
+
   tick(): void {
+    this.ticks++;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }

@@ -136,11 +136,20 @@ export class RawNode {
    * the leader. Throws `NotLeaderError` when no leader is known. A request is
    * dropped without an answer if leadership changes first: callers time out
    * and retry.
+   *
+   * With `lease: true` (needs CheckQuorum) a leader holding its read lease
+   * answers at once, without a heartbeat round; otherwise the read falls back
+   * to ReadIndex. The lease assumes clocks drift by at most
+   * `maxClockDriftTicks` per election timeout.
    */
-  readIndex(requestId: string): void {
+  readIndex(requestId: string, options: { readonly lease?: boolean } = {}): void {
     if (typeof requestId !== 'string') throw new InvalidArgumentError('readIndex: requestId must be a string');
     const raft = this.raft;
-    if (raft.role === 'leader') {
+    if (options.lease === true && !raft.config.checkQuorum) throw new InvalidArgumentError('readIndex: lease reads need checkQuorum');
+    if (options.lease === true && raft.role === 'leader' && raft.committedInCurrentTerm() && raft.leaseValid()) {
+      // Within the lease no other leader can exist: the commit index is safe to read at without a round trip.
+      raft.readStates.push({ requestId, index: raft.log.committed });
+    } else if (raft.role === 'leader') {
       handleReadIndexRequest(raft, requestId, raft.id);
     } else if (raft.role === 'follower' && raft.leader !== null) {
       raft.send({ type: 'readIndex', to: raft.leader, requestId });

@@ -19,48 +19,82 @@ export interface PendingRead {
 }
 
 /**
- * The leader's ReadIndex bookkeeping (Raft dissertation §6.4). Each read gets
- * a round number; heartbeats carry the newest round; a follower's answer to a
- * heartbeat of round r shows it still accepted this leader after every read
- * of round ≤ r arrived. A read is confirmed once a quorum (the leader counts
- * itself) has acknowledged its round.
+ * The leader's heartbeat rounds, for ReadIndex reads and the read lease
+ * (Raft dissertation §6.4).
+ *
+ * Every heartbeat broadcast is a numbered round, stamped with the leader's
+ * tick. A follower's answer to round r shows it still accepted this leader
+ * when it got that heartbeat. Once a quorum (the leader counts itself) has
+ * answered round r:
+ * - every read registered before round r was sent is confirmed;
+ * - the lease starts at the tick round r was sent: no other leader can be
+ *   elected until those followers' election timeouts (counted from when they
+ *   received it, so later) have passed.
  */
 export class ReadIndexTracker {
   private readonly pending: PendingRead[] = [];
   private readonly ackedRound = new Map<NodeId, number>();
+  /** Send ticks of the rounds not yet confirmed, oldest first; older than a lease is long they are useless and pruned. */
+  private readonly sentAt = new Map<number, number>();
   private lastRound = 0;
+  private confirmedRound = 0;
+  private leaseStartTick: number | null = null;
+  /** Rounds at or below this cannot start a lease (it was invalidated after they were sent). */
+  private leaseFloorRound = 0;
 
-  constructor(private readonly self: NodeId) {}
+  constructor(
+    private readonly self: NodeId,
+    private readonly leaseTicks: number,
+  ) {}
 
-  /** Registers a read at the current commit index and returns the round a heartbeat must carry. */
-  add(requestId: string, from: NodeId, index: Index): number {
+  /** Registers a read at the current commit index; the next heartbeat round confirms it. */
+  add(requestId: string, from: NodeId, index: Index): void {
+    this.pending.push({ requestId, from, index, round: this.lastRound + 1 });
+  }
+
+  /** Starts a heartbeat round sent at `tick` and returns its number. */
+  nextRound(tick: number): number {
     this.lastRound++;
-    this.pending.push({ requestId, from, index, round: this.lastRound });
+    this.sentAt.set(this.lastRound, tick);
+    for (const [round, sentTick] of this.sentAt) {
+      if (sentTick >= tick - this.leaseTicks) break;
+      this.sentAt.delete(round);
+    }
     return this.lastRound;
   }
 
-  /** The round heartbeats should carry now (0 when no read waits). */
-  currentRound(): number {
-    return this.pending.length === 0 ? 0 : this.lastRound;
-  }
-
   /**
-   * Records that `from` acknowledged heartbeats up to `round` and returns the
+   * Records that `from` answered heartbeat round `round` and returns the
    * reads that a quorum has now confirmed, oldest first.
    */
   acknowledge(from: NodeId, round: number, voters: MajorityConfig): PendingRead[] {
-    if (round === 0 || this.pending.length === 0) return [];
+    if (round === 0 || round > this.lastRound) return [];
     this.ackedRound.set(from, Math.max(round, this.ackedRound.get(from) ?? 0));
     this.ackedRound.set(this.self, this.lastRound);
     const confirmed = voters.committedIndex((id) => this.ackedRound.get(id) ?? 0);
+    if (confirmed > this.confirmedRound) {
+      this.confirmedRound = confirmed;
+      const sentTick = this.sentAt.get(confirmed);
+      if (sentTick !== undefined && confirmed > this.leaseFloorRound) this.leaseStartTick = Math.max(this.leaseStartTick ?? sentTick, sentTick);
+      for (const pruned of this.sentAt.keys()) {
+        if (pruned > confirmed) break;
+        this.sentAt.delete(pruned);
+      }
+    }
     let released = 0;
-    while (released < this.pending.length && this.pending[released]!.round <= confirmed) released++;
+    while (released < this.pending.length && this.pending[released]!.round <= this.confirmedRound) released++;
     return this.pending.splice(0, released);
   }
 
-  /** Confirms every pending read at once: only correct when this node is the sole voter. */
-  releaseAll(): PendingRead[] {
-    return this.pending.splice(0, this.pending.length);
+  /** The tick at which the newest quorum-acknowledged heartbeat was sent, or null when there is none. */
+  leaseStart(): number | null {
+    return this.leaseStartTick;
+  }
+
+  /** Voids the lease, and any lease that heartbeats already sent could start (a leadership transfer bypasses followers' leases). */
+  invalidateLease(): void {
+    this.leaseStartTick = null;
+    this.leaseFloorRound = this.lastRound;
   }
 
   pendingCount(): number {

@@ -49,7 +49,7 @@ export function bcastAppend(raft: Raft): void {
 
 /** Heartbeats carry min(match, commit) so a follower never learns a commit index past what it is known to hold. */
 export function bcastHeartbeat(raft: Raft): void {
-  const readRound = raft.reads.currentRound();
+  const readRound = raft.reads.nextRound(raft.ticks);
   for (const [id, progress] of raft.progress) {
     if (id === raft.id) continue;
     raft.send({ type: 'heartbeat', to: id, commit: Math.min(progress.match, raft.log.committed), readRound });

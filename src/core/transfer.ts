@@ -13,6 +13,8 @@ export function startTransfer(raft: Raft, target: NodeId): void {
   raft.leadTransferee = null;
   if (target === raft.id) return;
   raft.leadTransferee = target;
+  // The target will campaign past the followers' CheckQuorum lease, so this leader's read lease is void.
+  raft.reads.invalidateLease();
   // The transfer must finish within one election timeout, counted from now.
   raft.electionElapsed = 0;
   if (!maybeSendTimeoutNow(raft, target)) sendAppend(raft, target);

@@ -37,6 +37,17 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+/** Options of one {@link RaftNode.read} call. */
+export interface ReadOptions extends RequestOptions {
+  /**
+   * Serve the read from the leader's lease without a round trip when it
+   * holds one (falls back to ReadIndex otherwise). Safe only if no node's
+   * clock runs faster than another's by more than `maxClockDriftTicks` per
+   * election timeout; needs CheckQuorum.
+   */
+  readonly lease?: boolean;
+}
+
 /** Options of one {@link RaftNode.propose} call. */
 export interface ProposeOptions extends RequestOptions {
   /**
@@ -224,7 +235,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * leader confirms the index). Rejects with `NotLeaderError` when no leader
    * is known, and with `TimeoutError` or `AbortedError`.
    */
-  read(options: RequestOptions = {}): Promise<void> {
+  read(options: ReadOptions = {}): Promise<void> {
     this.checkRunning();
     const requestId = `${this.options.id}:${this.nextRequestId++}`;
     const deferred = guardedPromise<void>('read', this.options.clock, options.timeoutMs ?? this.options.requestTimeoutMs, options.signal, () => {
@@ -234,7 +245,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     });
     if (deferred.settled) return deferred.promise;
     try {
-      this.core.readIndex(requestId);
+      this.core.readIndex(requestId, { lease: options.lease === true });
       this.readsPending.set(requestId, deferred);
       this.wake();
     } catch (error) {

@@ -144,8 +144,8 @@ export class CoreCluster {
     this.observe();
   }
 
-  readIndex(id: NodeId, requestId: string): void {
-    this.raw(id).readIndex(requestId);
+  readIndex(id: NodeId, requestId: string, options: { readonly lease?: boolean } = {}): void {
+    this.raw(id).readIndex(requestId, options);
     this.observe();
   }
 

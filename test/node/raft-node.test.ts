@@ -208,3 +208,29 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     expect(ELECTION_TICKS).toBeGreaterThan(1);
   });
 });
+
+describe('RaftNode: lease reads', () => {
+  test('read({ lease: true }) on a leader with a lease completes without waiting for a heartbeat round', async () => {
+    const c = await startCluster();
+    const leader = await c.waitForLeader();
+    await c.run(c.node(leader).propose(text('v')));
+    await c.advance(3 * TICK_MS);
+    c.network.isolate([leader], c.ids); // nothing can reach the followers now, yet the lease still holds
+    await c.run(c.node(leader).read({ lease: true, timeoutMs: 2 * TICK_MS }));
+    expect(c.entry(leader).machine.items).toEqual(['v']);
+  });
+
+  test('once the lease has expired, an isolated leader cannot serve a lease read', async () => {
+    const c = await startCluster();
+    const leader = await c.waitForLeader();
+    await c.advance(3 * TICK_MS);
+    c.network.isolate([leader], c.ids);
+    await c.advance(ELECTION_TICKS * TICK_MS);
+    const outcome = await c.run(c.node(leader).read({ lease: true, timeoutMs: 5 * TICK_MS })).then(
+      () => 'served',
+      (e: unknown) => e,
+    );
+    // Either it still thinks it leads and the ReadIndex fallback times out, or CheckQuorum already deposed it.
+    expect(outcome instanceof TimeoutError || outcome instanceof NotLeaderError).toBe(true);
+  });
+});

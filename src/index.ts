@@ -1,10 +1,24 @@
 /**
  * Keel: Raft consensus for TypeScript on Node.js.
  *
- * The pure core ({@link RawNode}) is synchronous and deterministic; storage
- * ({@link LogStorage}, {@link MemoryStorage}) is pluggable.
+ * {@link RaftNode} is the component to embed: it drives the pure,
+ * deterministic core ({@link RawNode}) with timers, durable storage
+ * ({@link LogStorage}: {@link MemoryStorage}, `LevelStorage`), a snapshot store
+ * and a {@link Transport}, and applies committed commands to your
+ * {@link StateMachine}.
  * @packageDocumentation
  */
+export { RaftNode, RemoteProposalError } from './node/raft-node.js';
+export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
+export type { RaftNodeOptions, NodeLimits, SnapshotPolicy } from './node/options.js';
+export type { StateMachine, AppliedCommand } from './node/state-machine.js';
+export type { ClientSession } from './node/sessions.js';
+export type { NodeEvents } from './node/events.js';
+export { SystemClock, VirtualClock } from './node/clock.js';
+export type { Clock, TimerHandle } from './node/clock.js';
+export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
+export { LocalNetwork } from './transport/local-network.js';
+export type { LinkDecision, LinkPolicy } from './transport/local-network.js';
 export { RawNode } from './core/raw-node.js';
 export type { ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';
@@ -52,5 +66,12 @@ export {
   StorageClosedError,
   StorageLockedError,
   StorageIOError,
+  NodeClosedError,
+  NodeFailedError,
+  TimeoutError,
+  AbortedError,
+  ProposalLostError,
+  TransferFailedError,
+  SessionStaleError,
 } from './errors.js';
 export type { KeelErrorCode } from './errors.js';

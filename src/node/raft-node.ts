@@ -93,6 +93,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
   private readonly readsPending = new Map<string, Deferred<void>>();
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
+  private awaitingLeader: (() => void)[] = [];
   /** Leadership transfers this node started and is watching. */
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
@@ -185,8 +187,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /**
    * Replicates `command` and resolves with the state machine's result once it
    * is committed and applied on this node. On a follower, the proposal goes to
-   * the leader (`forwardProposals`, the default) or rejects with
-   * `NotLeaderError` naming the leader. Rejects with `ProposalLostError` if a
+   * the leader (`forwardProposals`, the default; while no leader is known it
+   * waits for one within its deadline) or rejects with `NotLeaderError`
+   * naming the leader. Rejects with `ProposalLostError` if a
    * new leader overwrote the entry, and with `TimeoutError` or
    * `AbortedError` (outcome unknown: it may still commit) — it never hangs.
    */
@@ -203,28 +206,33 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
       if (waitingAt !== null) this.waiters.remove(waitingAt, deferred);
     });
-    if (deferred.settled) return deferred.promise;
-    const status = this.core.status();
-    if (status.role === 'leader') {
-      try {
-        const receipt = this.core.propose(payload);
-        waitingAt = receipt.lastIndex;
-        this.waiters.add(receipt.lastIndex, receipt.term, deferred, this.appliedIndex);
-        this.wake();
-      } catch (error) {
-        deferred.reject(error);
+    const dispatch = (): void => {
+      if (deferred.settled) return;
+      const status = this.core.status();
+      if (status.role === 'leader') {
+        try {
+          const receipt = this.core.propose(payload);
+          waitingAt = receipt.lastIndex;
+          this.waiters.add(receipt.lastIndex, receipt.term, deferred, this.appliedIndex);
+          this.wake();
+        } catch (error) {
+          deferred.reject(error);
+        }
+      } else if (!this.options.forwardProposals) {
+        deferred.reject(new NotLeaderError(status.leader));
+      } else if (status.leader === null) {
+        this.awaitingLeader.push(dispatch);
+      } else {
+        void this.forward(status.leader, payload, timeoutMs, options.signal).then(
+          ({ index, term }) => {
+            waitingAt = index;
+            if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
+          },
+          (error: unknown) => deferred.reject(error),
+        );
       }
-    } else if (this.options.forwardProposals && status.leader !== null) {
-      void this.forward(status.leader, payload, timeoutMs, options.signal).then(
-        ({ index, term }) => {
-          waitingAt = index;
-          if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
-        },
-        (error: unknown) => deferred.reject(error),
-      );
-    } else {
-      deferred.reject(new NotLeaderError(status.leader));
-    }
+    };
+    dispatch();
     return deferred.promise;
   }
 
@@ -232,8 +240,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * A linearizable read barrier (ReadIndex): resolves once this node's state
    * machine reflects every write committed before the call, so a read of the
    * local state right after it is linearizable. Works on followers (the
-   * leader confirms the index). Rejects with `NotLeaderError` when no leader
-   * is known, and with `TimeoutError` or `AbortedError`.
+   * leader confirms the index); while no leader is known it waits for one
+   * within its deadline. Rejects with `TimeoutError` or `AbortedError`.
    */
   read(options: ReadOptions = {}): Promise<void> {
     this.checkRunning();
@@ -243,14 +251,21 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
       if (position >= 0) this.readsConfirmed.splice(position, 1);
     });
-    if (deferred.settled) return deferred.promise;
-    try {
-      this.core.readIndex(requestId, { lease: options.lease === true });
-      this.readsPending.set(requestId, deferred);
-      this.wake();
-    } catch (error) {
-      deferred.reject(error);
-    }
+    const dispatch = (): void => {
+      if (deferred.settled) return;
+      if (this.core.status().leader === null) {
+        this.awaitingLeader.push(dispatch);
+        return;
+      }
+      try {
+        this.core.readIndex(requestId, { lease: options.lease === true });
+        this.readsPending.set(requestId, deferred);
+        this.wake();
+      } catch (error) {
+        deferred.reject(error);
+      }
+    };
+    dispatch();
     return deferred.promise;
   }
 
@@ -539,6 +554,11 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (status.leader !== seen.leader) this.emit('leader', status.leader);
     if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
     this.checkTransfers(status.role, status.leader, status.leadTransferee);
+    if (status.leader !== null && this.awaitingLeader.length > 0) {
+      const waiting = this.awaitingLeader;
+      this.awaitingLeader = [];
+      for (const dispatch of waiting) dispatch();
+    }
   }
 
   private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {

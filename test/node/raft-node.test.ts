@@ -134,10 +134,22 @@ describe('RaftNode: linearizable reads', () => {
     }
   });
 
-  test('read() with no known leader rejects with NotLeaderError', async () => {
+  test('read() and propose() made before any leader is known wait for one, then complete', async () => {
     const c = await startCluster();
     // Before any election nobody knows a leader.
-    await expect(c.node('n1').read()).rejects.toBeInstanceOf(NotLeaderError);
+    expect(c.node('n1').status().leader).toBeNull();
+    const write = c.node('n1').propose(text('early'));
+    const read = c.node('n2').read();
+    await c.run(Promise.all([write, read]));
+    await c.run(c.node('n2').read());
+    expect(c.entry('n2').machine.items).toEqual(['early']);
+  });
+
+  test('with no leader reachable, read() and propose() reject with TimeoutError at their deadline', async () => {
+    const c = await startCluster();
+    for (const id of c.ids) c.network.isolate([id], c.ids);
+    const outcomes = await c.run(Promise.allSettled([c.node('n1').read({ timeoutMs: 300 }), c.node('n1').propose(text('x'), { timeoutMs: 300 })]));
+    for (const outcome of outcomes) expect(outcome.status === 'rejected' && outcome.reason instanceof TimeoutError).toBe(true);
   });
 });
 

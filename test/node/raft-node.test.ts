@@ -246,3 +246,26 @@ describe('RaftNode: lease reads', () => {
     expect(outcome instanceof TimeoutError || outcome instanceof NotLeaderError).toBe(true);
   });
 });
+
+describe('RaftNode: five nodes', () => {
+  test('a 5-node cluster keeps committing with two nodes down, and the returning nodes catch up', async () => {
+    const c = await startCluster(['n1', 'n2', 'n3', 'n4', 'n5']);
+    const leader = await c.waitForLeader();
+    const down = c.ids.filter((id) => id !== leader).slice(0, 2);
+    for (const id of down) await c.crash(id);
+    const results = await c.run(Promise.all(Array.from({ length: 10 }, (_, i) => c.node(leader).propose(text(`five-${i}`)))));
+    expect(results).toHaveLength(10);
+    for (const id of down) await c.startNode(id);
+    await c.advance(30 * TICK_MS);
+    for (const id of c.ids) expect(c.entry(id).machine.items).toHaveLength(10);
+  });
+
+  test('a 5-node cluster cannot commit with three nodes down', async () => {
+    const c = await startCluster(['n1', 'n2', 'n3', 'n4', 'n5']);
+    const leader = await c.waitForLeader();
+    for (const id of c.ids.filter((id) => id !== leader).slice(0, 3)) await c.crash(id);
+    const outcome = await c.run(c.node(leader).propose(text('no-quorum'), { timeoutMs: 40 * TICK_MS })).catch((e: unknown) => e);
+    expect(outcome instanceof TimeoutError || outcome instanceof NotLeaderError).toBe(true);
+    expect(c.entry(leader).machine.items).toEqual([]);
+  });
+});

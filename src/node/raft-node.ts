@@ -1,6 +1,6 @@
 import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
-import type { FollowerStatus } from '../core/raw-node.js';
+import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
@@ -287,6 +287,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     else if (!watch.deferred.settled) this.transfers.add(watch);
     this.wake();
     return watch.deferred.promise;
+  }
+
+  /**
+   * A read-only view of the core, for invariant checkers, simulators and
+   * debugging tools: its full status (vote, log bounds, progress) and the
+   * term of any entry in its log.
+   */
+  inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined } {
+    return { core: this.core.status(), term: (index) => this.core.term(index) };
   }
 
   /** The node's current state. */

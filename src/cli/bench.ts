@@ -4,6 +4,7 @@ const HELP = `Usage: keel bench [--quick] [--only NAME]
 
 Runs Keel's benchmarks and prints their figures (see docs/benchmarks.md):
   core             in-process 3-node core cluster: committed entries/s and batches
+  runtime          3-node RaftNode cluster on memory and LevelDB vs the raw LevelDB ceiling
   storage          LevelStorage vs raw LevelDB: synced appends, open time, tail reads
   linearizability  the history checker on 1k/10k/50k-operation histories
 
@@ -17,6 +18,7 @@ type Bench = (options: { quick: boolean; log: (line: string) => void }) => Promi
 /** Benchmarks live under bench/ (compiled to dist/bench/), loaded only when asked for. */
 const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
   core: async () => (await import('../../bench/core.js')).benchCore,
+  runtime: async () => (await import('../../bench/runtime.js')).benchRuntime,
   storage: async () => (await import('../../bench/storage.js')).benchStorage,
   linearizability: async () => (await import('../../bench/linearizability.js')).benchLinearizability,
 };

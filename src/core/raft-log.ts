@@ -30,10 +30,12 @@ export class RaftLog {
   ) {
     this.unstable = new Unstable(storage.lastIndex() + 1);
     const snapshotIndex = storage.firstIndex() - 1;
-    // A crash between saving a snapshot and its hard state can leave commit behind the snapshot: the snapshot is committed by definition.
-    this.committed = Math.max(committed, snapshotIndex);
-    assert(this.committed <= this.lastIndex(), () => `log: commit ${this.committed} > lastIndex ${this.lastIndex()}`);
-    assert(applied >= snapshotIndex && applied <= this.committed, () => `log: applied ${applied} outside [snapshot ${snapshotIndex}, commit ${this.committed}]`);
+    // The stored commit index may lag: the runtime does not sync a change of commit alone (it is recomputed
+    // after a crash), and a crash can fall between saving a snapshot and its hard state. Whatever was
+    // applied or snapshotted is committed by definition.
+    this.committed = Math.max(committed, snapshotIndex, applied);
+    if (!(this.committed <= this.lastIndex())) assert(false, `log: commit ${this.committed} > lastIndex ${this.lastIndex()}`);
+    if (!(applied >= snapshotIndex && applied <= this.committed)) assert(false, `log: applied ${applied} outside [snapshot ${snapshotIndex}, commit ${this.committed}]`);
     this.applied = applied;
     this.applying = applied;
   }
@@ -48,7 +50,7 @@ export class RaftLog {
 
   lastTerm(): Term {
     const term = this.term(this.lastIndex());
-    assert(term !== undefined, () => `log: no term for lastIndex ${this.lastIndex()}`);
+    if (!(term !== undefined)) assert(false, `log: no term for lastIndex ${this.lastIndex()}`);
     return term;
   }
 
@@ -105,8 +107,8 @@ export class RaftLog {
   append(entries: readonly Entry[]): Index {
     const first = entries[0];
     if (first === undefined) return this.lastIndex();
-    assert(first.index - 1 >= this.committed, () => `log: append at ${first.index} would overwrite committed ${this.committed}`);
-    assert(first.index <= this.lastIndex() + 1, () => `log: append at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    if (!(first.index - 1 >= this.committed)) assert(false, `log: append at ${first.index} would overwrite committed ${this.committed}`);
+    if (!(first.index <= this.lastIndex() + 1)) assert(false, `log: append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     this.unstable.truncateAndAppend(entries);
     return this.lastIndex();
   }
@@ -121,7 +123,7 @@ export class RaftLog {
     const lastNew = prevIndex + entries.length;
     const conflict = this.findConflict(entries);
     if (conflict !== 0) {
-      assert(conflict > this.committed, () => `log: conflict at ${conflict} is at or below commit ${this.committed}`);
+      if (!(conflict > this.committed)) assert(false, `log: conflict at ${conflict} is at or below commit ${this.committed}`);
       this.append(entries.slice(conflict - prevIndex - 1));
     }
     return lastNew;
@@ -129,7 +131,7 @@ export class RaftLog {
 
   commitTo(index: Index): void {
     if (index <= this.committed) return;
-    assert(index <= this.lastIndex(), () => `log: commit ${index} > lastIndex ${this.lastIndex()}`);
+    if (!(index <= this.lastIndex())) assert(false, `log: commit ${index} > lastIndex ${this.lastIndex()}`);
     this.committed = index;
   }
 
@@ -137,7 +139,7 @@ export class RaftLog {
   slice(low: Index, high: Index, maxBytes: number): SliceResult {
     if (low >= high) return { kind: 'ok', entries: [] };
     if (low < this.firstIndex()) return { kind: 'compacted' };
-    assert(high <= this.lastIndex() + 1, () => `log: slice [${low}, ${high}) past lastIndex ${this.lastIndex()}`);
+    if (!(high <= this.lastIndex() + 1)) assert(false, `log: slice [${low}, ${high}) past lastIndex ${this.lastIndex()}`);
     const offset = this.unstable.offset;
     let stored: readonly Entry[] = [];
     if (low < offset) {
@@ -174,23 +176,23 @@ export class RaftLog {
     if (!this.hasNextCommittedEntries()) return [];
     const high = Math.min(this.committed, this.persistedIndex()) + 1;
     const result = this.slice(this.applying + 1, high, maxBytes);
-    assert(result.kind !== 'compacted', () => `log: committed entries from ${this.applying + 1} are compacted but not applied`);
+    if (!(result.kind !== 'compacted')) assert(false, `log: committed entries from ${this.applying + 1} are compacted but not applied`);
     return result.kind === 'ok' ? result.entries : undefined;
   }
 
   acceptApplying(index: Index): void {
-    assert(index >= this.applying && index <= this.committed, () => `log: applying ${index} outside [${this.applying}, commit ${this.committed}]`);
+    if (!(index >= this.applying && index <= this.committed)) assert(false, `log: applying ${index} outside [${this.applying}, commit ${this.committed}]`);
     this.applying = index;
   }
 
   appliedTo(index: Index): void {
-    assert(index >= this.applied && index <= this.applying, () => `log: applied ${index} outside [${this.applied}, applying ${this.applying}]`);
+    if (!(index >= this.applied && index <= this.applying)) assert(false, `log: applied ${index} outside [${this.applied}, applying ${this.applying}]`);
     this.applied = index;
   }
 
   /** Replaces the log with a snapshot from the leader. */
   restore(snapshot: SnapshotMeta): void {
-    assert(snapshot.index > this.committed, () => `log: restore of snapshot ${snapshot.index} at or below commit ${this.committed}`);
+    if (!(snapshot.index > this.committed)) assert(false, `log: restore of snapshot ${snapshot.index} at or below commit ${this.committed}`);
     this.committed = snapshot.index;
     this.unstable.restore(snapshot);
   }

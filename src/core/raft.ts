@@ -1,6 +1,6 @@
 import { MajorityConfig } from '../quorum/majority.js';
 import { Progress } from '../progress/progress.js';
-import { ProposalDroppedError } from '../errors.js';
+import { InvalidConfigError, ProposalDroppedError } from '../errors.js';
 import { assert, assertNever } from '../util/assert.js';
 import type { ResolvedConfig } from './config.js';
 import { campaign, handleVoteRequest, handleVoteResponse } from './election.js';
@@ -69,7 +69,12 @@ export class Raft {
     const { hardState, membership } = storage.initialState();
     this.voters = new MajorityConfig(membership?.voters ?? config.voters);
     const snapshotIndex = storage.firstIndex() - 1;
-    this.log = new RaftLog(storage, hardState.commit, config.applied ?? snapshotIndex);
+    const applied = config.applied ?? snapshotIndex;
+    // Applied entries must exist in the stored log (or its snapshot); they are committed by definition.
+    if (applied < snapshotIndex || applied > storage.lastIndex()) {
+      throw new InvalidConfigError('applied', `${applied} is outside the stored log [snapshot ${snapshotIndex}, last index ${storage.lastIndex()}]`);
+    }
+    this.log = new RaftLog(storage, hardState.commit, applied);
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.reads = this.newReadTracker();
@@ -89,10 +94,13 @@ export class Raft {
     return this.voters.has(this.id);
   }
 
+  /** Queues a message, filling in the sender and (unless given) the current term. Messages are fresh literals, so they are completed in place. */
   send(message: Outgoing): void {
-    const full = { ...message, from: this.id, term: message.term ?? this.term } as Message;
-    assert(full.to !== this.id, () => `raft ${this.id}: ${full.type} addressed to itself`);
-    this.messages.push(full);
+    const full = message as { from?: NodeId; term?: Term } & Outgoing;
+    full.from = this.id;
+    full.term ??= this.term;
+    if (full.to === this.id) assert(false, `raft ${this.id}: ${full.type} addressed to itself`);
+    this.messages.push(full as Message);
   }
 
   // ---- role transitions -------------------------------------------------

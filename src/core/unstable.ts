@@ -92,7 +92,7 @@ export class Unstable {
       this.offset = first.index;
       this.entries = [...entries];
     } else {
-      assert(first.index < end, () => `unstable: append at ${first.index} leaves a gap after ${end - 1}`);
+      if (!(first.index < end)) assert(false, `unstable: append at ${first.index} leaves a gap after ${end - 1}`);
       this.entries = [...this.entries.slice(0, first.index - this.offset), ...entries];
     }
     // Anything replaced must be handed out again, even if an earlier Ready already carried it.

@@ -15,9 +15,16 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and Node's timers. Timers do not keep the process alive. */
+/**
+ * The real clock: `performance.now()` and Node's timers. A zero delay runs on
+ * the next turn of the event loop (`setImmediate`), not after the 1 ms floor of
+ * Node's timers, so an in-process message hop costs microseconds. A running
+ * node's tick timer keeps the process alive, as a server's should;
+ * `RaftNode.close()` clears it, so nothing dangles after close.
+ */
 export class SystemClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly timeouts = new Map<number, NodeJS.Timeout>();
+  private readonly immediates = new Map<number, NodeJS.Immediate>();
   private nextId = 1;
 
   now(): number {
@@ -26,19 +33,33 @@ export class SystemClock implements Clock {
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
-    const timer = setTimeout(() => {
-      this.timers.delete(id);
-      callback();
-    }, delayMs);
-    timer.unref();
-    this.timers.set(id, timer);
+    if (delayMs <= 0) {
+      this.immediates.set(
+        id,
+        setImmediate(() => {
+          this.immediates.delete(id);
+          callback();
+        }),
+      );
+    } else {
+      this.timeouts.set(
+        id,
+        setTimeout(() => {
+          this.timeouts.delete(id);
+          callback();
+        }, delayMs),
+      );
+    }
     return { id };
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const timer = this.timers.get(handle.id);
-    if (timer !== undefined) clearTimeout(timer);
-    this.timers.delete(handle.id);
+    const timeout = this.timeouts.get(handle.id);
+    if (timeout !== undefined) clearTimeout(timeout);
+    const immediate = this.immediates.get(handle.id);
+    if (immediate !== undefined) clearImmediate(immediate);
+    this.timeouts.delete(handle.id);
+    this.immediates.delete(handle.id);
   }
 }
 

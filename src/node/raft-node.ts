@@ -2,7 +2,7 @@ import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
   CorruptionError,
   InvalidArgumentError,
@@ -111,6 +111,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private nextRequestId = 1;
 
   private readonly sessions: SessionTable;
+  /** The newest hard state handed out by the core, written with the next durable write. */
+  private hardState: HardState | null = null;
 
   private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable) {
     super();
@@ -358,12 +360,17 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private async handleReady(ready: Ready): Promise<void> {
     this.sendAll(ready.parallelMessages);
+    if (ready.hardState !== null) this.hardState = ready.hardState;
     if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
-    if (ready.entries.length > 0 || ready.hardState !== null) await this.options.storage.append(ready.entries, ready.hardState ?? undefined);
+    // A change of commit index alone is not worth an fsync (it is recomputed after a crash, as in etcd);
+    // it is written with the next write that must be durable: new entries, a new term or vote.
+    if (ready.mustSync) await this.options.storage.append(ready.entries, this.hardState ?? undefined);
     if (this.state !== 'running') return;
     this.sendAll(ready.messages);
     for (const entry of ready.committedEntries) {
-      await this.applyEntry(entry);
+      // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
+      const pending = this.applyEntry(entry);
+      if (pending !== undefined) await pending;
       if (this.state !== 'running') return;
     }
     for (const readState of ready.readStates) this.confirmRead(readState.requestId, readState.index);
@@ -405,30 +412,36 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.emit('snapshot', index);
   }
 
-  private async applyEntry(entry: Entry): Promise<void> {
+  /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
+  private applyEntry(entry: Entry): Promise<void> | undefined {
     const payload = decodePayload(entry.index, entry.data);
-    let outcome: ApplyOutcome<Result> = { ok: true, result: undefined as Result };
-    if (payload.kind === 'command') {
-      const decision = payload.session === null ? ({ kind: 'apply' } as const) : this.sessions.check(payload.session);
-      if (decision.kind === 'duplicate') outcome = { ok: true, result: decision.result as Result };
-      else if (decision.kind === 'stale') outcome = { ok: false, error: new SessionStaleError(payload.session!.clientId, payload.session!.seq, decision.lastSeq) };
-      else {
-        outcome = { ok: true, result: await this.applyCommand(entry, payload.command) };
-        if (payload.session !== null) this.sessions.record(payload.session, outcome.result);
-      }
+    if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
+    const session = payload.session;
+    const decision = session === null ? null : this.sessions.check(session);
+    if (decision?.kind === 'duplicate') return this.finishApply(entry, { ok: true, result: decision.result as Result });
+    if (decision?.kind === 'stale') return this.finishApply(entry, { ok: false, error: new SessionStaleError(session!.clientId, session!.seq, decision.lastSeq) });
+    const failed = (error: unknown): never => {
+      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
+      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
+    };
+    const complete = (result: Result): undefined => {
+      if (session !== null) this.sessions.record(session, result);
+      return this.finishApply(entry, { ok: true, result });
+    };
+    let result: Result | Promise<Result>;
+    try {
+      result = this.options.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
+    } catch (error) {
+      return failed(error);
     }
+    return result instanceof Promise ? result.then(complete, failed) : complete(result);
+  }
+
+  private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
     this.appliedIndex = entry.index;
     this.waiters.applied(entry.index, entry.term, outcome);
     this.emit('apply', entry.index);
-  }
-
-  private async applyCommand(entry: Entry, command: Uint8Array): Promise<Result> {
-    try {
-      return await this.options.stateMachine.apply({ index: entry.index, term: entry.term, command });
-    } catch (error) {
-      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
-      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
-    }
+    return undefined;
   }
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {

@@ -26,9 +26,9 @@ export class Inflights {
 
   /** Records a sent message whose last entry is `lastIndex`. */
   add(lastIndex: number, sizeBytes: number): void {
-    assert(!this.full(), () => `inflights: add(${lastIndex}) while full (${this.lastIndexes.length} msgs, ${this.bytes} bytes)`);
+    if (this.full()) assert(false, `inflights: add(${lastIndex}) while full (${this.lastIndexes.length} msgs, ${this.bytes} bytes)`);
     const previous = this.lastIndexes[this.lastIndexes.length - 1];
-    assert(previous === undefined || lastIndex > previous, () => `inflights: index ${lastIndex} not after ${String(previous)}`);
+    if (previous !== undefined && lastIndex <= previous) assert(false, `inflights: index ${lastIndex} not after ${previous}`);
     this.lastIndexes.push(lastIndex);
     this.sizesBytes.push(sizeBytes);
     this.bytes += sizeBytes;

@@ -127,6 +127,7 @@ export class Progress {
   }
 
   private assertInvariant(): void {
-    assert(this.match >= 0 && this.match < this.next, () => `progress: invariant 0 ≤ match ${this.match} < next ${this.next} broken`);
+    // Checked on every update, so no message is built unless it fails.
+    if (!(this.match >= 0 && this.match < this.next)) assert(false, `progress: invariant 0 ≤ match ${this.match} < next ${this.next} broken`);
   }
 }

@@ -1,0 +1,205 @@
+/**
+ * RaftNode throughput and latency: a 3-node in-process cluster on real timers
+ * (LocalNetwork on the SystemClock), driven by closed-loop clients — each
+ * keeps one 64-byte proposal in flight on the leader — at 1, 16, 256 and 1024
+ * proposals in flight. Run with MemoryStorage (the runtime's own cost) and
+ * with LevelStorage (real fsyncs), beside the ceiling: the same entries
+ * written in synced batches straight into three LevelDB stores, no consensus.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { RaftNode } from '../src/node/raft-node.js';
+import type { StateMachine } from '../src/node/state-machine.js';
+import { LevelStorage } from '../src/storage/level.js';
+import { MemorySnapshotStore } from '../src/storage/memory-snapshot-store.js';
+import { MemoryStorage } from '../src/storage/memory.js';
+import type { LogStorage } from '../src/storage/storage.js';
+import { LocalNetwork } from '../src/transport/local-network.js';
+import { SystemClock } from '../src/node/clock.js';
+
+export interface RuntimeBenchRow {
+  readonly storage: 'memory' | 'level';
+  readonly inFlight: number;
+  readonly entries: number;
+  readonly entriesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface CeilingRow {
+  readonly batch: number;
+  readonly entriesPerSecond: number;
+}
+
+export interface RuntimeBenchResult {
+  readonly rows: RuntimeBenchRow[];
+  readonly ceiling: CeilingRow[];
+  readonly syncedPutP50Ms: number;
+}
+
+const COMMAND = new Uint8Array(64).fill(42);
+const IN_FLIGHT = [1, 16, 256, 1024];
+
+/** Counts applies; returns nothing worth keeping. */
+class NullMachine implements StateMachine<number> {
+  applied = 0;
+  apply(): number {
+    return ++this.applied;
+  }
+  async *snapshot(): AsyncIterable<Uint8Array> {
+    yield new Uint8Array([this.applied & 0xff]);
+  }
+  async restore(): Promise<void> {}
+}
+
+export async function benchRuntime(options: { quick: boolean; log: (line: string) => void }): Promise<RuntimeBenchResult> {
+  const log = options.log;
+  const rows: RuntimeBenchRow[] = [];
+  log('storage  in-flight  entries  committed/s   p50 ms   p99 ms');
+  for (const storage of ['memory', 'level'] as const) {
+    for (const inFlight of IN_FLIGHT) {
+      const entries = entriesFor(storage, inFlight, options.quick);
+      const row = await measureCluster(storage, inFlight, entries);
+      rows.push(row);
+      log(`${storage.padEnd(7)}  ${String(inFlight).padStart(9)}  ${String(entries).padStart(7)}  ${fmt(row.entriesPerSecond).padStart(11)}  ${row.p50Ms.toFixed(2).padStart(7)}  ${row.p99Ms.toFixed(2).padStart(7)}`);
+    }
+  }
+  const syncedPutP50Ms = await measureSyncedPut(options.quick ? 200 : 1000);
+  log(`one synced LevelDB put: p50 ${syncedPutP50Ms.toFixed(2)} ms`);
+  const ceiling: CeilingRow[] = [];
+  for (const batch of IN_FLIGHT) {
+    const row = await measureCeiling(batch, entriesFor('level', batch, options.quick));
+    ceiling.push(row);
+    const keel = rows.find((r) => r.storage === 'level' && r.inFlight === batch)!;
+    log(`ceiling (3 LevelDB stores, synced batches of ${String(batch).padStart(4)}): ${fmt(row.entriesPerSecond).padStart(9)}/s; Keel on LevelDB reaches ${((100 * keel.entriesPerSecond) / row.entriesPerSecond).toFixed(0)}%`);
+  }
+  const single = rows.find((r) => r.storage === 'level' && r.inFlight === 1)!;
+  log(`one-at-a-time p50 on LevelDB is ${(single.p50Ms / syncedPutP50Ms).toFixed(2)}× one synced put`);
+  return { rows, ceiling, syncedPutP50Ms };
+}
+
+function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolean): number {
+  const base = storage === 'memory' ? 20_000 : 4_000;
+  const scaled = inFlight === 1 ? base / (storage === 'memory' ? 10 : 8) : base;
+  return Math.max(inFlight * 4, Math.floor((quick ? scaled / 4 : scaled) / inFlight) * inFlight);
+}
+
+async function measureCluster(kind: 'memory' | 'level', inFlight: number, entries: number): Promise<RuntimeBenchRow> {
+  const clock = new SystemClock();
+  const network = new LocalNetwork(clock);
+  const members = ['b1', 'b2', 'b3'];
+  const dir = await mkdtemp(join(tmpdir(), 'keel-bench-'));
+  const storages: LogStorage[] = [];
+  const nodes: RaftNode<number>[] = [];
+  try {
+    for (const id of members) {
+      const storage = kind === 'memory' ? new MemoryStorage() : await LevelStorage.open({ location: join(dir, id), nodeId: id });
+      storages.push(storage);
+      nodes.push(
+        await RaftNode.open<number>({
+          id,
+          members,
+          storage,
+          snapshots: new MemorySnapshotStore(),
+          transport: network.transport(id),
+          stateMachine: new NullMachine(),
+          clock,
+          tickIntervalMs: 10,
+          electionTicks: 20,
+          snapshotting: { entries: 50_000 },
+          limits: { maxUncommittedBytes: 1 << 30 },
+        }),
+      );
+    }
+    const leader = await waitForLeader(nodes);
+    const latencies: number[] = [];
+    let issued = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (issued < entries) {
+          issued++;
+          const begin = performance.now();
+          await leader.propose(COMMAND, { timeoutMs: 60_000 });
+          latencies.push(performance.now() - begin);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return { storage: kind, inFlight, entries, entriesPerSecond: entries / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  } finally {
+    for (const node of nodes) await node.close();
+    for (const storage of storages) await storage.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitForLeader(nodes: RaftNode<number>[]): Promise<RaftNode<number>> {
+  for (let waited = 0; waited < 10_000; waited += 10) {
+    const leader = nodes.find((node) => node.status().role === 'leader');
+    if (leader !== undefined) return leader;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('benchmark cluster elected no leader within 10 s');
+}
+
+/** Three raw LevelDB stores written with synced batches of `batch` entries, in parallel: the most the disk allows. */
+async function measureCeiling(batch: number, entries: number): Promise<CeilingRow> {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-ceiling-'));
+  const dbs = ['c1', 'c2', 'c3'].map((id) => new Level<Buffer, Buffer>(join(dir, id), { keyEncoding: 'buffer', valueEncoding: 'buffer' }));
+  try {
+    await Promise.all(dbs.map((db) => db.open()));
+    const value = Buffer.alloc(COMMAND.byteLength + 32, 7); // the command plus a record's framing
+    const started = performance.now();
+    for (let next = 0; next < entries; next += batch) {
+      await Promise.all(
+        dbs.map((db) =>
+          db.batch(
+            Array.from({ length: batch }, (_, i) => ({ type: 'put' as const, key: indexKey(next + i), value })),
+            { sync: true },
+          ),
+        ),
+      );
+    }
+    return { batch, entriesPerSecond: entries / ((performance.now() - started) / 1000) };
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureSyncedPut(count: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-put-'));
+  const db = new Level<Buffer, Buffer>(join(dir, 'p'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+    const latencies: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const begin = performance.now();
+      await db.put(indexKey(i), Buffer.from(COMMAND), { sync: true });
+      latencies.push(performance.now() - begin);
+    }
+    latencies.sort((a, b) => a - b);
+    return percentile(latencies, 0.5);
+  } finally {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function indexKey(index: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64BE(BigInt(index));
+  return key;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}

@@ -81,7 +81,9 @@ export function handleAppendResponse(raft: Raft, response: AppendEntriesResponse
   // A follower cannot have verified entries this leader does not have; ignore such an answer rather than trust it.
   if (response.index > raft.log.lastIndex()) return;
   const wasPaused = progress.isPaused();
-  if (!progress.maybeUpdate(response.index)) return;
+  // A probe answered with exactly the match we knew (the follower was already up to date) also proves the logs agree.
+  const probeConfirmed = progress.state === 'probe' && response.index === progress.match;
+  if (!progress.maybeUpdate(response.index) && !probeConfirmed) return;
   if (progress.state === 'probe') {
     progress.becomeReplicate();
   } else if (progress.state === 'snapshot') {
@@ -119,6 +121,7 @@ export function handleHeartbeatResponse(raft: Raft, response: HeartbeatResponse)
   // If every message in a full window was lost, no acknowledgement will ever free it: the heartbeat answer
   // proves the follower is reachable, so free one slot and let one append through to resynchronise.
   if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst();
-  if (progress.match < raft.log.lastIndex()) sendAppend(raft, response.from);
+  // A follower in probe gets a probe even when it may be up to date: its answer is what moves it to replicate.
+  if (progress.match < raft.log.lastIndex() || progress.state === 'probe') sendAppend(raft, response.from);
   for (const read of raft.reads.acknowledge(response.from, response.readRound, raft.voters)) deliverRead(raft, read);
 }

@@ -43,3 +43,16 @@ describe('regressions found by the property test', () => {
     expect(cluster.node('n2').state.map((entry) => entry.index)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
+
+describe('replication progress', () => {
+  test('a probe answered with the match already known moves the follower to replicate at once', () => {
+    const cluster = new CoreCluster();
+    cluster.elect('n1');
+    cluster.stabilize();
+    // n2 is up to date; make the leader probe it again, as after an unreachable report.
+    cluster.raw('n1').reportUnreachable('n2');
+    expect(cluster.raw('n1').status().progress.get('n2')?.state).toBe('probe');
+    cluster.tickAndStabilize(1); // heartbeat → answer → probe append → answer with the same match
+    expect(cluster.raw('n1').status().progress.get('n2')?.state).toBe('replicate');
+  });
+});

@@ -46,6 +46,8 @@ export type { VoteResult } from './quorum/majority.js';
 export type { ProgressState } from './progress/progress.js';
 export type { LogReader, LogStorage, InitialState } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
+export { LevelStorage } from './storage/level.js';
+export type { LevelStorageOptions, LevelStorageStats } from './storage/level.js';
 export type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.js';
 export { MemorySnapshotStore } from './storage/memory-snapshot-store.js';
 export { FileSnapshotStore } from './storage/file-snapshot-store.js';

@@ -2,13 +2,21 @@ import type { Index } from '../core/types.js';
 import { StorageIOError } from '../errors.js';
 import { assert } from '../util/assert.js';
 
-/** One operation of a LevelDB batch, with keys and values already encoded. */
-export type BatchOperation =
-  | { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer }
-  | { readonly type: 'del'; readonly key: Buffer };
+/** Where a write puts its operations: the batch of the group it joins. Keys and values are already encoded. */
+export interface BatchSink {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+}
 
-/** Writes one batch atomically and durably (LevelDB `batch(ops, { sync: true })`). */
-export type BatchWriter = (operations: BatchOperation[]) => Promise<void>;
+/** A LevelDB batch being filled; `write` applies it atomically and durably (`sync: true`). */
+export interface PendingBatch extends BatchSink {
+  write(): Promise<void>;
+  /** Drops the batch unwritten, releasing its memory. */
+  discard(): void;
+}
+
+/** Starts a new, empty batch. */
+export type BatchFactory = () => PendingBatch;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -16,7 +24,9 @@ interface Waiter {
 }
 
 interface Group {
-  readonly operations: BatchOperation[];
+  readonly batch: PendingBatch;
+  /** Counts bytes into `bytes`, then forwards to `batch`. */
+  readonly sink: BatchSink;
   readonly waiters: Waiter[];
   /** Encoded bytes of the group's keys and values. */
   bytes: number;
@@ -29,6 +39,10 @@ interface Group {
  * go to disk together as the next single batch, so that many appends share one
  * fsync. Each caller's promise resolves when the batch holding its write is
  * durable.
+ *
+ * A write puts its operations straight into the open group's LevelDB batch,
+ * which copies the bytes into native memory at once: no operation objects are
+ * kept, and the encoded keys and values become garbage while they are young.
  *
  * Order is preserved: groups are written one at a time in submission order, and
  * within a group the operations keep call order (LevelDB applies a batch's
@@ -52,12 +66,12 @@ export class GroupCommit {
   private submitCount = 0;
 
   /**
-   * @param write writes one batch durably.
+   * @param openBatch starts a new batch for a group.
    * @param maxBatchBytes bytes after which a group stops accepting writes.
    * @param onFailure called once, with the error, when a batch fails.
    */
   constructor(
-    private readonly write: BatchWriter,
+    private readonly openBatch: BatchFactory,
     private readonly maxBatchBytes: number,
     private readonly onFailure: (error: StorageIOError) => void,
   ) {
@@ -90,18 +104,17 @@ export class GroupCommit {
   }
 
   /**
-   * Queues `operations` to be written atomically, in the same batch, after
-   * everything submitted before. `minEntryIndex` is the lowest entry index they
-   * write (Infinity for none). Resolves once they are durable.
+   * Adds a write to the open group: `fill` puts its operations, synchronously,
+   * into that group's batch, so they are written atomically, in the same batch,
+   * after everything submitted before. `minEntryIndex` is the lowest entry
+   * index they write (Infinity for none). Resolves once they are durable.
+   * After a failure, rejects without calling `fill`.
    */
-  submit(operations: readonly BatchOperation[], minEntryIndex: Index): Promise<void> {
+  submit(fill: (sink: BatchSink) => void, minEntryIndex: Index): Promise<void> {
     if (this.failure !== null) return Promise.reject(failedEarlier(this.failure));
     this.submitCount++;
     const group = this.openGroup();
-    for (const operation of operations) {
-      group.operations.push(operation);
-      group.bytes += operation.key.byteLength + (operation.type === 'put' ? operation.value.byteLength : 0);
-    }
+    fill(group.sink);
     group.minEntryIndex = Math.min(group.minEntryIndex, minEntryIndex);
     const promise = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     if (this.inFlight === null && this.queue.length === 1 && group.waiters.length === 1) {
@@ -121,7 +134,23 @@ export class GroupCommit {
   private openGroup(): Group {
     const last = this.queue[this.queue.length - 1];
     if (last !== undefined && last.bytes < this.maxBatchBytes) return last;
-    const group: Group = { operations: [], waiters: [], bytes: 0, minEntryIndex: Infinity };
+    const batch = this.openBatch();
+    const group: Group = {
+      batch,
+      sink: {
+        put: (key, value) => {
+          group.bytes += key.byteLength + value.byteLength;
+          batch.put(key, value);
+        },
+        del: (key) => {
+          group.bytes += key.byteLength;
+          batch.del(key);
+        },
+      },
+      waiters: [],
+      bytes: 0,
+      minEntryIndex: Infinity,
+    };
     this.queue.push(group);
     return group;
   }
@@ -135,7 +164,7 @@ export class GroupCommit {
     }
     this.inFlight = group;
     this.batchCount++;
-    this.write(group.operations).then(
+    group.batch.write().then(
       () => this.finish(group, null),
       (error: unknown) => this.finish(group, error),
     );
@@ -156,7 +185,10 @@ export class GroupCommit {
       const failure = this.failure;
       const own = error !== null ? failure : failedEarlier(failure);
       for (const waiter of group.waiters) waiter.reject(own);
-      for (const queued of this.queue.splice(0)) for (const waiter of queued.waiters) waiter.reject(failedEarlier(failure));
+      for (const queued of this.queue.splice(0)) {
+        queued.batch.discard();
+        for (const waiter of queued.waiters) waiter.reject(failedEarlier(failure));
+      }
     }
     this.startNext();
   }

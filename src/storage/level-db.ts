@@ -1,11 +1,15 @@
 /**
  * The thin layer over the `level` package that the rest of the LevelDB
- * storage uses: opening with Keel's settings, point reads and bounded range
- * reads, each mapping Level's errors to Keel's.
+ * storage uses: opening with Keel's settings, synced batches, point reads and
+ * bounded range reads, each mapping Level's errors to Keel's.
  *
  * @packageDocumentation
  */
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Level } from 'level';
+import { CorruptionError, StorageIOError } from '../errors.js';
+import type { PendingBatch } from './group-commit.js';
 import { keyName } from './level-keys.js';
 import { openError, readError } from './level-errors.js';
 
@@ -33,9 +37,98 @@ export async function openDatabase(location: string): Promise<LevelDb> {
   try {
     await db.open();
   } catch (error) {
-    throw openError(error, location);
+    const mapped = openError(error, location);
+    if (!(mapped instanceof StorageIOError)) throw mapped;
+    const damage = await describeDamagedCurrent(location);
+    if (damage === null) throw mapped;
+    throw new CorruptionError('CURRENT', damage, { cause: error });
   }
   return db;
+}
+
+/** What `CURRENT` must hold: the name of the live manifest and a newline. */
+const CURRENT_CONTENT = /^MANIFEST-[0-9]+\n$/;
+
+/**
+ * LevelDB starts from the file `CURRENT`, which names the live MANIFEST. When
+ * `CURRENT` is damaged, LevelDB fails with an I/O error about a file that does
+ * not exist, and its message can be cut short by a damaged byte (a NUL in the
+ * name). So after an I/O failure at open, Keel reads `CURRENT` itself: when it
+ * does not name an existing manifest, the failure is corruption. Returns a
+ * description of the damage, or null when `CURRENT` is fine or absent (a new
+ * database), so that the I/O error stands.
+ */
+async function describeDamagedCurrent(location: string): Promise<string | null> {
+  let current: string;
+  try {
+    current = await readFile(join(location, 'CURRENT'), 'latin1');
+  } catch {
+    // No CURRENT to judge (or unreadable): nothing to add to LevelDB's own error.
+    return null;
+  }
+  if (!CURRENT_CONTENT.test(current)) return `CURRENT does not name a manifest: ${JSON.stringify(current)}`;
+  const manifest = current.trimEnd();
+  try {
+    await access(join(location, manifest));
+  } catch {
+    return `CURRENT names ${manifest}, which does not exist`;
+  }
+  return null;
+}
+
+/**
+ * Starts a LevelDB batch to be filled and then written atomically with
+ * `sync: true` (durable on disk when `write` resolves).
+ *
+ * Uses the chained-batch form (`db.batch().put(…).write()`) rather than
+ * `db.batch(array)`: in abstract-level 3 the array form clones and re-encodes
+ * every operation object and classic-level then reads each one's properties by
+ * name, which measured 4 to 5 times the CPU per operation of the chained form
+ * (about 8 µs against 2 µs on the benchmark machine). The chained form also
+ * copies each key and value into native memory at once, so nothing is kept on
+ * the JavaScript heap while the batch waits for its turn.
+ *
+ * An error while filling (only possible if the database was closed under the
+ * batch) is kept and reported by `write`, so that it reaches the writer's
+ * promise like any other write failure.
+ */
+export function openBatch(db: LevelDb): PendingBatch {
+  let failure: { readonly error: unknown } | null = null;
+  let batch: ReturnType<LevelDb['batch']> | null = null;
+  try {
+    batch = db.batch();
+  } catch (error) {
+    failure = { error };
+  }
+  return {
+    put(key, value) {
+      if (batch === null || failure !== null) return;
+      try {
+        batch.put(key, value);
+      } catch (error) {
+        failure = { error };
+      }
+    },
+    del(key) {
+      if (batch === null || failure !== null) return;
+      try {
+        batch.del(key);
+      } catch (error) {
+        failure = { error };
+      }
+    },
+    async write() {
+      if (failure !== null || batch === null) {
+        await batch?.close();
+        throw failure?.error;
+      }
+      await batch.write({ sync: true });
+    },
+    discard() {
+      // Closing an unwritten batch only frees memory; a failure to do so changes nothing on disk.
+      batch?.close().catch(() => undefined);
+    },
+  };
 }
 
 /** Reads one value; undefined when the key does not exist. */

@@ -11,14 +11,19 @@
  * | key                     | value                                   |
  * | ----------------------- | --------------------------------------- |
  * | `m`                     | storage meta: format version, node, cluster |
- * | `h`                     | hard state (term, vote, commit)         |
- * | `s`                     | snapshot meta (index, term, voters)     |
+ * | `h` + version (8 bytes) | hard state (term, vote, commit); the two newest versions |
+ * | `s` + version (8 bytes) | snapshot meta (index, term, voters) or none; the two newest versions |
  * | `r` + start (8 bytes)   | term run: entries from `start` have `term` |
  * | `e` + index (8 bytes)   | one log entry                           |
+ *
+ * The hard state and the snapshot meta are rewritten often, so they are not
+ * overwritten in place: each write adds the next version and deletes the one
+ * before the previous (see versioned-record.ts for why).
  *
  * @packageDocumentation
  */
 import type { Index } from '../core/types.js';
+import { InvariantError } from '../errors.js';
 import { assert } from '../util/assert.js';
 
 /** Prefix byte of the storage meta key. */
@@ -40,10 +45,10 @@ const UINT32_RANGE = 0x1_0000_0000;
 
 /** Key of the storage meta record. */
 export const META_KEY: Buffer = Buffer.from([PREFIX_META]);
-/** Key of the hard state record. */
-export const HARD_STATE_KEY: Buffer = Buffer.from([PREFIX_HARD_STATE]);
-/** Key of the snapshot meta record. */
-export const SNAPSHOT_KEY: Buffer = Buffer.from([PREFIX_SNAPSHOT]);
+/** Prefix byte of hard state versions, for {@link versionKey}. */
+export const HARD_STATE_PREFIX = PREFIX_HARD_STATE;
+/** Prefix byte of snapshot meta versions, for {@link versionKey}. */
+export const SNAPSHOT_PREFIX = PREFIX_SNAPSHOT;
 
 /** Lower bound (inclusive) of the whole entry key range. */
 export const ENTRY_RANGE_START: Buffer = Buffer.from([PREFIX_ENTRY]);
@@ -64,14 +69,29 @@ export function termRunKey(start: Index): Buffer {
   return indexKey(PREFIX_TERM_RUN, start);
 }
 
+/** The key of version `version` of the versioned record with prefix byte `prefix`. */
+export function versionKey(prefix: number, version: number): Buffer {
+  return indexKey(prefix, version);
+}
+
+/** Lower (inclusive) and upper (exclusive) bounds of every key with prefix byte `prefix`. */
+export function prefixRange(prefix: number): { readonly gte: Buffer; readonly lt: Buffer } {
+  return { gte: Buffer.from([prefix]), lt: Buffer.from([prefix + 1]) };
+}
+
+/** True when `key` is an index-bearing key with prefix byte `prefix`. */
+export function hasIndexKeyShape(key: Uint8Array, prefix: number): boolean {
+  return key.byteLength === INDEX_KEY_BYTES && key[0] === prefix;
+}
+
 /** True when `key` is an entry key (right prefix and length). */
 export function isEntryKey(key: Uint8Array): boolean {
-  return key.byteLength === INDEX_KEY_BYTES && key[0] === PREFIX_ENTRY;
+  return hasIndexKeyShape(key, PREFIX_ENTRY);
 }
 
 /** True when `key` is a term-run key (right prefix and length). */
 export function isTermRunKey(key: Uint8Array): boolean {
-  return key.byteLength === INDEX_KEY_BYTES && key[0] === PREFIX_TERM_RUN;
+  return hasIndexKeyShape(key, PREFIX_TERM_RUN);
 }
 
 /** The index encoded in an entry or term-run key. The caller has checked the key's shape. */
@@ -83,25 +103,35 @@ export function keyIndex(key: Uint8Array): Index {
 
 /**
  * A readable name for a key, used in `CorruptionError.key` and messages:
- * `meta`, `hardState`, `snapshot`, `termRun:17`, `entry:42`, or the hex bytes
+ * `meta`, `hardState:3`, `snapshot:1`, `termRun:17`, `entry:42`, or the hex bytes
  * of a key that fits no known shape.
  */
 export function keyName(key: Uint8Array): string {
-  if (key.byteLength === 1) {
-    if (key[0] === PREFIX_META) return 'meta';
-    if (key[0] === PREFIX_HARD_STATE) return 'hardState';
-    if (key[0] === PREFIX_SNAPSHOT) return 'snapshot';
-  }
+  if (key.byteLength === 1 && key[0] === PREFIX_META) return 'meta';
   if (isEntryKey(key)) return `entry:${keyIndex(key)}`;
   if (isTermRunKey(key)) return `termRun:${keyIndex(key)}`;
+  if (hasIndexKeyShape(key, PREFIX_HARD_STATE)) return `hardState:${keyIndex(key)}`;
+  if (hasIndexKeyShape(key, PREFIX_SNAPSHOT)) return `snapshot:${keyIndex(key)}`;
   return `key:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')}`;
 }
 
 function indexKey(prefix: number, index: Index): Buffer {
-  assert(Number.isSafeInteger(index) && index >= 0, () => `key index must be a non-negative safe integer, got ${index}`);
+  if (!Number.isSafeInteger(index) || index < 0) {
+    throw new InvariantError(`key index must be a non-negative safe integer, got ${index}`);
+  }
+  // Byte by byte: this runs for every entry written, and Buffer#writeUInt32BE's
+  // argument validation costs more than the write itself.
+  const high = Math.floor(index / UINT32_RANGE);
+  const low = index % UINT32_RANGE;
   const key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
   key[0] = prefix;
-  key.writeUInt32BE(Math.floor(index / UINT32_RANGE), 1);
-  key.writeUInt32BE(index % UINT32_RANGE, 5);
+  key[1] = high >>> 24;
+  key[2] = (high >>> 16) & 0xff;
+  key[3] = (high >>> 8) & 0xff;
+  key[4] = high & 0xff;
+  key[5] = low >>> 24;
+  key[6] = (low >>> 16) & 0xff;
+  key[7] = (low >>> 8) & 0xff;
+  key[8] = low & 0xff;
   return key;
 }

@@ -3,26 +3,28 @@
  * storage is handed out. Nothing here writes: a failed check leaves the
  * database exactly as it was.
  *
- * Open reads a bounded amount, never the whole log: the three single records,
+ * Open reads a bounded amount, never the whole log: the storage meta, the two
+ * newest versions of the hard state and of the snapshot meta,
  * the term-run table (one record per term change), the tail of the log through
  * a reverse iterator bounded in bytes, a handful of probes of older entries
  * and one key below the first index (left-over compacted entries).
  *
  * @packageDocumentation
  */
-import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
+import { entrySizeBytes } from '../core/types.js';
 import type { Entry, HardState, Index, SnapshotMeta } from '../core/types.js';
 import { CorruptionError } from '../errors.js';
 import { getValue, getValues, scanRange } from './level-db.js';
 import type { LevelDb } from './level-db.js';
 import {
-  ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_KEY, isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY,
-  SNAPSHOT_KEY, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
+  ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_PREFIX, isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY,
+  SNAPSHOT_PREFIX, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
 } from './level-keys.js';
 import {
   decodeEntry, decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, STORAGE_FORMAT_VERSION,
 } from './level-records.js';
 import type { StorageMeta, TermRun } from './level-records.js';
+import { readVersionedRecord } from './versioned-record.js';
 
 /** Who the caller expects the storage to belong to. */
 export interface ExpectedIdentity {
@@ -35,8 +37,12 @@ export interface ExpectedIdentity {
 export interface StoredState {
   readonly meta: StorageMeta;
   readonly hardState: HardState;
+  /** Version number of the stored hard state (see versioned-record.ts). */
+  readonly hardStateVersion: number;
   /** The stored snapshot meta, or null when none was ever saved. */
   readonly snapshot: SnapshotMeta | null;
+  /** Version number of the stored snapshot meta. */
+  readonly snapshotVersion: number;
   readonly runs: readonly TermRun[];
   readonly lastIndex: Index;
   /** The newest entries, ascending and ending at `lastIndex`; bounded by the tail budget. */
@@ -53,20 +59,33 @@ export interface StoredState {
 export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, tailBytesMax: number): Promise<StoredState | null> {
   const meta = await readMeta(db, expected);
   if (meta === null) return null;
-  const hardStateValue = await getValue(db, HARD_STATE_KEY);
-  const hardState = hardStateValue === undefined ? EMPTY_HARD_STATE : decodeHardState(hardStateValue);
-  const snapshotValue = await getValue(db, SNAPSHOT_KEY);
-  const snapshot = snapshotValue === undefined ? null : decodeSnapshotMeta(snapshotValue);
+  const hardState = await readVersionedRecord(db, HARD_STATE_PREFIX, decodeHardState, 'hardState');
+  const snapshotRecord = await readVersionedRecord(db, SNAPSHOT_PREFIX, decodeSnapshotMeta, 'snapshot');
+  const snapshot = snapshotRecord.value;
   const firstIndex = (snapshot?.index ?? 0) + 1;
   const runs = await readTermRuns(db);
   const tail = await readTail(db, firstIndex, tailBytesMax);
   const lastIndex = tail.length === 0 ? firstIndex - 1 : tail[tail.length - 1]!.index;
+  if (hardState.value.commit > lastIndex) {
+    // Writes never leave commit past the log (LevelStorage refuses them), so entries were lost.
+    throw new CorruptionError(`entry:${lastIndex + 1}`, `missing: the hard state commits up to ${hardState.value.commit}, but the log ends at ${lastIndex}`);
+  }
   checkTermRuns(runs, firstIndex, lastIndex);
   checkTailTerms(tail, runs);
   const tailStart = tail[0]?.index ?? lastIndex + 1;
   await probeColdEntries(db, runs, firstIndex, tailStart);
   const garbageFloor = await findGarbageFloor(db, firstIndex);
-  return { meta, hardState, snapshot, runs, lastIndex, tail, garbageFloor };
+  return {
+    meta,
+    hardState: hardState.value,
+    hardStateVersion: hardState.version,
+    snapshot,
+    snapshotVersion: snapshotRecord.version,
+    runs,
+    lastIndex,
+    tail,
+    garbageFloor,
+  };
 }
 
 async function readMeta(db: LevelDb, expected: ExpectedIdentity): Promise<StorageMeta | null> {

@@ -20,6 +20,14 @@ export interface LevelStorageOptions {
    */
   readonly tailCacheBytes?: number | undefined;
   /**
+   * Bytes of the newest entries read into the tail cache at open (never more
+   * than `tailCacheBytes`). Open reads this much of the log and no more, so it
+   * bounds the time open takes; the tail then grows to `tailCacheBytes` as
+   * entries are appended, and older entries are loaded on demand.
+   * @defaultValue {@link DEFAULT_OPEN_TAIL_BYTES}
+   */
+  readonly openTailBytes?: number | undefined;
+  /**
    * Byte budget of older entries loaded on demand (followers catching up).
    * @defaultValue {@link DEFAULT_LOADED_CACHE_BYTES}
    */
@@ -49,14 +57,18 @@ export interface ResolvedLevelStorageOptions {
   readonly nodeId: NodeId;
   readonly clusterId: string | undefined;
   readonly tailCacheBytes: number;
+  /** At most `tailCacheBytes`. */
+  readonly openTailBytes: number;
   readonly loadedCacheBytes: number;
   readonly maxEntryBytes: number;
   readonly maxBatchBytes: number;
   readonly membership: Membership | null;
 }
 
-/** Default tail budget: 4 MiB, about 27,000 entries of 128 bytes, read backwards at open. */
+/** Default tail budget: 4 MiB, about 27,000 entries of 128 bytes. */
 export const DEFAULT_TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+/** Default tail read at open: 1 MiB, about 7,000 entries of 128 bytes. */
+export const DEFAULT_OPEN_TAIL_BYTES = 1024 * 1024;
 /** Default budget of entries loaded on demand: 4 MiB. */
 export const DEFAULT_LOADED_CACHE_BYTES = 4 * 1024 * 1024;
 /** Default largest entry: 16 MiB. */
@@ -80,11 +92,13 @@ export function resolveLevelStorageOptions(options: LevelStorageOptions): Resolv
   if (membership !== undefined && membership !== null && !isMembership(membership)) {
     throw new InvalidArgumentError('LevelStorage.open: membership.voters must be a list of non-empty node ids');
   }
+  const tailCacheBytes = byteOption('tailCacheBytes', options.tailCacheBytes, DEFAULT_TAIL_CACHE_BYTES, 0);
   return {
     location,
     nodeId,
     clusterId,
-    tailCacheBytes: byteOption('tailCacheBytes', options.tailCacheBytes, DEFAULT_TAIL_CACHE_BYTES, 0),
+    tailCacheBytes,
+    openTailBytes: Math.min(tailCacheBytes, byteOption('openTailBytes', options.openTailBytes, DEFAULT_OPEN_TAIL_BYTES, 0)),
     loadedCacheBytes: byteOption('loadedCacheBytes', options.loadedCacheBytes, DEFAULT_LOADED_CACHE_BYTES, 0),
     maxEntryBytes: byteOption('maxEntryBytes', options.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES, 1),
     maxBatchBytes: byteOption('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, 1),

@@ -3,16 +3,18 @@
  * its msgpack body, and the shape checks that turn a record that passed its
  * checksum but does not fit the schema into a {@link CorruptionError}.
  *
- * Entries and term runs are positional arrays (they are written by the
- * thousand, and a map would repeat field names in every one); the single
- * records (meta, hard state, snapshot) are maps so that a dump reads plainly.
+ * Entries (`[term, type, data]`; the key holds the index) and term runs
+ * (`[start, term]`) are positional arrays: they are written by the thousand,
+ * and a map would repeat field names in every one. The single records (meta,
+ * hard state, snapshot) are maps so that a dump reads plainly.
  *
  * @packageDocumentation
  */
 import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
-import { decodeRecord, encodeRecord } from '../codec/record.js';
+import { encodeEntryRecord, readCanonicalEntryBody } from '../codec/entry-body.js';
+import { decodeRecord, encodeRecord, openRecord, unpackBody } from '../codec/record.js';
 import { CorruptionError } from '../errors.js';
-import { entryKey, HARD_STATE_KEY, keyName, META_KEY, SNAPSHOT_KEY, termRunKey } from './level-keys.js';
+import { entryKey, keyName, META_KEY, termRunKey } from './level-keys.js';
 
 /** The storage layout version recorded in the meta record. Bumped on any incompatible change of the key layout. */
 export const STORAGE_FORMAT_VERSION = 1;
@@ -34,36 +36,38 @@ export interface TermRun {
   readonly term: Term;
 }
 
-/** Encodes the entry as the value stored under {@link entryKey}(entry.index). */
-export function encodeEntry(entry: Entry): Buffer {
-  return encodeRecord(entryKey(entry.index), [entry.index, entry.term, ENTRY_TYPE_NORMAL, entry.data]);
+/**
+ * Encodes the entry as the value stored under `key`, which must be
+ * {@link entryKey}(entry.index); the writer passes the key it already built.
+ */
+export function encodeEntry(entry: Entry, key: Uint8Array = entryKey(entry.index)): Buffer {
+  return encodeEntryRecord(key, entry.term, ENTRY_TYPE_NORMAL, entry.data);
 }
 
 /** Decodes and checks the entry stored under `key`, which holds `index`. */
 export function decodeEntry(key: Uint8Array, value: Uint8Array, index: Index): Entry {
   const label = `entry:${index}`;
-  const body = decodeRecord(key, value, label);
-  if (!Array.isArray(body) || body.length !== 4) throw new CorruptionError(label, 'entry record is not a 4-element array');
-  const [storedIndex, term, type, data] = body as unknown[];
-  if (storedIndex !== index) throw new CorruptionError(label, `entry record holds index ${String(storedIndex)}`);
+  const body = openRecord(key, value, label);
+  const fields = readCanonicalEntryBody(body) ?? unpackBody(body, label);
+  if (!Array.isArray(fields) || fields.length !== 3) throw new CorruptionError(label, 'entry record is not a 3-element array');
+  const [term, type, data] = fields as readonly unknown[];
   if (!isPositiveInteger(term)) throw new CorruptionError(label, `entry record has invalid term ${String(term)}`);
   if (type !== ENTRY_TYPE_NORMAL) throw new CorruptionError(label, `entry record has unknown type ${String(type)}`);
   if (!(data instanceof Uint8Array)) throw new CorruptionError(label, 'entry record data is not binary');
-  // msgpackr hands back a Buffer view; expose a plain Uint8Array so that read
+  // Expose a plain Uint8Array (msgpackr hands back Buffers), so that read
   // entries look exactly like the ones callers append.
   return { index, term, type: 'normal', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** Encodes the hard state record. */
-export function encodeHardState(state: HardState): Buffer {
-  return encodeRecord(HARD_STATE_KEY, { term: state.term, vote: state.vote, commit: state.commit });
+/** Encodes a hard state version stored under `key`. */
+export function encodeHardState(key: Uint8Array, state: HardState): Buffer {
+  return encodeRecord(key, { term: state.term, vote: state.vote, commit: state.commit });
 }
 
-/** Decodes and checks the hard state record. */
-export function decodeHardState(value: Uint8Array): HardState {
-  const label = keyName(HARD_STATE_KEY);
-  const body = decodeObject(HARD_STATE_KEY, value, label);
-  const { term, vote, commit } = body;
+/** Decodes and checks a hard state version stored under `key`. */
+export function decodeHardState(key: Uint8Array, value: Uint8Array): HardState {
+  const label = keyName(key);
+  const { term, vote, commit } = decodeObject(key, value, label);
   if (!isNonNegativeInteger(term)) throw new CorruptionError(label, `invalid term ${String(term)}`);
   if (!isNonNegativeInteger(commit)) throw new CorruptionError(label, `invalid commit ${String(commit)}`);
   if (vote !== null && (typeof vote !== 'string' || vote.length === 0)) {
@@ -72,15 +76,17 @@ export function decodeHardState(value: Uint8Array): HardState {
   return { term, vote, commit };
 }
 
-/** Encodes the snapshot meta record. */
-export function encodeSnapshotMeta(meta: SnapshotMeta): Buffer {
-  return encodeRecord(SNAPSHOT_KEY, { index: meta.index, term: meta.term, voters: meta.membership.voters });
+/** Encodes a snapshot meta version stored under `key`; null records "no snapshot yet". */
+export function encodeSnapshotMeta(key: Uint8Array, meta: SnapshotMeta | null): Buffer {
+  return encodeRecord(key, meta === null ? { none: true } : { index: meta.index, term: meta.term, voters: meta.membership.voters });
 }
 
-/** Decodes and checks the snapshot meta record. */
-export function decodeSnapshotMeta(value: Uint8Array): SnapshotMeta {
-  const label = keyName(SNAPSHOT_KEY);
-  const { index, term, voters } = decodeObject(SNAPSHOT_KEY, value, label);
+/** Decodes and checks a snapshot meta version stored under `key`; null for "no snapshot yet". */
+export function decodeSnapshotMeta(key: Uint8Array, value: Uint8Array): SnapshotMeta | null {
+  const label = keyName(key);
+  const body = decodeObject(key, value, label);
+  if (body['none'] === true && Object.keys(body).length === 1) return null;
+  const { index, term, voters } = body;
   if (!isNonNegativeInteger(index)) throw new CorruptionError(label, `invalid index ${String(index)}`);
   if (!isNonNegativeInteger(term)) throw new CorruptionError(label, `invalid term ${String(term)}`);
   if (!Array.isArray(voters) || !voters.every((voter) => typeof voter === 'string')) {

@@ -1,18 +1,19 @@
 import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
-import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
 import {
   CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError, StorageIOError,
 } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { EntryLoader } from './entry-loader.js';
 import { GroupCommit } from './group-commit.js';
-import type { BatchOperation } from './group-commit.js';
-import { openDatabase } from './level-db.js';
+import type { BatchSink } from './group-commit.js';
+import { openBatch, openDatabase } from './level-db.js';
 import type { LevelDb } from './level-db.js';
-import { entryKey, HARD_STATE_KEY, META_KEY, SNAPSHOT_KEY, termRunKey } from './level-keys.js';
+import { entryKey, HARD_STATE_PREFIX, META_KEY, SNAPSHOT_PREFIX, termRunKey } from './level-keys.js';
 import { readStoredState } from './level-open.js';
 import type { StoredState } from './level-open.js';
-import { isMembership, resolveLevelStorageOptions } from './level-options.js';
+import { checkHardState, checkIndex, checkSnapshotMeta } from './level-checks.js';
+import { resolveLevelStorageOptions } from './level-options.js';
 import type { LevelStorageOptions, ResolvedLevelStorageOptions } from './level-options.js';
 import {
   encodeEntry, encodeHardState, encodeSnapshotMeta, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
@@ -23,21 +24,25 @@ import { TailCache } from './tail-cache.js';
 import type { TermRunChanges } from './term-runs.js';
 import { TermRuns } from './term-runs.js';
 import { validateAppend } from './validate.js';
+import { VersionedRecord } from './versioned-record.js';
 
 export type { LevelStorageOptions } from './level-options.js';
 
 /** Memory held by the storage's caches, for monitoring and for tests of the bounds. */
 export interface LevelStorageStats {
-  /** Entries and bytes (by `entrySizeBytes`) in the tail cache. */
+  /** Entries in the tail cache. */
   readonly tailEntries: number;
+  /** Bytes (by `entrySizeBytes`) in the tail cache. */
   readonly tailBytes: number;
-  /** Bytes and segments in the cache of older entries loaded on demand. */
+  /** Bytes in the cache of older entries loaded on demand. */
   readonly loadedBytes: number;
+  /** Segments (contiguous ranges) in the cache of older entries loaded on demand. */
   readonly loadedSegments: number;
   /** Runs in the term table. */
   readonly termRuns: number;
-  /** Writes (appends and snapshots) submitted, and the synced batches that carried them: group commit makes the second smaller. */
+  /** Writes (appends and snapshots) submitted since open. */
   readonly writes: number;
+  /** Synced batches written since open; group commit makes this smaller than `writes`. */
   readonly batches: number;
 }
 
@@ -67,6 +72,8 @@ export class LevelStorage implements LogStorage {
   private readonly loader: EntryLoader;
   private readonly commit: GroupCommit;
   private readonly collector: PrefixCollector;
+  private readonly hardStateRecord: VersionedRecord<HardState>;
+  private readonly snapshotRecord: VersionedRecord<SnapshotMeta | null>;
   private closing: Promise<void> | null = null;
   /** The first failed write or clear; every later write is refused with it as cause. */
   private failure: StorageIOError | null = null;
@@ -80,12 +87,14 @@ export class LevelStorage implements LogStorage {
     this.snapshot = stored.snapshot ?? { index: 0, term: 0, membership: options.membership ?? { voters: [] } };
     this.last = stored.lastIndex;
     this.runs = new TermRuns(stored.runs);
+    this.hardStateRecord = new VersionedRecord(HARD_STATE_PREFIX, encodeHardState, stored.hardStateVersion);
+    this.snapshotRecord = new VersionedRecord(SNAPSHOT_PREFIX, encodeSnapshotMeta, stored.snapshotVersion);
     this.tail.append(stored.tail);
     const markFailed = (error: StorageIOError): void => {
       this.failure ??= error;
     };
     this.loader = new EntryLoader(db, options.loadedCacheBytes, (index) => this.runs.termAt(index));
-    this.commit = new GroupCommit((operations) => db.batch(operations, { sync: true }), options.maxBatchBytes, markFailed);
+    this.commit = new GroupCommit(() => openBatch(db), options.maxBatchBytes, markFailed);
     const firstIndex = this.snapshot.index + 1;
     this.collector = new PrefixCollector(db, stored.garbageFloor ?? firstIndex, firstIndex, markFailed);
   }
@@ -105,7 +114,7 @@ export class LevelStorage implements LogStorage {
     let storage: LevelStorage;
     try {
       const expected = { nodeId: resolved.nodeId, clusterId: resolved.clusterId };
-      const stored = (await readStoredState(db, expected, resolved.tailCacheBytes)) ?? (await initialise(db, resolved));
+      const stored = (await readStoredState(db, expected, resolved.openTailBytes)) ?? (await initialise(db, resolved));
       storage = new LevelStorage(db, resolved, stored);
     } catch (error) {
       // The open failed: release the lock. A failure to close would hide the
@@ -166,45 +175,33 @@ export class LevelStorage implements LogStorage {
       validateAppend(entries, this.snapshot.index, this.last);
       this.checkEntrySizes(entries);
       if (hardState !== undefined) checkHardState(hardState);
+      const lastAfter = entries[entries.length - 1]?.index ?? this.last;
+      this.checkCommitWithinLog((hardState ?? this.hardState).commit, lastAfter, 'append');
     } catch (error) {
       return Promise.reject(error);
     }
-    const operations: BatchOperation[] = [];
-    if (entries.length > 0) this.applyAppend(entries, operations);
-    if (hardState !== undefined) {
-      operations.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hardState) });
-      this.hardState = hardState;
-    }
-    const durable = this.commit.submit(operations, entries[0]?.index ?? Infinity);
+    const durable = this.commit.submit((sink) => {
+      if (entries.length > 0) this.applyAppend(entries, sink);
+      if (hardState !== undefined) {
+        this.hardStateRecord.write(hardState, sink);
+        this.hardState = hardState;
+      }
+    }, entries[0]?.index ?? Infinity);
     return durable.then(() => this.evictTail());
   }
 
   saveSnapshot(meta: SnapshotMeta): Promise<void> {
+    let matches: boolean;
     try {
       this.checkWritable();
       checkSnapshotMeta(meta);
       if (meta.index < this.snapshot.index) throw new SnapshotOutOfDateError(meta.index, this.snapshot.index);
+      matches = meta.index <= this.last && this.termAt(meta.index) === meta.term;
+      this.checkCommitWithinLog(this.hardState.commit, matches ? this.last : meta.index, 'saveSnapshot');
     } catch (error) {
       return Promise.reject(error);
     }
-    const operations: BatchOperation[] = [{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshotMeta(meta) }];
-    const matches = meta.index <= this.last && this.termAt(meta.index) === meta.term;
-    if (matches) {
-      pushTermRunChanges(operations, this.runs.compactTo(meta.index + 1, this.last));
-      this.tail.dropBefore(meta.index + 1);
-      this.loader.dropBefore(meta.index + 1);
-    } else {
-      // The log does not match the snapshot: everything after it goes in this
-      // batch (those keys would otherwise read as the log after a restart).
-      // Entries at or below it become garbage, collected below.
-      for (let index = meta.index + 1; index <= this.last; index++) operations.push({ type: 'del', key: entryKey(index) });
-      pushTermRunChanges(operations, this.runs.clear());
-      this.tail.clear();
-      this.loader.clear();
-      this.last = meta.index;
-    }
-    this.snapshot = meta;
-    const durable = this.commit.submit(operations, Infinity);
+    const durable = this.commit.submit((sink) => this.applySnapshot(meta, matches, sink), Infinity);
     // Only a durable snapshot makes the prefix garbage: clearing it earlier
     // could leave the old snapshot with a hole after a crash.
     return durable.then(() => this.collector.collectBelow(meta.index + 1));
@@ -268,19 +265,42 @@ export class LevelStorage implements LogStorage {
     return result;
   }
 
-  /** Updates the in-memory log for an append and adds its batch operations. */
-  private applyAppend(entries: readonly Entry[], operations: BatchOperation[]): void {
+  /** Updates the in-memory log for an append and puts its operations into `sink`. */
+  private applyAppend(entries: readonly Entry[], sink: BatchSink): void {
     const first = entries[0]!;
     const lastNew = entries[entries.length - 1]!.index;
     if (first.index <= this.last) {
       // Entries up to `lastNew` are overwritten by the puts below; only those past it need deleting.
-      for (let index = lastNew + 1; index <= this.last; index++) operations.push({ type: 'del', key: entryKey(index) });
+      for (let index = lastNew + 1; index <= this.last; index++) sink.del(entryKey(index));
       this.loader.truncateFrom(first.index);
     }
-    pushTermRunChanges(operations, this.runs.append(entries));
-    for (const entry of entries) operations.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) });
+    pushTermRunChanges(sink, this.runs.append(entries));
+    for (const entry of entries) {
+      const key = entryKey(entry.index);
+      sink.put(key, encodeEntry(entry, key));
+    }
     this.tail.append(entries);
     this.last = lastNew;
+  }
+
+  /** Updates the in-memory log for a snapshot and puts its operations into `sink`. */
+  private applySnapshot(meta: SnapshotMeta, matches: boolean, sink: BatchSink): void {
+    this.snapshotRecord.write(meta, sink);
+    if (matches) {
+      pushTermRunChanges(sink, this.runs.compactTo(meta.index + 1, this.last));
+      this.tail.dropBefore(meta.index + 1);
+      this.loader.dropBefore(meta.index + 1);
+    } else {
+      // The log does not match the snapshot: everything after it goes in this
+      // batch (those keys would otherwise read as the log after a restart).
+      // Entries at or below it become garbage, collected once this is durable.
+      for (let index = meta.index + 1; index <= this.last; index++) sink.del(entryKey(index));
+      pushTermRunChanges(sink, this.runs.clear());
+      this.tail.clear();
+      this.loader.clear();
+      this.last = meta.index;
+    }
+    this.snapshot = meta;
   }
 
   private evictTail(): void {
@@ -293,6 +313,18 @@ export class LevelStorage implements LogStorage {
       if (size > this.options.maxEntryBytes) {
         throw new InvalidArgumentError(`append: entry ${entry.index} is ${size} bytes, over maxEntryBytes ${this.options.maxEntryBytes}`);
       }
+    }
+  }
+
+  /**
+   * Raft never commits past the end of a log, nor drops a committed entry
+   * (`commitIndex <= lastIndex`, raft-notes §2 item 7). Refusing a write that
+   * would break this keeps a runtime bug from reaching the disk, and lets open
+   * treat a stored commit past the last entry as lost entries.
+   */
+  private checkCommitWithinLog(commit: Index, lastAfter: Index, operation: string): void {
+    if (commit > lastAfter) {
+      throw new InvalidArgumentError(`${operation}: hard state commit ${commit} would lie past the last index ${lastAfter}`);
     }
   }
 
@@ -319,42 +351,35 @@ export class LevelStorage implements LogStorage {
   }
 }
 
-/** First open of an empty database: write the storage meta, durably, before anything else. */
+/**
+ * First open of an empty database: write the storage meta and the first two
+ * versions of the hard state and snapshot meta, in one durable batch.
+ */
 async function initialise(db: LevelDb, options: ResolvedLevelStorageOptions): Promise<StoredState> {
   const meta = { formatVersion: STORAGE_FORMAT_VERSION, nodeId: options.nodeId, clusterId: options.clusterId ?? null };
+  const batch = openBatch(db);
+  batch.put(META_KEY, encodeStorageMeta(meta));
+  VersionedRecord.initialise(HARD_STATE_PREFIX, encodeHardState, EMPTY_HARD_STATE, batch);
+  VersionedRecord.initialise<SnapshotMeta | null>(SNAPSHOT_PREFIX, encodeSnapshotMeta, null, batch);
   try {
-    await db.put(META_KEY, encodeStorageMeta(meta), { sync: true });
+    await batch.write();
   } catch (error) {
     throw new StorageIOError(`cannot initialise storage at ${options.location}`, { cause: error });
   }
-  return { meta, hardState: EMPTY_HARD_STATE, snapshot: null, runs: [], lastIndex: 0, tail: [], garbageFloor: null };
+  return {
+    meta,
+    hardState: EMPTY_HARD_STATE,
+    hardStateVersion: 1,
+    snapshot: null,
+    snapshotVersion: 1,
+    runs: [],
+    lastIndex: 0,
+    tail: [],
+    garbageFloor: null,
+  };
 }
 
-function pushTermRunChanges(operations: BatchOperation[], changes: TermRunChanges): void {
-  for (const start of changes.removed) operations.push({ type: 'del', key: termRunKey(start) });
-  for (const run of changes.added) operations.push({ type: 'put', key: termRunKey(run.start), value: encodeTermRun(run) });
-}
-
-function checkIndex(value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`index must be a non-negative safe integer, got ${String(value)}`);
-  }
-}
-
-function checkHardState(state: HardState): void {
-  if (typeof state !== 'object' || state === null) throw new InvalidArgumentError('append: hard state must be an object');
-  checkIndex(state.term);
-  checkIndex(state.commit);
-  if (state.vote !== null && (typeof state.vote !== 'string' || state.vote.length === 0)) {
-    throw new InvalidArgumentError(`append: hard state vote must be null or a non-empty node id, got ${String(state.vote)}`);
-  }
-}
-
-function checkSnapshotMeta(meta: SnapshotMeta): void {
-  if (typeof meta !== 'object' || meta === null) throw new InvalidArgumentError('saveSnapshot: meta must be an object');
-  checkIndex(meta.index);
-  checkIndex(meta.term);
-  if (!isMembership(meta.membership as Membership | undefined)) {
-    throw new InvalidArgumentError('saveSnapshot: membership.voters must be a list of non-empty node ids');
-  }
+function pushTermRunChanges(sink: BatchSink, changes: TermRunChanges): void {
+  for (const start of changes.removed) sink.del(termRunKey(start));
+  for (const run of changes.added) sink.put(termRunKey(run.start), encodeTermRun(run));
 }

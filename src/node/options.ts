@@ -49,6 +49,8 @@ export interface RaftNodeOptions<Result = unknown> {
 export interface SnapshotPolicy {
   /** Take a snapshot once this many entries were applied since the last one. @defaultValue 10000 */
   readonly entries?: number;
+  /** ... or once the entries applied since the last one carry this many payload bytes. @defaultValue 64 MiB */
+  readonly bytes?: number;
   /**
    * Entries kept in the log behind a snapshot, so a follower that is only a
    * little behind catches up from the log instead of needing a snapshot. @defaultValue 1000
@@ -119,6 +121,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
     },
     snapshotting: {
       entries: positive('snapshotting.entries', snapshotting.entries, 10_000),
+      bytes: positive('snapshotting.bytes', snapshotting.bytes, 64 * MiB),
       keepEntries: nonNegative('snapshotting.keepEntries', snapshotting.keepEntries, 1_000),
       chunkBytes: positive('snapshotting.chunkBytes', snapshotting.chunkBytes, 64 * 1024),
       maxChunksInFlight: positive('snapshotting.maxChunksInFlight', snapshotting.maxChunksInFlight, 4),

@@ -100,6 +100,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private appliedIndex: Index;
   /** Index of the newest snapshot this node holds (taken or installed). */
   private snapshotIndex: Index;
+  /** Payload bytes applied since that snapshot. */
+  private bytesSinceSnapshot = 0;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
   private lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
@@ -390,7 +392,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private async maybeTakeSnapshot(): Promise<void> {
     const policy = this.options.snapshotting;
     const index = this.appliedIndex;
-    if (this.state !== 'running' || index - this.snapshotIndex < policy.entries) return;
+    if (this.state !== 'running') return;
+    if (index - this.snapshotIndex < policy.entries && this.bytesSinceSnapshot < policy.bytes) return;
     const term = this.core.term(index);
     if (term === undefined) return;
     const membership = { voters: [...this.core.status().voters] };
@@ -403,6 +406,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       throw new NodeFailedError(`taking a snapshot at ${index} failed`, { cause: error });
     }
     this.snapshotIndex = index;
+    this.bytesSinceSnapshot = 0;
     const sending = this.sender.lowestIndexInFlight();
     const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
     const storage = this.options.storage;
@@ -439,6 +443,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
     this.appliedIndex = entry.index;
+    this.bytesSinceSnapshot += entry.data.byteLength;
     this.waiters.applied(entry.index, entry.term, outcome);
     this.emit('apply', entry.index);
     return undefined;
@@ -450,6 +455,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
+    this.bytesSinceSnapshot = 0;
     this.emit('snapshot', meta.index);
   }
 

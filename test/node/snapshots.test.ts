@@ -95,3 +95,17 @@ describe('RaftNode: snapshots and log compaction', () => {
     }
   });
 });
+
+describe('RaftNode: snapshot thresholds', () => {
+  test('a snapshot is also taken once the applied entries carry snapshotting.bytes, however few they are', async () => {
+    cluster = await NodeCluster.start(undefined, undefined, { snapshotting: { entries: 1_000_000, bytes: 4 * 1024, keepEntries: 0 } });
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const taken = new Promise<number>((resolve) => c.node(leader).once('snapshot', resolve));
+    const big = new TextEncoder().encode('x'.repeat(1024));
+    for (let i = 0; i < 5; i++) await c.run(c.node(leader).propose(big));
+    const index = await c.run(taken);
+    expect(index).toBeLessThanOrEqual(6);
+    expect(c.entry(leader).snapshots.latest()?.index).toBe(index);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Options of a runtime simulation run, validated and normalised at the entry
+ * point so that everything inside works with fully resolved values. Bad
+ * options throw `InvalidArgumentError` (the CLI maps it to exit code 2).
+ */
+import { InvalidArgumentError } from '../../src/errors.js';
+import { FAULT_KINDS } from '../world/params.js';
+import type { FaultKind, WorldParams } from '../world/params.js';
+import { TRACE_TAIL_DEFAULT } from '../world/trace.js';
+
+/** Options of {@link runSeed} and {@link runSwarm}. */
+export interface RunOptions {
+  /** Simulated length of the fault phase, in milliseconds. @defaultValue 10000 */
+  readonly durationMs?: number;
+  /** Cluster size, 1 to 9. @defaultValue drawn per seed from 3, 5 and 7 */
+  readonly nodes?: number;
+  /** Fault kinds the run may use (each seed switches a random subset on), or `'all'`. @defaultValue `'all'` */
+  readonly faults?: readonly FaultKind[] | 'all';
+  /** Simulated clients, 0 to 16. @defaultValue drawn per seed from 1 to 4 */
+  readonly clients?: number;
+  /**
+   * How long the liveness phase may take after healing, in simulated
+   * milliseconds. @defaultValue 20 maximum election timeouts plus 3 request deadlines
+   */
+  readonly livenessBoundMs?: number;
+  /** Trace events a finding carries. @defaultValue 200 */
+  readonly traceTail?: number;
+  /** Search steps per key of the linearizability check (deterministic budget). @defaultValue 2000000 */
+  readonly linearizabilityStepsPerKey?: number;
+  /**
+   * Adjusts the parameters each seed drew before the world is built: for
+   * experiments (force lease reads on, slow the disk) and for the
+   * simulator's own tests (a disk that lies about fsync must be caught).
+   * Must be deterministic. Not part of the replay command: pass it again.
+   */
+  readonly adjustParams?: (params: WorldParams) => WorldParams;
+}
+
+/** {@link RunOptions} with every default applied and every value checked. */
+export interface ResolvedRunOptions {
+  readonly durationMs: number;
+  readonly nodes: number | undefined;
+  readonly faults: readonly FaultKind[];
+  readonly clients: number | undefined;
+  readonly livenessBoundMs: number | undefined;
+  readonly traceTail: number;
+  readonly linearizabilityStepsPerKey: number;
+  readonly adjustParams: (params: WorldParams) => WorldParams;
+}
+
+/** Validates {@link RunOptions}; throws `InvalidArgumentError` naming the first bad option. */
+export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions {
+  const durationMs = options.durationMs ?? 10_000;
+  if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new InvalidArgumentError(`durationMs must be a non-negative number, got ${String(durationMs)}`);
+  const nodes = optionalInteger('nodes', options.nodes, 1, 9);
+  const clients = optionalInteger('clients', options.clients, 0, 16);
+  if (options.adjustParams !== undefined && typeof options.adjustParams !== 'function') throw new InvalidArgumentError('adjustParams must be a function');
+  const livenessBoundMs = options.livenessBoundMs;
+  if (livenessBoundMs !== undefined && !(Number.isFinite(livenessBoundMs) && livenessBoundMs > 0)) {
+    throw new InvalidArgumentError(`livenessBoundMs must be a positive number, got ${String(livenessBoundMs)}`);
+  }
+  return {
+    durationMs,
+    nodes,
+    faults: resolveFaults(options.faults ?? 'all'),
+    clients,
+    livenessBoundMs,
+    traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
+    linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
+    adjustParams: options.adjustParams ?? ((params) => params),
+  };
+}
+
+/** Parses a fault list: `'all'`, or known kinds without repeats. */
+export function resolveFaults(faults: readonly string[] | 'all'): FaultKind[] {
+  if (faults === 'all') return [...FAULT_KINDS];
+  if (!Array.isArray(faults)) throw new InvalidArgumentError(`faults must be 'all' or a list of ${FAULT_KINDS.join(', ')}`);
+  const seen = new Set<string>();
+  for (const fault of faults) {
+    if (!(FAULT_KINDS as readonly string[]).includes(fault)) {
+      throw new InvalidArgumentError(`unknown fault kind '${String(fault)}'; known kinds: ${FAULT_KINDS.join(', ')}`);
+    }
+    if (seen.has(fault)) throw new InvalidArgumentError(`fault kind '${fault}' is listed twice`);
+    seen.add(fault);
+  }
+  // Keep the canonical order, so two spellings of one set draw the same worlds.
+  return FAULT_KINDS.filter((kind) => seen.has(kind));
+}
+
+function optionalInteger(name: string, value: number | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,140 @@
+/**
+ * What a runtime simulation run and a swarm report, and how they print. A
+ * report is plain data (JSON-serialisable) so the CLI can emit it with
+ * `--json` and a test can assert on it.
+ */
+import { addCoverage, emptyCoverage, missedMarks } from '../world/coverage.js';
+import type { Coverage } from '../world/coverage.js';
+import { FAULT_KINDS } from '../world/params.js';
+import type { FaultKind } from '../world/params.js';
+import type { ResolvedRunOptions } from './options.js';
+
+/** A broken invariant found by a run. */
+export interface Violation {
+  /** Which invariant: `Election Safety`, `Linearizability`, `World crash`… */
+  readonly invariant: string;
+  readonly detail: string;
+  /** Simulated time it was found at, in milliseconds. */
+  readonly atMs: number;
+  /** The last trace events before it, oldest first. */
+  readonly trace: readonly string[];
+}
+
+/** The outcome of one seed. */
+export interface RunReport {
+  readonly seed: number;
+  /** No violation, no liveness failure, and linearizability decided. */
+  readonly ok: boolean;
+  readonly violation: Violation | null;
+  /** What the healed core failed to reach within the bound (with the last trace events), or null. */
+  readonly livenessFailure: { readonly detail: string; readonly trace: readonly string[] } | null;
+  /** `undecided` when the linearizability search ran out of budget (not a pass). */
+  readonly linearizability: 'ok' | 'violation' | 'undecided' | 'not checked';
+  readonly simulatedSeconds: number;
+  readonly wallSeconds: number;
+  /** World events run (clock callbacks, each followed by a safety check). */
+  readonly events: number;
+  /** Fingerprint of the event trace: equal for two runs of the same seed and options. */
+  readonly traceHash: string;
+  readonly coverage: Coverage;
+  readonly operations: { readonly total: number; readonly ok: number; readonly unknown: number };
+  /** The world this seed drew. */
+  readonly world: { readonly nodes: number; readonly faults: readonly FaultKind[]; readonly tickIntervalMs: number; readonly electionTicks: number; readonly clients: number; readonly leaseReads: boolean };
+  /** A command that replays this run. */
+  readonly replay: string;
+}
+
+/** The outcome of many seeds. */
+export interface SwarmReport {
+  readonly runs: number;
+  readonly violations: number;
+  readonly livenessFailures: number;
+  readonly undecided: number;
+  readonly simulatedSeconds: number;
+  readonly wallSeconds: number;
+  /** Simulated time over real time. */
+  readonly speedup: number;
+  readonly eventsPerSecond: number;
+  readonly coverage: Coverage;
+  readonly failingSeeds: readonly number[];
+  readonly reports: readonly RunReport[];
+}
+
+/** Sums run reports into a swarm report. */
+export function summarizeSwarm(reports: readonly RunReport[], wallSeconds: number): SwarmReport {
+  const coverage = emptyCoverage();
+  let simulatedSeconds = 0;
+  let events = 0;
+  for (const report of reports) {
+    addCoverage(coverage, report.coverage);
+    simulatedSeconds += report.simulatedSeconds;
+    events += report.events;
+  }
+  const wall = Math.max(wallSeconds, 1e-9);
+  return {
+    runs: reports.length,
+    violations: reports.filter((report) => report.violation !== null).length,
+    livenessFailures: reports.filter((report) => report.livenessFailure !== null).length,
+    undecided: reports.filter((report) => report.linearizability === 'undecided').length,
+    simulatedSeconds: round(simulatedSeconds),
+    wallSeconds: round(wallSeconds),
+    speedup: round(simulatedSeconds / wall),
+    eventsPerSecond: Math.round(events / wall),
+    coverage,
+    failingSeeds: reports.filter((report) => !report.ok).map((report) => report.seed),
+    reports,
+  };
+}
+
+/** The command that replays `seed` with `options` (the built library, until `keel sim` runs the runtime simulator). */
+export function replayCommand(seed: number, options: ResolvedRunOptions): string {
+  const explicit: string[] = [`durationMs: ${options.durationMs}`];
+  if (options.nodes !== undefined) explicit.push(`nodes: ${options.nodes}`);
+  if (options.clients !== undefined) explicit.push(`clients: ${options.clients}`);
+  if (options.faults.length !== FAULT_KINDS.length) explicit.push(`faults: [${options.faults.map((kind) => `'${kind}'`).join(', ')}]`);
+  if (options.livenessBoundMs !== undefined) explicit.push(`livenessBoundMs: ${options.livenessBoundMs}`);
+  const call = `m.runSeed(${seed}, { ${explicit.join(', ')} })`;
+  return `npm run build && node -e "import('./dist/sim/runtime/run.js').then(async (m) => console.log(m.formatRunReport(await ${call}, true)))"`;
+}
+
+/** A run report as text: one summary line, and for a failure the details, trace tail and replay command. */
+export function formatRunReport(report: RunReport, verbose = false): string {
+  const status = report.ok ? 'ok' : report.violation !== null ? `VIOLATION ${report.violation.invariant}` : report.livenessFailure !== null ? 'LIVENESS' : 'UNDECIDED';
+  const world = report.world;
+  const lines = [
+    `seed ${report.seed}: ${status} — ${world.nodes} nodes, tick ${world.tickIntervalMs}ms×${world.electionTicks}, faults ${world.faults.join(',') || 'none'}; ` +
+      `${report.simulatedSeconds}s simulated in ${report.wallSeconds}s, ${report.events} events, ${report.operations.ok}/${report.operations.total} ops ok, trace ${report.traceHash}`,
+  ];
+  if (report.violation !== null) {
+    lines.push(`  ${report.violation.invariant} at ${report.violation.atMs.toFixed(3)}ms: ${report.violation.detail}`);
+    if (verbose || !report.ok) lines.push('  last events:', ...report.violation.trace.slice(-40).map((event) => `    ${event}`));
+  }
+  if (report.livenessFailure !== null) {
+    lines.push(`  liveness: ${report.livenessFailure.detail}`, '  last events:', ...report.livenessFailure.trace.slice(-40).map((event) => `    ${event}`));
+  }
+  if (!report.ok || verbose) lines.push(`  replay: ${report.replay}`);
+  return lines.join('\n');
+}
+
+/** A swarm report as a summary table. */
+export function formatSwarmReport(report: SwarmReport): string {
+  const rows: [string, string | number][] = [
+    ['runs', report.runs],
+    ['violations', report.violations],
+    ['liveness failures', report.livenessFailures],
+    ['linearizability undecided', report.undecided],
+    ['simulated seconds', report.simulatedSeconds],
+    ['wall seconds', report.wallSeconds],
+    ['speedup (sim/real)', report.speedup],
+    ['events/s', report.eventsPerSecond],
+    ...Object.entries(report.coverage).map(([mark, count]): [string, number] => [`coverage: ${mark}`, count]),
+  ];
+  const missed = missedMarks(report.coverage);
+  const table = rows.map(([label, value]) => `${label.padEnd(28)} ${value}`).join('\n');
+  const failing = report.failingSeeds.length > 0 ? `\nfailing seeds: ${report.failingSeeds.join(', ')}` : '';
+  return `${table}${missed.length > 0 ? `\nnever reached: ${missed.join(', ')}` : ''}${failing}`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,102 @@
+/**
+ * Fault schedules: when each fault strikes, on whom, and for how long. A
+ * schedule is plain data drawn up front from the seed's `faults` stream, so
+ * it can be printed, replayed, and (next increment) drawn by fast-check
+ * arbitraries and shrunk to a minimal failing schedule.
+ *
+ * Every fault carries its own duration; the world undoes it when that runs
+ * out (heals the partition, restarts the node, resumes it), unless a later
+ * fault already replaced it.
+ */
+import type { NodeId } from '../../src/core/types.js';
+import type { SeededRandom } from '../../src/util/random.js';
+import type { FaultKind, WorldParams } from './params.js';
+import { SCHEDULED_FAULTS } from './params.js';
+import { PARTITION_SHAPES } from './partitions.js';
+import type { PartitionShape } from './partitions.js';
+import { chance, exponential, integerBetween, pick, shuffle, uniform } from './streams.js';
+
+/** One fault. Node roles are fixed in the action, so a schedule replays without the random stream. */
+export type FaultAction =
+  | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly order: readonly NodeId[]; readonly durationMs: number }
+  | { readonly kind: 'clog'; readonly a: NodeId; readonly b: NodeId; readonly durationMs: number }
+  /** With `duringWrite`, the crash waits for the node's next disk write and strikes before it is durable. */
+  | { readonly kind: 'crash'; readonly node: NodeId; readonly downMs: number; readonly duringWrite: boolean }
+  | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: number }
+  | { readonly kind: 'ioError'; readonly node: NodeId; readonly downMs: number }
+  | { readonly kind: 'transfer'; readonly target: NodeId };
+
+/** A fault and the world time it strikes at. */
+export interface ScheduledFault {
+  readonly atMs: number;
+  readonly action: FaultAction;
+}
+
+/** Draws the fault schedule of a fault phase lasting `durationMs`. */
+export function drawFaultSchedule(random: SeededRandom, params: WorldParams, durationMs: number): ScheduledFault[] {
+  const kinds = SCHEDULED_FAULTS.filter((kind) => params.faults.includes(kind));
+  if (kinds.length === 0) return [];
+  // Per-seed weights: one world is mostly crashes, another mostly partitions.
+  const weights = kinds.map(() => integerBetween(random, 1, 5));
+  const schedule: ScheduledFault[] = [];
+  // A quiet start lets the first leader be elected before the faults begin, most of the time.
+  let atMs = exponential(random, params.faultIntervalMsMean) + 2 * params.electionTicks * params.tickIntervalMs;
+  while (atMs < durationMs && schedule.length < 10_000) {
+    const kind = weightedPick(random, kinds, weights);
+    schedule.push({ atMs, action: drawAction(random, kind, params) });
+    atMs += exponential(random, params.faultIntervalMsMean);
+  }
+  return schedule;
+}
+
+function weightedPick(random: SeededRandom, kinds: readonly FaultKind[], weights: readonly number[]): FaultKind {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let draw = random.nextInt(total);
+  for (let i = 0; i < kinds.length; i++) {
+    draw -= weights[i]!;
+    if (draw < 0) return kinds[i]!;
+  }
+  return kinds[kinds.length - 1]!;
+}
+
+function drawAction(random: SeededRandom, kind: FaultKind, params: WorldParams): FaultAction {
+  const electionMs = 2 * params.electionTicks * params.tickIntervalMs;
+  const node = pick(random, params.ids);
+  const downMs = Math.max(params.downMsMin, uniform(random, 0, 5 * electionMs));
+  switch (kind) {
+    case 'partition':
+      return { kind, shape: pick(random, PARTITION_SHAPES), order: shuffle(random, params.ids), durationMs: uniform(random, electionMs, 6 * electionMs) };
+    case 'clog': {
+      const [a, b] = shuffle(random, params.ids);
+      return { kind, a: a!, b: b!, durationMs: uniform(random, params.tickIntervalMs, 3 * electionMs) };
+    }
+    case 'crash':
+      return { kind, node, downMs, duringWrite: chance(random, 0.5) };
+    case 'ioError':
+      return { kind, node, downMs };
+    case 'pause':
+      return { kind, node, durationMs: uniform(random, params.tickIntervalMs, 3 * electionMs) };
+    case 'transfer':
+      return { kind, target: node };
+    default:
+      throw new RangeError(`drawAction: ${kind} is not a scheduled fault`);
+  }
+}
+
+/** A fault as one short line, for traces and reports. */
+export function describeFault(action: FaultAction): string {
+  switch (action.kind) {
+    case 'partition':
+      return `partition ${action.shape} [${action.order.join(',')}] for ${action.durationMs.toFixed(1)}ms`;
+    case 'clog':
+      return `clog ${action.a}<>${action.b} for ${action.durationMs.toFixed(1)}ms`;
+    case 'crash':
+      return `crash ${action.node}${action.duringWrite ? ' during its next write' : ''} down ${action.downMs.toFixed(1)}ms`;
+    case 'pause':
+      return `pause ${action.node} for ${action.durationMs.toFixed(1)}ms`;
+    case 'ioError':
+      return `ioError ${action.node} down ${action.downMs.toFixed(1)}ms`;
+    case 'transfer':
+      return `transfer to ${action.target}`;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The parameters of one simulated world, drawn from the seed's `params`
+ * stream (swarm testing, FoundationDB's BUGGIFY spirit): cluster size,
+ * timeouts, network and disk behaviour, which faults are on and how often
+ * they strike. Different seeds explore different worlds, not just different
+ * interleavings of one world.
+ */
+import type { NodeId } from '../../src/core/types.js';
+import type { SeededRandom } from '../../src/util/random.js';
+import type { DiskOptions } from './sim-disk.js';
+import type { NetworkOptions } from './network.js';
+import { chance, integerBetween, pick, uniform } from './streams.js';
+
+/** The kinds of fault the simulator can inject. */
+export type FaultKind = 'drop' | 'duplicate' | 'reorder' | 'partition' | 'clog' | 'crash' | 'pause' | 'drift' | 'ioError' | 'transfer';
+
+/** Every fault kind, in a fixed order. */
+export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
+
+/** Fault kinds that strike at moments of the schedule (the others are rates or per-node settings). */
+export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer'];
+
+/** What the caller fixes; everything else is drawn. */
+export interface ParamsRequest {
+  /** Cluster size; drawn from 3, 5 and 7 when absent. */
+  readonly nodes?: number | undefined;
+  /** The fault kinds this run may use; each is then switched on with a per-seed probability. */
+  readonly faults: readonly FaultKind[];
+  /** Simulated clients; drawn from 1 to 4 when absent. */
+  readonly clients?: number | undefined;
+}
+
+/** Every parameter of one world. */
+export interface WorldParams {
+  readonly ids: readonly NodeId[];
+  readonly tickIntervalMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly requestTimeoutMs: number;
+  readonly snapshotEntries: number;
+  readonly keepEntries: number;
+  readonly chunkBytes: number;
+  readonly maxInflightMsgs: number;
+  readonly maxMsgBytes: number;
+  readonly network: NetworkOptions;
+  readonly disk: DiskOptions;
+  /** The fault kinds switched on in this world. */
+  readonly faults: readonly FaultKind[];
+  /** Mean world milliseconds between two scheduled faults. */
+  readonly faultIntervalMsMean: number;
+  /** Largest deviation of a node's clock rate from 1 (0 without drift). */
+  readonly driftMax: number;
+  readonly clients: number;
+  readonly keys: readonly string[];
+  /** Whether clients may ask for lease reads (only where the lease's clock assumption holds). */
+  readonly leaseReads: boolean;
+  /** Shortest time a crashed node stays down, in world milliseconds. */
+  readonly downMsMin: number;
+  /** A planted bug for testing the simulator (never drawn): gets skip the read barrier. */
+  readonly unsafeReads: boolean;
+}
+
+/** Draws a world's parameters. Draw order is part of the seed's meaning: add new draws at the end. */
+export function drawParams(random: SeededRandom, request: ParamsRequest): WorldParams {
+  const size = request.nodes ?? pick(random, [3, 5, 7]);
+  const tickIntervalMs = pick(random, [5, 10, 20]);
+  const electionTicks = integerBetween(random, 5, 15);
+  const heartbeatTicks = chance(random, 0.7) ? 1 : 2;
+  const safetyNets = chance(random, 0.85);
+  const faults = drawFaultMix(random, request.faults);
+  const electionMsMax = 2 * electionTicks * tickIntervalMs;
+  const network = drawNetwork(random, faults, tickIntervalMs, electionMsMax);
+  const disk: DiskOptions = { latencyMsMin: uniform(random, 0, 0.5), latencyMsMax: uniform(random, 0.5, 3), unsyncedMaySurvive: chance(random, 0.5) };
+  // The lease assumes bounded drift, no pauses and no quick restarts (docs/api.md): only ask for it where that holds.
+  const leaseReads = safetyNets && !faults.includes('pause') && chance(random, 0.5);
+  // Two clocks then differ by less than 0.9 tick per election timeout, inside the lease's allowance of one.
+  const driftMax = faults.includes('drift') ? uniform(random, 0, 0.9 / electionTicks) / 2 : 0;
+  const clients = request.clients ?? integerBetween(random, 1, 4);
+  const keyCount = integerBetween(random, 1, 4);
+  return {
+    ids: Array.from({ length: size }, (_, i) => `n${i + 1}`),
+    tickIntervalMs,
+    electionTicks,
+    heartbeatTicks,
+    preVote: safetyNets,
+    checkQuorum: safetyNets,
+    requestTimeoutMs: electionMsMax * integerBetween(random, 2, 4),
+    snapshotEntries: integerBetween(random, 10, 120),
+    keepEntries: integerBetween(random, 0, 20),
+    chunkBytes: pick(random, [64, 256, 4096]),
+    maxInflightMsgs: integerBetween(random, 1, 16),
+    maxMsgBytes: pick(random, [128, 1024, 65536]),
+    network,
+    disk,
+    faults,
+    faultIntervalMsMean: uniform(random, 100, 1500),
+    driftMax,
+    clients,
+    keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
+    leaseReads,
+    downMsMin: leaseReads ? 2 * electionMsMax : 0,
+    unsafeReads: false,
+  };
+}
+
+/** Switches each allowed fault on with a probability drawn per seed, keeping at least one on when any is allowed. */
+function drawFaultMix(random: SeededRandom, allowed: readonly FaultKind[]): FaultKind[] {
+  const p = uniform(random, 0.4, 1);
+  const on = FAULT_KINDS.filter((kind) => chance(random, p) && allowed.includes(kind));
+  const fallback = allowed.length === 0 ? null : pick(random, [...allowed]);
+  if (on.length === 0 && fallback !== null) on.push(fallback);
+  return on;
+}
+
+function drawNetwork(random: SeededRandom, faults: readonly FaultKind[], tickIntervalMs: number, electionMsMax: number): NetworkOptions {
+  const latencyMsMax = uniform(random, 0.1, tickIntervalMs / 2);
+  return {
+    latencyMsMin: uniform(random, 0, latencyMsMax),
+    latencyMsMax,
+    jitterMs: uniform(random, 0, tickIntervalMs / 2),
+    dropRate: faults.includes('drop') ? uniform(random, 0, 0.15) : 0,
+    duplicateRate: faults.includes('duplicate') ? uniform(random, 0, 0.1) : 0,
+    reorderRate: faults.includes('reorder') ? uniform(random, 0, 0.1) : 0,
+    reorderDelayMsMax: uniform(random, tickIntervalMs, electionMsMax),
+  };
+}

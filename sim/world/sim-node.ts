@@ -1,0 +1,213 @@
+/**
+ * One simulated machine: its disk and snapshots, which survive crashes, and
+ * the current incarnation of the production {@link RaftNode} running on them
+ * with a drifting, pausable clock and the simulated network.
+ */
+import type { Entry, Index, NodeId } from '../../src/core/types.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import type { VirtualClock } from '../../src/node/clock.js';
+import { SeededRandom } from '../../src/util/random.js';
+import type { NodeObservation } from '../../src/testing/invariants.js';
+import type { SimNetwork } from './network.js';
+import { NodeClock } from './node-clock.js';
+import type { WorldParams } from './params.js';
+import { SimDisk } from './sim-disk.js';
+import type { DiskEvent, DiskHandle } from './sim-disk.js';
+import { SimSnapshots } from './sim-snapshots.js';
+import { KvStateMachine } from './kv-state-machine.js';
+import type { KvResult } from './kv-state-machine.js';
+import { uniform } from './streams.js';
+
+/** What a {@link SimNode} needs from its world. */
+export interface SimNodeHost {
+  readonly clock: VirtualClock;
+  readonly network: SimNetwork;
+  readonly params: WorldParams;
+  /** The world's `nodes` stream: incarnation seeds and clock rates. */
+  readonly random: SeededRandom;
+  trace(event: string): void;
+  /** A node applied the entry at `index` (read back from its disk). */
+  applied(node: SimNode, entry: Entry): void;
+  /** A node took or installed a snapshot at `index`. */
+  snapshotted(node: SimNode, index: Index): void;
+  /** A node's role changed. */
+  roleChanged(node: SimNode, role: string, term: number): void;
+  /** A node stopped on its own with a fatal error. */
+  failed(node: SimNode, error: Error): void;
+  /** The node's disk reported something. */
+  disk(node: SimNode, event: DiskEvent): void;
+}
+
+/** The life cycle of a simulated machine. */
+export type SimNodeState = 'down' | 'up' | 'failed';
+
+/** A simulated machine and the incarnation of Keel running on it. */
+export class SimNode {
+  readonly disk: SimDisk;
+  readonly snapshots = new SimSnapshots();
+  state: SimNodeState = 'down';
+  /** Counts starts; fault undo actions check it so they only touch the incarnation they were meant for. */
+  incarnation = 0;
+  machine = new KvStateMachine();
+  node: RaftNode<KvResult> | null = null;
+  clock: NodeClock | null = null;
+  private handle: DiskHandle | null = null;
+  /** The highest index whose applied entry was reported, so none is reported twice or missed. */
+  private reportedApplied: Index = 0;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly host: SimNodeHost,
+    diskRandom: SeededRandom,
+  ) {
+    this.disk = new SimDisk(diskRandom, host.params.disk, (event) => host.disk(this, event));
+  }
+
+  /** Starts a new incarnation over the durable state. */
+  async start(): Promise<void> {
+    const host = this.host;
+    const params = host.params;
+    const seed = host.random.nextUint32();
+    const rate = 1 + uniform(host.random, -params.driftMax, params.driftMax);
+    this.incarnation++;
+    this.clock = new NodeClock(host.clock, rate, host.clock.now() * rate);
+    this.handle = this.disk.open(this.clock);
+    this.machine = new KvStateMachine();
+    this.node = null;
+    this.state = 'up';
+    const node = await RaftNode.open<KvResult>({
+      id: this.id,
+      members: params.ids,
+      storage: this.handle,
+      snapshots: this.snapshots.open(),
+      transport: host.network.transport(this.id, this.clock),
+      stateMachine: this.machine,
+      clock: this.clock,
+      random: new SeededRandom(seed),
+      tickIntervalMs: params.tickIntervalMs,
+      electionTicks: params.electionTicks,
+      heartbeatTicks: params.heartbeatTicks,
+      preVote: params.preVote,
+      checkQuorum: params.checkQuorum,
+      requestTimeoutMs: params.requestTimeoutMs,
+      limits: { maxInflightMsgs: params.maxInflightMsgs, maxMsgBytes: params.maxMsgBytes },
+      snapshotting: { entries: params.snapshotEntries, keepEntries: params.keepEntries, chunkBytes: params.chunkBytes },
+    });
+    this.node = node;
+    this.reportedApplied = this.handle.firstIndex() - 1;
+    this.subscribe(node);
+    host.trace(`${this.id} start #${this.incarnation} rate ${rate.toFixed(5)}`);
+  }
+
+  /**
+   * Pulls the plug: the clock dies first (no callback of this incarnation runs
+   * again), then unsynced writes are lost, then the node is closed so that
+   * its pending requests reject and its transport detaches. Returns the
+   * number of writes lost.
+   */
+  crash(): number {
+    if (this.state === 'down') return 0;
+    this.clock?.kill();
+    const lost = this.disk.crash();
+    this.snapshots.crash();
+    const node = this.node;
+    this.node = null;
+    this.handle = null;
+    this.state = 'down';
+    // close() settles in microtasks (its storage writes were just rejected); nothing waits for it.
+    if (node !== null) void node.close().catch(() => undefined);
+    return lost;
+  }
+
+  /** True when a write of this incarnation failed with an I/O error. */
+  get diskFailed(): boolean {
+    return this.handle?.failed === true;
+  }
+
+  /** True while the node runs and its clock is paused. */
+  get paused(): boolean {
+    return this.state === 'up' && this.clock?.isPaused === true;
+  }
+
+  /** Runs `action` on the node as soon as it is not paused (a client's request waits in the socket buffer). */
+  runOn(action: () => void): void {
+    const clock = this.clock;
+    if (clock === null || !clock.isPaused) action();
+    else clock.setTimeout(action, 0);
+  }
+
+  /** Reports applied entries the `apply` event could not (those applied while `open` was still running). */
+  catchUpApplied(): void {
+    const node = this.node;
+    if (node === null || this.state !== 'up') return;
+    const applied = node.status().appliedIndex;
+    for (let index = this.reportedApplied + 1; index <= applied; index++) this.reportApplied(index);
+  }
+
+  /** A short string that changes whenever anything {@link observe} reports changes ('' when not running). */
+  fingerprint(): string {
+    const node = this.node;
+    if (node === null || this.state !== 'up') return '';
+    const view = node.inspect();
+    const core = view.core;
+    const durable = this.disk.durableHardState();
+    let matches = '';
+    for (const progress of core.progress.values()) matches += `${progress.match},`;
+    return `${this.id}|${core.role}|${core.term}|${core.vote}|${durable.term}|${durable.vote}|${core.commitIndex}|${core.appliedIndex}|${core.firstIndex}|${core.lastIndex}|${view.term(core.lastIndex)}|${matches};`;
+  }
+
+  /** What the safety checker sees of this node, or null when it is not running. */
+  observe(): NodeObservation | null {
+    const node = this.node;
+    if (node === null || this.state !== 'up') return null;
+    const view = node.inspect();
+    const core = view.core;
+    const durable = this.disk.durableHardState();
+    const matchIndex = new Map<NodeId, Index>();
+    for (const [id, progress] of core.progress) matchIndex.set(id, progress.match);
+    return {
+      id: this.id,
+      role: core.role,
+      term: core.term,
+      vote: core.vote,
+      durableTerm: durable.term,
+      durableVote: durable.vote,
+      commitIndex: core.commitIndex,
+      appliedIndex: core.appliedIndex,
+      firstIndex: core.firstIndex,
+      lastIndex: core.lastIndex,
+      termAt: (index) => view.term(index),
+      matchIndex,
+    };
+  }
+
+  private subscribe(node: RaftNode<KvResult>): void {
+    const host = this.host;
+    node.on('role', (role) => {
+      if (this.node === node) host.roleChanged(this, role, node.status().term);
+    });
+    node.on('leader', (leader) => host.trace(`${this.id} leader ${leader ?? '-'}`));
+    node.on('commit', (commit) => host.trace(`${this.id} commit ${commit}`));
+    node.on('apply', (index) => {
+      if (this.node === node) this.reportApplied(index);
+    });
+    node.on('snapshot', (index) => {
+      if (this.node !== node) return;
+      this.reportedApplied = Math.max(this.reportedApplied, index);
+      host.trace(`${this.id} snapshot ${index} digest ${this.machine.digest()}`);
+      host.snapshotted(this, index);
+    });
+    node.on('fatal', (error) => {
+      if (this.node === node) host.failed(this, error);
+    });
+  }
+
+  private reportApplied(index: Index): void {
+    if (index <= this.reportedApplied) return;
+    this.reportedApplied = index;
+    const handle = this.handle;
+    if (handle === null || index < handle.firstIndex() || index > handle.lastIndex()) return;
+    const entry = handle.entries(index, index + 1, Number.POSITIVE_INFINITY)[0];
+    if (entry !== undefined) this.host.applied(this, entry);
+  }
+}

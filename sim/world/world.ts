@@ -1,0 +1,379 @@
+/**
+ * One deterministic simulated world: a Keel cluster running the production
+ * runtime on a virtual clock, a simulated network and simulated disks, with
+ * simulated clients, driven event by event. After every event the world lets
+ * all the promise chains it started run to completion (a single macrotask
+ * turn drains them, since nothing in the world does real I/O), then checks
+ * Raft's safety invariants. The first broken invariant stops the world.
+ */
+import type { Entry, Index, NodeId } from '../../src/core/types.js';
+import { VirtualClock } from '../../src/node/clock.js';
+import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
+import type { NodeObservation } from '../../src/testing/invariants.js';
+import { HistoryRecorder } from '../history.js';
+import { emptyCoverage } from './coverage.js';
+import type { Coverage, CoverageMark } from './coverage.js';
+import { SimNetwork } from './network.js';
+import type { WorldParams } from './params.js';
+import type { DiskEvent } from './sim-disk.js';
+import { SimNode } from './sim-node.js';
+import type { SimNodeHost } from './sim-node.js';
+import type { WorldStreams } from './streams.js';
+import { Trace } from './trace.js';
+import { Workload } from './workload.js';
+import { describeError, hasCode } from './errors.js';
+import type { ClusterAccess } from './workload.js';
+
+/** A broken invariant (or a crash of the world itself), with the context to debug it. */
+export interface Finding {
+  readonly invariant: string;
+  readonly detail: string;
+  /** World time it was found at, in milliseconds. */
+  readonly atMs: number;
+  /** The last trace events before it, oldest first. */
+  readonly trace: readonly string[];
+}
+
+/** Thrown out of the event loop once a finding stops the world. */
+export class WorldStopped extends Error {
+  constructor(readonly finding: Finding) {
+    super(`${finding.invariant}: ${finding.detail}`);
+    this.name = 'WorldStopped';
+  }
+}
+
+/** How a world is built. */
+export interface WorldConfig {
+  readonly params: WorldParams;
+  readonly streams: WorldStreams;
+  /** Trace events a finding carries. */
+  readonly traceTail: number;
+}
+
+/** Lets every promise chain already started run to its end: one macrotask turn drains the microtask queue. */
+const drain = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The simulated world of one seed. */
+export class World {
+  readonly clock = new VirtualClock();
+  readonly trace: Trace;
+  readonly coverage: Coverage = emptyCoverage();
+  readonly network: SimNetwork;
+  readonly nodes: readonly SimNode[];
+  readonly checker = new SafetyChecker();
+  readonly recorder = new HistoryRecorder();
+  readonly workload: Workload;
+  readonly params: WorldParams;
+  readonly streams: WorldStreams;
+  /** World events run so far (clock callbacks). */
+  events = 0;
+  private finding: Finding | null = null;
+  /** The observations last handed to the checker, as one string: an unchanged cluster is not re-checked. */
+  private lastObserved = '';
+  private dirty = true;
+  /** Digest of the state machine at each snapshot index, from the first node that reached it. */
+  private readonly snapshotDigests = new Map<Index, { node: NodeId; digest: string }>();
+  /** The last node seen becoming leader, for the leader-change coverage mark. */
+  private lastLeader: NodeId | null = null;
+  /** Nodes to crash during their next disk write, and how long they then stay down. */
+  private readonly crashOnWrite = new Map<NodeId, number>();
+  /** How long a node stays down after an injected I/O error stopped it. */
+  private readonly ioErrorDownMs = new Map<NodeId, number>();
+
+  constructor(config: WorldConfig) {
+    this.params = config.params;
+    this.streams = config.streams;
+    this.trace = new Trace(config.traceTail);
+    const observer = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
+    this.network = new SimNetwork(this.clock, config.params.ids, config.streams.network, config.params.network, observer);
+    const host = this.nodeHost();
+    this.nodes = config.params.ids.map((id) => new SimNode(id, host, config.streams.disk.split()));
+    this.workload = new Workload(config.streams.workload, this.clusterAccess(), this.recorder, workloadOptions(config.params));
+  }
+
+  /** Starts every node and the clients. */
+  async start(): Promise<void> {
+    for (const node of this.nodes) this.spawn(`start ${node.id}`, () => node.start());
+    await this.settle();
+    this.workload.start();
+  }
+
+  /** World time in milliseconds. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Runs every event up to world time `timeMs`, checking after each. Throws {@link WorldStopped} on a finding. */
+  async runUntil(timeMs: number): Promise<void> {
+    if (timeMs > this.clock.now()) await this.clock.advance(timeMs - this.clock.now(), () => this.settle());
+    this.stopIfFound();
+  }
+
+  /** Schedules `action` as a world event at `atMs` (or now, if that has passed). */
+  at(atMs: number, action: () => void): void {
+    this.clock.setTimeout(action, Math.max(0, atMs - this.clock.now()));
+  }
+
+  /** Runs an asynchronous world action; an exception in it is a finding, never an unhandled rejection. */
+  spawn(label: string, action: () => Promise<void>): void {
+    action().catch((error: unknown) => this.fail('World crash', `${label}: ${describeError(error)}`));
+  }
+
+  /** Records the first finding; the event loop stops after the current event. */
+  fail(invariant: string, detail: string): void {
+    if (this.finding !== null) return;
+    this.record(`FINDING ${invariant}: ${detail}`);
+    this.finding = { invariant, detail, atMs: this.clock.now(), trace: this.trace.last() };
+  }
+
+  /** The first finding, if any. */
+  get found(): Finding | null {
+    return this.finding;
+  }
+
+  /** Adds an event to the trace. */
+  record(event: string): void {
+    this.trace.record(this.clock.now(), event);
+  }
+
+  /** Counts one occurrence of a coverage mark. */
+  mark(mark: CoverageMark): void {
+    this.coverage[mark]++;
+  }
+
+  /** The node by id. */
+  node(id: NodeId): SimNode {
+    const node = this.nodes.find((candidate) => candidate.id === id);
+    if (node === undefined) throw new RangeError(`no node ${id}`);
+    return node;
+  }
+
+  /** The running node that leads in the highest term, if any. */
+  leader(): SimNode | null {
+    let best: SimNode | null = null;
+    let bestTerm = -1;
+    for (const node of this.nodes) {
+      const status = node.state === 'up' ? node.node?.status() : undefined;
+      if (status?.role === 'leader' && status.term > bestTerm) {
+        best = node;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  /** Starts a new incarnation of `node` (it must be down). */
+  restart(node: SimNode): void {
+    if (node.state !== 'down') return;
+    this.checker.recordRestart(node.id);
+    this.mark('restart');
+    this.dirty = true;
+    this.spawn(`restart ${node.id}`, () => node.start());
+  }
+
+  /** Crashes `node` (losing its unsynced writes) if it is running. */
+  crash(node: SimNode): void {
+    if (node.state !== 'up') return;
+    this.record(`${node.id} crash`);
+    this.mark('crash');
+    this.dirty = true;
+    node.crash();
+  }
+
+  /** Makes the next write of `node` fail; once the node has stopped on it, it restarts `downMs` later. */
+  armIoError(node: SimNode, downMs: number): void {
+    if (node.state !== 'up') return;
+    this.record(`${node.id} disk armed to fail`);
+    this.ioErrorDownMs.set(node.id, downMs);
+    node.disk.armIoError();
+  }
+
+  /**
+   * Crashes `node` at a random moment while its next disk write is in flight
+   * (FoundationDB's favourite moment), then restarts it `downMs` later.
+   */
+  armCrashOnWrite(node: SimNode, downMs: number): void {
+    if (node.state !== 'up') return;
+    this.record(`${node.id} armed to crash during its next write`);
+    this.crashOnWrite.set(node.id, downMs);
+  }
+
+  /** Cancels the faults armed on `node` that have not struck yet (the liveness phase's core is left alone). */
+  disarm(node: SimNode): void {
+    this.crashOnWrite.delete(node.id);
+    node.disk.disarm();
+  }
+
+  /** Restarts `node` after `delayMs`, unless it was restarted (or restarted and crashed again) meanwhile. */
+  restartLater(node: SimNode, delayMs: number): void {
+    const incarnation = node.incarnation;
+    this.at(this.clock.now() + delayMs, () => {
+      if (node.incarnation === incarnation) this.restart(node);
+    });
+  }
+
+  /** After each event: drain, then check. */
+  private async settle(): Promise<void> {
+    await drain();
+    this.events++;
+    this.checkSafety();
+    this.stopIfFound();
+  }
+
+  private stopIfFound(): void {
+    if (this.finding !== null) throw new WorldStopped(this.finding);
+  }
+
+  /**
+   * Runs the safety checker over every running node, when anything it looks
+   * at changed: most events (heartbeats, ticks) change nothing it checks, and
+   * a cheap fingerprint of each node tells which ones did.
+   */
+  private checkSafety(): void {
+    let fingerprint = '';
+    for (const node of this.nodes) {
+      node.catchUpApplied();
+      if (node.state === 'up' && node.diskFailed) {
+        this.fail('I/O errors stop the node', `${node.id} kept running after a write failed`);
+      }
+      fingerprint += node.fingerprint();
+    }
+    if (!this.dirty && fingerprint === this.lastObserved) return;
+    this.dirty = false;
+    this.lastObserved = fingerprint;
+    const observations: NodeObservation[] = [];
+    for (const node of this.nodes) {
+      const observation = node.observe();
+      if (observation !== null) observations.push(observation);
+    }
+    this.guard(() => this.checker.observe(observations));
+  }
+
+  /** Runs a checker call; a violation becomes the world's finding instead of an exception inside node code. */
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      if (error instanceof SafetyViolation) this.fail(error.invariant, error.message);
+      else this.fail('World crash', `checker: ${describeError(error)}`);
+    }
+  }
+
+  private nodeHost(): SimNodeHost {
+    return {
+      clock: this.clock,
+      network: this.network,
+      params: this.params,
+      random: this.streams.nodes,
+      trace: (event) => this.record(event),
+      applied: (node, entry) => this.guard(() => this.checker.recordApplied(node.id, entry)),
+      snapshotted: (node, index) => this.onSnapshot(node, index),
+      roleChanged: (node, role, term) => {
+        this.record(`${node.id} role ${role} t${term}`);
+        if (role !== 'leader') return;
+        this.mark('leaderElected');
+        if (this.lastLeader !== null && this.lastLeader !== node.id) this.mark('leaderChanged');
+        this.lastLeader = node.id;
+      },
+      failed: (node, error) => this.onFatal(node, error),
+      disk: (node, event) => this.onDisk(node, event),
+    };
+  }
+
+  private onDisk(node: SimNode, event: DiskEvent): void {
+    switch (event.kind) {
+      case 'write':
+        this.maybeCrashDuringWrite(node, event.latencyMs);
+        return;
+      case 'append':
+        this.dirty = true;
+        this.guard(() => {
+          for (const entry of event.entries) this.checker.recordEntry(entry as Entry);
+        });
+        if (event.truncatedConflict) {
+          this.mark('conflictTruncated');
+          this.record(`${node.id} truncated a conflicting suffix at ${event.entries[0]?.index}`);
+        }
+        return;
+      case 'ioError':
+        this.record(`${node.id} disk I/O error`);
+        return;
+      case 'crash':
+        this.dirty = true;
+        if (event.lostWrites > 0) this.mark('unsyncedWriteLost');
+        if (event.survivedWrites > 0) this.mark('unsyncedWriteSurvived');
+        this.record(`${node.id} disk lost ${event.lostWrites} unsynced writes, kept ${event.survivedWrites}`);
+        return;
+    }
+  }
+
+  private maybeCrashDuringWrite(node: SimNode, latencyMs: number): void {
+    const downMs = this.crashOnWrite.get(node.id);
+    if (downMs === undefined) return;
+    this.crashOnWrite.delete(node.id);
+    const incarnation = node.incarnation;
+    // Strictly before the write's completion: the world clock runs earlier-scheduled callbacks first at equal times.
+    const delayMs = (latencyMs * this.streams.faults.nextFloat()) / (node.clock?.rate ?? 1);
+    this.at(this.clock.now() + delayMs, () => {
+      if (node.incarnation !== incarnation || node.state !== 'up') return;
+      this.crash(node);
+      this.restartLater(node, downMs);
+    });
+  }
+
+  /** Snapshot consistency: every snapshot at an index holds the same state (that of replaying the log to it). */
+  private onSnapshot(node: SimNode, index: Index): void {
+    this.mark('snapshotTaken');
+    const digest = node.machine.digest();
+    const known = this.snapshotDigests.get(index);
+    if (known === undefined) this.snapshotDigests.set(index, { node: node.id, digest });
+    else if (known.digest !== digest) {
+      this.fail('Snapshot consistency', `${node.id} holds state ${digest} at snapshot index ${index}, ${known.node} held ${known.digest}`);
+    }
+  }
+
+  /** A node stopped itself. Expected only after an injected I/O error; anything else is a finding. */
+  private onFatal(node: SimNode, error: Error): void {
+    this.record(`${node.id} fatal: ${error.message}`);
+    if (!hasCode(error, 'KEEL_STORAGE_IO') || !node.diskFailed) {
+      this.fail('Node failure', `${node.id} stopped: ${describeError(error)}`);
+      return;
+    }
+    this.mark('ioErrorStopped');
+    this.dirty = true;
+    node.crash();
+    this.restartLater(node, this.ioErrorDownMs.get(node.id) ?? 0);
+  }
+
+  private clusterAccess(): ClusterAccess {
+    return {
+      ids: this.params.ids,
+      now: () => this.clock.now(),
+      setTimeout: (callback, delayMs) => {
+        this.clock.setTimeout(callback, delayMs);
+      },
+      target: (id) => {
+        const node = this.node(id);
+        const raft = node.node;
+        if (node.state !== 'up' || raft === null) return null;
+        return { node: raft, machine: node.machine, runOn: (action) => node.runOn(action) };
+      },
+      partitioned: () => this.network.currentCuts().length > 0,
+      trace: (event) => this.record(event),
+      mark: (mark) => this.mark(mark),
+      violation: (invariant, detail) => this.fail(invariant, detail),
+    };
+  }
+}
+
+function workloadOptions(params: WorldParams): ConstructorParameters<typeof Workload>[3] {
+  return {
+    clients: params.clients,
+    keys: params.keys,
+    thinkMsMax: 5 * params.tickIntervalMs,
+    attemptTimeoutMs: params.requestTimeoutMs,
+    opDeadlineMs: 3 * params.requestTimeoutMs,
+    leaseReads: params.leaseReads,
+    unsafeReads: params.unsafeReads,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Bugs in `src/` that the runtime simulator found and that are not fixed
+ * yet. Each entry says how to recognise its finding in a report and which
+ * seed reproduces it. `swarm.test.ts` tolerates findings that match an entry
+ * (and prints them); anything else fails it. `known-bugs.test.ts` replays
+ * each seed and expects the bug to still be there: once a fix lands, that
+ * test fails — delete the entry, and the swarm becomes strict about it again.
+ */
+import type { RunOptions, RunReport } from '../../../sim/runtime/run.js';
+import type { WorldParams } from '../../../sim/world/params.js';
+
+/** A known, reported, unfixed bug. */
+export interface KnownBug {
+  readonly id: string;
+  /** What is wrong, in one sentence. */
+  readonly summary: string;
+  /** True when a report's finding is this bug. */
+  matches(report: RunReport): boolean;
+  /** A seed and options that reproduce it. */
+  readonly seed: number;
+  readonly options: RunOptions;
+}
+
+/** Snapshots every 10 entries, no log kept behind them, faults every 150 ms: snapshot transfers race with everything. */
+export const snapshotPressure = (params: WorldParams): WorldParams => ({
+  ...params,
+  snapshotEntries: 10,
+  keepEntries: 0,
+  faultIntervalMsMean: 150,
+  disk: { ...params.disk, latencyMsMin: 1, latencyMsMax: 8 },
+});
+
+/**
+ * Runs that once reproduced bugs in src/, now fixed; each must stay clean.
+ * (The snapshot-index race, a received snapshot committed before the log
+ * recorded it, and the snapshot sender reading a snapshot retention deleted.)
+ */
+export const FIXED_BUGS: readonly { readonly id: string; readonly seed: number; readonly options: RunOptions }[] = [
+  { id: 'snapshot-index-race', seed: 18, options: { durationMs: 4000 } },
+  { id: 'snapshot-index-race (snapshot pressure)', seed: 26, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
+  { id: 'snapshot-store-ahead-of-log', seed: 2, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
+  { id: 'snapshot-sender-read-throws', seed: 48, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
+];
+
+/** Known, reported, unfixed bugs. Empty: every bug the simulator found so far is fixed. */
+export const KNOWN_BUGS: readonly KnownBug[] = [];
+
+/** The known bug a failing report shows, if any. */
+export function knownBugOf(report: RunReport): KnownBug | undefined {
+  return KNOWN_BUGS.find((bug) => bug.matches(report));
+}

@@ -15,6 +15,7 @@ import {
   TransferFailedError,
 } from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
+import type { SnapshotWriter } from '../storage/snapshot-store.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -94,7 +95,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly readsPending = new Map<string, Deferred<void>>();
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
-  private awaitingLeader: (() => void)[] = [];
+  private awaitingLeader: { readonly dispatch: () => void; readonly reject: (error: unknown) => void }[] = [];
   /** Leadership transfers this node started and is watching. */
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
@@ -225,7 +226,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (!this.options.forwardProposals) {
         deferred.reject(new NotLeaderError(status.leader));
       } else if (status.leader === null) {
-        this.awaitingLeader.push(dispatch);
+        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
       } else {
         void this.forward(status.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
@@ -258,7 +259,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const dispatch = (): void => {
       if (deferred.settled) return;
       if (this.core.status().leader === null) {
-        this.awaitingLeader.push(dispatch);
+        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
         return;
       }
       try {
@@ -395,9 +396,17 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.state !== 'running') return;
     if (index - this.snapshotIndex < policy.entries && this.bytesSinceSnapshot < policy.bytes) return;
     const term = this.core.term(index);
-    if (term === undefined) return;
+    // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
+    if (term === undefined || this.receiver.receiving()) return;
     const membership = { voters: [...this.core.status().voters] };
-    const writer = await this.options.snapshots.create({ index, term, membership });
+    let writer: SnapshotWriter;
+    try {
+      writer = await this.options.snapshots.create({ index, term, membership });
+    } catch (error) {
+      // The same index is being written by an incoming snapshot (found by the runtime simulator): skip this round.
+      if (error instanceof InvalidArgumentError) return;
+      throw error;
+    }
     try {
       for await (const chunk of composeSnapshot(this.sessions.encode(), this.options.stateMachine.snapshot())) await writer.write(chunk);
       await writer.commit();
@@ -585,7 +594,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (status.leader !== null && this.awaitingLeader.length > 0) {
       const waiting = this.awaitingLeader;
       this.awaitingLeader = [];
-      for (const dispatch of waiting) dispatch();
+      for (const waiter of waiting) waiter.dispatch();
     }
   }
 
@@ -619,6 +628,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
     for (const watch of this.transfers) watch.deferred.reject(error);
     this.transfers.clear();
+    // Requests still waiting for a leader are pending operations too (found by the runtime simulator).
+    for (const waiter of this.awaitingLeader.splice(0)) waiter.reject(error);
   }
 
   private checkRunning(): void {
@@ -648,8 +659,24 @@ async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>,
   if (latest.index < logSnapshotIndex) {
     throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
   }
+  await finishInterruptedInstall(options, latest);
   await restoreState(options, sessions, latest.index);
   return latest.index;
+}
+
+/**
+ * A snapshot received from the leader is committed to the snapshot store
+ * before the log records it. A crash (or an I/O error) in between leaves a
+ * snapshot the log does not reach or does not match (found by the runtime
+ * simulator). A stored snapshot is committed state, so finishing the install
+ * — recording it in the log, which drops a log that does not match it — is
+ * exactly what the core would have done.
+ */
+async function finishInterruptedInstall<Result>(options: ResolvedNodeOptions<Result>, latest: SnapshotMeta): Promise<void> {
+  const storage = options.storage;
+  if (latest.index <= storage.firstIndex() - 1) return;
+  if (latest.index <= storage.lastIndex() && storage.term(latest.index) === latest.term) return;
+  await storage.saveSnapshot(latest);
 }
 
 /** Restores the session table and the user's state machine from the snapshot at `index`. */

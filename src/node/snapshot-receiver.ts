@@ -1,4 +1,5 @@
 import type { Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { SnapshotStore, SnapshotWriter } from '../storage/snapshot-store.js';
 import type { SnapshotAck, SnapshotChunk } from '../transport/transport.js';
 
@@ -29,6 +30,11 @@ export class SnapshotReceiver {
     private readonly installed: (from: NodeId, term: Term, meta: SnapshotMeta) => void,
     private readonly failed: (error: unknown) => void,
   ) {}
+
+  /** True while a snapshot is being received (the node should not write a local snapshot meanwhile). */
+  receiving(): boolean {
+    return this.partial !== null;
+  }
 
   receive(chunk: SnapshotChunk): void {
     this.queue = this.queue.then(() => this.handle(chunk)).catch((error: unknown) => this.failed(error));
@@ -71,7 +77,15 @@ export class SnapshotReceiver {
       return null;
     }
     await this.discard();
-    const writer = await this.store.create(chunk.meta);
+    let writer: SnapshotWriter;
+    try {
+      writer = await this.store.create(chunk.meta);
+    } catch (error) {
+      // This node is writing its own snapshot at the same index right now: refuse the chunk; the leader retransmits.
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      this.reply(chunk, 0, false, false);
+      return null;
+    }
     this.partial = { meta: chunk.meta, term: chunk.term, writer, offset: 0 };
     return this.partial;
   }

@@ -73,11 +73,16 @@ export class SnapshotSender {
     }
     if (existing !== undefined && existing.term === term && existing.meta.index === meta.index) return;
     if (existing !== undefined) this.cancel(to, false);
+    const reader = this.openReader(meta.index);
+    if (reader === null) {
+      this.report(to, false);
+      return;
+    }
     const transfer: Transfer = {
       to,
       term,
       meta,
-      reader: new ChunkReader(this.store.read(meta.index, this.options.chunkBytes)),
+      reader,
       streamOffset: 0,
       ackedOffset: 0,
       sentOffset: 0,
@@ -106,6 +111,7 @@ export class SnapshotSender {
       // The follower holds `offset` bytes and refused a chunk that did not follow on: resume from there,
       // once (chunks already in flight will be refused with the same offset).
       if (ack.offset !== transfer.resumedFrom) this.restartFrom(transfer, ack.offset);
+      if (this.transfers.get(ack.from) !== transfer) return;
     } else if (ack.offset > transfer.ackedOffset) {
       transfer.inFlight = Math.max(0, transfer.inFlight - 1);
       transfer.ackedOffset = ack.offset;
@@ -139,7 +145,13 @@ export class SnapshotSender {
   private restartFrom(transfer: Transfer, offset: number): void {
     transfer.reader.close();
     transfer.generation++;
-    transfer.reader = new ChunkReader(this.store.read(transfer.meta.index, this.options.chunkBytes));
+    const reader = this.openReader(transfer.meta.index);
+    if (reader === null) {
+      // Retention deleted the snapshot meanwhile: give up; the core will ask again and get the newest one.
+      this.finish(transfer, false);
+      return;
+    }
+    transfer.reader = reader;
     transfer.streamOffset = 0;
     transfer.ackedOffset = offset;
     transfer.sentOffset = offset;
@@ -147,6 +159,15 @@ export class SnapshotSender {
     transfer.finishedReading = false;
     transfer.pumping = false;
     transfer.resumedFrom = offset;
+  }
+
+  /** Opens a snapshot for streaming; null when the store no longer has it (retention deleted it, or it is damaged). */
+  private openReader(index: Index): ChunkReader | null {
+    try {
+      return new ChunkReader(this.store.read(index, this.options.chunkBytes));
+    } catch {
+      return null;
+    }
   }
 
   /** Sends chunks while the window has room. */
@@ -198,6 +219,7 @@ export class SnapshotSender {
       // Chunks or their acknowledgements were lost: send again from what the follower confirmed.
       transfer.retransmits++;
       this.restartFrom(transfer, transfer.ackedOffset);
+      if (this.transfers.get(transfer.to) !== transfer) return;
       this.armStallTimer(transfer);
       void this.pump(transfer);
     }, this.options.retransmitMs);

@@ -9,5 +9,10 @@ if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('keel: dist/ is missing; run `npm run build` first (npm start does it for you).\n');
   process.exit(2);
 }
+// A reader that stops early (`keel sim | head`) is a normal end, not a crash.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const { run } = await import(main.href);
 process.exitCode = await run(process.argv.slice(2));

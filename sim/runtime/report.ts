@@ -86,15 +86,12 @@ export function summarizeSwarm(reports: readonly RunReport[], wallSeconds: numbe
   };
 }
 
-/** The command that replays `seed` with `options` (the built library, until `keel sim` runs the runtime simulator). */
+/** The command that replays `seed` with `options`. */
 export function replayCommand(seed: number, options: ResolvedRunOptions): string {
-  const explicit: string[] = [`durationMs: ${options.durationMs}`];
-  if (options.nodes !== undefined) explicit.push(`nodes: ${options.nodes}`);
-  if (options.clients !== undefined) explicit.push(`clients: ${options.clients}`);
-  if (options.faults.length !== FAULT_KINDS.length) explicit.push(`faults: [${options.faults.map((kind) => `'${kind}'`).join(', ')}]`);
-  if (options.livenessBoundMs !== undefined) explicit.push(`livenessBoundMs: ${options.livenessBoundMs}`);
-  const call = `m.runSeed(${seed}, { ${explicit.join(', ')} })`;
-  return `npm run build && node -e "import('./dist/sim/runtime/run.js').then(async (m) => console.log(m.formatRunReport(await ${call}, true)))"`;
+  const parts = [`npx keel sim --seed ${seed}`, `--duration ${options.durationMs / 1000}`];
+  if (options.nodes !== undefined) parts.push(`--nodes ${options.nodes}`);
+  if (options.faults.length !== FAULT_KINDS.length) parts.push(`--faults ${options.faults.join(',') || 'none'}`);
+  return parts.join(' ');
 }
 
 /** A run report as text: one summary line, and for a failure the details, trace tail and replay command. */

@@ -3,20 +3,32 @@ import type { ScheduleStats } from '../../sim/core-schedule.js';
 import { CoreCluster } from '../testing/core-cluster.js';
 import { SeededRandom } from '../util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
+import { runRuntimeSim } from './sim-runtime.js';
 
-const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
+const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
+       keel sim --core [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
 
-Runs seeded randomized fault schedules against clusters of Keel's pure Raft
-core (ticks, message delivery, drops, duplicates, reordering, partitions,
-crashes that lose unpersisted state, restarts, compaction and snapshots),
-checks every safety invariant after every step, then heals the cluster and
-requires it to re-elect and converge. One seed replays one run exactly.
+Runs Keel under seeded, deterministic fault injection. One seed replays one
+run exactly.
+
+By default: the whole runtime (RaftNode, unchanged) in a simulated world with
+a virtual clock, a faulty network and disk, crashes, pauses and clock drift,
+and clients on a replicated key-value store. Every safety invariant is
+checked after every event, the client history for linearizability at the
+end, and liveness after healing a majority.
+
+With --core: random schedules of message deliveries and faults against the
+pure core, checked after every step.
 
 Options:
   --seed N        run one seed
-  --seeds A..B    run every seed from A to B (default 1..200)
-  --steps N       schedule steps per run, 1 to 1000000 (default 2000)
-  --nodes N       cluster size 3 to 7 (default: drawn per seed from 3, 4, 5)
+  --seeds A..B    run every seed from A to B (default 1..100; 1..200 with --core)
+  --duration S    simulated seconds of faults per run (default 10)
+  --nodes N       cluster size 3 to 7 (default: drawn per seed)
+  --faults LIST   fault kinds, comma-separated, all or none (default all): drop,
+                  duplicate, reorder, partition, clog, crash, pause, drift,
+                  ioError, transfer
+  --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
 Exit code: 0 when nothing was violated, 1 when something was, 2 on bad usage.
@@ -39,6 +51,9 @@ export function runSim(args: readonly string[]): Promise<number> {
       seeds: { type: 'string' },
       steps: { type: 'string' },
       nodes: { type: 'string' },
+      duration: { type: 'string' },
+      faults: { type: 'string' },
+      core: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     });
@@ -46,7 +61,13 @@ export function runSim(args: readonly string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const [first, last] = seedRange(values.seed, values.seeds);
+    if (values.core !== true) {
+      if (values.steps !== undefined) throw new UsageError('--steps goes with --core');
+      const [first, last] = seedRange(values.seed, values.seeds, 100);
+      return runRuntimeSim({ first, last, duration: values.duration, nodes: values.nodes, faults: values.faults, json: values.json === true });
+    }
+    if (values.duration !== undefined || values.faults !== undefined) throw new UsageError('--duration and --faults are options of the runtime simulator, not --core');
+    const [first, last] = seedRange(values.seed, values.seeds, 200);
     const steps = integerOption('steps', values.steps, 2000, 1, 1_000_000);
     const nodes = values.nodes === undefined ? undefined : integerOption('nodes', values.nodes, 3, 3, 7);
     const started = performance.now();
@@ -63,13 +84,14 @@ export function runSim(args: readonly string[]): Promise<number> {
   });
 }
 
-function seedRange(seed: string | undefined, seeds: string | undefined): [number, number] {
+/** Parses --seed / --seeds A..B (default 1..`defaultLast`). */
+export function seedRange(seed: string | undefined, seeds: string | undefined, defaultLast: number): [number, number] {
   if (seed !== undefined && seeds !== undefined) throw new UsageError('give --seed or --seeds, not both');
   if (seed !== undefined) {
     const value = integerOption('seed', seed, 0, 0, 2 ** 31 - 1);
     return [value, value];
   }
-  if (seeds === undefined) return [1, 200];
+  if (seeds === undefined) return [1, defaultLast];
   const match = /^(\d+)\.\.(\d+)$/.exec(seeds);
   if (match === null) throw new UsageError(`--seeds must look like A..B, got '${seeds}'`);
   const first = integerOption('seeds', match[1], 0, 0, 2 ** 31 - 1);
@@ -101,7 +123,7 @@ function runSeed(seed: number, steps: number, nodes: number | undefined): RunRes
 
 function reportFinding(result: RunResult, steps: number, nodes: number | undefined): void {
   const what = result.violation ?? `liveness: no stable leader and convergence within ${40 * ELECTION_TICKS} ticks after healing`;
-  const replay = `npx keel sim --seed ${result.seed} --steps ${steps}${nodes === undefined ? '' : ` --nodes ${nodes}`}`;
+  const replay = `npx keel sim --core --seed ${result.seed} --steps ${steps}${nodes === undefined ? '' : ` --nodes ${nodes}`}`;
   process.stderr.write(`seed ${result.seed}: ${what}\n  after step ${result.stats.steps}; replay: ${replay}\n`);
 }
 

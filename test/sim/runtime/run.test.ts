@@ -35,7 +35,7 @@ describe('reports', () => {
     expect(report.ok).toBe(true);
     expect(report.world.nodes).toBe(3);
     expect(report.operations.total).toBeGreaterThan(0);
-    expect(report.replay).toContain("runSeed(9, { durationMs: 1000, nodes: 3, faults: ['partition', 'crash'] })");
+    expect(report.replay).toBe('npx keel sim --seed 9 --duration 1 --nodes 3 --faults partition,crash');
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
     expect(formatRunReport(report)).toMatch(/^seed 9: ok/);
   });

@@ -1,0 +1,64 @@
+import { formatRunReport, formatSwarmReport, runSwarm } from '../../sim/runtime/run.js';
+import type { RunOptions, RunReport } from '../../sim/runtime/run.js';
+import { FAULT_KINDS } from '../../sim/world/params.js';
+import type { FaultKind } from '../../sim/world/params.js';
+import { integerOption, UsageError } from './args.js';
+
+/** What `keel sim` (the runtime simulator) was asked to run. */
+export interface RuntimeSimRequest {
+  readonly first: number;
+  readonly last: number;
+  readonly duration: string | undefined;
+  readonly nodes: string | undefined;
+  readonly faults: string | undefined;
+  readonly json: boolean;
+}
+
+/** Runs the runtime simulator over a seed range; exit code 0 when nothing was found, 1 otherwise. */
+export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number> {
+  const options = runOptions(request);
+  const terminal = process.stderr.isTTY === true && !request.json;
+  const total = request.last - request.first + 1;
+  let done = 0;
+  const onReport = (report: RunReport): void => {
+    done++;
+    if (!report.ok) process.stderr.write(`${terminal ? '\r' : ''}${formatRunReport(report)}\n`);
+    else if (terminal) process.stderr.write(`\r${progressBar(done, total)} seed ${report.seed}`);
+  };
+  const seeds = Array.from({ length: total }, (_, i) => request.first + i);
+  const swarm = await runSwarm(seeds, options, onReport);
+  if (terminal) process.stderr.write('\n');
+  if (request.json) {
+    const { reports, ...summary } = swarm;
+    const single = reports.length === 1 ? { traceHash: reports[0]!.traceHash } : {};
+    process.stdout.write(`${JSON.stringify({ ...summary, ...single })}\n`);
+  } else {
+    process.stdout.write(`${formatSwarmReport(swarm)}\n`);
+  }
+  return swarm.violations + swarm.livenessFailures > 0 ? 1 : 0;
+}
+
+function runOptions(request: RuntimeSimRequest): RunOptions {
+  const seconds = request.duration === undefined ? 10 : Number(request.duration);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new UsageError(`--duration must be a number of seconds in (0, 3600], got '${request.duration}'`);
+  const options: { durationMs: number; nodes?: number; faults?: readonly FaultKind[] | 'all' } = { durationMs: Math.round(seconds * 1000) };
+  if (request.nodes !== undefined) options.nodes = integerOption('nodes', request.nodes, 3, 3, 7);
+  if (request.faults !== undefined) options.faults = parseFaults(request.faults);
+  return options;
+}
+
+function parseFaults(list: string): readonly FaultKind[] | 'all' {
+  if (list === 'all') return 'all';
+  if (list === 'none') return [];
+  const kinds = list.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0);
+  for (const kind of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown fault kind '${kind}'; known: ${FAULT_KINDS.join(', ')}, or all`);
+  }
+  return kinds as FaultKind[];
+}
+
+function progressBar(done: number, total: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+}

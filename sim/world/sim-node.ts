@@ -7,6 +7,7 @@ import type { Entry, Index, NodeId } from '../../src/core/types.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { VirtualClock } from '../../src/node/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { observationOf } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
 import type { SimNetwork } from './network.js';
 import { NodeClock } from './node-clock.js';
@@ -161,24 +162,7 @@ export class SimNode {
     const node = this.node;
     if (node === null || this.state !== 'up') return null;
     const view = node.inspect();
-    const core = view.core;
-    const durable = this.disk.durableHardState();
-    const matchIndex = new Map<NodeId, Index>();
-    for (const [id, progress] of core.progress) matchIndex.set(id, progress.match);
-    return {
-      id: this.id,
-      role: core.role,
-      term: core.term,
-      vote: core.vote,
-      durableTerm: durable.term,
-      durableVote: durable.vote,
-      commitIndex: core.commitIndex,
-      appliedIndex: core.appliedIndex,
-      firstIndex: core.firstIndex,
-      lastIndex: core.lastIndex,
-      termAt: (index) => view.term(index),
-      matchIndex,
-    };
+    return observationOf(view.core, this.disk.durableHardState(), (index) => view.term(index));
   }
 
   private subscribe(node: RaftNode<KvResult>): void {

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { assert } from '../util/assert.js';
 import { SeededRandom } from '../util/random.js';
-import { SafetyChecker } from './invariants.js';
+import { observationOf, SafetyChecker } from './invariants.js';
 import type { NodeObservation } from './invariants.js';
 
 /** Core options shared by every node of a {@link CoreCluster}. */
@@ -354,22 +354,5 @@ export class CoreCluster {
 }
 
 function observeNode(node: CoreNode, raw: RawNode): NodeObservation {
-  const status = raw.status();
-  const durable = node.storage.initialState().hardState;
-  const matchIndex = new Map<NodeId, number>();
-  for (const [id, progress] of status.progress) matchIndex.set(id, progress.match);
-  return {
-    id: node.id,
-    role: status.role,
-    term: status.term,
-    vote: status.vote,
-    durableTerm: durable.term,
-    durableVote: durable.vote,
-    commitIndex: status.commitIndex,
-    appliedIndex: status.appliedIndex,
-    firstIndex: status.firstIndex,
-    lastIndex: status.lastIndex,
-    termAt: (index) => raw.term(index),
-    matchIndex,
-  };
+  return observationOf(raw.status(), node.storage.initialState().hardState, (index) => raw.term(index));
 }

@@ -1,4 +1,5 @@
-import type { Entry, Index, NodeId, Role, Term } from '../core/types.js';
+import type { RaftStatus } from '../core/raw-node.js';
+import type { Entry, HardState, Index, NodeId, Role, Term } from '../core/types.js';
 
 /** What a checker sees of one live node after a step. */
 export interface NodeObservation {
@@ -17,6 +18,29 @@ export interface NodeObservation {
   termAt(index: Index): Term | undefined;
   /** On a leader: each voter's match index. */
   readonly matchIndex: ReadonlyMap<NodeId, Index>;
+}
+
+/**
+ * What the checker sees of a node, from its core's status, its durable hard
+ * state (as the storage holds it) and a way to read its log's terms.
+ */
+export function observationOf(status: RaftStatus, durable: HardState, termAt: (index: Index) => Term | undefined): NodeObservation {
+  const matchIndex = new Map<NodeId, Index>();
+  for (const [id, progress] of status.progress) matchIndex.set(id, progress.match);
+  return {
+    id: status.id,
+    role: status.role,
+    term: status.term,
+    vote: status.vote,
+    durableTerm: durable.term,
+    durableVote: durable.vote,
+    commitIndex: status.commitIndex,
+    appliedIndex: status.appliedIndex,
+    firstIndex: status.firstIndex,
+    lastIndex: status.lastIndex,
+    termAt,
+    matchIndex,
+  };
 }
 
 /** A broken safety property, with enough context to debug it. */

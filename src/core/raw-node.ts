@@ -85,6 +85,16 @@ export class RawNode {
     return this.raft.id;
   }
 
+  /** This node's role; cheaper than {@link status} on hot paths. */
+  get role(): Role {
+    return this.raft.role;
+  }
+
+  /** The leader this node knows (itself when leader), or null; cheaper than {@link status}. */
+  get leader(): NodeId | null {
+    return this.raft.leader;
+  }
+
   /** Advances logical time by one tick: election timeouts, heartbeats and CheckQuorum are counted in ticks. */
   tick(): void {
     this.raft.tick();

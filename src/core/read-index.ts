@@ -96,8 +96,4 @@ export class ReadIndexTracker {
     this.leaseStartTick = null;
     this.leaseFloorRound = this.lastRound;
   }
-
-  pendingCount(): number {
-    return this.pending.length;
-  }
 }

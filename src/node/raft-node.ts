@@ -213,8 +213,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     });
     const dispatch = (): void => {
       if (deferred.settled) return;
-      const status = this.core.status();
-      if (status.role === 'leader') {
+      // Per proposal: read role and leader directly, not the whole status (which builds the progress map).
+      const core = this.core;
+      if (core.role === 'leader') {
         try {
           const receipt = this.core.propose(payload);
           waitingAt = receipt.lastIndex;
@@ -224,11 +225,11 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
           deferred.reject(error);
         }
       } else if (!this.options.forwardProposals) {
-        deferred.reject(new NotLeaderError(status.leader));
-      } else if (status.leader === null) {
+        deferred.reject(new NotLeaderError(core.leader));
+      } else if (core.leader === null) {
         this.awaitingLeader.push({ dispatch, reject: deferred.reject });
       } else {
-        void this.forward(status.leader, payload, timeoutMs, options.signal).then(
+        void this.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
             waitingAt = index;
             if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
@@ -258,7 +259,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     });
     const dispatch = (): void => {
       if (deferred.settled) return;
-      if (this.core.status().leader === null) {
+      if (this.core.leader === null) {
         this.awaitingLeader.push({ dispatch, reject: deferred.reject });
         return;
       }

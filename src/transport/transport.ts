@@ -87,8 +87,3 @@ export interface Transport {
   /** Stops sending and receiving. Idempotent. */
   close(): Promise<void>;
 }
-
-/** The peer a node message is addressed to. */
-export function recipientOf(message: NodeMessage): NodeId {
-  return message.kind === 'raft' ? message.message.to : message.to;
-}

@@ -18,7 +18,8 @@
  * @packageDocumentation
  */
 import { crc32 } from 'node:zlib';
-import { crc32Bytes } from './crc32.js';
+import { crc32Bytes, CRC_NATIVE_FROM_BYTES } from './crc32.js';
+import { assert } from '../util/assert.js';
 import { RECORD_FORMAT_VERSION, RECORD_HEADER_BYTES, sealRecordWithChecksum } from './record.js';
 
 /** The fields of an entry body, as stored. */
@@ -37,21 +38,35 @@ const UINT32_RANGE = 0x1_0000_0000;
 
 /** Builds the whole record (header and body) of an entry stored under `key`. */
 export function encodeEntryRecord(key: Uint8Array, term: number, typeCode: number, data: Uint8Array): Buffer {
-  const dataBytes = data.byteLength;
-  const size = RECORD_HEADER_BYTES + 1 + uintBytes(term) + uintBytes(typeCode) + binHeaderBytes(dataBytes) + dataBytes;
-  const record = Buffer.allocUnsafe(size);
+  return writeEntryRecord(Buffer.allocUnsafe(entryRecordBytes(term, typeCode, data.byteLength)), key, term, typeCode, data);
+}
+
+/** The size of an entry's whole record. */
+export function entryRecordBytes(term: number, typeCode: number, dataBytes: number): number {
+  return RECORD_HEADER_BYTES + 1 + uintBytes(term) + uintBytes(typeCode) + binHeaderBytes(dataBytes) + dataBytes;
+}
+
+/**
+ * Writes the whole record of an entry stored under `key` into `record`, which
+ * is exactly {@link entryRecordBytes} long, and returns it.
+ */
+export function writeEntryRecord(record: Buffer, key: Uint8Array, term: number, typeCode: number, data: Uint8Array): Buffer {
+  const size = record.byteLength;
   let at = RECORD_HEADER_BYTES;
   record[at++] = FIXARRAY_3;
   at = writeUint(record, at, term);
   at = writeUint(record, at, typeCode);
-  at = writeBinHeader(record, at, dataBytes);
+  at = writeBinHeader(record, at, data.byteLength);
+  assert(at + data.byteLength === size, () => `entry record: ${size}-byte buffer for a ${at + data.byteLength}-byte record`);
   record.set(data, at);
-  // The record checksum, chained in pieces to the same value as recordChecksum:
-  // key and the few header bytes in JavaScript, the payload in one native call
-  // on the caller's own array (no view of the record needed).
-  const overHeader = crc32Bytes(record, RECORD_HEADER_BYTES, at, crc32Bytes(key, 0, key.byteLength, RECORD_FORMAT_VERSION));
-  // zlib returns 0, not the running value, for an empty input with no backing store: skip it.
-  return sealRecordWithChecksum(record, dataBytes === 0 ? overHeader : crc32(data, overHeader));
+  // The same value as recordChecksum: the key, then the body. A short body is
+  // checksummed in JavaScript straight from the record; a long one hands the
+  // payload (the caller's own array, no view needed) to zlib in one call.
+  const overKey = crc32Bytes(key, 0, key.byteLength, RECORD_FORMAT_VERSION);
+  const checksum = size - RECORD_HEADER_BYTES < CRC_NATIVE_FROM_BYTES
+    ? crc32Bytes(record, RECORD_HEADER_BYTES, size, overKey)
+    : crc32(data, crc32Bytes(record, RECORD_HEADER_BYTES, at, overKey));
+  return sealRecordWithChecksum(record, checksum);
 }
 
 /**

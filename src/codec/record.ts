@@ -12,10 +12,9 @@
  *
  * @packageDocumentation
  */
-import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import { CorruptionError } from '../errors.js';
-import { crc32Bytes } from './crc32.js';
+import { crc32Bytes, crc32Range } from './crc32.js';
 
 /** The only record format version this build reads and writes. */
 export const RECORD_FORMAT_VERSION = 1;
@@ -110,7 +109,7 @@ export function unpackBody(body: Uint8Array, keyLabel: string): unknown {
  * {@link RECORD_FORMAT_VERSION} here.
  */
 export function recordChecksum(key: Uint8Array, record: Uint8Array): number {
-  return crc32(record.subarray(RECORD_HEADER_BYTES), crc32Bytes(key, 0, key.byteLength, RECORD_FORMAT_VERSION));
+  return crc32Range(record, RECORD_HEADER_BYTES, record.byteLength, crc32Bytes(key, 0, key.byteLength, RECORD_FORMAT_VERSION));
 }
 
 function hex32(value: number): string {

@@ -2,7 +2,11 @@ import type { Index } from '../core/types.js';
 import { StorageIOError } from '../errors.js';
 import { assert } from '../util/assert.js';
 
-/** Where a write puts its operations: the batch of the group it joins. Keys and values are already encoded. */
+/**
+ * Where a write puts its operations: the batch of the group it joins. Keys and
+ * values are already encoded, and copied before `put` or `del` returns, so a
+ * caller may reuse its buffers at once.
+ */
 export interface BatchSink {
   put(key: Buffer, value: Buffer): void;
   del(key: Buffer): void;

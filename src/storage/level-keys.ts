@@ -116,6 +116,18 @@ export function keyName(key: Uint8Array): string {
 }
 
 function indexKey(prefix: number, index: Index): Buffer {
+  const key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
+  writeIndexKey(key, prefix, index);
+  return key;
+}
+
+/** Rewrites `key` (an {@link INDEX_KEY_BYTES}-byte buffer) in place as the key of the entry at `index`. */
+export function rewriteEntryKey(key: Buffer, index: Index): Buffer {
+  writeIndexKey(key, PREFIX_ENTRY, index);
+  return key;
+}
+
+function writeIndexKey(key: Buffer, prefix: number, index: Index): void {
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new InvariantError(`key index must be a non-negative safe integer, got ${index}`);
   }
@@ -123,7 +135,6 @@ function indexKey(prefix: number, index: Index): Buffer {
   // argument validation costs more than the write itself.
   const high = Math.floor(index / UINT32_RANGE);
   const low = index % UINT32_RANGE;
-  const key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
   key[0] = prefix;
   key[1] = high >>> 24;
   key[2] = (high >>> 16) & 0xff;
@@ -133,5 +144,4 @@ function indexKey(prefix: number, index: Index): Buffer {
   key[6] = (low >>> 16) & 0xff;
   key[7] = (low >>> 8) & 0xff;
   key[8] = low & 0xff;
-  return key;
 }

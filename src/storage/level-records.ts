@@ -11,10 +11,11 @@
  * @packageDocumentation
  */
 import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
-import { encodeEntryRecord, readCanonicalEntryBody } from '../codec/entry-body.js';
+import { encodeEntryRecord, entryRecordBytes, readCanonicalEntryBody, writeEntryRecord } from '../codec/entry-body.js';
 import { decodeRecord, encodeRecord, openRecord, unpackBody } from '../codec/record.js';
 import { CorruptionError } from '../errors.js';
-import { entryKey, keyName, META_KEY, termRunKey } from './level-keys.js';
+import type { BatchSink } from './group-commit.js';
+import { entryKey, INDEX_KEY_BYTES, keyName, META_KEY, rewriteEntryKey, termRunKey } from './level-keys.js';
 
 /** The storage layout version recorded in the meta record. Bumped on any incompatible change of the key layout. */
 export const STORAGE_FORMAT_VERSION = 1;
@@ -42,6 +43,45 @@ export interface TermRun {
  */
 export function encodeEntry(entry: Entry, key: Uint8Array = entryKey(entry.index)): Buffer {
   return encodeEntryRecord(key, entry.term, ENTRY_TYPE_NORMAL, entry.data);
+}
+
+/** Record sizes up to this many bytes get a reusable buffer in {@link EntryEncoder}. */
+const REUSED_RECORD_MAX_BYTES = 16 * 1024;
+/** At most this many distinct record sizes are kept; then the set starts over. */
+const REUSED_RECORD_SIZES = 32;
+
+/**
+ * Encodes entries for a {@link BatchSink} into buffers it reuses from one
+ * entry to the next: one key buffer, and one record buffer per record size.
+ * A sink copies what it is given before returning (LevelDB's chained batch
+ * copies each key and value into native memory inside `put`), so the buffers
+ * are free again at once. This saves two allocations per stored entry, which
+ * with the garbage they leave measured about a third of LevelStorage's own
+ * CPU per appended entry.
+ */
+export class EntryEncoder {
+  private readonly key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
+  private readonly records = new Map<number, Buffer>();
+
+  /** Puts every entry's key and record into `sink`, in order. */
+  putAll(entries: readonly Entry[], sink: BatchSink): void {
+    for (const entry of entries) {
+      const key = rewriteEntryKey(this.key, entry.index);
+      sink.put(key, writeEntryRecord(this.recordBuffer(entry), key, entry.term, ENTRY_TYPE_NORMAL, entry.data));
+    }
+  }
+
+  private recordBuffer(entry: Entry): Buffer {
+    const size = entryRecordBytes(entry.term, ENTRY_TYPE_NORMAL, entry.data.byteLength);
+    if (size > REUSED_RECORD_MAX_BYTES) return Buffer.allocUnsafe(size);
+    let record = this.records.get(size);
+    if (record === undefined) {
+      if (this.records.size >= REUSED_RECORD_SIZES) this.records.clear();
+      record = Buffer.allocUnsafe(size);
+      this.records.set(size, record);
+    }
+    return record;
+  }
 }
 
 /** Decodes and checks the entry stored under `key`, which holds `index`. */

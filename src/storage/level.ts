@@ -16,7 +16,7 @@ import { checkHardState, checkIndex, checkSnapshotMeta } from './level-checks.js
 import { resolveLevelStorageOptions } from './level-options.js';
 import type { LevelStorageOptions, ResolvedLevelStorageOptions } from './level-options.js';
 import {
-  encodeEntry, encodeHardState, encodeSnapshotMeta, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
+  EntryEncoder, encodeHardState, encodeSnapshotMeta, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
 } from './level-records.js';
 import { PrefixCollector } from './prefix-collector.js';
 import type { InitialState, LogStorage } from './storage.js';
@@ -69,6 +69,7 @@ export class LevelStorage implements LogStorage {
   /** Invariant: covers exactly the entries `snapshot.index + 1 .. last`. */
   private readonly runs: TermRuns;
   private readonly tail = new TailCache();
+  private readonly encoder = new EntryEncoder();
   private readonly loader: EntryLoader;
   private readonly commit: GroupCommit;
   private readonly collector: PrefixCollector;
@@ -275,10 +276,7 @@ export class LevelStorage implements LogStorage {
       this.loader.truncateFrom(first.index);
     }
     pushTermRunChanges(sink, this.runs.append(entries));
-    for (const entry of entries) {
-      const key = entryKey(entry.index);
-      sink.put(key, encodeEntry(entry, key));
-    }
+    this.encoder.putAll(entries, sink);
     this.tail.append(entries);
     this.last = lastNew;
   }

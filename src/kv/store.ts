@@ -1,0 +1,154 @@
+/**
+ * Keel's replicated key-value store: the state machine behind the KV service
+ * (and the simulator's workload). String keys and values; get, put, delete,
+ * append and compare-and-set; snapshots streamed in chunks so that a large
+ * store never has to sit in one buffer.
+ *
+ * @packageDocumentation
+ */
+import { CorruptionError } from '../errors.js';
+import type { AppliedCommand, StateMachine } from '../node/state-machine.js';
+import { decodeKvCommand } from './commands.js';
+import type { KvResult } from './commands.js';
+
+/** Snapshot stream header: magic and format version. */
+const SNAPSHOT_MAGIC = Buffer.from('KEELKV\u0000\u0001', 'latin1');
+/** Pairs are gathered into chunks of about this size. */
+const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+
+/** The replicated key-value store. */
+export class KvStore implements StateMachine<KvResult> {
+  private data = new Map<string, string>();
+
+  apply(applied: AppliedCommand): KvResult {
+    const command = decodeKvCommand(applied.command);
+    const current = this.data.get(command.key) ?? null;
+    switch (command.op) {
+      case 'get':
+        return current;
+      case 'put':
+        this.data.set(command.key, command.value);
+        return null;
+      case 'delete':
+        this.data.delete(command.key);
+        return null;
+      case 'append':
+        this.data.set(command.key, (current ?? '') + command.value);
+        return null;
+      case 'cas':
+        if (current !== command.expect) return { status: 'mismatch', actual: current };
+        this.data.set(command.key, command.value);
+        return { status: 'swapped' };
+    }
+  }
+
+  /** The local value of `key` (null: absent). Linearizable right after `RaftNode.read()` resolves on this node. */
+  get(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+
+  /** Number of keys. */
+  get size(): number {
+    return this.data.size;
+  }
+
+  /**
+   * Streams the store: a header, then `[u32 key bytes][key][u32 value bytes][value]`
+   * for every pair in key order (so equal stores give equal snapshots), then
+   * a `u32` pair count as a trailer, in chunks of about 256 KiB.
+   */
+  async *snapshot(): AsyncIterable<Uint8Array> {
+    yield SNAPSHOT_MAGIC;
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    for (const key of this.sortedKeys()) {
+      const keyBytes = Buffer.from(key, 'utf8');
+      const valueBytes = Buffer.from(this.data.get(key)!, 'utf8');
+      parts.push(u32(keyBytes.byteLength), keyBytes, u32(valueBytes.byteLength), valueBytes);
+      bytes += 8 + keyBytes.byteLength + valueBytes.byteLength;
+      if (bytes >= SNAPSHOT_CHUNK_BYTES) {
+        yield Buffer.concat(parts);
+        parts = [];
+        bytes = 0;
+      }
+    }
+    parts.push(u32(this.data.size));
+    yield Buffer.concat(parts);
+  }
+
+  /** Replaces the store with a snapshot's; throws `CorruptionError` when the stream is not one, leaving the store as it was. */
+  async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const reader = new PairReader();
+    for await (const chunk of chunks) reader.push(chunk);
+    this.data = reader.finish();
+  }
+
+  /** A short fingerprint of the whole state, equal on nodes that applied the same commands. */
+  digest(): string {
+    let hash = 0x811c9dc5;
+    const mix = (text: string): void => {
+      for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+      hash = Math.imul(hash ^ 0xff, 0x01000193);
+    };
+    for (const key of this.sortedKeys()) {
+      mix(key);
+      mix(this.data.get(key)!);
+    }
+    return (hash >>> 0).toString(16).padStart(8, '0');
+  }
+
+  private sortedKeys(): string[] {
+    return [...this.data.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}
+
+function u32(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32BE(value);
+  return bytes;
+}
+
+/** Parses a snapshot stream split at arbitrary chunk boundaries. */
+class PairReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private readonly data = new Map<string, string>();
+  private headerSeen = false;
+  private pendingKey: string | null = null;
+
+  push(chunk: Uint8Array): void {
+    this.pending = this.pending.byteLength === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    let at = 0;
+    if (!this.headerSeen) {
+      if (this.pending.byteLength < SNAPSHOT_MAGIC.byteLength) return;
+      if (!this.pending.subarray(0, SNAPSHOT_MAGIC.byteLength).equals(SNAPSHOT_MAGIC)) {
+        throw new CorruptionError('kv-snapshot', 'not a key-value store snapshot (bad header)');
+      }
+      at = SNAPSHOT_MAGIC.byteLength;
+      this.headerSeen = true;
+    }
+    // Read whole strings while they are complete; the last four bytes may be the trailer, so keep them.
+    while (this.pending.byteLength - at >= 8) {
+      const length = this.pending.readUInt32BE(at);
+      if (this.pending.byteLength - at - 4 < length + 4) break;
+      const text = this.pending.toString('utf8', at + 4, at + 4 + length);
+      at += 4 + length;
+      if (this.pendingKey === null) {
+        this.pendingKey = text;
+      } else {
+        this.data.set(this.pendingKey, text);
+        this.pendingKey = null;
+      }
+    }
+    this.pending = this.pending.subarray(at);
+  }
+
+  finish(): Map<string, string> {
+    if (!this.headerSeen) throw new CorruptionError('kv-snapshot', 'snapshot stream ended before its header');
+    if (this.pendingKey !== null || this.pending.byteLength !== 4) {
+      throw new CorruptionError('kv-snapshot', 'snapshot stream ended in the middle of a pair');
+    }
+    const count = this.pending.readUInt32BE(0);
+    if (count !== this.data.size) throw new CorruptionError('kv-snapshot', `snapshot trailer counts ${count} pairs, the stream held ${this.data.size}`);
+    return this.data;
+  }
+}

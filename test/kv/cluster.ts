@@ -1,0 +1,74 @@
+/** An in-process KV cluster for the HTTP API tests: RaftNodes on a LocalNetwork with real timers, one HTTP server each. */
+import { LocalNetwork } from '../../src/transport/local-network.js';
+import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
+import { MemoryStorage } from '../../src/storage/memory.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import { SystemClock } from '../../src/node/clock.js';
+import type { KvResult } from '../../src/kv/commands.js';
+import type { KvHttpApiOptions } from '../../src/kv/http-api.js';
+import { KvHttpServer } from '../../src/kv/service.js';
+import { KvStore } from '../../src/kv/store.js';
+
+export interface KvTestCluster {
+  readonly ids: readonly string[];
+  readonly network: LocalNetwork;
+  readonly nodes: ReadonlyMap<string, RaftNode<KvResult>>;
+  readonly stores: ReadonlyMap<string, KvStore>;
+  readonly servers: ReadonlyMap<string, KvHttpServer>;
+  /** Resolves with the leader's id once one is known to every running node. */
+  leader(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startKvCluster(
+  size: number,
+  api: Partial<Omit<KvHttpApiOptions, 'node' | 'store'>> = {},
+  nodeOptions: { requestTimeoutMs?: number; snapshotEntries?: number } = {},
+): Promise<KvTestCluster> {
+  const clock = new SystemClock();
+  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const network = new LocalNetwork(clock);
+  const nodes = new Map<string, RaftNode<KvResult>>();
+  const stores = new Map<string, KvStore>();
+  const servers = new Map<string, KvHttpServer>();
+  for (const id of ids) {
+    const store = new KvStore();
+    const node = await RaftNode.open<KvResult>({
+      id,
+      members: ids,
+      storage: new MemoryStorage(),
+      snapshots: new MemorySnapshotStore(),
+      transport: network.transport(id),
+      stateMachine: store,
+      clock,
+      tickIntervalMs: 10,
+      electionTicks: 10,
+      heartbeatTicks: 2,
+      requestTimeoutMs: nodeOptions.requestTimeoutMs ?? 5_000,
+      ...(nodeOptions.snapshotEntries === undefined ? {} : { snapshotting: { entries: nodeOptions.snapshotEntries, keepEntries: 5 } }),
+    });
+    nodes.set(id, node);
+    stores.set(id, store);
+    servers.set(id, await KvHttpServer.start({ node, store, ...api }, { host: '127.0.0.1', port: 0 }));
+  }
+  return {
+    ids,
+    network,
+    nodes,
+    stores,
+    servers,
+    async leader() {
+      for (let attempt = 0; attempt < 500; attempt++) {
+        const leaders = new Set([...nodes.values()].filter((n) => n.status().role !== 'stopped').map((n) => n.status().leader));
+        const [only] = leaders;
+        if (leaders.size === 1 && only !== null && only !== undefined) return only;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error('no leader within 5 s');
+    },
+    async close() {
+      await Promise.all([...nodes.values()].map((node) => node.close()));
+      await Promise.all([...servers.values()].map((server) => server.close()));
+    },
+  };
+}

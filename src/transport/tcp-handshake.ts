@@ -60,6 +60,11 @@ export class ServerHandshake {
   ) {}
 
   receive(value: unknown): HandshakeStep {
+    const refusal = shape(value, 'refuse');
+    if (refusal !== null && this.state !== 'done') {
+      this.state = 'done';
+      return { kind: 'refused', reason: 'refused-by-peer', message: `the client gave up: ${describeRefusal(refusal)}`, send: null };
+    }
     if (this.state === 'hello') return this.receiveHello(value);
     if (this.state === 'proof') return this.receiveProof(value);
     return refuse('malformed', 'a handshake message after the handshake ended');
@@ -125,9 +130,7 @@ export class ClientHandshake {
     const refusal = shape(value, 'refuse');
     if (refusal !== null) {
       this.state = 'done';
-      const reason = typeof refusal['reason'] === 'string' ? refusal['reason'] : '?';
-      const text = typeof refusal['message'] === 'string' ? refusal['message'] : '';
-      return { kind: 'refused', reason: 'refused-by-peer', message: `${this.peer} refused the connection (${reason}): ${text}`, send: null };
+      return { kind: 'refused', reason: 'refused-by-peer', message: `${this.peer} refused the connection: ${describeRefusal(refusal)}`, send: null };
     }
     if (this.state === 'welcome') return this.receiveWelcome(value);
     if (this.state === 'accept' && shape(value, 'accept') !== null) {
@@ -175,6 +178,13 @@ function shape(value: unknown, type: string): Fields | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return null;
   const fields = value as Fields;
   return fields['t'] === type ? fields : null;
+}
+
+/** The other side's reason, as it sent it (trimmed: it is untrusted input headed for a log). */
+function describeRefusal(refusal: Fields): string {
+  const reason = typeof refusal['reason'] === 'string' ? refusal['reason'].slice(0, 40) : '?';
+  const text = typeof refusal['message'] === 'string' ? refusal['message'].slice(0, 200) : '';
+  return `(${reason}) ${text}`;
 }
 
 function describeMessage(value: unknown): string {

@@ -33,6 +33,7 @@ export class Listener {
       this.options,
       (socket) => this.accept(socket),
       (error, socket) => {
+        if (this.server === null) return; // sockets this listener destroyed while closing
         this.stats.handshakesRefused++;
         this.options.logger({ level: 'warn', event: 'refused', remote: remoteOf(socket), reason: 'tls', message: `TLS handshake failed: ${error.message}` });
       },

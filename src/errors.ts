@@ -31,7 +31,6 @@ export type KeelErrorCode =
   | 'KEEL_TRANSFER_FAILED'
   | 'KEEL_SESSION_STALE'
   | 'KEEL_FRAME_INVALID'
-  | 'KEEL_HANDSHAKE_REFUSED'
   | 'KEEL_TRANSPORT_IO';
 
 /** Base class of every error Keel throws on purpose. */
@@ -232,20 +231,8 @@ export class FrameInvalidError extends KeelError {
 export type FrameInvalidReason = 'too-large' | 'version' | 'body' | 'message';
 
 /**
- * A transport connection was refused during its handshake, by this side or
- * the peer. `reason` is a stable short name (see {@link HandshakeRefusal}).
- */
-export class HandshakeRefusedError extends KeelError {
-  readonly reason: HandshakeRefusal;
-
-  constructor(reason: HandshakeRefusal, message: string) {
-    super('KEEL_HANDSHAKE_REFUSED', `handshake refused (${reason}): ${message}`);
-    this.reason = reason;
-  }
-}
-
-/**
- * Why a handshake was refused:
+ * Why the TCP transport refused a connection during its handshake (the
+ * `reason` of its `refused` log entries):
  * - `protocol`: another protocol version;
  * - `cluster`: another cluster id;
  * - `unknown-node`: a node id that is not a configured peer (or is this node);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { NodeId } from '../core/types.js';
-import { FrameInvalidError } from '../errors.js';
+import { FrameInvalidError, type HandshakeRefusal } from '../errors.js';
 import { newNonce } from './tcp-auth.js';
 import { decodeMessageBody, encodeValueFrame, unpackFrameBody } from './tcp-codec.js';
 import { FrameDecoder } from './tcp-frame.js';
@@ -108,7 +108,7 @@ export class InboundConnection {
   }
 
   /** Logs the refusal, tells the client why (when there is something to say) and closes. */
-  private refuse(reason: string, message: string, send: unknown | null): void {
+  private refuse(reason: HandshakeRefusal, message: string, send: unknown | null): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     this.context.stats.handshakesRefused++;
     this.context.options.logger({ level: 'warn', event: 'refused', remote: this.remote, reason, message });

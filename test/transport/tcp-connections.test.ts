@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { TransportIOError } from '../../src/errors.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import { text } from '../support/node-cluster.js';
@@ -88,6 +89,17 @@ describe('TcpTransport connections', () => {
     expect(handler.unreachablePeers).toEqual(['b', 'b']);
     expect(transport.stats().messagesDropped).toBe(2);
     expect(transport.stats().connectionsOpened).toBe(0);
+  });
+
+  test('listening on a port already in use fails with TransportIOError', async () => {
+    const first = new TcpTransport({ clusterId: 'test-cluster', nodeId: 'a', listen: { host: LOOPBACK, port: 0 }, peers: {}, insecure: true });
+    transports.push(first);
+    const { port } = await first.listen();
+    const second = new TcpTransport({ clusterId: 'test-cluster', nodeId: 'a', listen: { host: LOOPBACK, port }, peers: {}, insecure: true });
+    transports.push(second);
+    const error = await second.start(new RecordingHandler()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportIOError);
+    expect((error as TransportIOError).code).toBe('KEEL_TRANSPORT_IO');
   });
 
   test('a peer whose address is not known yet, and a node that is not a peer, are reported unreachable', async () => {

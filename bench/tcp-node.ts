@@ -24,7 +24,7 @@ export type ChildMessage =
   | { readonly type: 'listening'; readonly port: number }
   | { readonly type: 'opened' }
   | { readonly type: 'status'; readonly role: string }
-  | { readonly type: 'result'; readonly seconds: number; readonly latenciesMs: number[] }
+  | { readonly type: 'result'; readonly seconds: number; readonly latenciesMs: number[]; readonly framesSent: number; readonly writes: number }
   | { readonly type: 'closed' };
 
 const COMMAND = new Uint8Array(64).fill(42);
@@ -93,6 +93,7 @@ async function handle(message: ParentMessage): Promise<void> {
 
 async function run(inFlight: number, entries: number): Promise<ChildMessage> {
   const latenciesMs: number[] = [];
+  const before = transport!.stats();
   let issued = 0;
   const started = performance.now();
   await Promise.all(
@@ -105,7 +106,9 @@ async function run(inFlight: number, entries: number): Promise<ChildMessage> {
       }
     }),
   );
-  return { type: 'result', seconds: (performance.now() - started) / 1000, latenciesMs };
+  const seconds = (performance.now() - started) / 1000;
+  const after = transport!.stats();
+  return { type: 'result', seconds, latenciesMs, framesSent: after.framesSent - before.framesSent, writes: after.writes - before.writes };
 }
 
 process.on('message', (message: ParentMessage) => {

@@ -25,6 +25,8 @@ export interface TcpBenchRow {
   readonly inProcessEntriesPerSecond: number;
   readonly inProcessP50Ms: number;
   readonly inProcessP99Ms: number;
+  /** On the leader during the run: frames sent per socket write (coalescing). */
+  readonly leaderFramesPerWrite: number;
 }
 
 export interface TransportOverhead {
@@ -41,7 +43,7 @@ const MEMBERS = ['t1', 't2', 't3'];
 export async function benchTcp(options: { quick: boolean; log: (line: string) => void }): Promise<{ rows: TcpBenchRow[]; overhead: TransportOverhead[] }> {
   const log = options.log;
   log('three processes on loopback, LevelStorage, HMAC; in-process = LocalNetwork, LevelStorage, same run');
-  log('in-flight  entries  tcp committed/s  p50 ms  p99 ms  in-process committed/s  p50 ms  p99 ms');
+  log('in-flight  entries  tcp committed/s  p50 ms  p99 ms  leader frames/write  in-process committed/s  p50 ms  p99 ms');
   const rows: TcpBenchRow[] = [];
   const cluster = await ProcessCluster.start();
   try {
@@ -49,10 +51,10 @@ export async function benchTcp(options: { quick: boolean; log: (line: string) =>
       const entries = entriesFor(inFlight, options.quick);
       const tcp = await cluster.run(inFlight, entries);
       const local = await measureCluster('level', inFlight, entries);
-      const row = { inFlight, entries, tcpEntriesPerSecond: entries / tcp.seconds, tcpP50Ms: percentile(tcp.latenciesMs, 0.5), tcpP99Ms: percentile(tcp.latenciesMs, 0.99), inProcessEntriesPerSecond: local.entriesPerSecond, inProcessP50Ms: local.p50Ms, inProcessP99Ms: local.p99Ms };
+      const row = { inFlight, entries, tcpEntriesPerSecond: entries / tcp.seconds, tcpP50Ms: percentile(tcp.latenciesMs, 0.5), tcpP99Ms: percentile(tcp.latenciesMs, 0.99), inProcessEntriesPerSecond: local.entriesPerSecond, inProcessP50Ms: local.p50Ms, inProcessP99Ms: local.p99Ms, leaderFramesPerWrite: tcp.framesSent / Math.max(1, tcp.writes) };
       rows.push(row);
       log(
-        `${String(inFlight).padStart(9)}  ${String(entries).padStart(7)}  ${fmt(row.tcpEntriesPerSecond).padStart(15)}  ${row.tcpP50Ms.toFixed(2).padStart(6)}  ${row.tcpP99Ms.toFixed(2).padStart(6)}  ${fmt(row.inProcessEntriesPerSecond).padStart(22)}  ${row.inProcessP50Ms.toFixed(2).padStart(6)}  ${row.inProcessP99Ms.toFixed(2).padStart(6)}`,
+        `${String(inFlight).padStart(9)}  ${String(entries).padStart(7)}  ${fmt(row.tcpEntriesPerSecond).padStart(15)}  ${row.tcpP50Ms.toFixed(2).padStart(6)}  ${row.tcpP99Ms.toFixed(2).padStart(6)}  ${row.leaderFramesPerWrite.toFixed(2).padStart(19)}  ${fmt(row.inProcessEntriesPerSecond).padStart(22)}  ${row.inProcessP50Ms.toFixed(2).padStart(6)}  ${row.inProcessP99Ms.toFixed(2).padStart(6)}`,
       );
     }
   } finally {

@@ -16,6 +16,7 @@ import { FRAME_HEADER_BYTES, FrameDecoder } from '../../src/transport/tcp-frame.
 import { ClientHandshake, PROTOCOL_VERSION, ServerHandshake } from '../../src/transport/tcp-handshake.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import { validateNodeMessage } from '../../src/transport/validate-node-message.js';
+import { plain } from './conformance.js';
 import { invalidFieldMessage, validMessage } from './node-message-arbitraries.js';
 
 const MAX_FRAME_BYTES = 4096;
@@ -56,14 +57,6 @@ function receiveStream(pieces: readonly Uint8Array[]): { delivered: NodeMessage[
     return { delivered, closed: true };
   }
   return { delivered, closed: false };
-}
-
-/** A deep copy with every byte array as a plain Uint8Array (the decoder hands out Buffers). */
-function plain(value: unknown): unknown {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (Array.isArray(value)) return value.map(plain);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, plain(field)]));
-  return value;
 }
 
 /** Every delivered message passes validation again, and the core's own validator accepts its Raft part. */

@@ -20,6 +20,9 @@ export const FRAME_HEADER_BYTES = 5;
 
 const LENGTH_BYTES = 4;
 
+/** The largest frame body accepted before the handshake completes: handshake messages are a few hundred bytes. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 4096;
+
 /** Frames a msgpack body: returns a new buffer with the header written. */
 export function encodeFrame(body: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength);
@@ -45,8 +48,19 @@ export class FrameDecoder {
   private expected: number | null = null;
 
   /** @param maxFrameBytes the largest body accepted, in bytes. */
-  constructor(private readonly maxFrameBytes: number) {
+  constructor(private maxFrameBytes: number) {
     assert(Number.isSafeInteger(maxFrameBytes) && maxFrameBytes > 0, `frame decoder: maxFrameBytes ${maxFrameBytes} must be a positive integer`);
+  }
+
+  /**
+   * Changes the limit for frames whose length prefix is read from now on. A
+   * connection starts at {@link HANDSHAKE_MAX_FRAME_BYTES} and is raised to the
+   * configured maximum once its peer is authenticated, so a stranger cannot
+   * make this node hold megabytes.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    assert(Number.isSafeInteger(maxFrameBytes) && maxFrameBytes > 0, `frame decoder: maxFrameBytes ${maxFrameBytes} must be a positive integer`);
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   /**

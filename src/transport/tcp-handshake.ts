@@ -78,11 +78,11 @@ export class ServerHandshake {
       return this.refuse('malformed', 'hello with fields of the wrong type');
     }
     if (protocol !== PROTOCOL_VERSION) return this.refuse('protocol', `protocol version ${protocol}, this node speaks ${PROTOCOL_VERSION}`);
-    if (cluster !== this.settings.clusterId) return this.refuse('cluster', `cluster id ${JSON.stringify(cluster)}, this node is in ${JSON.stringify(this.settings.clusterId)}`);
-    if (to !== this.settings.self) return this.refuse('wrong-node', `dialled ${JSON.stringify(to)}, this node is ${JSON.stringify(this.settings.self)}`);
-    if (from === this.settings.self || !this.isPeer(from)) return this.refuse('unknown-node', `node ${JSON.stringify(from)} is not a peer of this node`);
+    if (cluster !== this.settings.clusterId) return this.refuse('cluster', `cluster id ${quote(cluster)}, this node is in ${quote(this.settings.clusterId)}`);
+    if (to !== this.settings.self) return this.refuse('wrong-node', `dialled ${quote(to)}, this node is ${quote(this.settings.self)}`);
+    if (from === this.settings.self || !this.isPeer(from)) return this.refuse('unknown-node', `node ${quote(from)} is not a peer of this node`);
     if (this.certificateNames !== null && !this.certificateNames(from)) {
-      return this.refuse('tls-identity', `the client certificate does not name node ${JSON.stringify(from)}`);
+      return this.refuse('tls-identity', `the client certificate does not name node ${quote(from)}`);
     }
     this.transcript = { protocol, clusterId: cluster, clientId: from, serverId: this.settings.self, clientNonce: nonce, serverNonce: this.settings.nonce };
     this.state = 'proof';
@@ -148,8 +148,8 @@ export class ClientHandshake {
       return this.refuse('malformed', 'welcome with fields of the wrong type');
     }
     if (protocol !== PROTOCOL_VERSION) return this.refuse('protocol', `${this.peer} speaks protocol ${protocol}, this node ${PROTOCOL_VERSION}`);
-    if (cluster !== this.settings.clusterId) return this.refuse('cluster', `${this.peer} is in cluster ${JSON.stringify(cluster)}, not ${JSON.stringify(this.settings.clusterId)}`);
-    if (from !== this.peer) return this.refuse('wrong-node', `dialled ${this.peer} but ${JSON.stringify(from)} answered`);
+    if (cluster !== this.settings.clusterId) return this.refuse('cluster', `${this.peer} is in cluster ${quote(cluster)}, not ${quote(this.settings.clusterId)}`);
+    if (from !== this.peer) return this.refuse('wrong-node', `dialled ${this.peer} but ${quote(from)} answered`);
     const transcript: HandshakeTranscript = { protocol, clusterId: cluster, clientId: this.settings.self, serverId: this.peer, clientNonce: this.settings.nonce, serverNonce: nonce };
     const secret = this.settings.secret;
     if (secret !== null) {
@@ -190,6 +190,11 @@ function describeRefusal(refusal: Fields): string {
 function describeMessage(value: unknown): string {
   if (typeof value === 'object' && value !== null && typeof (value as Fields)['t'] === 'string') return JSON.stringify(((value as Fields)['t'] as string).slice(0, 20));
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+}
+
+/** A peer-supplied string for a log line: quoted, and cut short. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
 }
 
 function isId(value: unknown): value is string {

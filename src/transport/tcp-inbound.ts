@@ -3,7 +3,7 @@ import type { NodeId } from '../core/types.js';
 import { FrameInvalidError, type HandshakeRefusal } from '../errors.js';
 import { newNonce } from './tcp-auth.js';
 import { decodeMessageBody, encodeValueFrame, unpackFrameBody } from './tcp-codec.js';
-import { FrameDecoder } from './tcp-frame.js';
+import { FRAME_HEADER_BYTES, FrameDecoder, HANDSHAKE_MAX_FRAME_BYTES } from './tcp-frame.js';
 import { ServerHandshake, type HandshakeStep } from './tcp-handshake.js';
 import type { ResolvedTcpOptions } from './tcp-options.js';
 import { peerCertificateNames, remoteOf } from './tcp-sockets.js';
@@ -42,7 +42,7 @@ export class InboundConnection {
   ) {
     const options = context.options;
     this.remote = remoteOf(socket);
-    this.decoder = new FrameDecoder(options.maxFrameBytes);
+    this.decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
     this.handshake = new ServerHandshake(
       { self: options.nodeId, clusterId: options.clusterId, secret: options.secret, nonce: newNonce() },
       (id) => options.peers.has(id),
@@ -85,7 +85,7 @@ export class InboundConnection {
         }
         const message = decodeMessageBody(body, this.context.options.nodeId, peer);
         this.context.stats.messagesReceived++;
-        this.context.stats.bytesReceived += body.byteLength + 5;
+        this.context.stats.bytesReceived += body.byteLength + FRAME_HEADER_BYTES;
         this.context.deliver(message);
       }
     } catch (error) {
@@ -103,6 +103,7 @@ export class InboundConnection {
     if (step.kind === 'accepted') {
       this.clearTimer();
       this.peer = step.peer;
+      this.decoder.setMaxFrameBytes(this.context.options.maxFrameBytes);
       this.context.authenticated(this, step.peer);
     }
   }

@@ -3,7 +3,7 @@ import type { NodeId } from '../core/types.js';
 import { FrameInvalidError } from '../errors.js';
 import { newNonce } from './tcp-auth.js';
 import { encodeValueFrame, unpackFrameBody } from './tcp-codec.js';
-import { FrameDecoder } from './tcp-frame.js';
+import { FrameDecoder, HANDSHAKE_MAX_FRAME_BYTES } from './tcp-frame.js';
 import { ClientHandshake, type HandshakeStep } from './tcp-handshake.js';
 import type { PeerAddress, ResolvedTcpOptions } from './tcp-options.js';
 import { SendQueue } from './tcp-send-queue.js';
@@ -95,7 +95,8 @@ export class PeerConnection {
       { self: this.context.options.nodeId, clusterId: this.context.options.clusterId, secret: this.context.options.secret, nonce: newNonce() },
       this.id,
     );
-    const decoder = new FrameDecoder(this.context.options.maxFrameBytes);
+    // Only handshake replies ever come back on this connection.
+    const decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
     this.timer = setTimeout(() => this.fail('connect and handshake timed out', 'warn', 'timeout'), this.context.options.connectTimeoutMs + this.context.options.handshakeTimeoutMs);
     socket.once(ready, () => this.write(encodeValueFrame(handshake.hello())));
     socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, handshake, chunk));

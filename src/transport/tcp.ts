@@ -112,11 +112,13 @@ export class TcpTransport implements Transport {
   send(to: NodeId, message: NodeMessage): void {
     if (this.state !== 'started') return;
     const peer = this.peers.get(to);
-    const frame = encodeMessageFrame(message);
-    if (frame.byteLength - FRAME_HEADER_BYTES > this.options.maxFrameBytes) {
-      this.options.logger({ level: 'warn', event: 'invalid-frame', peer: to, reason: 'too-large', message: `dropped a ${message.kind} message of ${frame.byteLength} bytes: over maxFrameBytes` });
-    } else if (peer !== undefined && peer.send(frame)) {
-      return;
+    if (peer !== undefined) {
+      const frame = encodeMessageFrame(message);
+      if (frame.byteLength - FRAME_HEADER_BYTES > this.options.maxFrameBytes) {
+        this.options.logger({ level: 'warn', event: 'invalid-frame', peer: to, reason: 'too-large', message: `dropped a ${message.kind} message of ${frame.byteLength} bytes: over maxFrameBytes` });
+      } else if (peer.send(frame)) {
+        return;
+      }
     }
     this.statsCounters.messagesDropped++;
     this.reportUnreachable(to);

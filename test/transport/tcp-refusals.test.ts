@@ -120,6 +120,18 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     expect(server.handler.received).toEqual([]);
   });
 
+  test('before the handshake, a frame larger than a handshake message is refused at its length prefix', async () => {
+    const logs = new LogCollector();
+    const server = await startServer({ secret: randomBytes(32), logger: logs.for('a') });
+    const socket = await openSocket(server.port);
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(100_000, 0); // far below maxFrameBytes (16 MiB), far above any handshake message
+    socket.write(prefix);
+    await closed(socket);
+    expect(logs.refusals('a')).toHaveLength(1);
+    expect(logs.refusals('a')[0]!.message).toMatch(/over the maximum of 4096/);
+  });
+
   test('an authenticated peer that sends a message in another node’s name is cut off; the message is not delivered', async () => {
     const secret = randomBytes(32);
     const logs = new LogCollector();

@@ -86,7 +86,8 @@ function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolea
   return Math.max(inFlight * 4, Math.floor((quick ? scaled / 4 : scaled) / inFlight) * inFlight);
 }
 
-async function measureCluster(kind: 'memory' | 'level', inFlight: number, entries: number): Promise<RuntimeBenchRow> {
+/** One row: a fresh 3-node in-process cluster on `kind` storage, closed-loop clients keeping `inFlight` proposals on the leader. */
+export async function measureCluster(kind: 'memory' | 'level', inFlight: number, entries: number): Promise<RuntimeBenchRow> {
   const clock = new SystemClock();
   const network = new LocalNetwork(clock);
   const members = ['b1', 'b2', 'b3'];

@@ -29,7 +29,9 @@ export type KeelErrorCode =
   | 'KEEL_ABORTED'
   | 'KEEL_PROPOSAL_LOST'
   | 'KEEL_TRANSFER_FAILED'
-  | 'KEEL_SESSION_STALE';
+  | 'KEEL_SESSION_STALE'
+  | 'KEEL_FRAME_INVALID'
+  | 'KEEL_TRANSPORT_IO';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -207,5 +209,56 @@ export class TransferFailedError extends KeelError {
 export class SessionStaleError extends KeelError {
   constructor(clientId: string, seq: number, lastSeq: number) {
     super('KEEL_SESSION_STALE', `request ${seq} of client ${clientId} is older than its latest applied request ${lastSeq}`);
+  }
+}
+
+/**
+ * Bytes read from a peer connection do not form a valid frame: a length
+ * prefix over the configured maximum, an unknown frame version, a body that
+ * is not msgpack or not a valid message. The connection is closed; `reason`
+ * is a stable short name (`too-large`, `version`, `body`, `message`).
+ */
+export class FrameInvalidError extends KeelError {
+  readonly reason: FrameInvalidReason;
+
+  constructor(reason: FrameInvalidReason, message: string, options?: { cause?: unknown }) {
+    super('KEEL_FRAME_INVALID', `invalid frame (${reason}): ${message}`, options);
+    this.reason = reason;
+  }
+}
+
+/** Why a frame was rejected; see {@link FrameInvalidError}. */
+export type FrameInvalidReason = 'too-large' | 'version' | 'body' | 'message';
+
+/**
+ * Why the TCP transport refused a connection during its handshake (the
+ * `reason` of its `refused` log entries):
+ * - `protocol`: another protocol version;
+ * - `cluster`: another cluster id;
+ * - `unknown-node`: a node id that is not a configured peer (or is this node);
+ * - `wrong-node`: the peer is not the node it was dialled as;
+ * - `auth`: the HMAC proof is missing or wrong (wrong secret);
+ * - `tls-identity`: the TLS certificate names another node;
+ * - `tls`: the TLS handshake itself failed (no certificate, untrusted CA, plain TCP);
+ * - `malformed`: a handshake message of the wrong shape or order;
+ * - `timeout`: the handshake did not complete in time;
+ * - `refused-by-peer`: the other side refused (its reason is in the message).
+ */
+export type HandshakeRefusal =
+  | 'protocol'
+  | 'cluster'
+  | 'unknown-node'
+  | 'wrong-node'
+  | 'auth'
+  | 'tls-identity'
+  | 'tls'
+  | 'malformed'
+  | 'timeout'
+  | 'refused-by-peer';
+
+/** A socket operation of a transport failed (listen, accept). `cause` holds the system error. */
+export class TransportIOError extends KeelError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEEL_TRANSPORT_IO', message, options);
   }
 }

@@ -4,7 +4,8 @@
  * {@link RaftNode} is the component to embed: it drives the pure,
  * deterministic core ({@link RawNode}) with timers, durable storage
  * ({@link LogStorage}: {@link MemoryStorage}, `LevelStorage`), a snapshot store
- * and a {@link Transport}, and applies committed commands to your
+ * and a {@link Transport} ({@link LocalNetwork} in one process,
+ * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
  * @packageDocumentation
  */
@@ -19,6 +20,9 @@ export type { Clock, TimerHandle } from './node/clock.js';
 export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
 export { LocalNetwork } from './transport/local-network.js';
 export type { LinkDecision, LinkPolicy } from './transport/local-network.js';
+export { TcpTransport } from './transport/tcp.js';
+export type { TcpTransportOptions, TcpTlsOptions, PeerAddress, BackoffOptions, TcpLogEntry, TcpLogger } from './transport/tcp-options.js';
+export type { TcpTransportStats } from './transport/tcp-stats.js';
 export { KvStore } from './kv/store.js';
 export { encodeKvCommand, decodeKvCommand, checkKvLimits, DEFAULT_KV_LIMITS } from './kv/commands.js';
 export type { KvCommand, KvResult, CasResult, KvLimits } from './kv/commands.js';
@@ -84,5 +88,7 @@ export {
   ProposalLostError,
   TransferFailedError,
   SessionStaleError,
+  FrameInvalidError,
+  TransportIOError,
 } from './errors.js';
-export type { KeelErrorCode } from './errors.js';
+export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';

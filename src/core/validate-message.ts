@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '../errors.js';
 import type { Message, MessageType } from './message.js';
-import type { NodeId } from './types.js';
+import type { Entry, NodeId, SnapshotMeta } from './types.js';
 
 type FieldKind = 'index' | 'bool' | 'optionalBool' | 'id' | 'string' | 'entries' | 'snapshot';
 
@@ -41,6 +41,34 @@ export function validateMessage(value: unknown, self: NodeId, isKnownPeer: (id: 
   if (!isKnownPeer(record['from'] as string)) fail(`${type} from unknown node ${String(record['from'])}`);
   for (const [field, kind] of FIELD_LISTS[type as MessageType]) checkField(record, field, kind, type);
   if (type === 'appendEntries') checkAppendShape(record);
+}
+
+/**
+ * A copy of a message that passed {@link validateMessage}, holding only the
+ * fields its type defines, as own data properties. A transport hands the core
+ * this copy rather than what a decoder built, so nothing else a peer put
+ * into the object (extra keys, accessors) travels further.
+ */
+export function copyMessage(message: Message): Message {
+  const source = message as unknown as Record<string, unknown>;
+  const copy: Record<string, unknown> = { type: message.type, from: message.from, to: message.to, term: message.term };
+  for (const [field, kind] of FIELD_LISTS[message.type]) {
+    const value = source[field];
+    if (value === undefined) continue;
+    if (kind === 'entries') copy[field] = (value as readonly Entry[]).map(copyEntry);
+    else if (kind === 'snapshot') copy[field] = copySnapshotMeta(value as SnapshotMeta);
+    else copy[field] = value;
+  }
+  return copy as unknown as Message;
+}
+
+/** A copy of snapshot metadata that passed {@link isSnapshotMeta}, with only its defined fields. */
+export function copySnapshotMeta(meta: SnapshotMeta): SnapshotMeta {
+  return { index: meta.index, term: meta.term, membership: { voters: [...meta.membership.voters] } };
+}
+
+function copyEntry(entry: Entry): Entry {
+  return { index: entry.index, term: entry.term, type: entry.type, data: entry.data };
 }
 
 function checkField(record: Record<string, unknown>, field: string, kind: FieldKind, type: string): void {
@@ -102,7 +130,8 @@ function isEntry(value: unknown): boolean {
   return isIndex(entry['index']) && isIndex(entry['term']) && entry['type'] === 'normal' && entry['data'] instanceof Uint8Array;
 }
 
-function isSnapshotMeta(value: unknown): boolean {
+/** True when `value` is snapshot metadata: index, term and a non-empty list of voter ids. */
+export function isSnapshotMeta(value: unknown): value is SnapshotMeta {
   if (typeof value !== 'object' || value === null) return false;
   const meta = value as Record<string, unknown>;
   const membership = meta['membership'] as Record<string, unknown> | null | undefined;

@@ -98,10 +98,10 @@ class LocalTransport implements Transport {
     private readonly id: NodeId,
   ) {}
 
-  start(handler: TransportHandler): Promise<void> {
+  // Async so that a refusal (already attached) rejects like any other transport's, rather than throwing synchronously.
+  async start(handler: TransportHandler): Promise<void> {
     this.network.attach(this.id, handler);
     this.started = true;
-    return Promise.resolve();
   }
 
   send(to: NodeId, message: NodeMessage): void {

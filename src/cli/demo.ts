@@ -1,79 +1,165 @@
-import { CoreCluster } from '../testing/core-cluster.js';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { integerOption, parseOptions, withUsage } from './args.js';
 
-const HELP = `Usage: keel demo [--nodes N] [--entries N] [--seed N]
+const HELP = `Usage: keel demo [--nodes N] [--dir PATH] [--once]
 
-Runs an in-process cluster of Keel's pure Raft core over in-memory storage
-and a simulated network: elects a leader, proposes entries, crashes the
-leader, proposes more through the new leader, restarts the old one, and
-prints what every node applied.
+Starts a cluster of the replicated key-value service: N \`keel kv\` processes on
+loopback, authenticated with a random shared secret, their data under --dir.
+Waits for a leader, writes and reads a few keys through different nodes,
+prints the HTTP URLs and curl commands to try, and keeps running until Ctrl-C.
 
 Options:
-  --nodes N     cluster size, 3 to 7 (default 3)
-  --entries N   entries to propose in each phase, 1 to 1000 (default 3)
-  --seed N      seed of the randomized election timeouts (default 1)
+  --nodes N    cluster size, 3 to 7 (default 3)
+  --dir PATH   where data, logs and the secret go; emptied first (default .keel-demo)
+  --once       run the demo steps, then stop the cluster and exit 0
 `;
 
-const text = new TextDecoder();
-const encode = (value: string): Uint8Array => new TextEncoder().encode(value);
+const BIN = fileURLToPath(new URL('../../../bin/keel.js', import.meta.url));
+const LEADER_TIMEOUT_MS = 30_000;
 
-/** `keel demo`: what `npm start` runs until the multi-process cluster demo exists. */
+interface DemoNode {
+  readonly id: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+/** `keel demo` (what `npm start` runs): a multi-process KV cluster on loopback. */
 export function runDemo(args: readonly string[]): Promise<number> {
   return withUsage(HELP, async () => {
-    const values = parseOptions(args, { nodes: { type: 'string' }, entries: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' } });
+    const values = parseOptions(args, { nodes: { type: 'string' }, dir: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean' } });
     if (values.help === true) {
       process.stdout.write(HELP);
       return 0;
     }
     const size = integerOption('nodes', values.nodes, 3, 3, 7);
-    const entries = integerOption('entries', values.entries, 3, 1, 1000);
-    const seed = integerOption('seed', values.seed, 1, 0, 2 ** 31 - 1);
-    demo(size, entries, seed, (line) => process.stdout.write(`${line}\n`));
-    return 0;
+    const dir = resolve(values.dir ?? '.keel-demo');
+    const print = (line = ''): void => void process.stdout.write(`${line}\n`);
+    const nodes = await startCluster(size, dir, print);
+    const killAll = (): void => nodes.forEach((node) => node.child.kill('SIGKILL'));
+    process.once('exit', killAll);
+    try {
+      await demonstrate(nodes, print);
+      if (values.once !== true) {
+        print('The cluster keeps running; press Ctrl-C to stop it.');
+        await new Promise<void>((done) => {
+          process.once('SIGINT', done);
+          process.once('SIGTERM', done);
+        });
+      }
+      print('Stopping the cluster...');
+      const codes = await stopCluster(nodes);
+      print(`Stopped (exit codes ${codes.join(', ')}).`);
+      return codes.every((code) => code === 0) ? 0 : 1;
+    } catch (error) {
+      killAll();
+      throw error;
+    } finally {
+      process.off('exit', killAll);
+    }
   });
 }
 
-function demo(size: number, entries: number, seed: number, print: (line: string) => void): void {
-  const cluster = new CoreCluster({ ids: Array.from({ length: size }, (_, i) => `n${i + 1}`), seed });
-  print(`Keel demo: ${size} nodes, pure Raft core, in-memory storage, seed ${seed}`);
-
-  const first = waitForLeader(cluster);
-  print(`\n1. ${first} won the election in term ${cluster.raw(first).status().term}`);
-  proposeAll(cluster, first, entries, 'a');
-  print(`   proposed ${entries} entries through ${first}; all committed`);
-
-  cluster.crash(first);
-  const second = waitForLeader(cluster);
-  print(`\n2. crashed ${first}; ${second} took over in term ${cluster.raw(second).status().term}`);
-  proposeAll(cluster, second, entries, 'b');
-  print(`   proposed ${entries} more through ${second} while ${first} was down`);
-
-  cluster.restart(first);
-  cluster.tickAndStabilize(5);
-  print(`\n3. restarted ${first} from its storage; it caught up as a follower of ${cluster.leader()}`);
-
-  print('\nWhat each node applied (index:term value; an empty value is a new leader\'s no-op):');
-  for (const id of cluster.ids) {
-    const status = cluster.raw(id).status();
-    const applied = cluster.node(id).state.map((entry) => `${entry.index}:${entry.term} ${text.decode(entry.data) || '·'}`);
-    print(`  ${id} ${status.role.padEnd(8)} term ${status.term} commit ${status.commitIndex}  ${applied.join(', ')}`);
-  }
-  const logs = cluster.ids.map((id) => cluster.node(id).state.map((entry) => `${entry.index}/${entry.term}`).join(','));
-  const same = logs.every((log) => log === logs[0]);
-  print(same ? '\nAll nodes applied the same entries in the same order.' : '\nNodes differ (this is a bug; please report it with the seed).');
-  if (!same) process.exitCode = 1;
+async function startCluster(size: number, dir: string, print: (line?: string) => void): Promise<DemoNode[]> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const secretFile = join(dir, 'secret');
+  await writeFile(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const ports = await freePorts(2 * size);
+  const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
+  print(`Keel demo: ${size} key-value nodes on loopback, data and logs in ${dir}`);
+  return ids.map((id, i) => {
+    const http = `127.0.0.1:${ports[size + i]}`;
+    const log = createWriteStream(join(dir, `${id}.log`));
+    const child = spawn(process.execPath, [BIN, 'kv', '--id', id, '--peers', peers, '--http', http, '--data', join(dir, id),
+      '--secret-file', secretFile, '--cluster-id', 'keel-demo'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.pipe(log);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    return { id, url: `http://${http}`, child, exited };
+  });
 }
 
-function waitForLeader(cluster: CoreCluster): string {
-  for (let round = 0; round < 1000; round++) {
-    const leader = cluster.leader();
-    if (leader !== null) return leader;
-    cluster.tickAndStabilize();
-  }
-  throw new Error('no leader after 1000 ticks');
+async function demonstrate(nodes: readonly DemoNode[], print: (line?: string) => void): Promise<void> {
+  const leader = await waitForLeader(nodes);
+  print(`Leader elected: ${leader}.`);
+  print();
+  for (const node of nodes) print(`  ${node.id}  ${node.url}`);
+  const [a, b, c] = nodes as [DemoNode, DemoNode, DemoNode];
+  print();
+  print(`Writes go to any node (followers forward them to the leader); reads are linearizable on every node:`);
+  await step(print, 'PUT', a, '/kv/greeting', { value: 'hello' });
+  await step(print, 'GET', b, '/kv/greeting');
+  await step(print, 'POST', c, '/kv/greeting/append', { value: ', world' });
+  await step(print, 'GET', a, '/kv/greeting');
+  await step(print, 'POST', b, '/kv/greeting/cas', { expect: 'hello', value: 'bye' });
+  await step(print, 'POST', b, '/kv/greeting/cas', { expect: 'hello, world', value: 'bye' });
+  await step(print, 'GET', c, '/kv/greeting');
+  await step(print, 'GET', c, '/status');
+  print();
+  print('Try it yourself:');
+  print(`  curl -X PUT ${b.url}/kv/colour -d '{"value":"blue"}'`);
+  print(`  curl ${c.url}/kv/colour`);
+  print(`  curl -X POST ${a.url}/kv/colour/cas -d '{"expect":"blue","value":"green"}'`);
+  print(`  curl ${a.url}/status`);
+  print(`  curl ${a.url}/metrics`);
+  print();
 }
 
-function proposeAll(cluster: CoreCluster, leader: string, count: number, prefix: string): void {
-  for (let i = 1; i <= count; i++) cluster.propose(leader, encode(`${prefix}${i}`));
-  cluster.stabilize();
+async function step(print: (line?: string) => void, method: string, node: DemoNode, path: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${node.url}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = (await response.text()).trim();
+  const shown = body === undefined ? '' : ` ${JSON.stringify(body)}`;
+  print(`  ${method.padEnd(4)} ${node.id}${path}${shown}  ->  ${response.status} ${text}`);
+  if (response.status >= 500) throw new Error(`${method} ${path} on ${node.id} answered ${response.status}: ${text}`);
+}
+
+/** Polls `/status` until every node names the same leader. */
+async function waitForLeader(nodes: readonly DemoNode[]): Promise<string> {
+  const deadline = Date.now() + LEADER_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    for (const node of nodes) {
+      if (node.child.exitCode !== null) throw new Error(`node ${node.id} exited with code ${node.child.exitCode}; see its log`);
+    }
+    const leaders = await Promise.all(nodes.map(async (node) => {
+      try {
+        return ((await (await fetch(`${node.url}/status`)).json()) as { leader: string | null }).leader;
+      } catch {
+        return null;
+      }
+    }));
+    if (leaders[0] !== null && leaders.every((leader) => leader === leaders[0])) return leaders[0]!;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no leader within ${LEADER_TIMEOUT_MS / 1000} s`);
+}
+
+/** SIGTERM to every node; resolves with their exit codes (SIGKILL after 10 s). */
+async function stopCluster(nodes: readonly DemoNode[]): Promise<(number | null)[]> {
+  for (const node of nodes) node.child.kill('SIGTERM');
+  const timer = setTimeout(() => nodes.forEach((node) => node.child.kill('SIGKILL')), 10_000);
+  try {
+    return await Promise.all(nodes.map((node) => node.exited));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `count` distinct free TCP ports on loopback. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => done(server));
+  })));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
 }

@@ -1,5 +1,6 @@
 import { runBench } from './bench.js';
 import { runDemo } from './demo.js';
+import { runKv } from './kv.js';
 import { runSim } from './sim.js';
 
 /** One `keel` subcommand. */
@@ -10,7 +11,8 @@ interface Command {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
-  demo: { summary: 'run a 3-node in-process cluster on the core, propose entries and show what each node applied', run: runDemo },
+  demo: { summary: 'start a 3-node key-value cluster as local processes, show it working, keep it running', run: runDemo },
+  kv: { summary: 'run one node of the replicated key-value service (Raft over TCP, HTTP API)', run: runKv },
   sim: { summary: 'run seeded randomized fault schedules against the core and check every safety invariant', run: runSim },
   bench: { summary: 'run the benchmarks and print their figures', run: runBench },
 };

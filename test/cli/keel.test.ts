@@ -1,5 +1,8 @@
 /** The `keel` command, run as a user would: the built CLI in a child process. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
@@ -14,7 +17,7 @@ describe('keel CLI', () => {
   test('--help lists the commands that exist and exits 0', () => {
     const result = keel('--help');
     expect(result.status).toBe(0);
-    for (const command of ['demo', 'sim', 'bench']) expect(result.stdout).toContain(command);
+    for (const command of ['demo', 'kv', 'sim', 'bench']) expect(result.stdout).toContain(command);
   });
 
   test('an unknown command exits 2 with a clear message', () => {
@@ -23,10 +26,43 @@ describe('keel CLI', () => {
     expect(result.stderr).toContain("unknown command 'frobnicate'");
   });
 
-  test('demo: three nodes apply the same entries through a leader crash and restart', () => {
-    const result = keel('demo');
-    expect(result.status).toBe(0);
-    expect(result.stdout).toContain('All nodes applied the same entries in the same order.');
+  test('demo --once: three kv processes elect a leader, serve writes and reads through every node, and stop cleanly', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-demo-'));
+    try {
+      const result = keel('demo', '--once', '--dir', dir);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/Leader elected: n[123]\./);
+      expect(result.stdout).toContain('GET  n1/kv/greeting  ->  200 {"value":"hello, world"}');
+      expect(result.stdout).toContain('->  409 {"error":"cas_mismatch","actual":"hello, world"}');
+      expect(result.stdout).toContain('GET  n3/kv/greeting  ->  200 {"value":"bye"}');
+      expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0).');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('kv: bad peers, no authentication or an unusable data directory exit 2 and say why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-kv-usage-'));
+    try {
+      const file = join(dir, 'not-a-directory');
+      writeFileSync(file, 'x');
+      const base = ['kv', '--id', 'n1', '--http', '127.0.0.1:1'];
+      const cases: [string[], string][] = [
+        [[...base, '--peers', 'n2=127.0.0.1:7002,n3=127.0.0.1:7003', '--data', dir, '--insecure'], "no entry for this node's id 'n1'"],
+        [[...base, '--peers', 'n1=127.0.0.1:7001,n1=127.0.0.1:7002', '--data', dir, '--insecure'], "names 'n1' twice"],
+        [[...base, '--peers', 'n1=127.0.0.1:99999', '--data', dir, '--insecure'], 'port from 1 to 65535'],
+        [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir], 'peers must authenticate'],
+        [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir, '--secret-file', join(dir, 'missing')], 'cannot read'],
+        [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', file, '--insecure'], 'is not usable'],
+      ];
+      for (const [args, message] of cases) {
+        const result = keel(...args);
+        expect({ args, status: result.status }).toEqual({ args, status: 2 });
+        expect(result.stderr).toContain(message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('sim (runtime): a small swarm reports JSON with the summary fields and exits 0', () => {

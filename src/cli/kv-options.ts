@@ -1,0 +1,162 @@
+/**
+ * The options of `keel kv`, parsed and checked before anything starts: every
+ * mistake is a {@link UsageError} (exit code 2) naming the option.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from 'node:fs';
+import { isLogLevel } from './json-log.js';
+import type { LogLevel } from './json-log.js';
+import { integerOption, parseOptions, UsageError } from './args.js';
+
+/** A host and port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How peers authenticate each other. */
+export type PeerAuth =
+  | { readonly kind: 'hmac'; readonly secret: Uint8Array }
+  | { readonly kind: 'tls'; readonly cert: Buffer; readonly key: Buffer; readonly ca: Buffer }
+  | { readonly kind: 'insecure' };
+
+/** Everything `keel kv` runs with. */
+export interface KvCommandOptions {
+  readonly id: string;
+  readonly clusterId: string;
+  /** Every member's address, this node's own (its listen address) included. */
+  readonly peers: ReadonlyMap<string, HostPort>;
+  readonly http: HostPort;
+  readonly dataDir: string;
+  readonly auth: PeerAuth;
+  readonly tickIntervalMs: number;
+  readonly electionTicks: number;
+  readonly requestTimeoutMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Shortest accepted HMAC secret, in bytes. */
+const MIN_SECRET_BYTES = 16;
+
+export const KV_HELP = `Usage: keel kv --id ID --peers ID=HOST:PORT,... --http HOST:PORT --data DIR
+               (--secret-file PATH | --tls-cert PATH --tls-key PATH --tls-ca PATH | --insecure)
+               [--cluster-id NAME] [--tick-ms N] [--election-ticks N] [--request-timeout-ms N] [--log-level LEVEL]
+
+Runs one node of the replicated key-value service: Raft over TCP, the log and
+snapshots under --data, the HTTP API (docs/kv.md) on --http.
+
+Options:
+  --id ID                 this node's id; must be one of --peers
+  --peers LIST            every member as ID=HOST:PORT, comma-separated: the
+                          addresses this node dials; its own entry is where it listens
+  --http HOST:PORT        where the HTTP API listens
+  --data DIR              data directory (created if missing): log/ and snapshots/
+  --secret-file PATH      peers authenticate with an HMAC challenge on this shared
+                          secret (at least ${MIN_SECRET_BYTES} bytes; the file's bytes, trailing newline dropped)
+  --tls-cert/--tls-key/--tls-ca PATH
+                          mutual TLS: this node's certificate (naming its id) and key,
+                          and the cluster's CA
+  --insecure              no peer authentication (loopback experiments only)
+  --cluster-id NAME       peers of another cluster are refused (default keel)
+  --tick-ms N             Raft tick interval in ms (default 100)
+  --election-ticks N      election timeout in ticks (default 10)
+  --request-timeout-ms N  HTTP request deadline; past it the answer is 503 (default 5000)
+  --log-level LEVEL       debug, info, warn or error (default info); JSON lines on stderr
+
+SIGTERM and SIGINT stop the node gracefully. Exit code 2 on bad usage.
+`;
+
+/** Parses and checks `keel kv`'s arguments; reads the secret or TLS files. Throws {@link UsageError}. */
+export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'help' {
+  const values = parseOptions(args, {
+    id: { type: 'string' },
+    peers: { type: 'string' },
+    http: { type: 'string' },
+    data: { type: 'string' },
+    'secret-file': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    insecure: { type: 'boolean' },
+    'cluster-id': { type: 'string' },
+    'tick-ms': { type: 'string' },
+    'election-ticks': { type: 'string' },
+    'request-timeout-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help === true) return 'help';
+  const id = required('id', values.id);
+  const peers = parsePeers(required('peers', values.peers));
+  if (!peers.has(id)) throw new UsageError(`--peers has no entry for this node's id '${id}' (its own entry is its listen address)`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+  return {
+    id,
+    clusterId: values['cluster-id'] ?? 'keel',
+    peers,
+    http: parseHostPort('http', required('http', values.http)),
+    dataDir: required('data', values.data),
+    auth: parseAuth(values),
+    tickIntervalMs: integerOption('tick-ms', values['tick-ms'], 100, 1, 60_000),
+    electionTicks: integerOption('election-ticks', values['election-ticks'], 10, 2, 1000),
+    requestTimeoutMs: integerOption('request-timeout-ms', values['request-timeout-ms'], 5000, 1, 3_600_000),
+    logLevel,
+  };
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined || value.length === 0) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** `ID=HOST:PORT,...` into a map; duplicate ids and malformed entries are usage errors. */
+export function parsePeers(text: string): Map<string, HostPort> {
+  const peers = new Map<string, HostPort>();
+  for (const item of text.split(',')) {
+    const equals = item.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--peers entry '${item}' is not ID=HOST:PORT`);
+    const id = item.slice(0, equals);
+    if (peers.has(id)) throw new UsageError(`--peers names '${id}' twice`);
+    peers.set(id, parseHostPort('peers', item.slice(equals + 1), id));
+  }
+  return peers;
+}
+
+function parseHostPort(option: string, text: string, id?: string): HostPort {
+  const where = id === undefined ? `--${option}` : `--peers entry for '${id}'`;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) throw new UsageError(`${where} must be HOST:PORT with a port from 1 to 65535, got '${text}'`);
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function parseAuth(values: Readonly<Record<string, string | boolean | undefined>>): PeerAuth {
+  const secretFile = values['secret-file'] as string | undefined;
+  const tls = ['tls-cert', 'tls-key', 'tls-ca'].map((name) => values[name] as string | undefined);
+  const insecure = values['insecure'] === true;
+  const modes = [secretFile !== undefined, tls.some((path) => path !== undefined), insecure].filter(Boolean).length;
+  if (modes === 0) {
+    throw new UsageError('peers must authenticate: give --secret-file PATH (HMAC), or --tls-cert, --tls-key and --tls-ca (mutual TLS), or --insecure for loopback experiments');
+  }
+  if (modes > 1) throw new UsageError('choose one of --secret-file, the --tls-* options and --insecure');
+  if (insecure) return { kind: 'insecure' };
+  if (secretFile !== undefined) {
+    const secret = readOptionFile('secret-file', secretFile);
+    const trimmed = secret.subarray(0, secret.byteLength - (secret.at(-1) === 0x0a ? 1 : 0));
+    if (trimmed.byteLength < MIN_SECRET_BYTES) throw new UsageError(`--secret-file holds ${trimmed.byteLength} bytes; at least ${MIN_SECRET_BYTES} are needed`);
+    return { kind: 'hmac', secret: trimmed };
+  }
+  const [cert, key, ca] = tls;
+  if (cert === undefined || key === undefined || ca === undefined) throw new UsageError('mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca');
+  return { kind: 'tls', cert: readOptionFile('tls-cert', cert), key: readOptionFile('tls-key', key), ca: readOptionFile('tls-ca', ca) };
+}
+
+function readOptionFile(option: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--${option}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}

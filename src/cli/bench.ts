@@ -8,6 +8,7 @@ Runs Keel's benchmarks and prints their figures (see docs/benchmarks.md):
   storage          LevelStorage vs raw LevelDB: synced appends, open time, tail reads
   linearizability  the history checker on 1k/10k/50k-operation histories
   tcp              3 nodes in 3 processes over TCP (LevelDB, HMAC) beside in-process; the transport's own cost
+  failover         3 keel kv processes: leader kill -9 to the first acknowledged write
 
 Options:
   --quick       smaller sizes, for a smoke run
@@ -23,6 +24,7 @@ const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
   storage: async () => (await import('../../bench/storage.js')).benchStorage,
   linearizability: async () => (await import('../../bench/linearizability.js')).benchLinearizability,
   tcp: async () => (await import('../../bench/tcp.js')).benchTcp,
+  failover: async () => (await import('../../bench/failover.js')).benchFailover,
 };
 
 /** `keel bench`. */

@@ -1,5 +1,6 @@
 /**
- * A cluster of real `keel kv` processes on loopback for fault tests. Every
+ * A cluster of real `keel kv` processes on loopback, for the fault tests and
+ * the failover benchmark. Every
  * directed peer link a→b goes through a TCP proxy owned by the test, so a
  * link can be cut (connections destroyed, new ones refused) and healed. Nodes
  * can be killed with SIGKILL and restarted on the same data directory, and
@@ -8,15 +9,21 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/keel.js', import.meta.url));
+/** bin/keel.js of this package, found from this file in src/ (tests) or dist/src/ (benchmarks). */
+const BIN = ((): string => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'bin', 'keel.js');
+  }
+  throw new Error('process cluster: cannot find the package root');
+})();
 
 /** Forwards connections on a port to a target port, until cut. */
 export class LinkProxy {

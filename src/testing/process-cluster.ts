@@ -86,6 +86,12 @@ export interface ProcessClusterOptions {
   readonly size: number;
   /** Extra `keel kv` arguments (timing). */
   readonly args?: readonly string[];
+  /**
+   * Mutual TLS instead of the default random HMAC secret: the CA and each
+   * node's certificate and key (PEM), written into the cluster's temporary
+   * directory and removed with it.
+   */
+  readonly tls?: { readonly ca: string; readonly nodes: ReadonlyMap<string, { readonly cert: string; readonly key: string }> };
 }
 
 /** The cluster: nodes, their proxies, and the faults a test can inject. */
@@ -95,14 +101,18 @@ export class ProcessCluster {
   private readonly proxies = new Map<string, LinkProxy>();
   private readonly commands = new Map<string, string[]>();
 
+  /** The `keel kv` arguments a node is started with (after `node`). */
+  command(id: string): readonly string[] {
+    return this.commands.get(id)!;
+  }
+
   private constructor(readonly dir: string) {}
 
   static async start(options: ProcessClusterOptions): Promise<ProcessCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'keel-kv-cluster-'));
     const cluster = new ProcessCluster(dir);
-    const secretFile = join(dir, 'secret');
-    await writeFile(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
     const ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
+    const auth = await authArguments(dir, ids, options.tls);
     const listenPorts = await freePorts(2 * ids.length);
     for (const [i, from] of ids.entries()) {
       for (const [j, to] of ids.entries()) {
@@ -113,7 +123,7 @@ export class ProcessCluster {
       const peers = ids.map((peer, j) => `${peer}=127.0.0.1:${i === j ? listenPorts[j] : cluster.proxies.get(`${id}->${peer}`)!.port}`).join(',');
       const http = `127.0.0.1:${listenPorts[ids.length + i]}`;
       cluster.commands.set(id, [BIN, 'kv', '--id', id, '--peers', peers, '--http', http, '--data', join(dir, id),
-        '--secret-file', secretFile, '--log-level', 'info', ...(options.args ?? [])]);
+        ...auth(id), '--log-level', 'info', ...(options.args ?? [])]);
       cluster.nodes.push({ id, url: `http://${http}`, child: null, paused: false });
     }
     for (const node of cluster.nodes) cluster.launch(node);
@@ -208,6 +218,23 @@ export class ProcessCluster {
     node.child = child;
     node.paused = false;
   }
+}
+
+/** Writes the secret or the TLS files; returns each node's authentication arguments. */
+async function authArguments(dir: string, ids: readonly string[], tls: ProcessClusterOptions['tls']): Promise<(id: string) => string[]> {
+  if (tls === undefined) {
+    const secretFile = join(dir, 'secret');
+    await writeFile(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+    return () => ['--secret-file', secretFile];
+  }
+  await writeFile(join(dir, 'ca.crt'), tls.ca);
+  for (const id of ids) {
+    const pair = tls.nodes.get(id);
+    if (pair === undefined) throw new Error(`process cluster: no TLS certificate for ${id}`);
+    await writeFile(join(dir, `${id}.crt`), pair.cert);
+    await writeFile(join(dir, `${id}.key`), pair.key, { mode: 0o600 });
+  }
+  return (id) => ['--tls-cert', join(dir, `${id}.crt`), '--tls-key', join(dir, `${id}.key`), '--tls-ca', join(dir, 'ca.crt')];
 }
 
 async function listen(server: Server): Promise<number> {

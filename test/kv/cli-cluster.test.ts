@@ -1,0 +1,41 @@
+/** `keel kv` processes with mutual TLS, and a data directory that another process holds. */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ProcessCluster } from '../../src/testing/process-cluster.js';
+import { createTestPki } from '../transport/test-certificates.js';
+
+async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const value = await probe().catch(() => null);
+    if (value !== null) return value;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('keel kv processes', () => {
+  it('form a cluster over mutual TLS, serve writes and reads on every node, and refuse a second process on a data directory', async () => {
+    const pki = createTestPki(['n1', 'n2', 'n3']);
+    const cluster = await ProcessCluster.start({ size: 3, tls: pki, args: ['--tick-ms', '50'] });
+    try {
+      const [n1, n2, n3] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+      await until('a leader', async () => ((await (await fetch(`${n1.url}/status`)).json()) as { leader: string | null }).leader);
+      const put = await until('a write', async () => {
+        const response = await fetch(`${n2.url}/kv/secure`, { method: 'PUT', body: '{"value":"over TLS"}' });
+        return response.status === 200 ? response : null;
+      });
+      expect(await put.json()).toEqual({ ok: true });
+      expect(await (await fetch(`${n3.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
+      expect(await (await fetch(`${n1.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
+
+      // The same node again, on the same data directory, while the first one runs.
+      const second = spawnSync(process.execPath, cluster.command('n1'), { encoding: 'utf8', timeout: 60_000 });
+      expect(second.status).toBe(2);
+      expect(second.stderr).toMatch(/cannot use the log: .*locked|in use/i);
+    } finally {
+      const codes = await cluster.stop();
+      await cluster.remove();
+      expect(codes).toEqual([0, 0, 0]);
+    }
+  });
+});

@@ -92,6 +92,15 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     await expectRefused(server, client, 'b', logs, 'a', 'tls-identity');
   });
 
+  test('a server whose certificate names another node is refused by the client that dialled it', async () => {
+    const pki = createTestPki(['a', 'b', 'c']);
+    const logs = new LogCollector();
+    const server = await startServer({ tls: { ca: pki.ca, ...pki.nodes.get('c')! }, logger: logs.for('a') });
+    const client = await startClient('b', server.port, { tls: { ca: pki.ca, ...pki.nodes.get('b')! }, logger: logs.for('client') });
+    await expectRefused(server, client, 'b', logs, 'client', 'tls');
+    expect(logs.refusals('client')[0]!.message).toContain('does not name node a');
+  });
+
   test('a certificate from another CA is refused by the TLS handshake', async () => {
     const pki = createTestPki(['a']);
     const rogue = createTestPki(['b'], 'rogue-ca');

@@ -172,6 +172,23 @@ describe('TcpTransport connections', () => {
     expect(receiver.received.slice(1).map((m) => (m.kind === 'raft' ? m.message.term : 0))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  test('close() flushes the messages already queued on an open connection before ending it', async () => {
+    const made = await createTransports(['a', 'b'], () => ({ insecure: true }));
+    transports.push(...made.values());
+    const receiver = new RecordingHandler();
+    await made.get('b')!.start(receiver);
+    await made.get('a')!.start(new RecordingHandler());
+    const a = made.get('a')!;
+    a.send('b', heartbeat('a', 'b'));
+    await waitUntil(() => a.isConnected('b'), 10_000, 'the connection to open');
+
+    for (let i = 0; i < 100; i++) a.send('b', heartbeat('a', 'b', i + 2));
+    await a.close();
+
+    await waitUntil(() => receiver.received.length === 101, 10_000, 'every queued message to arrive after close()');
+    expect(receiver.received.at(-1)).toEqual(heartbeat('a', 'b', 101));
+  });
+
   test('close() ends every connection and listener: no socket handle outlives the transports', async () => {
     const secret = randomBytes(32);
     const local = await TcpCluster.start(() => ({ secret }));

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidConfigError } from '../../src/errors.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { TcpTransportOptions } from '../../src/transport/tcp-options.js';
-import { encodeMessageFrame } from '../../src/transport/tcp-codec.js';
+import { encodeMessageFrame, encodeValueFrame, unpackFrameBody } from '../../src/transport/tcp-codec.js';
+import { FrameDecoder } from '../../src/transport/tcp-frame.js';
 import { LOOPBACK, LogCollector, waitUntil } from './tcp-cluster.js';
 import { authenticatedSocket, closed, heartbeat, openSocket, RecordingHandler } from './tcp-raw-peer.js';
 import { createTestPki } from './test-certificates.js';
@@ -126,6 +127,20 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     socket.write(encodeMessageFrame(heartbeat('b', 'a')));
     await closed(socket);
     expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['malformed']);
+    expect(server.handler.received).toEqual([]);
+  });
+
+  test('a hello of another protocol version is refused and logged; the client is told why', async () => {
+    const logs = new LogCollector();
+    const server = await startServer({ secret: randomBytes(32), logger: logs.for('a') });
+    const socket = await openSocket(server.port);
+    const answers: Uint8Array[] = [];
+    const decoder = new FrameDecoder(4096);
+    socket.on('data', (chunk: Buffer) => answers.push(...decoder.push(chunk)));
+    socket.write(encodeValueFrame({ t: 'hello', protocol: 99, cluster: 'test-cluster', from: 'b', to: 'a', nonce: new Uint8Array(32) }));
+    await closed(socket);
+    expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['protocol']);
+    expect(answers.map((body) => unpackFrameBody(body))).toEqual([expect.objectContaining({ t: 'refuse', reason: 'protocol' })]);
     expect(server.handler.received).toEqual([]);
   });
 

@@ -140,6 +140,11 @@ describe('TcpTransport connections', () => {
     await made.get('c')!.start(record('c'));
     await made.get('a')!.start(new RecordingHandler());
     const a = made.get('a')!;
+    // Both connections open first, so that what is measured is the traffic, not who finished the handshake first.
+    a.send('b', heartbeat('a', 'b'));
+    a.send('c', heartbeat('a', 'c'));
+    await waitUntil(() => arrivals.length === 2, 10_000, 'both connections to open');
+    arrivals.length = 0;
     const chunks = 100;
     for (let i = 0; i < chunks; i++) {
       a.send('b', { kind: 'snapshotChunk', from: 'a', to: 'b', term: 1, meta: { index: 9, term: 1, membership: { voters: ['a', 'b', 'c'] } }, offset: i * 65536, data: new Uint8Array(65536), last: i === chunks - 1 });

@@ -144,6 +144,16 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     expect(server.handler.received).toEqual([]);
   });
 
+  test('connections beyond maxPendingConnections in their handshake are refused as overloaded', async () => {
+    const logs = new LogCollector();
+    const server = await startServer({ secret: randomBytes(32), maxPendingConnections: 2, logger: logs.for('a') });
+    const silent = [await openSocket(server.port), await openSocket(server.port)];
+    const third = await openSocket(server.port);
+    await closed(third);
+    expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['overloaded']);
+    for (const socket of silent) socket.destroy();
+  });
+
   test('before the handshake, a frame larger than a handshake message is refused at its length prefix', async () => {
     const logs = new LogCollector();
     const server = await startServer({ secret: randomBytes(32), logger: logs.for('a') });

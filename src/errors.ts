@@ -242,6 +242,7 @@ export type FrameInvalidReason = 'too-large' | 'version' | 'body' | 'message';
  * - `tls`: the TLS handshake itself failed (no certificate, untrusted CA, plain TCP);
  * - `malformed`: a handshake message of the wrong shape or order;
  * - `timeout`: the handshake did not complete in time;
+ * - `overloaded`: too many connections were already in their handshake;
  * - `refused-by-peer`: the other side refused (its reason is in the message).
  */
 export type HandshakeRefusal =
@@ -254,6 +255,7 @@ export type HandshakeRefusal =
   | 'tls'
   | 'malformed'
   | 'timeout'
+  | 'overloaded'
   | 'refused-by-peer';
 
 /** A socket operation of a transport failed (listen, accept). `cause` holds the system error. */

@@ -84,7 +84,7 @@ export class Listener {
     let pending = 0;
     for (const connection of this.connections) if (!connection.isAuthenticated()) pending++;
     if (pending >= this.options.maxPendingConnections) {
-      this.options.logger({ level: 'warn', event: 'refused', remote: remoteOf(socket), reason: 'malformed', message: `${pending} connections already in their handshake` });
+      this.options.logger({ level: 'warn', event: 'refused', remote: remoteOf(socket), reason: 'overloaded', message: `${pending} connections already in their handshake (maxPendingConnections)` });
       socket.destroy();
       return;
     }

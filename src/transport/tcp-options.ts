@@ -54,7 +54,7 @@ export interface TcpTransportOptions {
   readonly nodeId: NodeId;
   /** Identifies the cluster; a peer of another cluster is refused. */
   readonly clusterId: string;
-  /** Where to listen. Port 0 picks a free port (read it with `address()`). */
+  /** Where to listen (`0.0.0.0` for every interface). Port 0 picks a free port (read it with `address()`). */
   readonly listen: { readonly host: string; readonly port: number };
   /**
    * Every other member's id and address. Connections from other node ids are
@@ -83,16 +83,32 @@ export interface TcpTransportOptions {
    * @defaultValue 32 MiB
    */
   readonly maxQueueBytes?: number;
-  /** @defaultValue 5000 */
+  /**
+   * Time for a TCP (and TLS) connection to a peer to open; added to `handshakeTimeoutMs` for one attempt.
+   * @defaultValue 5000
+   */
   readonly connectTimeoutMs?: number;
-  /** @defaultValue 5000 */
+  /**
+   * Time for the Keel handshake to complete on a connection, either side; a TLS server also uses it for the TLS handshake.
+   * @defaultValue 5000
+   */
   readonly handshakeTimeoutMs?: number;
-  /** How long `close()` lets queued messages flush before destroying sockets. @defaultValue 1000 */
+  /**
+   * How long `close()` lets queued messages flush before destroying sockets.
+   * @defaultValue 1000
+   */
   readonly closeTimeoutMs?: number;
-  /** Inbound connections still in their handshake at once; more are closed at accept. @defaultValue 64 */
+  /**
+   * Inbound connections still in their handshake at once; more are closed at accept.
+   * @defaultValue 64
+   */
   readonly maxPendingConnections?: number;
+  /** Delays between connection attempts to one peer. */
   readonly backoff?: BackoffOptions;
-  /** Jitter source in [0, 1). @defaultValue Math.random */
+  /**
+   * Jitter source in [0, 1); inject a fixed one for reproducible tests.
+   * @defaultValue Math.random
+   */
   readonly random?: () => number;
 }
 

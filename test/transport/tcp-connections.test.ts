@@ -140,6 +140,11 @@ describe('TcpTransport connections', () => {
     await made.get('c')!.start(record('c'));
     await made.get('a')!.start(new RecordingHandler());
     const a = made.get('a')!;
+    // Both connections open first, so that what is measured is the traffic, not who finished the handshake first.
+    a.send('b', heartbeat('a', 'b'));
+    a.send('c', heartbeat('a', 'c'));
+    await waitUntil(() => arrivals.length === 2, 10_000, 'both connections to open');
+    arrivals.length = 0;
     const chunks = 100;
     for (let i = 0; i < chunks; i++) {
       a.send('b', { kind: 'snapshotChunk', from: 'a', to: 'b', term: 1, meta: { index: 9, term: 1, membership: { voters: ['a', 'b', 'c'] } }, offset: i * 65536, data: new Uint8Array(65536), last: i === chunks - 1 });
@@ -170,6 +175,23 @@ describe('TcpTransport connections', () => {
     expect(after.framesSent - before.framesSent).toBe(50);
     expect(after.writes - before.writes).toBe(1);
     expect(receiver.received.slice(1).map((m) => (m.kind === 'raft' ? m.message.term : 0))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  test('close() flushes the messages already queued on an open connection before ending it', async () => {
+    const made = await createTransports(['a', 'b'], () => ({ insecure: true }));
+    transports.push(...made.values());
+    const receiver = new RecordingHandler();
+    await made.get('b')!.start(receiver);
+    await made.get('a')!.start(new RecordingHandler());
+    const a = made.get('a')!;
+    a.send('b', heartbeat('a', 'b'));
+    await waitUntil(() => a.isConnected('b'), 10_000, 'the connection to open');
+
+    for (let i = 0; i < 100; i++) a.send('b', heartbeat('a', 'b', i + 2));
+    await a.close();
+
+    await waitUntil(() => receiver.received.length === 101, 10_000, 'every queued message to arrive after close()');
+    expect(receiver.received.at(-1)).toEqual(heartbeat('a', 'b', 101));
   });
 
   test('close() ends every connection and listener: no socket handle outlives the transports', async () => {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidConfigError } from '../../src/errors.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { TcpTransportOptions } from '../../src/transport/tcp-options.js';
-import { encodeMessageFrame } from '../../src/transport/tcp-codec.js';
+import { encodeMessageFrame, encodeValueFrame, unpackFrameBody } from '../../src/transport/tcp-codec.js';
+import { FrameDecoder } from '../../src/transport/tcp-frame.js';
 import { LOOPBACK, LogCollector, waitUntil } from './tcp-cluster.js';
 import { authenticatedSocket, closed, heartbeat, openSocket, RecordingHandler } from './tcp-raw-peer.js';
 import { createTestPki } from './test-certificates.js';
@@ -92,6 +93,15 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     await expectRefused(server, client, 'b', logs, 'a', 'tls-identity');
   });
 
+  test('a server whose certificate names another node is refused by the client that dialled it', async () => {
+    const pki = createTestPki(['a', 'b', 'c']);
+    const logs = new LogCollector();
+    const server = await startServer({ tls: { ca: pki.ca, ...pki.nodes.get('c')! }, logger: logs.for('a') });
+    const client = await startClient('b', server.port, { tls: { ca: pki.ca, ...pki.nodes.get('b')! }, logger: logs.for('client') });
+    await expectRefused(server, client, 'b', logs, 'client', 'tls');
+    expect(logs.refusals('client')[0]!.message).toContain('does not name node a');
+  });
+
   test('a certificate from another CA is refused by the TLS handshake', async () => {
     const pki = createTestPki(['a']);
     const rogue = createTestPki(['b'], 'rogue-ca');
@@ -118,6 +128,30 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     await closed(socket);
     expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['malformed']);
     expect(server.handler.received).toEqual([]);
+  });
+
+  test('a hello of another protocol version is refused and logged; the client is told why', async () => {
+    const logs = new LogCollector();
+    const server = await startServer({ secret: randomBytes(32), logger: logs.for('a') });
+    const socket = await openSocket(server.port);
+    const answers: Uint8Array[] = [];
+    const decoder = new FrameDecoder(4096);
+    socket.on('data', (chunk: Buffer) => answers.push(...decoder.push(chunk)));
+    socket.write(encodeValueFrame({ t: 'hello', protocol: 99, cluster: 'test-cluster', from: 'b', to: 'a', nonce: new Uint8Array(32) }));
+    await closed(socket);
+    expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['protocol']);
+    expect(answers.map((body) => unpackFrameBody(body))).toEqual([expect.objectContaining({ t: 'refuse', reason: 'protocol' })]);
+    expect(server.handler.received).toEqual([]);
+  });
+
+  test('connections beyond maxPendingConnections in their handshake are refused as overloaded', async () => {
+    const logs = new LogCollector();
+    const server = await startServer({ secret: randomBytes(32), maxPendingConnections: 2, logger: logs.for('a') });
+    const silent = [await openSocket(server.port), await openSocket(server.port)];
+    const third = await openSocket(server.port);
+    await closed(third);
+    expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['overloaded']);
+    for (const socket of silent) socket.destroy();
   });
 
   test('before the handshake, a frame larger than a handshake message is refused at its length prefix', async () => {

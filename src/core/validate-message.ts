@@ -29,16 +29,16 @@ const FIELD_LISTS = Object.fromEntries(Object.entries(FIELDS).map(([type, fields
  * naming the first problem; never changes anything.
  */
 export function validateMessage(value: unknown, self: NodeId, isKnownPeer: (id: NodeId) => boolean): asserts value is Message {
-  if (typeof value !== 'object' || value === null) fail(`expected an object, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null) invalidMessage(`expected an object, got ${describeValue(value)}`);
   const record = value as Record<string, unknown>;
   const type = record['type'];
-  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) fail(`unknown type ${describe(type)}`);
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) invalidMessage(`unknown type ${describeValue(type)}`);
   checkField(record, 'from', 'id', type);
   checkField(record, 'to', 'id', type);
   checkField(record, 'term', 'index', type);
-  if (record['to'] !== self) fail(`${type} addressed to ${String(record['to'])}, not to ${self}`);
-  if (record['from'] === self) fail(`${type} from this node itself`);
-  if (!isKnownPeer(record['from'] as string)) fail(`${type} from unknown node ${String(record['from'])}`);
+  if (record['to'] !== self) invalidMessage(`${type} addressed to ${String(record['to'])}, not to ${self}`);
+  if (record['from'] === self) invalidMessage(`${type} from this node itself`);
+  if (!isKnownPeer(record['from'] as string)) invalidMessage(`${type} from unknown node ${String(record['from'])}`);
   for (const [field, kind] of FIELD_LISTS[type as MessageType]) checkField(record, field, kind, type);
   if (type === 'appendEntries') checkAppendShape(record);
 }
@@ -91,7 +91,7 @@ function checkField(record: Record<string, unknown>, field: string, kind: FieldK
         return isSnapshotMeta(value);
     }
   })();
-  if (!ok) fail(`${type}.${field} must be ${KIND_NAMES[kind]}, got ${describe(value)}`);
+  if (!ok) invalidMessage(`${type}.${field} must be ${KIND_NAMES[kind]}, got ${describeValue(value)}`);
 }
 
 const KIND_NAMES: Readonly<Record<FieldKind, string>> = {
@@ -111,9 +111,9 @@ function checkAppendShape(record: Record<string, unknown>): void {
   let previousTerm = record['prevLogTerm'] as number;
   const term = record['term'] as number;
   for (const entry of entries) {
-    if (entry.index !== expectedIndex) fail(`appendEntries entries not contiguous: expected index ${expectedIndex}, got ${entry.index}`);
+    if (entry.index !== expectedIndex) invalidMessage(`appendEntries entries not contiguous: expected index ${expectedIndex}, got ${entry.index}`);
     if (entry.term < previousTerm || entry.term > term || entry.term === 0) {
-      fail(`appendEntries entry ${entry.index} has term ${entry.term} outside [${previousTerm}, ${term}]`);
+      invalidMessage(`appendEntries entry ${entry.index} has term ${entry.term} outside [${previousTerm}, ${term}]`);
     }
     previousTerm = entry.term;
     expectedIndex++;
@@ -146,13 +146,15 @@ export function isSnapshotMeta(value: unknown): value is SnapshotMeta {
   );
 }
 
-function describe(value: unknown): string {
+/** A short description of a field's value for an error message: its kind and size, never a whole payload. */
+export function describeValue(value: unknown): string {
   if (value instanceof Uint8Array) return `Uint8Array(${value.byteLength})`;
   if (Array.isArray(value)) return `array(${value.length})`;
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return value === null ? 'null' : typeof value === 'object' ? 'object' : String(value);
 }
 
-function fail(reason: string): never {
+/** Throws the {@link InvalidMessageError} for `reason`. */
+export function invalidMessage(reason: string): never {
   throw new InvalidMessageError(reason);
 }

@@ -1,6 +1,5 @@
-import { copyMessage, copySnapshotMeta, isSnapshotMeta, validateMessage } from '../core/validate-message.js';
+import { copyMessage, copySnapshotMeta, describeValue as describe, invalidMessage as fail, isSnapshotMeta, validateMessage } from '../core/validate-message.js';
 import type { NodeId, SnapshotMeta } from '../core/types.js';
-import { InvalidMessageError } from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, SnapshotAck, SnapshotChunk } from './transport.js';
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -115,15 +114,4 @@ function snapshotMeta(record: Fields, field: string): SnapshotMeta {
   const value = record[field];
   if (!isSnapshotMeta(value)) fail(`${String(record['kind'])}.${field} must be snapshot metadata {index, term, membership: {voters}}, got ${describe(value)}`);
   return copySnapshotMeta(value);
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Uint8Array) return `Uint8Array(${value.byteLength})`;
-  if (Array.isArray(value)) return `array(${value.length})`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return value === null ? 'null' : typeof value === 'object' ? 'object' : String(value);
-}
-
-function fail(reason: string): never {
-  throw new InvalidMessageError(reason);
 }

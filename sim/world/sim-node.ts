@@ -90,6 +90,7 @@ export class SimNode {
       heartbeatTicks: params.heartbeatTicks,
       preVote: params.preVote,
       checkQuorum: params.checkQuorum,
+      maxClockDriftTicks: params.maxClockDriftTicks,
       requestTimeoutMs: params.requestTimeoutMs,
       limits: { maxInflightMsgs: params.maxInflightMsgs, maxMsgBytes: params.maxMsgBytes },
       snapshotting: { entries: params.snapshotEntries, keepEntries: params.keepEntries, chunkBytes: params.chunkBytes },

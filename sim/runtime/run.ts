@@ -18,6 +18,7 @@ import { checkScenario, drawnScenario, restrictFaults, scenarioParams } from '..
 import type { Scenario } from '../world/scenario.js';
 import { splitStreams } from '../world/streams.js';
 import type { WorldStreams } from '../world/streams.js';
+import type { WorldTap } from '../world/tap.js';
 import { FaultInjector } from '../world/world-faults.js';
 import { describeError } from '../world/errors.js';
 import { World, WorldStopped } from '../world/world.js';
@@ -40,6 +41,15 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<R
 }
 
 /**
+ * Runs the world of `seed` with a tap that sees every event and message
+ * (the timeline of `keel sim --trace`). The run is the same as without it.
+ */
+export async function runSeedWithTap(seed: number, options: RunOptions, tap: WorldTap): Promise<RunReport> {
+  checkSeed(seed);
+  return runResolved(seed, resolveRunOptions(options), tap);
+}
+
+/**
  * Runs every seed in order and sums the reports. `onReport` sees each run as
  * it finishes (for progress output and printing failing seeds at once).
  */
@@ -56,12 +66,12 @@ export async function runSwarm(seeds: Iterable<number>, options: RunOptions = {}
   return summarizeSwarm(reports, (performance.now() - started) / 1000);
 }
 
-async function runResolved(seed: number, options: ResolvedRunOptions): Promise<RunReport> {
+async function runResolved(seed: number, options: ResolvedRunOptions, tap?: WorldTap): Promise<RunReport> {
   // Wall time is only measured for the report; nothing inside the world reads it.
   const wallStarted = performance.now();
   const streams = splitStreams(seed);
   const { params, schedule } = drawRun(streams, options);
-  const world = new World({ params, streams, traceTail: options.traceTail });
+  const world = new World({ params, streams, traceTail: options.traceTail, tap });
   let violation: Violation | null = null;
   let livenessFailure: RunReport['livenessFailure'] = null;
   let linearizability: RunReport['linearizability'] = 'not checked';

@@ -14,11 +14,13 @@ import { HistoryRecorder } from '../history.js';
 import { emptyCoverage } from './coverage.js';
 import type { Coverage, CoverageMark } from './coverage.js';
 import { SimNetwork } from './network.js';
+import type { NetworkObserver } from './network.js';
 import type { WorldParams } from './params.js';
 import type { DiskEvent } from './sim-disk.js';
 import { SimNode } from './sim-node.js';
 import type { SimNodeHost } from './sim-node.js';
 import type { WorldStreams } from './streams.js';
+import type { WorldTap } from './tap.js';
 import { Trace } from './trace.js';
 import { Workload } from './workload.js';
 import { describeError, hasCode } from './errors.js';
@@ -48,6 +50,8 @@ export interface WorldConfig {
   readonly streams: WorldStreams;
   /** Trace events a finding carries. */
   readonly traceTail: number;
+  /** Sees every event and message of the run (the timeline of `keel sim --trace`); never changes the run. */
+  readonly tap?: WorldTap | undefined;
 }
 
 /** Lets every promise chain already started run to its end: one macrotask turn drains the microtask queue. */
@@ -83,8 +87,13 @@ export class World {
   constructor(config: WorldConfig) {
     this.params = config.params;
     this.streams = config.streams;
-    this.trace = new Trace(config.traceTail);
-    const observer = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
+    const tap = config.tap;
+    this.trace = new Trace(config.traceTail, tap === undefined ? null : (timeMs, event) => tap.event(timeMs, event));
+    const observer: NetworkObserver = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
+    if (tap !== undefined) {
+      observer.sent = (from, to, message) => tap.sent(this.clock.now(), from, to, message);
+      observer.delivered = (from, to, message) => tap.delivered(this.clock.now(), from, to, message);
+    }
     this.network = new SimNetwork(this.clock, config.params.ids, config.streams.network, config.params.network, observer);
     const host = this.nodeHost();
     this.nodes = config.params.ids.map((id) => new SimNode(id, host, config.streams.disk.split()));

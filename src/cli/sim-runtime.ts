@@ -9,6 +9,7 @@ import type { PlantedBugName } from '../../sim/runtime/planted-bugs.js';
 import { decodeScenario } from '../../sim/runtime/scenario-codec.js';
 import { integerOption, UsageError } from './args.js';
 import { runShrink } from './sim-shrink.js';
+import { runTraced } from './sim-trace.js';
 
 /** What `keel sim` (the runtime simulator) was asked to run. */
 export interface RuntimeSimRequest {
@@ -20,6 +21,8 @@ export interface RuntimeSimRequest {
   /** A scenario in the one-line format of `sim/runtime/scenario-codec.ts` (needs a single seed). */
   readonly schedule: string | undefined;
   readonly plantBug: string | undefined;
+  /** Where to write the HTML timeline of the (single, or shrunk) run. */
+  readonly trace: string | undefined;
   /** Shrink the seed's failure; the number is the budget of candidate runs. */
   readonly shrinkRuns: number | undefined;
   readonly json: boolean;
@@ -30,7 +33,11 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
   const options = asUsage(() => runOptions(request));
   if (request.shrinkRuns !== undefined) {
     if (request.first !== request.last) throw new UsageError('--shrink needs one --seed');
-    return runShrink(request.first, options, request.shrinkRuns, request.json);
+    return runShrink(request.first, options, request.shrinkRuns, request.json, request.trace);
+  }
+  if (request.trace !== undefined) {
+    if (request.first !== request.last) throw new UsageError('--trace draws one run: give --seed');
+    return runTraced(request.first, options, request.trace, request.json);
   }
   const terminal = process.stderr.isTTY === true && !request.json;
   const total = request.last - request.first + 1;

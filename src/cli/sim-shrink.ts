@@ -5,10 +5,12 @@ import type { ScenarioRun } from '../../sim/runtime/scenario-arbitrary.js';
 import { shrinkSeed } from '../../sim/runtime/shrink.js';
 import type { ShrinkResult } from '../../sim/runtime/shrink.js';
 import { describeFault } from '../../sim/world/faults.js';
+import { traceSeed } from '../../sim/timeline/trace-run.js';
 import { UsageError } from './args.js';
+import { writeTimeline } from './sim-trace.js';
 
 /** `keel sim --shrink --seed N`: exit 1 when the seed fails (and was shrunk), 0 when it does not fail. */
-export async function runShrink(seed: number, options: RunOptions, maxRuns: number, json: boolean): Promise<number> {
+export async function runShrink(seed: number, options: RunOptions, maxRuns: number, json: boolean, tracePath?: string): Promise<number> {
   const terminal = process.stderr.isTTY === true && !json;
   let result: ShrinkResult;
   try {
@@ -23,6 +25,12 @@ export async function runShrink(seed: number, options: RunOptions, maxRuns: numb
     throw error;
   }
   if (terminal) process.stderr.write('\n');
+  if (tracePath !== undefined && result.failure !== null) {
+    // The timeline of the minimal run: the smallest picture of the failure.
+    const { minimal } = result;
+    writeTimeline(tracePath, (await traceSeed(seed, { ...options, durationMs: minimal.durationMs, scenario: minimal.scenario })).html);
+    if (!json) process.stderr.write(`timeline of the minimal run: ${tracePath}\n`);
+  }
   if (json) process.stdout.write(`${JSON.stringify(shrinkJson(result))}\n`);
   else process.stdout.write(`${formatShrink(result)}\n`);
   return result.failure === null ? 0 : 1;

@@ -8,6 +8,7 @@ import { runRuntimeSim } from './sim-runtime.js';
 const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
        keel sim --seed N --shrink [--shrink-runs N] [options]
        keel sim --seed N --schedule SCENARIO [options]
+       keel sim --seed N --trace run.html [options]
        keel sim --core [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
 
 Runs Keel under seeded, deterministic fault injection. One seed replays one
@@ -30,6 +31,9 @@ Options:
   --faults LIST   fault kinds, comma-separated, all or none (default all): drop,
                   duplicate, reorder, partition, clog, crash, pause, drift,
                   ioError, transfer
+  --trace FILE    with --seed: write the run's timeline to FILE, a self-contained
+                  HTML page (roles, terms, messages, faults, client operations,
+                  the violation); with --shrink, the timeline of the minimal run
   --shrink        run the seed and, if it fails, shrink its fault schedule,
                   cluster, clients and duration to a minimal failing scenario;
                   prints it with the one-line command that replays it
@@ -68,6 +72,7 @@ export function runSim(args: readonly string[]): Promise<number> {
       duration: { type: 'string' },
       faults: { type: 'string' },
       shrink: { type: 'boolean' },
+      trace: { type: 'string' },
       'shrink-runs': { type: 'string' },
       schedule: { type: 'string' },
       'plant-bug': { type: 'string' },
@@ -92,11 +97,12 @@ export function runSim(args: readonly string[]): Promise<number> {
         faults: values.faults,
         schedule: values.schedule,
         plantBug: values['plant-bug'],
+        trace: values.trace,
         shrinkRuns: values.shrink === true ? integerOption('shrink-runs', values['shrink-runs'], 300, 1, 100_000) : undefined,
         json: values.json === true,
       });
     }
-    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug'] as const;
+    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const;
     const misplaced = runtimeOnly.find((name) => values[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} is an option of the runtime simulator, not --core`);
     const [first, last] = seedRange(values.seed, values.seeds, 200);

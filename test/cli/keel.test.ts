@@ -1,5 +1,8 @@
 /** The `keel` command, run as a user would: the built CLI in a child process. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
@@ -68,6 +71,16 @@ describe('keel CLI', () => {
     expect(misfit.stderr).toContain('pause is not switched on');
   });
 
+  test('sim --trace writes a self-contained HTML timeline of the run', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'keel-trace-')), 'run.html');
+    const result = keel('sim', '--seed', '13', '--duration', '3', '--faults', 'crash', '--plant-bug', 'lying-disk', '--trace', path, '--json');
+    expect(result.status).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ runs: 1, violations: 1, timeline: path });
+    const html = readFileSync(path, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<line class="violation"');
+  });
+
   test('sim --core runs the core schedules', () => {
     const result = keel('sim', '--core', '--seeds', '1..3', '--json');
     expect(result.status).toBe(0);
@@ -87,6 +100,8 @@ describe('keel CLI', () => {
     [['sim', '--seed', '1', '--schedule', 'nodes three'], 'schedule, the header'],
     [['sim', '--seed', '1', '--plant-bug', 'gremlin'], 'unknown bug to plant'],
     [['sim', '--core', '--shrink'], 'not --core'],
+    [['sim', '--seeds', '1..2', '--trace', 'x.html'], '--trace draws one run'],
+    [['sim', '--seed', '1', '--duration', '0.1', '--trace', '/nonexistent-dir/x.html'], 'cannot write'],
   ])('bad usage %j exits 2 and says why', (args, message) => {
     const result = keel(...args);
     expect(result.status).toBe(2);

@@ -95,6 +95,8 @@ export function replayCommand(seed: number, options: ResolvedRunOptions): string
   if (options.plantedBug !== undefined) parts.push(`--plant-bug ${options.plantedBug}`);
   // The codec's alphabet (letters, digits, '.', ',', ';', '-', spaces) is safe inside single quotes.
   if (options.scenario !== undefined) parts.push(`--schedule '${encodeScenario(options.scenario)}'`);
+  // The command line cannot carry code: say so rather than print a command that replays something else.
+  if (options.plugin !== undefined) parts.push(`  # with the same stateMachine and workload: runSeed(${seed}, options)`);
   return parts.join(' ');
 }
 

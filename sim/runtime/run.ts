@@ -71,7 +71,7 @@ async function runResolved(seed: number, options: ResolvedRunOptions, tap?: Worl
   const wallStarted = performance.now();
   const streams = splitStreams(seed);
   const { params, schedule } = drawRun(streams, options);
-  const world = new World({ params, streams, traceTail: options.traceTail, tap });
+  const world = new World({ params, streams, traceTail: options.traceTail, tap, plugin: options.plugin });
   let violation: Violation | null = null;
   let livenessFailure: RunReport['livenessFailure'] = null;
   let linearizability: RunReport['linearizability'] = 'not checked';
@@ -84,7 +84,7 @@ async function runResolved(seed: number, options: ResolvedRunOptions, tap?: Worl
     if (missing !== null) livenessFailure = { detail: missing, trace: world.trace.last() };
     const checked = checkHistory(world, options);
     linearizability = checked.verdict;
-    violation = checked.violation;
+    violation = checked.violation ?? checkWorkload(world);
   } catch (error) {
     violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
   }
@@ -176,6 +176,14 @@ function checkHistory(world: World, options: ResolvedRunOptions): { verdict: Run
   }
   const violation = { invariant: 'Linearizability', detail: result.explanation, atMs: world.now(), trace: world.trace.last() };
   return { verdict: 'violation', violation };
+}
+
+/** The plugged-in workload's own check of its history, if it has one. */
+function checkWorkload(world: World): Violation | null {
+  const found = world.workload.check?.() ?? null;
+  if (found === null) return null;
+  world.record(`FINDING ${found.invariant}: ${found.detail}`);
+  return { invariant: found.invariant, detail: found.detail, atMs: world.now(), trace: world.trace.last() };
 }
 
 /** An exception that escaped the world: a finding of this seed, with the stack to debug it. */

@@ -42,10 +42,17 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
   const terminal = process.stderr.isTTY === true && !request.json;
   const total = request.last - request.first + 1;
   let done = 0;
+  const started = performance.now();
+  let failing = 0;
+  let simulatedSeconds = 0;
   const onReport = (report: RunReport): void => {
     done++;
-    if (!report.ok) process.stderr.write(`${terminal ? '\r' : ''}${formatRunReport(report)}\n`);
-    else if (terminal) process.stderr.write(`\r${progressBar(done, total)} seed ${report.seed}`);
+    simulatedSeconds += report.simulatedSeconds;
+    if (!report.ok) failing++;
+    const progress = { done, total, failing, simulatedSeconds, wallSeconds: (performance.now() - started) / 1000 };
+    if (!report.ok) process.stderr.write(`${terminal ? '\r\x1b[K' : ''}${formatRunReport(report)}\n`);
+    // The bar is redrawn in place; a failure's report is printed above it.
+    if (terminal) process.stderr.write(`\r${progressLine(progress)}\x1b[K`);
   };
   const seeds = Array.from({ length: total }, (_, i) => request.first + i);
   // Bad options (a scenario that does not fit the seed's world) only show once the seed is drawn.
@@ -105,8 +112,14 @@ function parseFaults(list: string): readonly FaultKind[] | 'all' {
   return kinds as FaultKind[];
 }
 
-function progressBar(done: number, total: number): string {
+/**
+ * One line of swarm progress for a terminal: a bar, runs done, failures so
+ * far, simulated seconds per wall second, and the time left at that pace.
+ */
+export function progressLine(progress: { done: number; total: number; failing: number; simulatedSeconds: number; wallSeconds: number }): string {
   const width = 30;
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+  const filled = Math.round((progress.done / progress.total) * width);
+  const pace = progress.wallSeconds > 0 ? progress.simulatedSeconds / progress.wallSeconds : 0;
+  const leftSeconds = progress.done > 0 ? (progress.wallSeconds / progress.done) * (progress.total - progress.done) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.done}/${progress.total} runs, ${progress.failing} failing, ${pace.toFixed(0)}× real time, ~${Math.ceil(leftSeconds)}s left`;
 }

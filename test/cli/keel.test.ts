@@ -100,6 +100,7 @@ describe('keel CLI', () => {
     [['sim', '--seed', '1', '--schedule', 'nodes three'], 'schedule, the header'],
     [['sim', '--seed', '1', '--plant-bug', 'gremlin'], 'unknown bug to plant'],
     [['sim', '--core', '--shrink'], 'not --core'],
+    [['sim', '--seed', '-1'], 'negative numbers are not valid'],
     [['sim', '--seeds', '1..2', '--trace', 'x.html'], '--trace draws one run'],
     [['sim', '--seed', '1', '--duration', '0.1', '--trace', '/nonexistent-dir/x.html'], 'cannot write'],
   ])('bad usage %j exits 2 and says why', (args, message) => {

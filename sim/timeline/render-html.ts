@@ -69,7 +69,7 @@ export function renderTimelineHtml(timeline: Timeline, page: TimelinePage): stri
   const overview = layoutOf(timeline, (OVERVIEW_WIDTH_PX - LEFT_PX - 40) / endMs, false, LEFT_PX);
   const sampled = timeline.messages.length < timeline.messagesTotal;
   const notes = [
-    `${timeline.nodes.length} nodes, ${timeline.clients.length} clients, ${(endMs / 1000).toFixed(3)} simulated seconds, ${timeline.messagesTotal} messages` +
+    `${timeline.nodes.length} nodes, ${clientCount(timeline)} clients (each with a probe in the liveness phase), ${(endMs / 1000).toFixed(3)} simulated seconds, ${timeline.messagesTotal} messages` +
       (sampled ? ` — showing ${timeline.messages.length}: every message of the last part of the run, an even sample before it` : ''),
   ];
   const violation = timeline.violation;
@@ -90,6 +90,11 @@ ${LEGEND}
 <script>${SCRIPT.replace('OVERVIEW_PX_PER_MS', String(overview.pxPerMs)).replace('LEFT_PX', String(LEFT_PX))}</script>
 </body></html>
 `;
+}
+
+/** Clients, not counting the liveness phase's probe clients (which have lanes of their own). */
+function clientCount(timeline: Timeline): number {
+  return timeline.clients.filter((client) => !client.endsWith('-probe')).length;
 }
 
 function renderSvg(timeline: Timeline, layout: Layout, detailed: boolean): string {

@@ -11,7 +11,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { summary: 'run a 3-node in-process cluster on the core, propose entries and show what each node applied', run: runDemo },
-  sim: { summary: 'run seeded randomized fault schedules against the core and check every safety invariant', run: runSim },
+  sim: { summary: 'run the deterministic simulator: seeded faults against the whole runtime, every invariant checked; shrink and draw failures', run: runSim },
   bench: { summary: 'run the benchmarks and print their figures', run: runBench },
 };
 

@@ -75,8 +75,10 @@ export async function shrinkSeed(seed: number, options: RunOptions = {}, shrinkO
   if (failure === null) return result;
 
   // A safety violation stops the world where it is found: the linearizability check after the run cannot
-  // change whether a candidate reproduces it, so candidates skip that (possibly long) search.
-  const candidateOptions: RunOptions = failure === 'Linearizability' ? options : { ...options, linearizabilityStepsPerKey: 1 };
+  // change whether a candidate reproduces it, so candidates skip that (possibly long) search. A linearizability
+  // or liveness failure is only judged once the check has run (a violation it finds would take precedence).
+  const judgedAtTheEnd = failure === 'Linearizability' || failure === 'Liveness';
+  const candidateOptions: RunOptions = judgedAtTheEnd ? options : { ...options, linearizabilityStepsPerKey: 1 };
   const runCandidate = (candidate: ScenarioRun, runOptions: RunOptions): Promise<RunReport> =>
     runSeed(seed, { ...runOptions, durationMs: candidate.durationMs, scenario: candidate.scenario });
   let runs = 0;

@@ -60,6 +60,22 @@ describe('scenarios', () => {
     }
   });
 
+  test(`random scenarios drawn by the arbitraries break no safety invariant (fast-check seed ${FC_SEED})`, async () => {
+    const seed = 21;
+    const drawn = drawSeed(seed, { durationMs: 1500 });
+    const arbitrary = scenarioRunArbitrary(boundsOf(drawn.drawnParams, 1500, undefined, true));
+    let struck = 0;
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async ({ durationMs, scenario }) => {
+        const report = await runSeed(seed, { durationMs, scenario });
+        struck += report.coverage.crash + report.coverage.partition + report.coverage.pause + report.coverage.clog + report.coverage.transferStarted;
+        expect(report.violation, `${formatRunReport(report)}\nscenario: ${encodeScenario(scenario)}`).toBeNull();
+      }),
+      { seed: FC_SEED, numRuns: 25 },
+    );
+    expect(struck).toBeGreaterThan(0);
+  });
+
   test('scenarios that leave the world the seed drew are bad input', async () => {
     const drawn = drawSeed(13, { durationMs: 3000, faults: ['crash'] });
     const bad: Scenario[] = [

@@ -6,7 +6,12 @@
 import { InvalidArgumentError } from '../../src/errors.js';
 import { FAULT_KINDS } from '../world/params.js';
 import type { FaultKind, WorldParams } from '../world/params.js';
+import { KvStateMachine } from '../world/kv-state-machine.js';
+import type { SimPlugin, SimStateMachine, SimWorkload, SimWorkloadContext } from '../world/plugin.js';
+import type { Scenario } from '../world/scenario.js';
 import { TRACE_TAIL_DEFAULT } from '../world/trace.js';
+import { PLANTED_BUG_NAMES } from './planted-bugs.js';
+import type { PlantedBugName } from './planted-bugs.js';
 
 /** Options of {@link runSeed} and {@link runSwarm}. */
 export interface RunOptions {
@@ -34,6 +39,22 @@ export interface RunOptions {
    * Must be deterministic. Not part of the replay command: pass it again.
    */
   readonly adjustParams?: (params: WorldParams) => WorldParams;
+  /**
+   * Replaces the fault schedule the seed drew (and may keep fewer nodes and
+   * clients): how a shrunk run is replayed. Checked against the world the
+   * seed drew; see `sim/world/scenario.ts`. @defaultValue the drawn schedule
+   */
+  readonly scenario?: Scenario;
+  /** Plants one of the simulator's own bugs (`sim/runtime/planted-bugs.ts`), to see the checkers catch it. */
+  readonly plantedBug?: PlantedBugName;
+  /**
+   * Your own state machine, built fresh for every node incarnation, in place
+   * of the key-value store. Needs a {@link RunOptions.workload} that speaks
+   * to it. See `sim/world/plugin.ts` and docs/simulator.md.
+   */
+  readonly stateMachine?: () => SimStateMachine;
+  /** Your own clients (and their history check), in place of the key-value clients. */
+  readonly workload?: (context: SimWorkloadContext) => SimWorkload;
 }
 
 /** {@link RunOptions} with every default applied and every value checked. */
@@ -46,6 +67,10 @@ export interface ResolvedRunOptions {
   readonly traceTail: number;
   readonly linearizabilityStepsPerKey: number;
   readonly adjustParams: (params: WorldParams) => WorldParams;
+  readonly scenario: Scenario | undefined;
+  readonly plantedBug: PlantedBugName | undefined;
+  /** The user's state machine and workload, or undefined for the key-value store. */
+  readonly plugin: SimPlugin | undefined;
 }
 
 /** Validates {@link RunOptions}; throws `InvalidArgumentError` naming the first bad option. */
@@ -68,6 +93,9 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
     linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
     adjustParams: options.adjustParams ?? ((params) => params),
+    scenario: options.scenario,
+    plantedBug: resolvePlantedBug(options.plantedBug),
+    plugin: resolvePlugin(options.stateMachine, options.workload),
   };
 }
 
@@ -85,6 +113,24 @@ export function resolveFaults(faults: readonly string[] | 'all'): FaultKind[] {
   }
   // Keep the canonical order, so two spellings of one set draw the same worlds.
   return FAULT_KINDS.filter((kind) => seen.has(kind));
+}
+
+function resolvePlugin(stateMachine: RunOptions['stateMachine'], workload: RunOptions['workload']): SimPlugin | undefined {
+  if (stateMachine !== undefined && typeof stateMachine !== 'function') throw new InvalidArgumentError('stateMachine must be a function that builds a state machine');
+  if (workload !== undefined && typeof workload !== 'function') throw new InvalidArgumentError('workload must be a function that builds a workload');
+  if (workload === undefined) {
+    if (stateMachine !== undefined) throw new InvalidArgumentError('a custom stateMachine needs a workload: the built-in clients only speak to the key-value store');
+    return undefined;
+  }
+  return { stateMachine: stateMachine ?? (() => new KvStateMachine()), workload };
+}
+
+function resolvePlantedBug(name: string | undefined): PlantedBugName | undefined {
+  if (name === undefined) return undefined;
+  if (!(PLANTED_BUG_NAMES as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError(`unknown planted bug '${String(name)}'; known: ${PLANTED_BUG_NAMES.join(', ')}`);
+  }
+  return name as PlantedBugName;
 }
 
 function optionalInteger(name: string, value: number | undefined, min: number, max: number): number | undefined {

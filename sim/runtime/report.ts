@@ -8,6 +8,7 @@ import type { Coverage } from '../world/coverage.js';
 import { FAULT_KINDS } from '../world/params.js';
 import type { FaultKind } from '../world/params.js';
 import type { ResolvedRunOptions } from './options.js';
+import { encodeScenario } from './scenario-codec.js';
 
 /** A broken invariant found by a run. */
 export interface Violation {
@@ -91,6 +92,11 @@ export function replayCommand(seed: number, options: ResolvedRunOptions): string
   const parts = [`npx keel sim --seed ${seed}`, `--duration ${options.durationMs / 1000}`];
   if (options.nodes !== undefined) parts.push(`--nodes ${options.nodes}`);
   if (options.faults.length !== FAULT_KINDS.length) parts.push(`--faults ${options.faults.join(',') || 'none'}`);
+  if (options.plantedBug !== undefined) parts.push(`--plant-bug ${options.plantedBug}`);
+  // The codec's alphabet (letters, digits, '.', ',', ';', '-', spaces) is safe inside single quotes.
+  if (options.scenario !== undefined) parts.push(`--schedule '${encodeScenario(options.scenario)}'`);
+  // The command line cannot carry code: say so rather than print a command that replays something else.
+  if (options.plugin !== undefined) parts.push(`  # with the same stateMachine and workload: runSeed(${seed}, options)`);
   return parts.join(' ');
 }
 

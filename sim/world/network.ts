@@ -40,6 +40,10 @@ export interface NetworkOptions {
 export interface NetworkObserver {
   trace(event: string): void;
   mark(mark: CoverageMark): void;
+  /** Optional: a node handed a message to the network (once per copy). */
+  sent?(from: NodeId, to: NodeId, message: NodeMessage): void;
+  /** Optional: a running node received a message. */
+  delivered?(from: NodeId, to: NodeId, message: NodeMessage): void;
 }
 
 const linkKey = (from: NodeId, to: NodeId): string => `${from}>${to}`;
@@ -118,6 +122,16 @@ export class SimNetwork {
     return duplicate;
   }
 
+  /** @internal The observer's `sent` hook, or null: the send path then pays nothing for it. */
+  get sentHook(): ((from: NodeId, to: NodeId, message: NodeMessage) => void) | null {
+    return this.observer.sent?.bind(this.observer) ?? null;
+  }
+
+  /** @internal The observer's `delivered` hook, or null. */
+  get deliveredHook(): ((from: NodeId, to: NodeId, message: NodeMessage) => void) | null {
+    return this.observer.delivered?.bind(this.observer) ?? null;
+  }
+
   /** @internal */
   trace(event: string): void {
     this.observer.trace(event);
@@ -165,13 +179,18 @@ export class SimNetwork {
  */
 class SimTransport implements Transport {
   private closed = false;
+  private readonly sent: ((from: NodeId, to: NodeId, message: NodeMessage) => void) | null;
+  private readonly delivered: ((from: NodeId, to: NodeId, message: NodeMessage) => void) | null;
 
   constructor(
     private readonly inner: Transport,
     private readonly id: NodeId,
     private readonly network: SimNetwork,
     private readonly clock: NodeClock,
-  ) {}
+  ) {
+    this.sent = network.sentHook;
+    this.delivered = network.deliveredHook;
+  }
 
   start(handler: TransportHandler): Promise<void> {
     return this.inner.start({
@@ -184,8 +203,12 @@ class SimTransport implements Transport {
 
   send(to: NodeId, message: NodeMessage): void {
     if (this.closed) return;
+    this.sent?.(this.id, to, message);
     this.inner.send(to, message);
-    if (this.network.duplicates(this.id, to)) this.inner.send(to, message);
+    if (this.network.duplicates(this.id, to)) {
+      this.sent?.(this.id, to, message);
+      this.inner.send(to, message);
+    }
   }
 
   close(): Promise<void> {
@@ -199,11 +222,14 @@ class SimTransport implements Transport {
     if (this.clock.isPaused) {
       this.network.trace(`hold ${from}>${this.id} ${describeMessage(message)}`);
       this.clock.setTimeout(() => {
-        if (!this.closed) handler.receive(message);
+        if (this.closed) return;
+        this.delivered?.(from, this.id, message);
+        handler.receive(message);
       }, 0);
       return;
     }
     this.network.trace(`recv ${from}>${this.id} ${describeMessage(message)}`);
+    this.delivered?.(from, this.id, message);
     if (message.kind === 'snapshotChunk' && message.last) this.network.mark('snapshotTransferred');
     handler.receive(message);
   }

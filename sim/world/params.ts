@@ -20,6 +20,17 @@ export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder'
 /** Fault kinds that strike at moments of the schedule (the others are rates or per-node settings). */
 export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer'];
 
+/** The lease's drift allowance in every world (the runtime's default); the drawn drift stays inside it. */
+export const MAX_CLOCK_DRIFT_TICKS = 1;
+
+/**
+ * The most two node clocks of `params` can drift apart during one election
+ * timeout, in ticks: one runs `1 + driftMax` fast, the other `1 - driftMax` slow.
+ */
+export function driftTicksPerElection(params: Pick<WorldParams, 'driftMax' | 'electionTicks'>): number {
+  return 2 * params.driftMax * params.electionTicks;
+}
+
 /** What the caller fixes; everything else is drawn. */
 export interface ParamsRequest {
   /** Cluster size; drawn from 3, 5 and 7 when absent. */
@@ -52,6 +63,12 @@ export interface WorldParams {
   readonly faultIntervalMsMean: number;
   /** Largest deviation of a node's clock rate from 1 (0 without drift). */
   readonly driftMax: number;
+  /**
+   * The drift allowance every node is configured with (`RaftNodeOptions.maxClockDriftTicks`).
+   * `driftMax` is drawn so that two clocks never drift apart by more than this
+   * many ticks per election timeout, which is what makes lease reads sound.
+   */
+  readonly maxClockDriftTicks: number;
   readonly clients: number;
   readonly keys: readonly string[];
   /** Whether clients may ask for lease reads (only where the lease's clock assumption holds). */
@@ -75,8 +92,8 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
   const disk: DiskOptions = { latencyMsMin: uniform(random, 0, 0.5), latencyMsMax: uniform(random, 0.5, 3), unsyncedMaySurvive: chance(random, 0.5) };
   // The lease assumes bounded drift, no pauses and no quick restarts (docs/api.md): only ask for it where that holds.
   const leaseReads = safetyNets && !faults.includes('pause') && chance(random, 0.5);
-  // Two clocks then differ by less than 0.9 tick per election timeout, inside the lease's allowance of one.
-  const driftMax = faults.includes('drift') ? uniform(random, 0, 0.9 / electionTicks) / 2 : 0;
+  // Two clocks then differ by less than 0.9 of the allowance per election timeout: inside what the lease assumes.
+  const driftMax = faults.includes('drift') ? uniform(random, 0, (0.9 * MAX_CLOCK_DRIFT_TICKS) / electionTicks) / 2 : 0;
   const clients = request.clients ?? integerBetween(random, 1, 4);
   const keyCount = integerBetween(random, 1, 4);
   return {
@@ -97,6 +114,7 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     faults,
     faultIntervalMsMean: uniform(random, 100, 1500),
     driftMax,
+    maxClockDriftTicks: MAX_CLOCK_DRIFT_TICKS,
     clients,
     keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
     leaseReads,

@@ -15,8 +15,7 @@ import type { WorldParams } from './params.js';
 import { SimDisk } from './sim-disk.js';
 import type { DiskEvent, DiskHandle } from './sim-disk.js';
 import { SimSnapshots } from './sim-snapshots.js';
-import { KvStateMachine } from './kv-state-machine.js';
-import type { KvResult } from './kv-state-machine.js';
+import type { SimStateMachine } from './plugin.js';
 import { uniform } from './streams.js';
 
 /** What a {@link SimNode} needs from its world. */
@@ -26,6 +25,8 @@ export interface SimNodeHost {
   readonly params: WorldParams;
   /** The world's `nodes` stream: incarnation seeds and clock rates. */
   readonly random: SeededRandom;
+  /** A fresh state machine for each incarnation. */
+  createStateMachine(): SimStateMachine;
   trace(event: string): void;
   /** A node applied the entry at `index` (read back from its disk). */
   applied(node: SimNode, entry: Entry): void;
@@ -49,8 +50,8 @@ export class SimNode {
   state: SimNodeState = 'down';
   /** Counts starts; fault undo actions check it so they only touch the incarnation they were meant for. */
   incarnation = 0;
-  machine = new KvStateMachine();
-  node: RaftNode<KvResult> | null = null;
+  machine: SimStateMachine;
+  node: RaftNode<unknown> | null = null;
   clock: NodeClock | null = null;
   private handle: DiskHandle | null = null;
   /** The highest index whose applied entry was reported, so none is reported twice or missed. */
@@ -62,6 +63,7 @@ export class SimNode {
     diskRandom: SeededRandom,
   ) {
     this.disk = new SimDisk(diskRandom, host.params.disk, (event) => host.disk(this, event));
+    this.machine = host.createStateMachine();
   }
 
   /** Starts a new incarnation over the durable state. */
@@ -73,10 +75,10 @@ export class SimNode {
     this.incarnation++;
     this.clock = new NodeClock(host.clock, rate, host.clock.now() * rate);
     this.handle = this.disk.open(this.clock);
-    this.machine = new KvStateMachine();
+    this.machine = host.createStateMachine();
     this.node = null;
     this.state = 'up';
-    const node = await RaftNode.open<KvResult>({
+    const node = await RaftNode.open<unknown>({
       id: this.id,
       members: params.ids,
       storage: this.handle,
@@ -90,6 +92,7 @@ export class SimNode {
       heartbeatTicks: params.heartbeatTicks,
       preVote: params.preVote,
       checkQuorum: params.checkQuorum,
+      maxClockDriftTicks: params.maxClockDriftTicks,
       requestTimeoutMs: params.requestTimeoutMs,
       limits: { maxInflightMsgs: params.maxInflightMsgs, maxMsgBytes: params.maxMsgBytes },
       snapshotting: { entries: params.snapshotEntries, keepEntries: params.keepEntries, chunkBytes: params.chunkBytes },
@@ -165,7 +168,7 @@ export class SimNode {
     return observationOf(view.core, this.disk.durableHardState(), (index) => view.term(index));
   }
 
-  private subscribe(node: RaftNode<KvResult>): void {
+  private subscribe(node: RaftNode<unknown>): void {
     const host = this.host;
     node.on('role', (role) => {
       if (this.node === node) host.roleChanged(this, role, node.status().term);

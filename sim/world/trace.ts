@@ -27,8 +27,14 @@ export class Trace {
   /** Events recorded so far. */
   count = 0;
 
-  /** @param tailSize - how many recent events to keep in full (at least 1). */
-  constructor(private readonly tailSize: number = TRACE_TAIL_DEFAULT) {
+  /**
+   * @param tailSize - how many recent events to keep in full (at least 1).
+   * @param listener - sees every event as it is recorded (the timeline of `keel sim --trace`).
+   */
+  constructor(
+    private readonly tailSize: number = TRACE_TAIL_DEFAULT,
+    private readonly listener: ((timeMs: number, event: string) => void) | null = null,
+  ) {
     if (!Number.isSafeInteger(tailSize) || tailSize < 1) throw new RangeError(`Trace: tailSize must be a positive integer, got ${tailSize}`);
     this.tail = [];
   }
@@ -50,6 +56,7 @@ export class Trace {
     else this.tail[this.next] = line;
     this.next = (this.next + 1) % this.tailSize;
     this.count++;
+    if (this.listener !== null) this.listener(timeMs, event);
   }
 
   /** The fingerprint of every event so far: 16 hex digits. */

@@ -15,24 +15,25 @@ import type { CasResult, HistoryRecorder, Invocation, PendingOperation } from '.
 import type { CoverageMark } from './coverage.js';
 import { encodeKvCommand } from './kv-state-machine.js';
 import type { KvCommand, KvResult, KvStateMachine } from './kv-state-machine.js';
+import type { SimWorkload } from './plugin.js';
 import { chance, pick, uniform } from './streams.js';
 
-/** A running node as a client reaches it. */
-export interface ClientTarget {
-  readonly node: RaftNode<KvResult>;
-  readonly machine: KvStateMachine;
+/** A running node as a client reaches it: its runtime and its local state machine. */
+export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
+  readonly node: RaftNode<Result>;
+  readonly machine: Machine;
   /** Runs `action` on the node when it is not paused. */
   runOn(action: () => void): void;
 }
 
-/** What the workload needs from the world. */
-export interface ClusterAccess {
+/** What a workload needs from the world. */
+export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
   readonly ids: readonly NodeId[];
   now(): number;
   /** A timer on the world clock. */
   setTimeout(callback: () => void, delayMs: number): void;
   /** The running node `id`, or null while it is down. */
-  target(id: NodeId): ClientTarget | null;
+  target(id: NodeId): ClientTarget<Machine, Result> | null;
   /** True while some link is cut. */
   partitioned(): boolean;
   trace(event: string): void;
@@ -67,8 +68,8 @@ interface Client {
 /** The attempt was abandoned by the client's own watchdog (the node was paused or died). */
 class AttemptAbandoned extends Error {}
 
-/** Simulated clients and the history they record. */
-export class Workload {
+/** Simulated clients of the key-value store and the history they record. */
+export class Workload implements SimWorkload {
   private readonly clients: Client[];
   private running = false;
   private inFlight = 0;

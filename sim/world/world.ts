@@ -8,18 +8,24 @@
  */
 import type { Entry, Index, NodeId } from '../../src/core/types.js';
 import { VirtualClock } from '../../src/node/clock.js';
+import type { RaftNode } from '../../src/node/raft-node.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
 import { HistoryRecorder } from '../history.js';
 import { emptyCoverage } from './coverage.js';
 import type { Coverage, CoverageMark } from './coverage.js';
 import { SimNetwork } from './network.js';
+import type { NetworkObserver } from './network.js';
 import type { WorldParams } from './params.js';
 import type { DiskEvent } from './sim-disk.js';
 import { SimNode } from './sim-node.js';
 import type { SimNodeHost } from './sim-node.js';
 import type { WorldStreams } from './streams.js';
+import type { WorldTap } from './tap.js';
 import { Trace } from './trace.js';
+import { KvStateMachine } from './kv-state-machine.js';
+import type { KvResult } from './kv-state-machine.js';
+import type { SimPlugin, SimStateMachine, SimWorkload } from './plugin.js';
 import { Workload } from './workload.js';
 import { describeError, hasCode } from './errors.js';
 import type { ClusterAccess } from './workload.js';
@@ -48,6 +54,10 @@ export interface WorldConfig {
   readonly streams: WorldStreams;
   /** Trace events a finding carries. */
   readonly traceTail: number;
+  /** Sees every event and message of the run (the timeline of `keel sim --trace`); never changes the run. */
+  readonly tap?: WorldTap | undefined;
+  /** A user's state machine and clients in place of the key-value store and its clients. */
+  readonly plugin?: SimPlugin | undefined;
 }
 
 /** Lets every promise chain already started run to its end: one macrotask turn drains the microtask queue. */
@@ -62,7 +72,7 @@ export class World {
   readonly nodes: readonly SimNode[];
   readonly checker = new SafetyChecker();
   readonly recorder = new HistoryRecorder();
-  readonly workload: Workload;
+  readonly workload: SimWorkload;
   readonly params: WorldParams;
   readonly streams: WorldStreams;
   /** World events run so far (clock callbacks). */
@@ -83,12 +93,21 @@ export class World {
   constructor(config: WorldConfig) {
     this.params = config.params;
     this.streams = config.streams;
-    this.trace = new Trace(config.traceTail);
-    const observer = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
+    const tap = config.tap;
+    this.trace = new Trace(config.traceTail, tap === undefined ? null : (timeMs, event) => tap.event(timeMs, event));
+    const observer: NetworkObserver = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
+    if (tap !== undefined) {
+      observer.sent = (from, to, message) => tap.sent(this.clock.now(), from, to, message);
+      observer.delivered = (from, to, message) => tap.delivered(this.clock.now(), from, to, message);
+    }
     this.network = new SimNetwork(this.clock, config.params.ids, config.streams.network, config.params.network, observer);
-    const host = this.nodeHost();
+    const host = this.nodeHost(config.plugin?.stateMachine ?? (() => new KvStateMachine()));
     this.nodes = config.params.ids.map((id) => new SimNode(id, host, config.streams.disk.split()));
-    this.workload = new Workload(config.streams.workload, this.clusterAccess(), this.recorder, workloadOptions(config.params));
+    const plugin = config.plugin;
+    this.workload =
+      plugin === undefined
+        ? new Workload(config.streams.workload, this.clusterAccess(), this.recorder, workloadOptions(config.params))
+        : plugin.workload({ ...this.clusterAccess<SimStateMachine, unknown>(), random: config.streams.workload, params: config.params });
   }
 
   /** Starts every node and the clients. */
@@ -259,8 +278,9 @@ export class World {
     }
   }
 
-  private nodeHost(): SimNodeHost {
+  private nodeHost(createStateMachine: () => SimStateMachine): SimNodeHost {
     return {
+      createStateMachine,
       clock: this.clock,
       network: this.network,
       params: this.params,
@@ -345,7 +365,8 @@ export class World {
     this.restartLater(node, this.ioErrorDownMs.get(node.id) ?? 0);
   }
 
-  private clusterAccess(): ClusterAccess {
+  /** The cluster as clients see it. `Machine` and `Result` are the plugged-in state machine's (the key-value store's by default). */
+  private clusterAccess<Machine = KvStateMachine, Result = KvResult>(): ClusterAccess<Machine, Result> {
     return {
       ids: this.params.ids,
       now: () => this.clock.now(),
@@ -356,7 +377,8 @@ export class World {
         const node = this.node(id);
         const raft = node.node;
         if (node.state !== 'up' || raft === null) return null;
-        return { node: raft, machine: node.machine, runOn: (action) => node.runOn(action) };
+        // The world builds every node's machine with the same factory the workload was written for.
+        return { node: raft as RaftNode<Result>, machine: node.machine as unknown as Machine, runOn: (action) => node.runOn(action) };
       },
       partitioned: () => this.network.currentCuts().length > 0,
       trace: (event) => this.record(event),

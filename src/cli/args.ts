@@ -11,7 +11,9 @@ export function parseOptions<T extends Options>(args: readonly string[], options
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const message = (error as Error).message;
+    // parseArgs reads `--seed -1` as an option followed by another option.
+    throw new UsageError(message.includes('is ambiguous') ? `${message.split('.')[0]}: negative numbers are not valid there` : message);
   }
 }
 

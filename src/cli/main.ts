@@ -13,7 +13,7 @@ interface Command {
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { summary: 'start a 3-node key-value cluster as local processes, show it working, keep it running', run: runDemo },
   kv: { summary: 'run one node of the replicated key-value service (Raft over TCP, HTTP API)', run: runKv },
-  sim: { summary: 'run seeded randomized fault schedules against the core and check every safety invariant', run: runSim },
+  sim: { summary: 'run the deterministic simulator: seeded faults against the whole runtime, every invariant checked; shrink and draw failures', run: runSim },
   bench: { summary: 'run the benchmarks and print their figures', run: runBench },
 };
 

@@ -2,7 +2,14 @@ import { formatRunReport, formatSwarmReport, runSwarm } from '../../sim/runtime/
 import type { RunOptions, RunReport } from '../../sim/runtime/run.js';
 import { FAULT_KINDS } from '../../sim/world/params.js';
 import type { FaultKind } from '../../sim/world/params.js';
+import { InvalidArgumentError } from '../errors.js';
+import { resolveRunOptions } from '../../sim/runtime/options.js';
+import { PLANTED_BUG_NAMES } from '../../sim/runtime/planted-bugs.js';
+import type { PlantedBugName } from '../../sim/runtime/planted-bugs.js';
+import { decodeScenario } from '../../sim/runtime/scenario-codec.js';
 import { integerOption, UsageError } from './args.js';
+import { runShrink } from './sim-shrink.js';
+import { runTraced } from './sim-trace.js';
 
 /** What `keel sim` (the runtime simulator) was asked to run. */
 export interface RuntimeSimRequest {
@@ -11,22 +18,48 @@ export interface RuntimeSimRequest {
   readonly duration: string | undefined;
   readonly nodes: string | undefined;
   readonly faults: string | undefined;
+  /** A scenario in the one-line format of `sim/runtime/scenario-codec.ts` (needs a single seed). */
+  readonly schedule: string | undefined;
+  readonly plantBug: string | undefined;
+  /** Where to write the HTML timeline of the (single, or shrunk) run. */
+  readonly trace: string | undefined;
+  /** Shrink the seed's failure; the number is the budget of candidate runs. */
+  readonly shrinkRuns: number | undefined;
   readonly json: boolean;
 }
 
 /** Runs the runtime simulator over a seed range; exit code 0 when nothing was found, 1 otherwise. */
 export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number> {
-  const options = runOptions(request);
+  const options = asUsage(() => runOptions(request));
+  if (request.shrinkRuns !== undefined) {
+    if (request.first !== request.last) throw new UsageError('--shrink needs one --seed');
+    return runShrink(request.first, options, request.shrinkRuns, request.json, request.trace);
+  }
+  if (request.trace !== undefined) {
+    if (request.first !== request.last) throw new UsageError('--trace draws one run: give --seed');
+    return runTraced(request.first, options, request.trace, request.json);
+  }
   const terminal = process.stderr.isTTY === true && !request.json;
   const total = request.last - request.first + 1;
   let done = 0;
+  const started = performance.now();
+  let failing = 0;
+  let simulatedSeconds = 0;
   const onReport = (report: RunReport): void => {
     done++;
-    if (!report.ok) process.stderr.write(`${terminal ? '\r' : ''}${formatRunReport(report)}\n`);
-    else if (terminal) process.stderr.write(`\r${progressBar(done, total)} seed ${report.seed}`);
+    simulatedSeconds += report.simulatedSeconds;
+    if (!report.ok) failing++;
+    const progress = { done, total, failing, simulatedSeconds, wallSeconds: (performance.now() - started) / 1000 };
+    if (!report.ok) process.stderr.write(`${terminal ? '\r\x1b[K' : ''}${formatRunReport(report)}\n`);
+    // The bar is redrawn in place; a failure's report is printed above it.
+    if (terminal) process.stderr.write(`\r${progressLine(progress)}\x1b[K`);
   };
   const seeds = Array.from({ length: total }, (_, i) => request.first + i);
-  const swarm = await runSwarm(seeds, options, onReport);
+  // Bad options (a scenario that does not fit the seed's world) only show once the seed is drawn.
+  const swarm = await runSwarm(seeds, options, onReport).catch((error: unknown) => {
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
+    throw error;
+  });
   if (terminal) process.stderr.write('\n');
   if (request.json) {
     const { reports, ...summary } = swarm;
@@ -41,10 +74,32 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
 function runOptions(request: RuntimeSimRequest): RunOptions {
   const seconds = request.duration === undefined ? 10 : Number(request.duration);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new UsageError(`--duration must be a number of seconds in (0, 3600], got '${request.duration}'`);
-  const options: { durationMs: number; nodes?: number; faults?: readonly FaultKind[] | 'all' } = { durationMs: Math.round(seconds * 1000) };
+  const options: { -readonly [K in keyof RunOptions]: RunOptions[K] } = { durationMs: Math.round(seconds * 1000) };
   if (request.nodes !== undefined) options.nodes = integerOption('nodes', request.nodes, 3, 3, 7);
   if (request.faults !== undefined) options.faults = parseFaults(request.faults);
+  if (request.schedule !== undefined) {
+    if (request.first !== request.last) throw new UsageError('--schedule replays one seed: give --seed');
+    options.scenario = decodeScenario(request.schedule);
+  }
+  if (request.plantBug !== undefined) {
+    if (!(PLANTED_BUG_NAMES as readonly string[]).includes(request.plantBug)) {
+      throw new UsageError(`unknown bug to plant '${request.plantBug}'; known: ${PLANTED_BUG_NAMES.join(', ')}`);
+    }
+    options.plantedBug = request.plantBug as PlantedBugName;
+  }
+  // Validates everything else now, so bad values exit 2 before any run starts.
+  resolveRunOptions(options);
   return options;
+}
+
+/** Runs `parse`, turning the simulator's `InvalidArgumentError` into a usage error (exit 2). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function parseFaults(list: string): readonly FaultKind[] | 'all' {
@@ -57,8 +112,14 @@ function parseFaults(list: string): readonly FaultKind[] | 'all' {
   return kinds as FaultKind[];
 }
 
-function progressBar(done: number, total: number): string {
+/**
+ * One line of swarm progress for a terminal: a bar, runs done, failures so
+ * far, simulated seconds per wall second, and the time left at that pace.
+ */
+export function progressLine(progress: { done: number; total: number; failing: number; simulatedSeconds: number; wallSeconds: number }): string {
   const width = 30;
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+  const filled = Math.round((progress.done / progress.total) * width);
+  const pace = progress.wallSeconds > 0 ? progress.simulatedSeconds / progress.wallSeconds : 0;
+  const leftSeconds = progress.done > 0 ? (progress.wallSeconds / progress.done) * (progress.total - progress.done) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.done}/${progress.total} runs, ${progress.failing} failing, ${pace.toFixed(0)}× real time, ~${Math.ceil(leftSeconds)}s left`;
 }

@@ -6,6 +6,9 @@ import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
 import { runRuntimeSim } from './sim-runtime.js';
 
 const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
+       keel sim --seed N --shrink [--shrink-runs N] [options]
+       keel sim --seed N --schedule SCENARIO [options]
+       keel sim --seed N --trace run.html [options]
        keel sim --core [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
 
 Runs Keel under seeded, deterministic fault injection. One seed replays one
@@ -28,6 +31,21 @@ Options:
   --faults LIST   fault kinds, comma-separated, all or none (default all): drop,
                   duplicate, reorder, partition, clog, crash, pause, drift,
                   ioError, transfer
+  --trace FILE    with --seed: write the run's timeline to FILE, a self-contained
+                  HTML page (roles, terms, messages, faults, client operations,
+                  the violation); with --shrink, the timeline of the minimal run
+  --shrink        run the seed and, if it fails, shrink its fault schedule,
+                  cluster, clients and duration to a minimal failing scenario;
+                  prints it with the one-line command that replays it
+  --shrink-runs N most candidate runs of --shrink (default 300)
+  --schedule SCENARIO
+                  replace the seed's fault schedule with a scenario, e.g.
+                  'nodes 3 clients 1; at 92 crash n2 down 979; at 729 pause n1 for 40'
+                  (what --shrink prints; see docs/simulator.md)
+  --plant-bug NAME
+                  plant a bug in the simulated world to watch it being caught:
+                  lying-disk (acknowledges writes before they are durable),
+                  unsafe-reads (gets skip the read barrier)
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
@@ -53,6 +71,11 @@ export function runSim(args: readonly string[]): Promise<number> {
       nodes: { type: 'string' },
       duration: { type: 'string' },
       faults: { type: 'string' },
+      shrink: { type: 'boolean' },
+      trace: { type: 'string' },
+      'shrink-runs': { type: 'string' },
+      schedule: { type: 'string' },
+      'plant-bug': { type: 'string' },
       core: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -63,10 +86,25 @@ export function runSim(args: readonly string[]): Promise<number> {
     }
     if (values.core !== true) {
       if (values.steps !== undefined) throw new UsageError('--steps goes with --core');
+      if (values.shrink !== true && values['shrink-runs'] !== undefined) throw new UsageError('--shrink-runs goes with --shrink');
+      if (values.shrink === true && values.seed === undefined) throw new UsageError('--shrink needs one --seed');
       const [first, last] = seedRange(values.seed, values.seeds, 100);
-      return runRuntimeSim({ first, last, duration: values.duration, nodes: values.nodes, faults: values.faults, json: values.json === true });
+      return runRuntimeSim({
+        first,
+        last,
+        duration: values.duration,
+        nodes: values.nodes,
+        faults: values.faults,
+        schedule: values.schedule,
+        plantBug: values['plant-bug'],
+        trace: values.trace,
+        shrinkRuns: values.shrink === true ? integerOption('shrink-runs', values['shrink-runs'], 300, 1, 100_000) : undefined,
+        json: values.json === true,
+      });
     }
-    if (values.duration !== undefined || values.faults !== undefined) throw new UsageError('--duration and --faults are options of the runtime simulator, not --core');
+    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const;
+    const misplaced = runtimeOnly.find((name) => values[name] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is an option of the runtime simulator, not --core`);
     const [first, last] = seedRange(values.seed, values.seeds, 200);
     const steps = integerOption('steps', values.steps, 2000, 1, 1_000_000);
     const nodes = values.nodes === undefined ? undefined : integerOption('nodes', values.nodes, 3, 3, 7);

@@ -37,6 +37,13 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly preVote?: boolean;
   /** @defaultValue true */
   readonly checkQuorum?: boolean;
+  /**
+   * How many ticks one node's clock may gain on another's during one election
+   * timeout. A lease read is served for `electionTicks - maxClockDriftTicks`
+   * ticks after a heartbeat round a quorum acknowledged, so a larger value
+   * shortens the lease; it must be below `electionTicks`. @defaultValue 1
+   */
+  readonly maxClockDriftTicks?: number;
   /** On a follower, send proposals to the leader instead of rejecting them with `NotLeaderError`. @defaultValue true */
   readonly forwardProposals?: boolean;
   /** Default deadline of `propose` and `read`, in clock milliseconds. @defaultValue 10000 */
@@ -94,6 +101,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
   requireMethods('transport', options.transport, ['start', 'send', 'close']);
   requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
   const limits = options.limits ?? {};
+  const electionTicks = positive('electionTicks', options.electionTicks, 10);
   const snapshotting = options.snapshotting ?? {};
   return {
     id: options.id,
@@ -105,10 +113,11 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
     clock: options.clock ?? new SystemClock(),
     random: options.random ?? new SeededRandom(randomInt(2 ** 31)),
     tickIntervalMs: positive('tickIntervalMs', options.tickIntervalMs, 100),
-    electionTicks: positive('electionTicks', options.electionTicks, 10),
+    electionTicks,
     heartbeatTicks: positive('heartbeatTicks', options.heartbeatTicks, 1),
     preVote: options.preVote ?? true,
     checkQuorum: options.checkQuorum ?? true,
+    maxClockDriftTicks: clockDriftTicks(options.maxClockDriftTicks, electionTicks),
     forwardProposals: options.forwardProposals ?? true,
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
     limits: {
@@ -135,6 +144,13 @@ function requireMethods(field: string, value: unknown, methods: readonly string[
       throw new InvalidConfigError(field, `must implement ${method}()`);
     }
   }
+}
+
+/** The lease's drift allowance: a whole number of ticks below the election timeout (the core checks it again). */
+function clockDriftTicks(value: number | undefined, electionTicks: number): number {
+  const ticks = nonNegative('maxClockDriftTicks', value, 1);
+  if (ticks >= electionTicks) throw new InvalidConfigError('maxClockDriftTicks', `${ticks} must be less than electionTicks ${electionTicks}`);
+  return ticks;
 }
 
 function nonNegative(field: string, value: number | undefined, fallback: number): number {

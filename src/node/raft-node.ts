@@ -131,6 +131,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       heartbeatTicks: options.heartbeatTicks,
       preVote: options.preVote,
       checkQuorum: options.checkQuorum,
+      maxClockDriftTicks: options.maxClockDriftTicks,
       maxInflightMsgs: options.limits.maxInflightMsgs,
       maxMsgBytes: options.limits.maxMsgBytes,
       maxEntryBytes: options.limits.maxCommandBytes + 1,

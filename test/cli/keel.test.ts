@@ -1,6 +1,6 @@
 /** The `keel` command, run as a user would: the built CLI in a child process. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +83,37 @@ describe('keel CLI', () => {
     expect(again.traceHash).toBe(first.traceHash);
   });
 
+  test('sim --shrink: a planted bug shrinks to a minimal scenario, and the printed replay command fails the same way', () => {
+    const shrink = keel('sim', '--seed', '13', '--duration', '3', '--faults', 'crash', '--plant-bug', 'lying-disk', '--shrink', '--shrink-runs', '30');
+    expect(shrink.status, shrink.stderr).toBe(1);
+    expect(shrink.stdout).toContain('minimal scenario, fails with Leader Completeness');
+    const replay = /^replay: (npx keel sim .*--schedule '.*')$/m.exec(shrink.stdout)?.[1];
+    expect(replay, shrink.stdout).toBeDefined();
+
+    const replayed = keel(...shellWords(replay!).slice(2), '--json');
+    expect(replayed.status).toBe(1);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ runs: 1, violations: 1 });
+    expect(replayed.stderr).toContain('VIOLATION Leader Completeness');
+  });
+
+  test('sim --schedule replays a hand-written scenario; one that does not fit the seed exits 2', () => {
+    const calm = keel('sim', '--seed', '13', '--duration', '1', '--faults', 'crash', '--schedule', 'nodes 3 clients 1; at 300 crash n1 down 500', '--json');
+    expect(calm.status, calm.stderr).toBe(0);
+    const misfit = keel('sim', '--seed', '13', '--duration', '1', '--faults', 'crash', '--schedule', 'nodes 3 clients 1; at 300 pause n1 for 200');
+    expect(misfit.status).toBe(2);
+    expect(misfit.stderr).toContain('pause is not switched on');
+  });
+
+  test('sim --trace writes a self-contained HTML timeline of the run', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'keel-trace-')), 'run.html');
+    const result = keel('sim', '--seed', '13', '--duration', '3', '--faults', 'crash', '--plant-bug', 'lying-disk', '--trace', path, '--json');
+    expect(result.status).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ runs: 1, violations: 1, timeline: path });
+    const html = readFileSync(path, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<line class="violation"');
+  });
+
   test('sim --core runs the core schedules', () => {
     const result = keel('sim', '--core', '--seeds', '1..3', '--json');
     expect(result.status).toBe(0);
@@ -97,9 +128,24 @@ describe('keel CLI', () => {
     [['sim', '--nodes', '0'], '--nodes'],
     [['demo', '--nodes', '2'], '--nodes'],
     [['sim', '--frob'], 'Unknown option'],
+    [['sim', '--shrink'], '--shrink needs one --seed'],
+    [['sim', '--seeds', '1..3', '--schedule', 'nodes 3 clients 1'], '--schedule replays one seed'],
+    [['sim', '--seed', '1', '--schedule', 'nodes three'], 'schedule, the header'],
+    [['sim', '--seed', '1', '--plant-bug', 'gremlin'], 'unknown bug to plant'],
+    [['sim', '--core', '--shrink'], 'not --core'],
+    [['sim', '--seed', '-1'], 'negative numbers are not valid'],
+    [['sim', '--seeds', '1..2', '--trace', 'x.html'], '--trace draws one run'],
+    [['sim', '--seed', '1', '--duration', '0.1', '--trace', '/nonexistent-dir/x.html'], 'cannot write'],
   ])('bad usage %j exits 2 and says why', (args, message) => {
     const result = keel(...args);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
   });
 });
+
+/** Splits a command line the way a POSIX shell would for the replay commands keel prints (words and '…' quotes). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2]!);
+  return words;
+}

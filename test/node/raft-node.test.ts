@@ -247,6 +247,45 @@ describe('RaftNode: lease reads', () => {
   });
 });
 
+describe('RaftNode: maxClockDriftTicks', () => {
+  test('a larger drift allowance shortens the lease: two ticks after isolation, a 1-tick lease no longer serves what the default lease does', async () => {
+    const outcomes: string[] = [];
+    for (const maxClockDriftTicks of [1, ELECTION_TICKS - 1]) {
+      const c = await startCluster(undefined, undefined, { maxClockDriftTicks });
+      const leader = await c.waitForLeader();
+      await c.run(c.node(leader).propose(text('v')));
+      await c.advance(3 * TICK_MS);
+      c.network.isolate([leader], c.ids);
+      await c.advance(2 * TICK_MS);
+      const outcome = await c.run(c.node(leader).read({ lease: true, timeoutMs: TICK_MS / 2 })).then(
+        () => 'served',
+        (e: unknown) => (e instanceof TimeoutError ? 'timeout' : String(e)),
+      );
+      outcomes.push(outcome);
+      await c.close();
+      cluster = null;
+    }
+    expect(outcomes).toEqual(['served', 'timeout']);
+  });
+
+  test.each([ELECTION_TICKS, -1, 1.5])('maxClockDriftTicks %d is rejected with InvalidConfigError', async (maxClockDriftTicks) => {
+    const clock = new VirtualClock();
+    const open = RaftNode.open({
+      id: 'n1',
+      members: ['n1'],
+      storage: new MemoryStorage(),
+      snapshots: new MemorySnapshotStore(),
+      transport: new LocalNetwork(clock).transport('n1'),
+      stateMachine: { apply: () => null, snapshot: async function* () {}, restore: async () => undefined },
+      clock,
+      electionTicks: ELECTION_TICKS,
+      maxClockDriftTicks,
+    });
+    await expect(open).rejects.toMatchObject({ field: 'maxClockDriftTicks' });
+    await expect(open).rejects.toBeInstanceOf(InvalidConfigError);
+  });
+});
+
 describe('RaftNode: five nodes', () => {
   test('a 5-node cluster keeps committing with two nodes down, and the returning nodes catch up', async () => {
     const c = await startCluster(['n1', 'n2', 'n3', 'n4', 'n5']);

@@ -1,0 +1,34 @@
+/**
+ * Keel's simulator, for testing Keel and your own state machine under
+ * seeded, deterministic faults (`import { runSeed } from 'keel/sim'`).
+ *
+ * - {@link runSeed} runs one world; {@link runSwarm} runs many seeds.
+ * - {@link shrinkSeed} shrinks a failing seed to a minimal scenario.
+ * - {@link traceSeed} draws a run's HTML timeline.
+ * - `stateMachine` and `workload` in {@link RunOptions} plug in your own
+ *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
+ * @packageDocumentation
+ */
+export { drawSeed, formatRunReport, formatSwarmReport, runSeed, runSeedWithTap, runSwarm } from './runtime/run.js';
+export type { DrawnRun, RunOptions, RunReport, SwarmReport, Violation } from './runtime/run.js';
+export { failureOf, shrinkSeed } from './runtime/shrink.js';
+export type { ShrinkOptions, ShrinkResult } from './runtime/shrink.js';
+export { boundsOf, faultActionArbitrary, scenarioRunArbitrary, scheduledFaultArbitrary } from './runtime/scenario-arbitrary.js';
+export type { ScenarioBounds, ScenarioRun } from './runtime/scenario-arbitrary.js';
+export { decodeScenario, encodeScenario } from './runtime/scenario-codec.js';
+export { PLANTED_BUGS } from './runtime/planted-bugs.js';
+export type { PlantedBugName } from './runtime/planted-bugs.js';
+export { traceSeed } from './timeline/trace-run.js';
+export type { TracedRun } from './timeline/trace-run.js';
+export type { Timeline } from './timeline/timeline.js';
+export { plugIn } from './world/plugin.js';
+export type { SimPlugin, SimStateMachine, SimWorkload, SimWorkloadContext } from './world/plugin.js';
+export type { ClientTarget, ClusterAccess } from './world/workload.js';
+export type { Scenario } from './world/scenario.js';
+export type { FaultAction, ScheduledFault } from './world/faults.js';
+export type { FaultKind, WorldParams } from './world/params.js';
+export type { WorldTap } from './world/tap.js';
+export { FAULT_KINDS } from './world/params.js';
+export { KvStateMachine } from './world/kv-state-machine.js';
+export { checkLinearizability } from './checker/linearizability.js';
+export { HistoryRecorder } from './history.js';

@@ -1,0 +1,33 @@
+/**
+ * Bugs the simulator can plant in its own world, to show (and to test) that
+ * its checkers catch them: `keel sim --plant-bug lying-disk --seed 13` fails,
+ * and `--shrink` turns that failure into a minimal scenario. They change the
+ * simulated environment or clients, never `src/`.
+ */
+import type { WorldParams } from '../world/params.js';
+
+/** A planted bug: what it breaks, and how it changes a world. */
+export interface PlantedBug {
+  readonly summary: string;
+  readonly plant: (params: WorldParams) => WorldParams;
+}
+
+/** Every planted bug, by the name the command line uses. */
+export const PLANTED_BUGS = {
+  /** etcd#14370, nats-server#7564: a crash erases entries a leader already counted as replicated. */
+  'lying-disk': {
+    summary: 'the disk acknowledges writes before they are durable (and is slow to sync them)',
+    plant: (params) => ({ ...params, disk: { ...params.disk, acknowledgeBeforeSync: true, latencyMsMin: 2, latencyMsMax: 20 } }),
+  },
+  /** A stale read from a partitioned follower: the linearizability check must reject the history. */
+  'unsafe-reads': {
+    summary: 'clients read a node\'s local state without a read barrier',
+    plant: (params) => ({ ...params, unsafeReads: true }),
+  },
+} as const satisfies Record<string, PlantedBug>;
+
+/** The name of a planted bug. */
+export type PlantedBugName = keyof typeof PLANTED_BUGS;
+
+/** The planted bug names, for usage messages. */
+export const PLANTED_BUG_NAMES = Object.keys(PLANTED_BUGS) as PlantedBugName[];

@@ -1,0 +1,75 @@
+import { InvalidArgumentError } from '../errors.js';
+import { formatRunReport } from '../../sim/runtime/run.js';
+import type { RunOptions } from '../../sim/runtime/run.js';
+import type { ScenarioRun } from '../../sim/runtime/scenario-arbitrary.js';
+import { shrinkSeed } from '../../sim/runtime/shrink.js';
+import type { ShrinkResult } from '../../sim/runtime/shrink.js';
+import { describeFault } from '../../sim/world/faults.js';
+import { traceSeed } from '../../sim/timeline/trace-run.js';
+import { UsageError } from './args.js';
+import { writeTimeline } from './sim-trace.js';
+
+/** `keel sim --shrink --seed N`: exit 1 when the seed fails (and was shrunk), 0 when it does not fail. */
+export async function runShrink(seed: number, options: RunOptions, maxRuns: number, json: boolean, tracePath?: string): Promise<number> {
+  const terminal = process.stderr.isTTY === true && !json;
+  let result: ShrinkResult;
+  try {
+    result = await shrinkSeed(seed, options, {
+      maxRuns,
+      onCandidate: (candidate, failed, runs) => {
+        if (terminal) process.stderr.write(`\rshrinking: run ${runs}/${maxRuns}, ${failed ? 'still fails' : 'passes   '} with ${describeSize(candidate)}   `);
+      },
+    });
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (terminal) process.stderr.write('\n');
+  if (tracePath !== undefined && result.failure !== null) {
+    // The timeline of the minimal run: the smallest picture of the failure.
+    const { minimal } = result;
+    writeTimeline(tracePath, (await traceSeed(seed, { ...options, durationMs: minimal.durationMs, scenario: minimal.scenario })).html);
+    if (!json) process.stderr.write(`timeline of the minimal run: ${tracePath}\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(shrinkJson(result))}\n`);
+  else process.stdout.write(`${formatShrink(result)}\n`);
+  return result.failure === null ? 0 : 1;
+}
+
+function describeSize(run: ScenarioRun): string {
+  const { nodes, clients, faults } = run.scenario;
+  return `${faults.length} faults, ${nodes} nodes, ${clients} clients, ${run.durationMs / 1000}s of faults`;
+}
+
+/** The shrink as text: the original failure, the minimal scenario, and the command that replays it. */
+export function formatShrink(result: ShrinkResult): string {
+  if (result.failure === null) return `${formatRunReport(result.original)}\nseed ${result.seed} does not fail: nothing to shrink.`;
+  const minimal = result.minimalReport;
+  const found = minimal.violation !== null ? `${minimal.violation.invariant} at ${minimal.violation.atMs.toFixed(1)}ms` : 'Liveness';
+  const lines = [
+    formatRunReport(result.original),
+    '',
+    `shrunk in ${result.runs} runs${result.budgetExhausted ? ' (budget used up: a larger --shrink-runs may shrink further)' : ''}:`,
+    `  from ${describeSize(result.initial)}`,
+    `  to   ${describeSize(result.minimal)}`,
+    `minimal scenario, fails with ${found}:`,
+    ...result.minimal.scenario.faults.map((fault) => `  at ${fault.atMs}ms: ${describeFault(fault.action)}`),
+  ];
+  if (result.minimal.scenario.faults.length === 0) lines.push('  (no faults at all)');
+  lines.push(`replay: ${minimal.replay}`);
+  return lines.join('\n');
+}
+
+function shrinkJson(result: ShrinkResult): object {
+  return {
+    seed: result.seed,
+    failure: result.failure,
+    runs: result.runs,
+    budgetExhausted: result.budgetExhausted,
+    initial: result.initial,
+    minimal: result.minimal,
+    violation: result.minimalReport.violation,
+    livenessFailure: result.minimalReport.livenessFailure,
+    replay: result.minimalReport.replay,
+  };
+}

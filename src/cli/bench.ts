@@ -7,6 +7,7 @@ Runs Keel's benchmarks and prints their figures (see docs/benchmarks.md):
   runtime          3-node RaftNode cluster on memory and LevelDB vs the raw LevelDB ceiling
   storage          LevelStorage vs raw LevelDB: synced appends, open time, tail reads
   linearizability  the history checker on 1k/10k/50k-operation histories
+  sim              the runtime simulator: simulated/real time and events/s, 5 nodes, all faults
 
 Options:
   --quick       smaller sizes, for a smoke run
@@ -21,6 +22,7 @@ const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
   runtime: async () => (await import('../../bench/runtime.js')).benchRuntime,
   storage: async () => (await import('../../bench/storage.js')).benchStorage,
   linearizability: async () => (await import('../../bench/linearizability.js')).benchLinearizability,
+  sim: async () => (await import('../../bench/sim.js')).benchSim,
 };
 
 /** `keel bench`. */

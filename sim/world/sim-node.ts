@@ -55,6 +55,8 @@ export class SimNode {
   private handle: DiskHandle | null = null;
   /** The highest index whose applied entry was reported, so none is reported twice or missed. */
   private reportedApplied: Index = 0;
+  /** What {@link changedSinceLastLook} saw last; empty while the node is not running. */
+  private readonly stamp: (string | number | null | undefined)[] = [];
 
   constructor(
     readonly id: NodeId,
@@ -97,6 +99,8 @@ export class SimNode {
     this.node = node;
     this.reportedApplied = this.handle.firstIndex() - 1;
     this.subscribe(node);
+    // Entries applied while open() was still running had no listener yet; from here on the apply event reports each one.
+    this.catchUpApplied();
     host.trace(`${this.id} start #${this.incarnation} rate ${rate.toFixed(5)}`);
   }
 
@@ -138,23 +142,50 @@ export class SimNode {
   }
 
   /** Reports applied entries the `apply` event could not (those applied while `open` was still running). */
-  catchUpApplied(): void {
+  private catchUpApplied(): void {
     const node = this.node;
     if (node === null || this.state !== 'up') return;
     const applied = node.status().appliedIndex;
     for (let index = this.reportedApplied + 1; index <= applied; index++) this.reportApplied(index);
   }
 
-  /** A short string that changes whenever anything {@link observe} reports changes ('' when not running). */
-  fingerprint(): string {
+  /**
+   * True when anything {@link observe} reports changed since the last call
+   * (or the node started or stopped). Compares numbers read straight from
+   * the core, so the common event that changes nothing costs no allocation.
+   */
+  changedSinceLastLook(): boolean {
     const node = this.node;
-    if (node === null || this.state !== 'up') return '';
-    const view = node.inspect();
-    const core = view.core;
+    const stamp = this.stamp;
+    if (node === null || this.state !== 'up') {
+      const changed = stamp.length > 0;
+      stamp.length = 0;
+      return changed;
+    }
+    const core = node.coreReader();
     const durable = this.disk.durableHardState();
-    let matches = '';
-    for (const progress of core.progress.values()) matches += `${progress.match},`;
-    return `${this.id}|${core.role}|${core.term}|${core.vote}|${durable.term}|${durable.vote}|${core.commitIndex}|${core.appliedIndex}|${core.firstIndex}|${core.lastIndex}|${view.term(core.lastIndex)}|${matches};`;
+    const lastIndex = core.lastIndex();
+    let changed = stamp.length === 0;
+    let at = 0;
+    const put = (value: string | number | null | undefined): void => {
+      if (stamp[at] !== value) {
+        stamp[at] = value;
+        changed = true;
+      }
+      at++;
+    };
+    put(core.role);
+    put(core.currentTerm);
+    put(core.vote);
+    put(durable.term);
+    put(durable.vote);
+    put(core.commitIndex);
+    put(core.appliedIndex);
+    put(core.firstIndex());
+    put(lastIndex);
+    put(core.term(lastIndex));
+    for (const id of this.host.params.ids) put(core.matchIndex(id));
+    return changed;
   }
 
   /** What the safety checker sees of this node, or null when it is not running. */

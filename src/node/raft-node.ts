@@ -1,6 +1,6 @@
 import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
-import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
+import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
@@ -105,7 +105,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private bytesSinceSnapshot = 0;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
-  private lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
+  private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
   private tickTimer: TimerHandle | null = null;
   private loop: Promise<void> | null = null;
   private wakeAgain = false;
@@ -302,6 +302,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    */
   inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined } {
     return { core: this.core.status(), term: (index) => this.core.term(index) };
+  }
+
+  /**
+   * Cheap read-only access to the core's current state, for observers that
+   * look after every event (the simulator's checks); {@link inspect} builds a
+   * full status instead.
+   */
+  coreReader(): CoreReader {
+    return this.core;
   }
 
   /** The node's current state. */
@@ -580,23 +589,45 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }, this.options.tickIntervalMs);
   }
 
+  /**
+   * Emits what changed since the last call. Runs after every tick and Ready,
+   * so it reads the core's fields directly rather than building a status.
+   * Every field is recorded before any listener runs: a listener may re-enter.
+   */
   private emitChanges(): void {
-    const status = this.core.status();
+    const core = this.core;
+    const role = core.role;
+    const leader = core.leader;
+    const term = core.currentTerm;
+    const commit = core.commitIndex;
     const seen = this.lastSeen;
-    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
-    if (status.term !== seen.term) this.emit('term', status.term);
-    if (status.role !== seen.role) {
-      if (seen.role === 'leader') this.sender.cancelAll();
-      this.emit('role', status.role);
+    if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
+      if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+      this.dispatchAwaitingLeader(leader);
+      return;
     }
-    if (status.leader !== seen.leader) this.emit('leader', status.leader);
-    if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
-    this.checkTransfers(status.role, status.leader, status.leadTransferee);
-    if (status.leader !== null && this.awaitingLeader.length > 0) {
-      const waiting = this.awaitingLeader;
-      this.awaitingLeader = [];
-      for (const waiter of waiting) waiter.dispatch();
+    const before = { ...seen };
+    seen.role = role;
+    seen.leader = leader;
+    seen.term = term;
+    seen.commit = commit;
+    if (term !== before.term) this.emit('term', term);
+    if (role !== before.role) {
+      if (before.role === 'leader') this.sender.cancelAll();
+      this.emit('role', role);
     }
+    if (leader !== before.leader) this.emit('leader', leader);
+    if (commit !== before.commit) this.emit('commit', commit);
+    if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+    this.dispatchAwaitingLeader(leader);
+  }
+
+  /** Requests made while no leader was known go out once one is. */
+  private dispatchAwaitingLeader(leader: NodeId | null): void {
+    if (leader === null || this.awaitingLeader.length === 0) return;
+    const waiting = this.awaitingLeader;
+    this.awaitingLeader = [];
+    for (const waiter of waiting) waiter.dispatch();
   }
 
   private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {

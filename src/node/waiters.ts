@@ -67,9 +67,23 @@ interface ApplyWaiter<Result> {
  */
 export class ApplyWaiters<Result> {
   private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
-  private readonly recent = new Map<Index, { term: Term; outcome: ApplyOutcome<Result> }>();
+  /**
+   * The last `recentLimit` applied entries' outcomes, in a ring indexed by
+   * `index % recentLimit` (slot `i` holds the entry at `recentIndex[i]`).
+   * Applied indexes only grow, so a slot is overwritten by a newer entry.
+   * A Map evicting its oldest key was slow here: after many deletions,
+   * finding the first live key walks over every deleted slot.
+   */
+  private readonly recentIndex: Index[];
+  private readonly recentTerm: Term[];
+  private readonly recentOutcome: (ApplyOutcome<Result> | undefined)[];
 
-  constructor(private readonly recentLimit: number) {}
+  constructor(private readonly recentLimit: number) {
+    if (!(Number.isSafeInteger(recentLimit) && recentLimit >= 1)) throw new RangeError(`ApplyWaiters: recentLimit must be a positive integer, got ${recentLimit}`);
+    this.recentIndex = new Array<Index>(recentLimit).fill(0);
+    this.recentTerm = new Array<Term>(recentLimit).fill(0);
+    this.recentOutcome = new Array<ApplyOutcome<Result> | undefined>(recentLimit).fill(undefined);
+  }
 
   get size(): number {
     return this.waiting.size;
@@ -81,10 +95,11 @@ export class ApplyWaiters<Result> {
    */
   add(index: Index, term: Term, deferred: Deferred<Result>, appliedIndex: Index): void {
     if (index <= appliedIndex) {
-      const known = this.recent.get(index);
-      if (known === undefined) deferred.reject(new ProposalLostError(index, term, 0));
-      else if (known.term === term) settle(deferred, known.outcome);
-      else deferred.reject(new ProposalLostError(index, term, known.term));
+      const slot = index % this.recentLimit;
+      const outcome = this.recentIndex[slot] === index ? this.recentOutcome[slot] : undefined;
+      if (outcome === undefined) deferred.reject(new ProposalLostError(index, term, 0));
+      else if (this.recentTerm[slot] === term) settle(deferred, outcome);
+      else deferred.reject(new ProposalLostError(index, term, this.recentTerm[slot]!));
       return;
     }
     const list = this.waiting.get(index) ?? [];
@@ -101,8 +116,10 @@ export class ApplyWaiters<Result> {
 
   /** The entry at `index` of `term` was applied with `outcome`. */
   applied(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
-    this.recent.set(index, { term, outcome });
-    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value!);
+    const slot = index % this.recentLimit;
+    this.recentIndex[slot] = index;
+    this.recentTerm[slot] = term;
+    this.recentOutcome[slot] = outcome;
     const list = this.waiting.get(index);
     if (list === undefined) return;
     this.waiting.delete(index);

@@ -23,8 +23,6 @@ export interface Clock {
  * `RaftNode.close()` clears it, so nothing dangles after close.
  */
 export class SystemClock implements Clock {
-  private readonly timeouts = new Map<number, NodeJS.Timeout>();
-  private readonly immediates = new Map<number, NodeJS.Immediate>();
   private nextId = 1;
 
   now(): number {
@@ -32,35 +30,28 @@ export class SystemClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const id = this.nextId++;
-    if (delayMs <= 0) {
-      this.immediates.set(
-        id,
-        setImmediate(() => {
-          this.immediates.delete(id);
-          callback();
-        }),
-      );
-    } else {
-      this.timeouts.set(
-        id,
-        setTimeout(() => {
-          this.timeouts.delete(id);
-          callback();
-        }, delayMs),
-      );
-    }
-    return { id };
+    // The handle holds Node's timer itself: a runtime sets and clears one per request, so no lookup table.
+    const timer = new SystemTimer(this.nextId++);
+    if (delayMs <= 0) timer.immediate = setImmediate(callback);
+    else timer.timeout = setTimeout(callback, delayMs);
+    return timer;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const timeout = this.timeouts.get(handle.id);
-    if (timeout !== undefined) clearTimeout(timeout);
-    const immediate = this.immediates.get(handle.id);
-    if (immediate !== undefined) clearImmediate(immediate);
-    this.timeouts.delete(handle.id);
-    this.immediates.delete(handle.id);
+    if (!(handle instanceof SystemTimer)) return;
+    if (handle.timeout !== null) clearTimeout(handle.timeout);
+    if (handle.immediate !== null) clearImmediate(handle.immediate);
+    handle.timeout = null;
+    handle.immediate = null;
   }
+}
+
+/** A timer of a {@link SystemClock}: its handle, holding Node's own. */
+class SystemTimer implements TimerHandle {
+  timeout: NodeJS.Timeout | null = null;
+  immediate: NodeJS.Immediate | null = null;
+
+  constructor(readonly id: number) {}
 }
 
 /** A timer of a {@link VirtualClock}; it is its own handle. */

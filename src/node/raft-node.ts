@@ -107,8 +107,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly receiver: SnapshotReceiver;
   private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
   private tickTimer: TimerHandle | null = null;
+  /** The running (or last) Ready loop, for close() to wait on. */
   private loop: Promise<void> | null = null;
-  private wakeAgain = false;
+  /** True while the Ready loop runs: at most one runs at a time. */
+  private looping = false;
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
   private nextRequestId = 1;
@@ -349,25 +351,20 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
   private wake(): void {
-    if (this.state !== 'running') return;
-    if (this.loop !== null) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.loop = this.runLoop().finally(() => {
-      this.loop = null;
-      if (this.wakeAgain) {
-        this.wakeAgain = false;
-        this.wake();
-      }
-    });
+    // The loop re-checks for work after every Ready, so an input arriving while it runs needs nothing more.
+    if (this.state !== 'running' || this.looping || !this.core.hasReady()) return;
+    this.loop = this.runLoop();
   }
 
   private async runLoop(): Promise<void> {
+    this.looping = true;
     try {
       while (this.state === 'running' && this.core.hasReady()) await this.handleReady(this.core.ready());
     } catch (error) {
       this.fail(error);
+    } finally {
+      // Synchronously after the last hasReady() said no: an input arriving after this starts a new loop.
+      this.looping = false;
     }
   }
 
@@ -390,7 +387,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.releaseReads();
     this.core.advance();
     this.emitChanges();
-    await this.maybeTakeSnapshot();
+    if (this.snapshotDue()) await this.takeSnapshot();
+  }
+
+  /** Enough applied since the last snapshot (entries or bytes) to take another. */
+  private snapshotDue(): boolean {
+    const policy = this.options.snapshotting;
+    return this.state === 'running' && (this.appliedIndex - this.snapshotIndex >= policy.entries || this.bytesSinceSnapshot >= policy.bytes);
   }
 
   /**
@@ -400,11 +403,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * one can continue from the log instead of needing another (the livelock of
    * hashicorp/raft #212 and #697).
    */
-  private async maybeTakeSnapshot(): Promise<void> {
+  private async takeSnapshot(): Promise<void> {
     const policy = this.options.snapshotting;
     const index = this.appliedIndex;
-    if (this.state !== 'running') return;
-    if (index - this.snapshotIndex < policy.entries && this.bytesSinceSnapshot < policy.bytes) return;
     const term = this.core.term(index);
     // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
     if (term === undefined || this.receiver.receiving()) return;

@@ -10,7 +10,7 @@ import type { TimerHandle } from '../../src/node/clock.js';
 
 type Operation = { readonly kind: 'set'; readonly delayMs: number } | { readonly kind: 'clear'; readonly which: number } | { readonly kind: 'advance'; readonly ms: number };
 
-const operation = fc.oneof(
+const operation: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), delayMs: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.double({ min: -1, max: 20, noNaN: true })) }),
   fc.record({ kind: fc.constant('clear' as const), which: fc.nat() }),
   fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 10 }) }),

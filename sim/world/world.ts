@@ -368,7 +368,8 @@ export class World {
       ids: this.params.ids,
       now: () => this.clock.now(),
       setTimeout: (callback, delayMs) => {
-        this.clock.setTimeout(callback, delayMs);
+        const handle = this.clock.setTimeout(callback, delayMs);
+        return () => this.clock.clearTimeout(handle);
       },
       target: (id) => {
         const node = this.node(id);

@@ -18,7 +18,8 @@
  *   timeout; network and disk latencies stay as drawn.
  *
  * One unmeasured seed runs first, so the figures are of a warm process (a
- * swarm is many seeds in one process).
+ * swarm is many seeds in one process). Wall and CPU time are both reported:
+ * on a shared machine the wall-clock ratio mostly measures the neighbours.
  */
 import { runSeed } from '../sim/runtime/run.js';
 import type { RunOptions, RunReport } from '../sim/runtime/run.js';
@@ -33,6 +34,10 @@ export interface SimBenchRow {
   readonly wallSeconds: number;
   /** Simulated time over real time. */
   readonly speedup: number;
+  /** CPU seconds of this process (user + system): on a shared machine, less noisy than wall time. */
+  readonly cpuSeconds: number;
+  /** Simulated time over CPU time. */
+  readonly cpuSpeedup: number;
   readonly events: number;
   readonly eventsPerSecond: number;
   /** Events per simulated second: what the timing packs in. */
@@ -48,13 +53,13 @@ export async function benchSim(options: { quick: boolean; log: (line: string) =>
   const seeds = options.quick ? 3 : 10;
   const durationMs = options.quick ? 20_000 : 60_000;
   options.log(`${seeds} seeds × ${durationMs / 1000} simulated s (fault phase; then liveness and linearizability), ${NODES} nodes, all faults`);
-  options.log('timing      seeds  failed  simulated s  wall s   sim/real   events   events/s  events/sim s');
+  options.log('timing      seeds  failed  simulated s  wall s   sim/real   CPU s   sim/CPU   events   events/s  events/sim s');
   const rows: SimBenchRow[] = [];
   for (const timing of ['swarm', 'production'] as const) {
     const row = await measure(timing, seeds, durationMs);
     rows.push(row);
     options.log(
-      `${timing.padEnd(10)}  ${String(row.seeds).padStart(5)}  ${String(row.failed).padStart(6)}  ${row.simulatedSeconds.toFixed(1).padStart(11)}  ${row.wallSeconds.toFixed(2).padStart(6)}  ${`${row.speedup.toFixed(0)}×`.padStart(9)}  ${String(row.events).padStart(7)}  ${fmt(row.eventsPerSecond).padStart(9)}  ${fmt(row.eventsPerSimulatedSecond).padStart(12)}`,
+      `${timing.padEnd(10)}  ${String(row.seeds).padStart(5)}  ${String(row.failed).padStart(6)}  ${row.simulatedSeconds.toFixed(1).padStart(11)}  ${row.wallSeconds.toFixed(2).padStart(6)}  ${`${row.speedup.toFixed(0)}×`.padStart(9)}  ${row.cpuSeconds.toFixed(2).padStart(6)}  ${`${row.cpuSpeedup.toFixed(0)}×`.padStart(8)}  ${String(row.events).padStart(7)}  ${fmt(row.eventsPerSecond).padStart(9)}  ${fmt(row.eventsPerSimulatedSecond).padStart(12)}`,
     );
   }
   return rows;
@@ -64,9 +69,12 @@ async function measure(timing: 'swarm' | 'production', seeds: number, durationMs
   const runOptions: RunOptions = { nodes: NODES, faults: 'all', durationMs, ...(timing === 'production' ? { adjustParams: productionTiming } : {}) };
   await runSeed(WARMUP_SEED, { ...runOptions, durationMs: Math.min(durationMs, 10_000) });
   const reports: RunReport[] = [];
+  const cpuStarted = process.cpuUsage();
   const started = performance.now();
   for (let seed = FIRST_SEED; seed < FIRST_SEED + seeds; seed++) reports.push(await runSeed(seed, runOptions));
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const simulatedSeconds = reports.reduce((sum, report) => sum + report.simulatedSeconds, 0);
   const events = reports.reduce((sum, report) => sum + report.events, 0);
   return {
@@ -76,6 +84,8 @@ async function measure(timing: 'swarm' | 'production', seeds: number, durationMs
     simulatedSeconds,
     wallSeconds,
     speedup: simulatedSeconds / wallSeconds,
+    cpuSeconds,
+    cpuSpeedup: simulatedSeconds / cpuSeconds,
     events,
     eventsPerSecond: events / wallSeconds,
     eventsPerSimulatedSecond: events / simulatedSeconds,

@@ -269,8 +269,11 @@ export class RawNode implements CoreReader {
     const raft = this.raft;
     const unstable = raft.log.unstable;
     if (raft.messages.length > 0 || raft.readStates.length > 0) return true;
-    if (unstable.entriesToPersist().length > 0 || (unstable.snapshot !== null && !unstable.snapshotInProgress)) return true;
-    if (!hardStateEquals(raft.hardState(), this.previousHardState) || !softStateEquals(raft.softState(), this.previousSoftState)) return true;
+    if (unstable.hasEntriesToPersist() || (unstable.snapshot !== null && !unstable.snapshotInProgress)) return true;
+    // Field by field rather than through hardState()/softState(): the runtime asks after every input.
+    const hard = this.previousHardState;
+    if (raft.term !== hard.term || raft.vote !== hard.vote || raft.log.committed !== hard.commit) return true;
+    if (raft.role !== this.previousSoftState.role || raft.leader !== this.previousSoftState.leader) return true;
     return raft.log.hasNextCommittedEntries() && (raft.log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady)?.length ?? 0) > 0;
   }
 

@@ -229,7 +229,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (!this.options.forwardProposals) {
         deferred.reject(new NotLeaderError(core.leader));
       } else if (core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
+        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
       } else {
         void this.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
@@ -262,7 +262,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const dispatch = (): void => {
       if (deferred.settled) return;
       if (this.core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
+        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
         return;
       }
       try {

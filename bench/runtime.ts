@@ -37,6 +37,12 @@ export interface RuntimeBenchResult {
   readonly rows: RuntimeBenchRow[];
   readonly ceiling: CeilingRow[];
   readonly syncedPutP50Ms: number;
+  /**
+   * One-at-a-time proposals on LevelDB and synced puts into a fourth store,
+   * alternated one by one, so both see the same disk: this disk's fsync
+   * latency drifts by 2x within seconds, and under shared load more.
+   */
+  readonly alternating: { readonly count: number; readonly proposalP50Ms: number; readonly putP50Ms: number };
 }
 
 const COMMAND = new Uint8Array(64).fill(42);
@@ -76,8 +82,12 @@ export async function benchRuntime(options: { quick: boolean; log: (line: string
     log(`ceiling (3 LevelDB stores, synced batches of ${String(batch).padStart(4)}): ${fmt(row.entriesPerSecond).padStart(9)}/s; Keel on LevelDB reaches ${((100 * keel.entriesPerSecond) / row.entriesPerSecond).toFixed(0)}%`);
   }
   const single = rows.find((r) => r.storage === 'level' && r.inFlight === 1)!;
-  log(`one-at-a-time p50 on LevelDB is ${(single.p50Ms / syncedPutP50Ms).toFixed(2)}× one synced put`);
-  return { rows, ceiling, syncedPutP50Ms };
+  log(`one-at-a-time p50 on LevelDB is ${(single.p50Ms / syncedPutP50Ms).toFixed(2)}× one synced put (measured apart)`);
+  const alternating = await measureAlternating(options.quick ? 200 : 1000);
+  log(
+    `alternating one proposal and one synced put, ${alternating.count} each: proposal p50 ${alternating.proposalP50Ms.toFixed(3)} ms, put p50 ${alternating.putP50Ms.toFixed(3)} ms: ${(alternating.proposalP50Ms / alternating.putP50Ms).toFixed(2)}×`,
+  );
+  return { rows, ceiling, syncedPutP50Ms, alternating };
 }
 
 function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolean): number {
@@ -88,6 +98,53 @@ function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolea
 
 /** One row: a fresh 3-node in-process cluster on `kind` storage, closed-loop clients keeping `inFlight` proposals on the leader. */
 export async function measureCluster(kind: 'memory' | 'level', inFlight: number, entries: number): Promise<RuntimeBenchRow> {
+  return withCluster(kind, async (leader) => {
+    const latencies: number[] = [];
+    let issued = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (issued < entries) {
+          issued++;
+          const begin = performance.now();
+          await leader.propose(COMMAND, { timeoutMs: 60_000 });
+          latencies.push(performance.now() - begin);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return { storage: kind, inFlight, entries, entriesPerSecond: entries / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  });
+}
+
+/** One proposal on a LevelDB cluster, then one synced put into a separate store, `count` times. */
+async function measureAlternating(count: number): Promise<RuntimeBenchResult['alternating']> {
+  return withCluster('level', async (leader, dir) => {
+    const db = new Level<Buffer, Buffer>(join(dir, 'put'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    try {
+      const proposals: number[] = [];
+      const puts: number[] = [];
+      for (let i = 0; i < count; i++) {
+        let begin = performance.now();
+        await leader.propose(COMMAND, { timeoutMs: 60_000 });
+        proposals.push(performance.now() - begin);
+        begin = performance.now();
+        await db.put(indexKey(i), Buffer.from(COMMAND), { sync: true });
+        puts.push(performance.now() - begin);
+      }
+      proposals.sort((a, b) => a - b);
+      puts.sort((a, b) => a - b);
+      return { count, proposalP50Ms: percentile(proposals, 0.5), putP50Ms: percentile(puts, 0.5) };
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+/** Opens a 3-node cluster, waits for a leader, runs `body` with it and the cluster's directory, then closes everything. */
+async function withCluster<T>(kind: 'memory' | 'level', body: (leader: RaftNode<number>, dir: string) => Promise<T>): Promise<T> {
   const clock = new SystemClock();
   const network = new LocalNetwork(clock);
   const members = ['b1', 'b2', 'b3'];
@@ -114,23 +171,7 @@ export async function measureCluster(kind: 'memory' | 'level', inFlight: number,
         }),
       );
     }
-    const leader = await waitForLeader(nodes);
-    const latencies: number[] = [];
-    let issued = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (issued < entries) {
-          issued++;
-          const begin = performance.now();
-          await leader.propose(COMMAND, { timeoutMs: 60_000 });
-          latencies.push(performance.now() - begin);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    return { storage: kind, inFlight, entries, entriesPerSecond: entries / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+    return await body(await waitForLeader(nodes), dir);
   } finally {
     for (const node of nodes) await node.close();
     for (const storage of storages) await storage.close();

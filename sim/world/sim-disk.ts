@@ -65,6 +65,8 @@ interface PendingWrite {
 /** One node's simulated disk: the durable state survives crashes; each incarnation writes through a {@link DiskHandle}. */
 export class SimDisk {
   private durable = new MemoryStorage();
+  /** The durable hard state, kept beside {@link durable}: the world reads it after every event. */
+  private durableHard: HardState = this.durable.initialState().hardState;
   private handle: DiskHandle | null = null;
   /** The next write fails with an I/O error (an injected fault). */
   private ioErrorArmed = false;
@@ -92,7 +94,7 @@ export class SimDisk {
         this.ioErrorArmed = false;
         return drawn || armed;
       },
-      persist: (op) => applyOp(this.durable, op),
+      persist: (op) => this.persist(op),
       report: this.report,
     });
     return this.handle;
@@ -112,7 +114,7 @@ export class SimDisk {
     const failsAt = pending.findIndex((write) => write.fails);
     const survivable = failsAt < 0 ? pending.length : failsAt;
     const survived = this.options.unsyncedMaySurvive === false ? 0 : this.random.nextInt(survivable + 1);
-    for (const write of pending.slice(0, survived)) applyOp(this.durable, write.op);
+    for (const write of pending.slice(0, survived)) this.persist(write.op);
     const lostWrites = pending.length - survived;
     for (const write of pending) write.reject(new StorageIOError('the simulated machine crashed'));
     this.report({ kind: 'crash', lostWrites, survivedWrites: survived });
@@ -138,7 +140,12 @@ export class SimDisk {
 
   /** The hard state on the platter: what survives a crash. */
   durableHardState(): HardState {
-    return this.durable.initialState().hardState;
+    return this.durableHard;
+  }
+
+  private persist(op: WriteOp): void {
+    applyOp(this.durable, op);
+    if (op.kind === 'append' && op.hardState !== undefined) this.durableHard = op.hardState;
   }
 
   /** A copy of the durable log, for tests. */

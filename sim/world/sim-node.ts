@@ -56,6 +56,8 @@ export class SimNode {
   private handle: DiskHandle | null = null;
   /** The highest index whose applied entry was reported, so none is reported twice or missed. */
   private reportedApplied: Index = 0;
+  /** What {@link changedSinceLastLook} saw last; empty while the node is not running. */
+  private readonly stamp: (string | number | null | undefined)[] = [];
 
   constructor(
     readonly id: NodeId,
@@ -100,6 +102,8 @@ export class SimNode {
     this.node = node;
     this.reportedApplied = this.handle.firstIndex() - 1;
     this.subscribe(node);
+    // Entries applied while open() was still running had no listener yet; from here on the apply event reports each one.
+    this.catchUpApplied();
     host.trace(`${this.id} start #${this.incarnation} rate ${rate.toFixed(5)}`);
   }
 
@@ -141,23 +145,45 @@ export class SimNode {
   }
 
   /** Reports applied entries the `apply` event could not (those applied while `open` was still running). */
-  catchUpApplied(): void {
+  private catchUpApplied(): void {
     const node = this.node;
     if (node === null || this.state !== 'up') return;
     const applied = node.status().appliedIndex;
     for (let index = this.reportedApplied + 1; index <= applied; index++) this.reportApplied(index);
   }
 
-  /** A short string that changes whenever anything {@link observe} reports changes ('' when not running). */
-  fingerprint(): string {
+  /**
+   * True when anything {@link observe} reports changed since the last call
+   * (or the node started or stopped). Compares numbers read straight from
+   * the core, so the common event that changes nothing costs no allocation.
+   */
+  changedSinceLastLook(): boolean {
     const node = this.node;
-    if (node === null || this.state !== 'up') return '';
-    const view = node.inspect();
-    const core = view.core;
+    const stamp = this.stamp;
+    if (node === null || this.state !== 'up') {
+      const changed = stamp.length > 0;
+      stamp.length = 0;
+      return changed;
+    }
+    const core = node.coreReader();
     const durable = this.disk.durableHardState();
-    let matches = '';
-    for (const progress of core.progress.values()) matches += `${progress.match},`;
-    return `${this.id}|${core.role}|${core.term}|${core.vote}|${durable.term}|${durable.vote}|${core.commitIndex}|${core.appliedIndex}|${core.firstIndex}|${core.lastIndex}|${view.term(core.lastIndex)}|${matches};`;
+    const lastIndex = core.lastIndex();
+    const changedBefore = stamp.length === 0;
+    let at = 0;
+    let differs = 0;
+    // Unrolled rather than a closure: this runs for every node after every event.
+    differs |= note(stamp, at++, core.role);
+    differs |= note(stamp, at++, core.currentTerm);
+    differs |= note(stamp, at++, core.vote);
+    differs |= note(stamp, at++, durable.term);
+    differs |= note(stamp, at++, durable.vote);
+    differs |= note(stamp, at++, core.commitIndex);
+    differs |= note(stamp, at++, core.appliedIndex);
+    differs |= note(stamp, at++, core.firstIndex());
+    differs |= note(stamp, at++, lastIndex);
+    differs |= note(stamp, at++, core.term(lastIndex));
+    for (const id of this.host.params.ids) differs |= note(stamp, at++, core.matchIndex(id));
+    return changedBefore || differs !== 0;
   }
 
   /** What the safety checker sees of this node, or null when it is not running. */
@@ -197,4 +223,11 @@ export class SimNode {
     const entry = handle.entries(index, index + 1, Number.POSITIVE_INFINITY)[0];
     if (entry !== undefined) this.host.applied(this, entry);
   }
+}
+
+/** Stores `value` at `at` in `stamp`; 1 when it differed from what was there. */
+function note(stamp: (string | number | null | undefined)[], at: number, value: string | number | null | undefined): number {
+  if (stamp[at] === value) return 0;
+  stamp[at] = value;
+  return 1;
 }

@@ -30,8 +30,8 @@ export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
 export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
   readonly ids: readonly NodeId[];
   now(): number;
-  /** A timer on the world clock. */
-  setTimeout(callback: () => void, delayMs: number): void;
+  /** A timer on the world clock; the returned function cancels it. */
+  setTimeout(callback: () => void, delayMs: number): () => void;
   /** The running node `id`, or null while it is down. */
   target(id: NodeId): ClientTarget<Machine, Result> | null;
   /** True while some link is cut. */
@@ -206,14 +206,17 @@ export class Workload implements SimWorkload {
         return;
       }
       let settled = false;
+      let cancelWatchdog = (): void => undefined;
       const finish = (settle: () => void): void => {
         if (settled) return;
         settled = true;
+        // A watchdog left behind would still run as a world event (doing nothing, but checked like any other).
+        cancelWatchdog();
         settle();
       };
       // The node's own deadline fires first unless the node was paused or died with the request (a runtime that
       // forgets a request on close would otherwise hold the client forever).
-      this.access.setTimeout(() => finish(() => reject(new AttemptAbandoned('watchdog'))), 1.25 * this.options.attemptTimeoutMs);
+      cancelWatchdog = this.access.setTimeout(() => finish(() => reject(new AttemptAbandoned('watchdog'))), 1.25 * this.options.attemptTimeoutMs);
       target.runOn(() => {
         let call: Promise<KvResult>;
         try {

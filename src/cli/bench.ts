@@ -9,6 +9,7 @@ Runs Keel's benchmarks and prints their figures (see docs/benchmarks.md):
   linearizability  the history checker on 1k/10k/50k-operation histories
   tcp              3 nodes in 3 processes over TCP (LevelDB, HMAC) beside in-process; the transport's own cost
   failover         3 keel kv processes: leader kill -9 to the first acknowledged write
+  sim              the runtime simulator: simulated/real time and events/s, 5 nodes, all faults
 
 Options:
   --quick       smaller sizes, for a smoke run
@@ -25,6 +26,7 @@ const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
   linearizability: async () => (await import('../../bench/linearizability.js')).benchLinearizability,
   tcp: async () => (await import('../../bench/tcp.js')).benchTcp,
   failover: async () => (await import('../../bench/failover.js')).benchFailover,
+  sim: async () => (await import('../../bench/sim.js')).benchSim,
 };
 
 /** `keel bench`. */

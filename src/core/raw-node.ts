@@ -30,6 +30,25 @@ export interface FollowerStatus {
   readonly recentActive: boolean;
 }
 
+/**
+ * Cheap reads of a core's current state, without building a {@link RaftStatus}:
+ * for observers that look after every event (the simulator's checks).
+ */
+export interface CoreReader {
+  readonly role: Role;
+  readonly currentTerm: Term;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly commitIndex: Index;
+  /** Highest index the runtime acknowledged as applied to the core. */
+  readonly appliedIndex: Index;
+  firstIndex(): Index;
+  lastIndex(): Index;
+  term(index: Index): Term | undefined;
+  /** On the leader: the match index of voter `id`; undefined elsewhere. */
+  matchIndex(id: NodeId): Index | undefined;
+}
+
 /** A snapshot of a core's state for observation and tests. */
 export interface RaftStatus {
   readonly id: NodeId;
@@ -66,7 +85,7 @@ interface Handed {
  * Synchronous and deterministic: no I/O, timers, clock or `Math.random`.
  * Every method either completes or throws a typed error having changed nothing.
  */
-export class RawNode {
+export class RawNode implements CoreReader {
   private readonly raft: Raft;
   private previousSoftState: SoftState;
   /** The hard state last handed out (durable, or being made durable). */
@@ -93,6 +112,46 @@ export class RawNode {
   /** The leader this node knows (itself when leader), or null; cheaper than {@link status}. */
   get leader(): NodeId | null {
     return this.raft.leader;
+  }
+
+  /** This node's current term (the paper's currentTerm); cheaper than {@link status}. */
+  get currentTerm(): Term {
+    return this.raft.term;
+  }
+
+  /** The vote cast in the current term, or null; cheaper than {@link status}. */
+  get vote(): NodeId | null {
+    return this.raft.vote;
+  }
+
+  /** The highest index known to be committed; cheaper than {@link status}. */
+  get commitIndex(): Index {
+    return this.raft.log.committed;
+  }
+
+  /** The highest index the runtime acknowledged as applied; cheaper than {@link status}. */
+  get appliedIndex(): Index {
+    return this.raft.log.applied;
+  }
+
+  /** The first index of the log (durable or not); cheaper than {@link status}. */
+  firstIndex(): Index {
+    return this.raft.log.firstIndex();
+  }
+
+  /** The last index of the log (durable or not); cheaper than {@link status}. */
+  lastIndex(): Index {
+    return this.raft.log.lastIndex();
+  }
+
+  /** On the leader: the match index of voter `id`; undefined elsewhere or for a non-voter. */
+  matchIndex(id: NodeId): Index | undefined {
+    return this.raft.role === 'leader' ? this.raft.progress.get(id)?.match : undefined;
+  }
+
+  /** On the leader: the node leadership is being transferred to, or null; cheaper than {@link status}. */
+  get leadTransferee(): NodeId | null {
+    return this.raft.leadTransferee;
   }
 
   /** Advances logical time by one tick: election timeouts, heartbeats and CheckQuorum are counted in ticks. */
@@ -210,8 +269,11 @@ export class RawNode {
     const raft = this.raft;
     const unstable = raft.log.unstable;
     if (raft.messages.length > 0 || raft.readStates.length > 0) return true;
-    if (unstable.entriesToPersist().length > 0 || (unstable.snapshot !== null && !unstable.snapshotInProgress)) return true;
-    if (!hardStateEquals(raft.hardState(), this.previousHardState) || !softStateEquals(raft.softState(), this.previousSoftState)) return true;
+    if (unstable.hasEntriesToPersist() || (unstable.snapshot !== null && !unstable.snapshotInProgress)) return true;
+    // Field by field rather than through hardState()/softState(): the runtime asks after every input.
+    const hard = this.previousHardState;
+    if (raft.term !== hard.term || raft.vote !== hard.vote || raft.log.committed !== hard.commit) return true;
+    if (raft.role !== this.previousSoftState.role || raft.leader !== this.previousSoftState.leader) return true;
     return raft.log.hasNextCommittedEntries() && (raft.log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady)?.length ?? 0) > 0;
   }
 

@@ -42,6 +42,11 @@ export class Unstable {
     return this.snapshot === null ? undefined : this.snapshot.index + 1;
   }
 
+  /** True when {@link entriesToPersist} would return entries; without copying them. */
+  hasEntriesToPersist(): boolean {
+    return this.offsetInProgress < this.offset + this.entries.length;
+  }
+
   /** Entries not yet handed out in a Ready. */
   entriesToPersist(): readonly Entry[] {
     return this.entries.slice(this.offsetInProgress - this.offset);

@@ -73,25 +73,27 @@ function copyEntry(entry: Entry): Entry {
 
 function checkField(record: Record<string, unknown>, field: string, kind: FieldKind, type: string): void {
   const value = record[field];
-  const ok = ((): boolean => {
-    switch (kind) {
-      case 'index':
-        return isIndex(value);
-      case 'bool':
-        return typeof value === 'boolean';
-      case 'optionalBool':
-        return value === undefined || typeof value === 'boolean';
-      case 'id':
-        return typeof value === 'string' && value.length > 0;
-      case 'string':
-        return typeof value === 'string';
-      case 'entries':
-        return Array.isArray(value) && value.every(isEntry);
-      case 'snapshot':
-        return isSnapshotMeta(value);
-    }
-  })();
-  if (!ok) invalidMessage(`${type}.${field} must be ${KIND_NAMES[kind]}, got ${describeValue(value)}`);
+  if (!fieldHasKind(value, kind)) invalidMessage(`${type}.${field} must be ${KIND_NAMES[kind]}, got ${describeValue(value)}`);
+}
+
+/** A plain function, not a closure per call: this runs for every field of every message. */
+function fieldHasKind(value: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case 'index':
+      return isIndex(value);
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'optionalBool':
+      return value === undefined || typeof value === 'boolean';
+    case 'id':
+      return typeof value === 'string' && value.length > 0;
+    case 'string':
+      return typeof value === 'string';
+    case 'entries':
+      return Array.isArray(value) && value.every(isEntry);
+    case 'snapshot':
+      return isSnapshotMeta(value);
+  }
 }
 
 const KIND_NAMES: Readonly<Record<FieldKind, string>> = {

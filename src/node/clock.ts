@@ -23,8 +23,6 @@ export interface Clock {
  * `RaftNode.close()` clears it, so nothing dangles after close.
  */
 export class SystemClock implements Clock {
-  private readonly timeouts = new Map<number, NodeJS.Timeout>();
-  private readonly immediates = new Map<number, NodeJS.Immediate>();
   private nextId = 1;
 
   now(): number {
@@ -32,51 +30,56 @@ export class SystemClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const id = this.nextId++;
-    if (delayMs <= 0) {
-      this.immediates.set(
-        id,
-        setImmediate(() => {
-          this.immediates.delete(id);
-          callback();
-        }),
-      );
-    } else {
-      this.timeouts.set(
-        id,
-        setTimeout(() => {
-          this.timeouts.delete(id);
-          callback();
-        }, delayMs),
-      );
-    }
-    return { id };
+    // The handle holds Node's timer itself: a runtime sets and clears one per request, so no lookup table.
+    const timer = new SystemTimer(this.nextId++);
+    if (delayMs <= 0) timer.immediate = setImmediate(callback);
+    else timer.timeout = setTimeout(callback, delayMs);
+    return timer;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const timeout = this.timeouts.get(handle.id);
-    if (timeout !== undefined) clearTimeout(timeout);
-    const immediate = this.immediates.get(handle.id);
-    if (immediate !== undefined) clearImmediate(immediate);
-    this.timeouts.delete(handle.id);
-    this.immediates.delete(handle.id);
+    if (!(handle instanceof SystemTimer)) return;
+    if (handle.timeout !== null) clearTimeout(handle.timeout);
+    if (handle.immediate !== null) clearImmediate(handle.immediate);
+    handle.timeout = null;
+    handle.immediate = null;
   }
 }
 
-interface Scheduled {
-  readonly id: number;
-  readonly at: number;
-  readonly callback: () => void;
+/** A timer of a {@link SystemClock}: its handle, holding Node's own. */
+class SystemTimer implements TimerHandle {
+  timeout: NodeJS.Timeout | null = null;
+  immediate: NodeJS.Immediate | null = null;
+
+  constructor(readonly id: number) {}
+}
+
+/** A timer of a {@link VirtualClock}; it is its own handle. */
+class Scheduled implements TimerHandle {
+  constructor(
+    readonly id: number,
+    readonly at: number,
+    /** Null once run or cleared: a cleared entry stays in the heap until it reaches the top. */
+    public callback: (() => void) | null,
+    readonly owner: VirtualClock,
+  ) {}
 }
 
 /**
  * A clock that moves only when {@link advance} is called. Callbacks due at the
  * same instant run in the order they were scheduled, so runs are deterministic.
+ *
+ * The queue is a binary min-heap on (time, id): a simulator keeps hundreds of
+ * timers pending (request deadlines, messages in flight), and each event both
+ * schedules and runs one. A cleared timer is only marked, and dropped when it
+ * reaches the top.
  */
 export class VirtualClock implements Clock {
   private time = 0;
   private nextId = 1;
-  private queue: Scheduled[] = [];
+  private readonly heap: Scheduled[] = [];
+  /** Timers scheduled and neither run nor cleared. */
+  private live = 0;
 
   now(): number {
     return this.time;
@@ -84,26 +87,26 @@ export class VirtualClock implements Clock {
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
-    const at = this.time + Math.max(0, delayMs);
-    // Insert keeping (at, id) order; ids grow, so equal times keep scheduling order.
-    let position = this.queue.length;
-    while (position > 0 && this.queue[position - 1]!.at > at) position--;
-    this.queue.splice(position, 0, { id, at, callback });
-    return { id };
+    const scheduled = new Scheduled(id, this.time + Math.max(0, delayMs), callback, this);
+    this.live++;
+    this.push(scheduled);
+    return scheduled;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    this.queue = this.queue.filter((scheduled) => scheduled.id !== handle.id);
+    if (!(handle instanceof Scheduled) || handle.owner !== this || handle.callback === null) return;
+    handle.callback = null;
+    this.live--;
   }
 
   /** The time of the next due callback, or null. */
   nextDueAt(): number | null {
-    return this.queue[0]?.at ?? null;
+    return this.peek()?.at ?? null;
   }
 
   /** Pending callbacks. */
   pending(): number {
-    return this.queue.length;
+    return this.live;
   }
 
   /**
@@ -114,16 +117,61 @@ export class VirtualClock implements Clock {
   async advance(ms: number, settle: () => Promise<void> = flushMicrotasks): Promise<void> {
     const target = this.time + ms;
     for (;;) {
-      const next = this.queue[0];
+      const next = this.peek();
       if (next === undefined || next.at > target) break;
-      this.queue.shift();
+      this.pop();
+      this.live--;
+      const callback = next.callback!;
+      next.callback = null;
       this.time = next.at;
-      next.callback();
+      callback();
       await settle();
     }
     this.time = target;
     await settle();
   }
+
+  /** The earliest live timer, after dropping cleared ones from the top. */
+  private peek(): Scheduled | undefined {
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0]!.callback === null) this.pop();
+    return heap[0];
+  }
+
+  private push(scheduled: Scheduled): void {
+    const heap = this.heap;
+    let position = heap.length;
+    heap.push(scheduled);
+    while (position > 0) {
+      const parent = (position - 1) >> 1;
+      if (!before(scheduled, heap[parent]!)) break;
+      heap[position] = heap[parent]!;
+      position = parent;
+    }
+    heap[position] = scheduled;
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    let position = 0;
+    for (;;) {
+      const left = 2 * position + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[child]!, last)) break;
+      heap[position] = heap[child]!;
+      position = child;
+    }
+    heap[position] = last;
+  }
+}
+
+/** Heap order: earlier time first; at equal times, scheduling order (ids grow). */
+function before(a: Scheduled, b: Scheduled): boolean {
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
 }
 
 /** Lets every already-resolved promise continuation run (several macrotask turns for chained awaits). */

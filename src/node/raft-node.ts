@@ -1,6 +1,6 @@
 import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
-import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
+import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
@@ -105,10 +105,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private bytesSinceSnapshot = 0;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
-  private lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
+  private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
   private tickTimer: TimerHandle | null = null;
+  /** The running (or last) Ready loop, for close() to wait on. */
   private loop: Promise<void> | null = null;
-  private wakeAgain = false;
+  /** True while the Ready loop runs: at most one runs at a time. */
+  private looping = false;
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
   private nextRequestId = 1;
@@ -228,7 +230,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (!this.options.forwardProposals) {
         deferred.reject(new NotLeaderError(core.leader));
       } else if (core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
+        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
       } else {
         void this.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
@@ -261,7 +263,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const dispatch = (): void => {
       if (deferred.settled) return;
       if (this.core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: deferred.reject });
+        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
         return;
       }
       try {
@@ -305,6 +307,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     return { core: this.core.status(), term: (index) => this.core.term(index) };
   }
 
+  /**
+   * Cheap read-only access to the core's current state, for observers that
+   * look after every event (the simulator's checks); {@link inspect} builds a
+   * full status instead.
+   */
+  coreReader(): CoreReader {
+    return this.core;
+  }
+
   /** The node's current state. */
   status(): NodeStatus {
     const status = this.core.status();
@@ -341,25 +352,20 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
   private wake(): void {
-    if (this.state !== 'running') return;
-    if (this.loop !== null) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.loop = this.runLoop().finally(() => {
-      this.loop = null;
-      if (this.wakeAgain) {
-        this.wakeAgain = false;
-        this.wake();
-      }
-    });
+    // The loop re-checks for work after every Ready, so an input arriving while it runs needs nothing more.
+    if (this.state !== 'running' || this.looping || !this.core.hasReady()) return;
+    this.loop = this.runLoop();
   }
 
   private async runLoop(): Promise<void> {
+    this.looping = true;
     try {
       while (this.state === 'running' && this.core.hasReady()) await this.handleReady(this.core.ready());
     } catch (error) {
       this.fail(error);
+    } finally {
+      // Synchronously after the last hasReady() said no: an input arriving after this starts a new loop.
+      this.looping = false;
     }
   }
 
@@ -382,7 +388,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.releaseReads();
     this.core.advance();
     this.emitChanges();
-    await this.maybeTakeSnapshot();
+    if (this.snapshotDue()) await this.takeSnapshot();
+  }
+
+  /** Enough applied since the last snapshot (entries or bytes) to take another. */
+  private snapshotDue(): boolean {
+    const policy = this.options.snapshotting;
+    return this.state === 'running' && (this.appliedIndex - this.snapshotIndex >= policy.entries || this.bytesSinceSnapshot >= policy.bytes);
   }
 
   /**
@@ -392,11 +404,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * one can continue from the log instead of needing another (the livelock of
    * hashicorp/raft #212 and #697).
    */
-  private async maybeTakeSnapshot(): Promise<void> {
+  private async takeSnapshot(): Promise<void> {
     const policy = this.options.snapshotting;
     const index = this.appliedIndex;
-    if (this.state !== 'running') return;
-    if (index - this.snapshotIndex < policy.entries && this.bytesSinceSnapshot < policy.bytes) return;
     const term = this.core.term(index);
     // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
     if (term === undefined || this.receiver.receiving()) return;
@@ -581,23 +591,45 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }, this.options.tickIntervalMs);
   }
 
+  /**
+   * Emits what changed since the last call. Runs after every tick and Ready,
+   * so it reads the core's fields directly rather than building a status.
+   * Every field is recorded before any listener runs: a listener may re-enter.
+   */
   private emitChanges(): void {
-    const status = this.core.status();
+    const core = this.core;
+    const role = core.role;
+    const leader = core.leader;
+    const term = core.currentTerm;
+    const commit = core.commitIndex;
     const seen = this.lastSeen;
-    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
-    if (status.term !== seen.term) this.emit('term', status.term);
-    if (status.role !== seen.role) {
-      if (seen.role === 'leader') this.sender.cancelAll();
-      this.emit('role', status.role);
+    if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
+      if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+      this.dispatchAwaitingLeader(leader);
+      return;
     }
-    if (status.leader !== seen.leader) this.emit('leader', status.leader);
-    if (status.commitIndex !== seen.commit) this.emit('commit', status.commitIndex);
-    this.checkTransfers(status.role, status.leader, status.leadTransferee);
-    if (status.leader !== null && this.awaitingLeader.length > 0) {
-      const waiting = this.awaitingLeader;
-      this.awaitingLeader = [];
-      for (const waiter of waiting) waiter.dispatch();
+    const before = { ...seen };
+    seen.role = role;
+    seen.leader = leader;
+    seen.term = term;
+    seen.commit = commit;
+    if (term !== before.term) this.emit('term', term);
+    if (role !== before.role) {
+      if (before.role === 'leader') this.sender.cancelAll();
+      this.emit('role', role);
     }
+    if (leader !== before.leader) this.emit('leader', leader);
+    if (commit !== before.commit) this.emit('commit', commit);
+    if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+    this.dispatchAwaitingLeader(leader);
+  }
+
+  /** Requests made while no leader was known go out once one is. */
+  private dispatchAwaitingLeader(leader: NodeId | null): void {
+    if (leader === null || this.awaitingLeader.length === 0) return;
+    const waiting = this.awaitingLeader;
+    this.awaitingLeader = [];
+    for (const waiter of waiting) waiter.dispatch();
   }
 
   private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {

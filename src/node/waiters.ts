@@ -18,38 +18,70 @@ export interface Deferred<T> {
  * the caller can forget its bookkeeping (no leaked state).
  */
 export function guardedPromise<T>(what: string, clock: Clock, timeoutMs: number, signal: AbortSignal | undefined, onCancel: () => void): Deferred<T> {
-  let resolveFn!: (value: T) => void;
-  let rejectFn!: (error: unknown) => void;
-  const promise = new Promise<T>((resolve, reject) => {
-    resolveFn = resolve;
-    rejectFn = reject;
-  });
-  let settled = false;
-  let timer: TimerHandle | null = null;
-  const onAbort = (): void => finish(() => rejectFn(new AbortedError(what, { cause: signal?.reason })), true);
-  const finish = (settle: () => void, cancelled: boolean): void => {
-    if (settled) return;
-    settled = true;
-    if (timer !== null) clock.clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-    if (cancelled) onCancel();
-    settle();
-  };
-  if (signal?.aborted === true) {
-    settled = true;
-    rejectFn(new AbortedError(what, { cause: signal.reason }));
-  } else {
-    timer = clock.setTimeout(() => finish(() => rejectFn(new TimeoutError(what, timeoutMs)), true), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return new GuardedDeferred<T>(what, clock, timeoutMs, signal, onCancel);
+}
+
+/**
+ * {@link guardedPromise}'s deferred. A class with methods rather than a bundle
+ * of closures: every request makes one, so the fewer objects the better.
+ * `resolve` and `reject` are methods: call them on the deferred.
+ */
+class GuardedDeferred<T> implements Deferred<T> {
+  readonly promise: Promise<T>;
+  settled = false;
+  private resolvePromise!: (value: T) => void;
+  private rejectPromise!: (error: unknown) => void;
+  private timer: TimerHandle | null = null;
+  private onAbort: (() => void) | null = null;
+
+  constructor(
+    private readonly what: string,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onCancel: () => void,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolvePromise = resolve;
+      this.rejectPromise = reject;
+    });
+    if (signal?.aborted === true) {
+      this.settled = true;
+      this.rejectPromise(new AbortedError(what, { cause: signal.reason }));
+      return;
+    }
+    this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
+    if (signal !== undefined) {
+      this.onAbort = () => this.abort();
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
   }
-  return {
-    promise,
-    resolve: (value) => finish(() => resolveFn(value), false),
-    reject: (error) => finish(() => rejectFn(error), false),
-    get settled() {
-      return settled;
-    },
-  };
+
+  resolve(value: T): void {
+    if (this.finish(false)) this.resolvePromise(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.finish(false)) this.rejectPromise(error);
+  }
+
+  private expire(): void {
+    if (this.finish(true)) this.rejectPromise(new TimeoutError(this.what, this.timeoutMs));
+  }
+
+  private abort(): void {
+    if (this.finish(true)) this.rejectPromise(new AbortedError(this.what, { cause: this.signal?.reason }));
+  }
+
+  /** Marks the deferred settled and releases its timer and listener (and the caller's bookkeeping when cancelled); false if it already was settled. */
+  private finish(cancelled: boolean): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    if (this.onAbort !== null) this.signal?.removeEventListener('abort', this.onAbort);
+    if (cancelled) this.onCancel();
+    return true;
+  }
 }
 
 interface ApplyWaiter<Result> {
@@ -67,9 +99,23 @@ interface ApplyWaiter<Result> {
  */
 export class ApplyWaiters<Result> {
   private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
-  private readonly recent = new Map<Index, { term: Term; outcome: ApplyOutcome<Result> }>();
+  /**
+   * The last `recentLimit` applied entries' outcomes, in a ring indexed by
+   * `index % recentLimit` (slot `i` holds the entry at `recentIndex[i]`).
+   * Applied indexes only grow, so a slot is overwritten by a newer entry.
+   * A Map evicting its oldest key was slow here: after many deletions,
+   * finding the first live key walks over every deleted slot.
+   */
+  private readonly recentIndex: Index[];
+  private readonly recentTerm: Term[];
+  private readonly recentOutcome: (ApplyOutcome<Result> | undefined)[];
 
-  constructor(private readonly recentLimit: number) {}
+  constructor(private readonly recentLimit: number) {
+    if (!(Number.isSafeInteger(recentLimit) && recentLimit >= 1)) throw new RangeError(`ApplyWaiters: recentLimit must be a positive integer, got ${recentLimit}`);
+    this.recentIndex = new Array<Index>(recentLimit).fill(0);
+    this.recentTerm = new Array<Term>(recentLimit).fill(0);
+    this.recentOutcome = new Array<ApplyOutcome<Result> | undefined>(recentLimit).fill(undefined);
+  }
 
   get size(): number {
     return this.waiting.size;
@@ -81,10 +127,11 @@ export class ApplyWaiters<Result> {
    */
   add(index: Index, term: Term, deferred: Deferred<Result>, appliedIndex: Index): void {
     if (index <= appliedIndex) {
-      const known = this.recent.get(index);
-      if (known === undefined) deferred.reject(new ProposalLostError(index, term, 0));
-      else if (known.term === term) settle(deferred, known.outcome);
-      else deferred.reject(new ProposalLostError(index, term, known.term));
+      const slot = index % this.recentLimit;
+      const outcome = this.recentIndex[slot] === index ? this.recentOutcome[slot] : undefined;
+      if (outcome === undefined) deferred.reject(new ProposalLostError(index, term, 0));
+      else if (this.recentTerm[slot] === term) settle(deferred, outcome);
+      else deferred.reject(new ProposalLostError(index, term, this.recentTerm[slot]!));
       return;
     }
     const list = this.waiting.get(index) ?? [];
@@ -101,8 +148,10 @@ export class ApplyWaiters<Result> {
 
   /** The entry at `index` of `term` was applied with `outcome`. */
   applied(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
-    this.recent.set(index, { term, outcome });
-    if (this.recent.size > this.recentLimit) this.recent.delete(this.recent.keys().next().value!);
+    const slot = index % this.recentLimit;
+    this.recentIndex[slot] = index;
+    this.recentTerm[slot] = term;
+    this.recentOutcome[slot] = outcome;
     const list = this.waiting.get(index);
     if (list === undefined) return;
     this.waiting.delete(index);

@@ -15,8 +15,12 @@ export type VoteResult = 'won' | 'lost' | 'pending';
 export class MajorityConfig {
   readonly voters: readonly string[];
 
+  /** Work space of {@link committedIndex}, one slot per voter. */
+  private readonly scratch: number[];
+
   constructor(voters: Iterable<string>) {
     this.voters = [...new Set(voters)].sort();
+    this.scratch = new Array<number>(this.voters.length).fill(0);
   }
 
   /** How many voters make a quorum. */
@@ -37,7 +41,18 @@ export class MajorityConfig {
   committedIndex(ackedIndex: (id: string) => number): number {
     const count = this.voters.length;
     if (count === 0) return Number.MAX_SAFE_INTEGER;
-    const acked = this.voters.map(ackedIndex).sort((a, b) => b - a);
+    // A leader computes this on every acknowledgement: sort into a reused array, no allocation.
+    const acked = this.scratch;
+    for (let i = 0; i < count; i++) {
+      const value = ackedIndex(this.voters[i]!);
+      let position = i;
+      // Insertion sort, descending: a handful of voters.
+      while (position > 0 && acked[position - 1]! < value) {
+        acked[position] = acked[position - 1]!;
+        position--;
+      }
+      acked[position] = value;
+    }
     // Sorted descending, the quorumSize-th value is acknowledged by at least a quorum.
     return acked[this.quorumSize() - 1] ?? 0;
   }

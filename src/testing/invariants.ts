@@ -71,8 +71,8 @@ export class SafetyChecker {
   private readonly entryOf = new Map<string, string>();
   private readonly last = new Map<NodeId, { term: Term; vote: NodeId | null; commit: Index; applied: Index; restarted: boolean }>();
   private readonly lastDurableTerm = new Map<NodeId, Term>();
-  /** Leader Append-Only: the terms a leader had in its log, per (leader, term). */
-  private readonly leaderLog = new Map<string, Term[]>();
+  /** Leader Append-Only: the log a leader had when last observed, per (leader, term). */
+  private readonly leaderLog = new Map<string, LogTerms>();
   private readonly leaderMatch = new Map<string, Map<NodeId, Index>>();
   /** Vote durability: the vote each node cast in each term, across restarts. */
   private readonly votes = new Map<string, NodeId>();
@@ -111,13 +111,16 @@ export class SafetyChecker {
   /** Checks every invariant against the current state of the live nodes. */
   observe(nodes: readonly NodeObservation[]): void {
     this.steps++;
-    for (const node of nodes) {
+    // Each log's terms are read once per observation; every check below works on these copies.
+    const logs = nodes.map(readLog);
+    for (const log of logs) {
+      const node = log.node;
       this.checkMonotonic(node);
       this.checkVote(node);
-      this.checkCommittedPrefix(node);
-      if (node.role === 'leader') this.checkLeader(node);
+      this.checkCommittedPrefix(log);
+      if (node.role === 'leader') this.checkLeader(log);
     }
-    this.checkLogMatching(nodes);
+    this.checkLogMatching(logs);
   }
 
   private checkMonotonic(node: NodeObservation): void {
@@ -158,52 +161,56 @@ export class SafetyChecker {
   }
 
   /** A committed entry is never truncated, and each node's committed prefix is the canonical one. */
-  private checkCommittedPrefix(node: NodeObservation): void {
+  private checkCommittedPrefix(log: LogTerms): void {
+    const node = log.node;
     const high = Math.min(node.commitIndex, this.committedMax);
     for (let index = Math.max(node.firstIndex, 1); index <= high; index++) {
       const canonical = this.committed.get(index);
-      const term = node.termAt(index);
+      const term = termOf(log, index);
       if (canonical !== undefined && term !== canonical.term) {
         throw new SafetyViolation('Committed entries', `${node.id} has term ${String(term)} at committed index ${index}, expected ${canonical.term}`);
       }
     }
   }
 
-  private checkLeader(node: NodeObservation): void {
+  private checkLeader(log: LogTerms): void {
+    const node = log.node;
     const leader = this.leaderOfTerm.get(node.term);
     if (leader === undefined) this.leaderOfTerm.set(node.term, node.id);
     else if (leader !== node.id) throw new SafetyViolation('Election Safety', `${leader} and ${node.id} both leader in term ${node.term}`);
-    this.checkLeaderAppendOnly(node);
-    this.checkLeaderCompleteness(node);
+    this.checkLeaderAppendOnly(log);
+    this.checkLeaderCompleteness(log);
     this.checkMatchMonotonic(node);
   }
 
-  private checkLeaderAppendOnly(node: NodeObservation): void {
+  private checkLeaderAppendOnly(log: LogTerms): void {
+    const node = log.node;
     const key = `${node.id}@${node.term}`;
-    const previous = this.leaderLog.get(key) ?? [];
-    for (let index = Math.max(node.firstIndex, 1); index < previous.length; index++) {
-      const before = previous[index];
-      if (before !== undefined && node.termAt(index) !== before) {
-        throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) changed index ${index} from term ${before} to ${String(node.termAt(index))}`);
+    const previous = this.leaderLog.get(key);
+    if (previous !== undefined) {
+      for (let index = Math.max(node.firstIndex, previous.first, 1); index <= previous.last; index++) {
+        const before = termOf(previous, index) ?? 0;
+        if (termOf(log, index) !== before) {
+          throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) changed index ${index} from term ${before} to ${String(termOf(log, index))}`);
+        }
+      }
+      if (node.lastIndex < previous.last) {
+        throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) log shrank from ${previous.last} to ${node.lastIndex}`);
       }
     }
-    if (node.lastIndex + 1 < previous.length) {
-      throw new SafetyViolation('Leader Append-Only', `${node.id} (term ${node.term}) log shrank from ${previous.length - 1} to ${node.lastIndex}`);
-    }
-    const current: Term[] = [];
-    for (let index = Math.max(node.firstIndex, 1); index <= node.lastIndex; index++) current[index] = node.termAt(index) ?? 0;
-    this.leaderLog.set(key, current);
+    this.leaderLog.set(key, log);
   }
 
   /** Leader Completeness: every committed entry of an earlier term is in this leader's log. */
-  private checkLeaderCompleteness(node: NodeObservation): void {
+  private checkLeaderCompleteness(log: LogTerms): void {
+    const node = log.node;
     for (let index = Math.max(node.firstIndex, 1); index <= this.committedMax; index++) {
       const canonical = this.committed.get(index);
       if (canonical === undefined || canonical.term > node.term) continue;
-      if (node.termAt(index) !== canonical.term) {
+      if (termOf(log, index) !== canonical.term) {
         throw new SafetyViolation(
           'Leader Completeness',
-          `leader ${node.id} of term ${node.term} has term ${String(node.termAt(index))} at committed index ${index} (term ${canonical.term})`,
+          `leader ${node.id} of term ${node.term} has term ${String(termOf(log, index))} at committed index ${index} (term ${canonical.term})`,
         );
       }
     }
@@ -223,22 +230,43 @@ export class SafetyChecker {
   }
 
   /** Log Matching: if two logs hold the same term at an index, they agree on every earlier index. */
-  private checkLogMatching(nodes: readonly NodeObservation[]): void {
-    for (let a = 0; a < nodes.length; a++) {
-      for (let b = a + 1; b < nodes.length; b++) this.checkPair(nodes[a]!, nodes[b]!);
+  private checkLogMatching(logs: readonly LogTerms[]): void {
+    for (let a = 0; a < logs.length; a++) {
+      for (let b = a + 1; b < logs.length; b++) checkPair(logs[a]!, logs[b]!);
     }
   }
+}
 
-  private checkPair(a: NodeObservation, b: NodeObservation): void {
-    const low = Math.max(a.firstIndex, b.firstIndex, 1);
-    let agreed = false;
-    for (let index = Math.min(a.lastIndex, b.lastIndex); index >= low; index--) {
-      const termA = a.termAt(index);
-      const termB = b.termAt(index);
-      if (termA === termB) agreed = true;
-      else if (agreed) {
-        throw new SafetyViolation('Log Matching', `${a.id} and ${b.id} agree above index ${index} but differ there (terms ${String(termA)} vs ${String(termB)})`);
-      }
+/** The terms of one node's log, from its first index to its last, read once per observation. */
+interface LogTerms {
+  readonly node: NodeObservation;
+  /** The first index held; `terms[0]` is its term. */
+  readonly first: Index;
+  readonly last: Index;
+  readonly terms: readonly (Term | undefined)[];
+}
+
+function readLog(node: NodeObservation): LogTerms {
+  const first = Math.max(node.firstIndex, 1);
+  const terms: (Term | undefined)[] = [];
+  for (let index = first; index <= node.lastIndex; index++) terms.push(node.termAt(index));
+  return { node, first, last: node.lastIndex, terms };
+}
+
+/** The term at `index`, or undefined outside the log that was read (compacted, or past its end). */
+function termOf(log: LogTerms, index: Index): Term | undefined {
+  return index >= log.first && index <= log.last ? log.terms[index - log.first] : undefined;
+}
+
+function checkPair(a: LogTerms, b: LogTerms): void {
+  const low = Math.max(a.first, b.first);
+  let agreed = false;
+  for (let index = Math.min(a.last, b.last); index >= low; index--) {
+    const termA = termOf(a, index);
+    const termB = termOf(b, index);
+    if (termA === termB) agreed = true;
+    else if (agreed) {
+      throw new SafetyViolation('Log Matching', `${a.node.id} and ${b.node.id} agree above index ${index} but differ there (terms ${String(termA)} vs ${String(termB)})`);
     }
   }
 }

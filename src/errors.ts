@@ -29,7 +29,11 @@ export type KeelErrorCode =
   | 'KEEL_ABORTED'
   | 'KEEL_PROPOSAL_LOST'
   | 'KEEL_TRANSFER_FAILED'
-  | 'KEEL_SESSION_STALE';
+  | 'KEEL_SESSION_STALE'
+  | 'KEEL_CONF_CHANGE_IN_PROGRESS'
+  | 'KEEL_INVALID_CONF_CHANGE'
+  | 'KEEL_LEADER_NOT_READY'
+  | 'KEEL_LOG_NOT_LOADED';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -207,5 +211,48 @@ export class TransferFailedError extends KeelError {
 export class SessionStaleError extends KeelError {
   constructor(clientId: string, seq: number, lastSeq: number) {
     super('KEEL_SESSION_STALE', `request ${seq} of client ${clientId} is older than its latest applied request ${lastSeq}`);
+  }
+}
+
+/**
+ * A configuration change was refused because another one is not finished: a
+ * config entry is still uncommitted, or the configuration is joint and must be
+ * left first. Retry once the earlier change has committed.
+ */
+export class ConfChangeInProgressError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_CONF_CHANGE_IN_PROGRESS', `configuration change refused: ${reason}`);
+  }
+}
+
+/** A configuration change set cannot be applied to the current configuration (unknown node, duplicate, no voter left…). Nothing was changed. */
+export class InvalidConfChangeError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_INVALID_CONF_CHANGE', `invalid configuration change: ${reason}`);
+  }
+}
+
+/**
+ * The leader has not yet committed an entry of its own term, so it may not
+ * know the latest committed configuration (the single-server change bug Ongaro
+ * reported in 2015). Retry shortly: the no-op of its term commits quickly.
+ */
+export class LeaderNotReadyError extends KeelError {
+  constructor(what: string) {
+    super('KEEL_LEADER_NOT_READY', `${what} refused: the leader has not committed an entry of its term yet`);
+  }
+}
+
+/**
+ * The core could not read its stored log to recompute its configuration: the
+ * storage is still loading older entries. Wait for the storage's loads to
+ * settle, then create the core again.
+ */
+export class LogNotLoadedError extends KeelError {
+  readonly index: number;
+
+  constructor(index: number) {
+    super('KEEL_LOG_NOT_LOADED', `the stored log from index ${index} is not loaded yet; wait for the storage and retry`);
+    this.index = index;
   }
 }

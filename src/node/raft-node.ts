@@ -399,7 +399,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const term = this.core.term(index);
     // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
     if (term === undefined || this.receiver.receiving()) return;
-    const membership = { voters: [...this.core.status().voters] };
+    // The configuration of the snapshot's own position, not a newer one from the log's tail.
+    const membership = this.core.membershipAt(index);
     let writer: SnapshotWriter;
     try {
       writer = await this.options.snapshots.create({ index, term, membership });
@@ -420,14 +421,16 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const sending = this.sender.lowestIndexInFlight();
     const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
     const storage = this.options.storage;
-    if (compactTo > storage.firstIndex() - 1) {
-      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership });
+    if (compactTo > storage.firstIndex() - 1 && compactTo >= this.core.status().firstIndex - 1) {
+      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership: this.core.membershipAt(compactTo) });
     }
     this.emit('snapshot', index);
   }
 
   /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
   private applyEntry(entry: Entry): Promise<void> | undefined {
+    // A configuration entry is the core's business (it took effect when appended), not the state machine's.
+    if (entry.type === 'config') return this.finishApply(entry, { ok: true, result: undefined as Result });
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
     const session = payload.session;

@@ -7,6 +7,7 @@ import {
   CorruptionError,
   InvalidArgumentError,
   KeelError,
+  LogNotLoadedError,
   NodeClosedError,
   NodeFailedError,
   NotLeaderError,
@@ -16,6 +17,7 @@ import {
 } from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { SnapshotWriter } from '../storage/snapshot-store.js';
+import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -177,7 +179,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const resolved = resolveNodeOptions(options);
     const sessions = new SessionTable(resolved.limits.maxSessions);
     const appliedIndex = await restoreFromSnapshot(resolved, sessions);
-    const node = new RaftNode<Result>(resolved, appliedIndex, sessions);
+    const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions));
     await resolved.transport.start(node.handler());
     node.scheduleTick();
     node.wake();
@@ -697,4 +699,24 @@ function checkSession(session: ClientSession): void {
     throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
   }
   if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
+}
+
+/** Most attempts to read the stored log at start; each attempt waits for the storage's loads. */
+const MAX_LOAD_ATTEMPTS = 1000;
+
+/**
+ * Creates the node, which recomputes its configuration from the stored log.
+ * An asynchronous storage may not have loaded that log yet
+ * ({@link LogNotLoadedError}): wait for its loads and try again.
+ */
+async function whenLogLoaded<T>(storage: LogStorage, create: () => T): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return create();
+    } catch (error) {
+      const settle = (storage as { loadsSettled?: () => Promise<void> }).loadsSettled;
+      if (!(error instanceof LogNotLoadedError) || settle === undefined || attempt >= MAX_LOAD_ATTEMPTS) throw error;
+      await settle.call(storage);
+    }
+  }
 }

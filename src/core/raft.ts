@@ -169,7 +169,8 @@ export class Raft {
     this.randomizedElectionTimeout = this.config.electionTicks + this.config.random.nextInt(this.config.electionTicks);
     this.votes.clear();
     this.progress = new Map();
-    for (const id of membersOf(this.membership)) {
+    // Nodes an uncommitted change removes are still replicated to, so that they learn of their removal (see onConfigChanged).
+    for (const id of new Set([...membersOf(this.membership), ...this.retiringMembers()])) {
       this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes));
     }
     this.reads = this.newReadTracker();

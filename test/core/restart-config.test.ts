@@ -18,7 +18,7 @@ afterEach(removeTempDirs);
 
 describe('restart recomputes the configuration from LevelDB storage', () => {
   it('reads a config entry far behind the in-memory tail, after waiting for the storage to load it', async () => {
-    const location = await makeTempDir();
+    const location = await makeTempDir('restart-config');
     const membership = { voters: ['n1', 'n2', 'n3', 'n4'], learners: ['n5'] };
     const first = await LevelStorage.open({ location, nodeId: 'n1', openTailBytes: 1024 });
     const entries: Entry[] = [{ index: 1, term: 1, type: 'config', data: encodeMembership(membership) }];

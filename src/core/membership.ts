@@ -46,9 +46,12 @@ export function proposeLeaveJoint(raft: Raft): Index {
  */
 export function afterCommit(raft: Raft): void {
   if (raft.role !== 'leader' || raft.configChangePending()) return;
-  // Removed nodes were kept up to date until now; a last heartbeat tells them the change that removed them committed.
-  for (const [id, match] of raft.dropRetiredProgress()) {
-    if (id !== raft.id) raft.send({ type: 'heartbeat', to: id, commit: Math.min(match, raft.log.committed), readRound: 0 });
+  // Removed nodes were kept up to date until now; a last, empty append tells them that the change removing them committed
+  // (until they know, they may still campaign: they could have been needed to commit it).
+  for (const [id, next] of raft.dropRetiredProgress()) {
+    const prevLogTerm = raft.log.term(next - 1);
+    if (id === raft.id || prevLogTerm === undefined) continue;
+    raft.send({ type: 'appendEntries', to: id, prevLogIndex: next - 1, prevLogTerm, entries: [], leaderCommit: raft.log.committed });
   }
   if (!raft.isVoter(raft.id)) {
     // Tell the remaining members the new commit index before standing down, so that they apply the change at once.

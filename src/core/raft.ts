@@ -105,9 +105,19 @@ export class Raft {
     return this.configs.current().membership;
   }
 
-  /** This node may campaign: it is a voter of the configuration in force (of either half while joint). */
+  /**
+   * This node may campaign: it is a voter of the configuration in force (of
+   * either half while joint) — or it was a voter before an uncommitted
+   * configuration that leaves it out. Until that configuration commits the
+   * node may still be needed to commit it: a leader that removed itself and
+   * lost leadership holds the entry that the others lack, so only it can win
+   * (dissertation §4.2.2, Figure 4.6). It counts votes with its latest configuration.
+   */
   promotable(): boolean {
-    return this.quorum.has(this.id);
+    if (this.quorum.has(this.id)) return true;
+    const points = this.configs.all();
+    if (!this.configChangePending() || points.length < 2) return false;
+    return isVoter(points[points.length - 2]!.membership, this.id);
   }
 
   /** Queues a message, filling in the sender and (unless given) the current term. Messages are fresh literals, so they are completed in place. */
@@ -454,12 +464,12 @@ export class Raft {
 
   /**
    * Leader: forgets the progress of nodes that are no longer members (once the
-   * change that removed them commits). Returns each with its match index.
+   * change that removed them commits). Returns each with its next index.
    */
   dropRetiredProgress(): [NodeId, Index][] {
     const members = new Set(membersOf(this.membership));
     const retired: [NodeId, Index][] = [];
-    for (const [id, progress] of this.progress) if (!members.has(id)) retired.push([id, progress.match]);
+    for (const [id, progress] of this.progress) if (!members.has(id)) retired.push([id, progress.next]);
     for (const [id] of retired) this.progress.delete(id);
     return retired;
   }

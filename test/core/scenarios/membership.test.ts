@@ -197,6 +197,23 @@ describe('removed leaders and removed nodes', () => {
     expect(['n2', 'n3']).toContain(cluster.leader());
   });
 
+  test('a leader that removed itself and lost leadership before the change committed still campaigns, so the change can commit (§4.2.2)', () => {
+    // n1 leads {n1, n2}, removes itself, and fails before n2 receives the entry: n2 cannot win without n1's vote,
+    // which n1 refuses (its log is longer), so only n1 can finish the change it started.
+    const cluster = clusterOf(2, ['n1', 'n2']);
+    const removal = cluster.proposeConfChange('n1', { type: 'removeNode', node: 'n1' });
+    settle(cluster, { drop: (message) => message.to === 'n2' && message.type === 'appendEntries' && message.entries.length > 0 });
+    cluster.crash('n1');
+    cluster.restart('n1');
+    expect(cluster.raw('n1').status()).toMatchObject({ role: 'follower', voters: ['n2'] });
+    expect(committed(cluster, 'n1', removal.lastIndex)).toBe(false);
+
+    tickUntil(cluster, () => cluster.leader() === 'n2' && committed(cluster, 'n2', removal.lastIndex), 300);
+
+    expect(cluster.raw('n2').status().voters).toEqual(['n2']);
+    expect(cluster.raw('n1').status().role).toBe('follower');
+  });
+
   test.each([
     { preVote: true, checkQuorum: true },
     { preVote: false, checkQuorum: true },

@@ -98,7 +98,7 @@ export class CoreCluster {
     this.raftOptions = options.raft ?? {};
     this.initialVoters = options.voters ?? this.ids;
     this.initialLearners = options.learners ?? [];
-    this.checker = options.checkInvariants === false ? null : new SafetyChecker();
+    this.checker = options.checkInvariants === false ? null : new SafetyChecker({ checkElectionVotes: true });
     const seeds = new SeededRandom(options.seed ?? 1);
     for (const id of this.ids) {
       const node = new CoreNode(id, new MemoryStorage(), seeds.nextUint32());

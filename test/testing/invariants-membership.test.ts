@@ -44,7 +44,7 @@ const joint: Membership = { voters: ['c', 'd', 'e'], learners: [], outgoingVoter
 
 describe('SafetyChecker: configuration changes', () => {
   it('rejects a leader elected by a majority of the new voters only, while joint', () => {
-    const checker = new SafetyChecker();
+    const checker = new SafetyChecker({ checkElectionVotes: true });
     // d and e voted for c in term 2: a majority of {c, d, e}, but only c of {a, b, c}.
     checker.observe(['d', 'e'].map((id) => observation({ id, term: 2, vote: 'c', log: [1], membership: joint })));
 
@@ -52,7 +52,7 @@ describe('SafetyChecker: configuration changes', () => {
   });
 
   it('accepts a leader elected by a majority of both halves', () => {
-    const checker = new SafetyChecker();
+    const checker = new SafetyChecker({ checkElectionVotes: true });
     checker.observe(['b', 'd'].map((id) => observation({ id, term: 2, vote: 'c', log: [1], membership: joint })));
 
     expect(() => checker.observe([observation({ id: 'c', role: 'leader', term: 2, vote: 'c', log: [1, 2], membership: joint })])).not.toThrow();
@@ -75,7 +75,7 @@ describe('SafetyChecker: configuration changes', () => {
   });
 
   it('rejects a commit advance that a majority of the outgoing half does not hold', () => {
-    const checker = new SafetyChecker();
+    const checker = new SafetyChecker({ checkElectionVotes: true });
     const base = { id: 'c', role: 'leader' as const, term: 1, vote: 'c', log: [1, 1, 1], membership: joint };
     checker.observe(['b', 'd', 'e'].map((id) => observation({ id, term: 1, vote: 'c', log: [1], membership: joint })));
     checker.observe([observation({ ...base, commit: 1, match: { a: 1, b: 1, c: 1, d: 1, e: 1 } })]);

@@ -85,6 +85,16 @@ export class ConfigHistory {
     this.points = [{ index: point.index, membership: normalizeMembership(point.membership) }];
   }
 
+  /**
+   * The configuration before the one in force, while the one in force is not
+   * committed (its index is above `committed`); null otherwise.
+   */
+  beforePending(committed: Index): Membership | null {
+    const count = this.points.length;
+    if (count < 2 || this.points[count - 1]!.index <= committed) return null;
+    return this.points[count - 2]!.membership;
+  }
+
   /** The configuration in force at `index` (which must not lie below the base). */
   at(index: Index): Membership {
     assert(index >= this.points[0]!.index, () => `config history: index ${index} is below the base ${this.points[0]!.index}`);

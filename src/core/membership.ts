@@ -1,9 +1,10 @@
-import { enterConfiguration, isJoint, leaveConfiguration } from '../confchange/confchange.js';
+import { enterConfiguration, isJoint, leaveConfiguration, membersOf } from '../confchange/confchange.js';
 import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import { ConfChangeInProgressError, InvalidConfChangeError, LeaderNotReadyError } from '../errors.js';
+import { Progress } from '../progress/progress.js';
 import type { Raft } from './raft.js';
 import { bcastAppend } from './replication.js';
-import type { Index } from './types.js';
+import type { Index, NodeId } from './types.js';
 
 /**
  * Leader: proposes the configuration that `changes` lead to — the new
@@ -48,7 +49,7 @@ export function afterCommit(raft: Raft): void {
   if (raft.role !== 'leader' || raft.configChangePending()) return;
   // Removed nodes were kept up to date until now; a last, empty append tells them that the change removing them committed
   // (until they know, they may still campaign: they could have been needed to commit it).
-  for (const [id, next] of raft.dropRetiredProgress()) {
+  for (const [id, next] of dropRetiredProgress(raft)) {
     const prevLogTerm = raft.log.term(next - 1);
     if (id === raft.id || prevLogTerm === undefined) continue;
     raft.send({ type: 'appendEntries', to: id, prevLogIndex: next - 1, prevLogTerm, entries: [], leaderCommit: raft.log.committed });
@@ -64,6 +65,47 @@ export function afterCommit(raft: Raft): void {
     const next = leaveConfiguration(membership);
     if (typeof next !== 'string') raft.appendConfig(next);
   }
+}
+
+/**
+ * The nodes a leader replicates to: the members of the configuration in force
+ * and, while it is uncommitted, the members of the one before that it leaves
+ * out — so that they learn of their removal and stop campaigning.
+ */
+export function replicatedMembers(raft: Raft): Set<NodeId> {
+  const members = new Set(membersOf(raft.membership));
+  const previous = raft.configs.beforePending(raft.log.committed);
+  if (previous !== null) for (const id of membersOf(previous)) members.add(id);
+  return members;
+}
+
+/**
+ * Leader: the configuration in force changed. Track new members at once,
+ * forget departed ones, void the read lease (the quorum that granted it may
+ * no longer be one) and abandon a transfer to a node that is no longer an
+ * incoming voter.
+ */
+export function trackMembers(raft: Raft): void {
+  raft.reads.invalidateLease();
+  const members = replicatedMembers(raft);
+  for (const id of raft.progress.keys()) if (!members.has(id)) raft.progress.delete(id);
+  for (const id of members) {
+    if (raft.progress.has(id)) continue;
+    const progress = new Progress(raft.log.lastIndex() + 1, raft.config.maxInflightMsgs, raft.config.maxInflightBytes);
+    // A new member has not had the chance to answer yet; CheckQuorum should not count that against this leader.
+    progress.recentActive = true;
+    raft.progress.set(id, progress);
+  }
+  if (raft.leadTransferee !== null && !raft.membership.voters.includes(raft.leadTransferee)) raft.leadTransferee = null;
+}
+
+/** Leader: forgets the progress of nodes that are no longer members (once the change removing them committed); returns each with its next index. */
+function dropRetiredProgress(raft: Raft): [NodeId, Index][] {
+  const members = new Set(membersOf(raft.membership));
+  const retired: [NodeId, Index][] = [];
+  for (const [id, progress] of raft.progress) if (!members.has(id)) retired.push([id, progress.next]);
+  for (const [id] of retired) raft.progress.delete(id);
+  return retired;
 }
 
 function checkReady(raft: Raft, what: string): void {

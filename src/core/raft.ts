@@ -1,4 +1,4 @@
-import { isVoter, membersOf } from '../confchange/confchange.js';
+import { isVoter } from '../confchange/confchange.js';
 import { encodeMembership } from '../confchange/encoding.js';
 import { JointConfig } from '../quorum/joint.js';
 import { Progress } from '../progress/progress.js';
@@ -13,6 +13,7 @@ import { isLeaderMessage } from './message.js';
 import { RaftLog } from './raft-log.js';
 import { ReadIndexTracker } from './read-index.js';
 import type { ReadState } from './read-index.js';
+import { replicatedMembers, trackMembers } from './membership.js';
 import { handleReadIndexRequest } from './reads.js';
 import { bcastAppend, bcastHeartbeat, handleAppendResponse, handleHeartbeatResponse, maybeCommit } from './replication.js';
 import { entrySizeBytes } from './types.js';
@@ -115,9 +116,8 @@ export class Raft {
    */
   promotable(): boolean {
     if (this.quorum.has(this.id)) return true;
-    const points = this.configs.all();
-    if (!this.configChangePending() || points.length < 2) return false;
-    return isVoter(points[points.length - 2]!.membership, this.id);
+    const previous = this.configs.beforePending(this.log.committed);
+    return previous !== null && isVoter(previous, this.id);
   }
 
   /** Queues a message, filling in the sender and (unless given) the current term. Messages are fresh literals, so they are completed in place. */
@@ -179,8 +179,8 @@ export class Raft {
     this.randomizedElectionTimeout = this.config.electionTicks + this.config.random.nextInt(this.config.electionTicks);
     this.votes.clear();
     this.progress = new Map();
-    // Nodes an uncommitted change removes are still replicated to, so that they learn of their removal (see onConfigChanged).
-    for (const id of new Set([...membersOf(this.membership), ...this.retiringMembers()])) {
+    // Nodes an uncommitted change removes are still replicated to, so that they learn of their removal (see trackMembers).
+    for (const id of replicatedMembers(this)) {
       this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes));
     }
     this.reads = this.newReadTracker();
@@ -436,42 +436,8 @@ export class Raft {
    * may no longer be a quorum.
    */
   private onConfigChanged(): void {
-    const membership = this.membership;
-    this.quorum = this.quorumOf(membership);
-    if (this.role !== 'leader') return;
-    this.reads.invalidateLease();
-    const members = new Set(membersOf(membership));
-    // Nodes the uncommitted change removes keep receiving the log until it commits, so that they learn of their removal and stop campaigning.
-    for (const id of this.retiringMembers()) members.add(id);
-    for (const id of this.progress.keys()) if (!members.has(id)) this.progress.delete(id);
-    for (const id of members) {
-      if (this.progress.has(id)) continue;
-      const progress = new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes);
-      // A new member has not had the chance to answer yet; CheckQuorum should not count that against this leader.
-      progress.recentActive = true;
-      this.progress.set(id, progress);
-    }
-    if (this.leadTransferee !== null && !membership.voters.includes(this.leadTransferee)) this.leadTransferee = null;
-  }
-
-  /** Members of the configuration before an uncommitted config entry that are not members of the one in force. */
-  retiringMembers(): NodeId[] {
-    const points = this.configs.all();
-    if (!this.configChangePending() || points.length < 2) return [];
-    const current = new Set(membersOf(this.membership));
-    return membersOf(points[points.length - 2]!.membership).filter((id) => !current.has(id));
-  }
-
-  /**
-   * Leader: forgets the progress of nodes that are no longer members (once the
-   * change that removed them commits). Returns each with its next index.
-   */
-  dropRetiredProgress(): [NodeId, Index][] {
-    const members = new Set(membersOf(this.membership));
-    const retired: [NodeId, Index][] = [];
-    for (const [id, progress] of this.progress) if (!members.has(id)) retired.push([id, progress.next]);
-    for (const [id] of retired) this.progress.delete(id);
-    return retired;
+    this.quorum = this.quorumOf(this.membership);
+    if (this.role === 'leader') trackMembers(this);
   }
 
   /** True when `id` is a voter of the configuration in force. */

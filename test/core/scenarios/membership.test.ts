@@ -136,6 +136,27 @@ describe('§4.3 joint consensus', () => {
     expect(cluster.raw('n1').status().joint).toBe(false);
   });
 
+  test('while joint, a ReadIndex read is confirmed only by a majority of both halves, and a change voids the read lease', () => {
+    const cluster = clusterOf(5, ['n1', 'n2', 'n3']);
+    cluster.tickAndStabilize(2);
+    cluster.readIndex('n1', 'before', { lease: true });
+    cluster.processReady('n1');
+    expect(cluster.node('n1').readStates.map((read) => read.requestId)).toEqual(['before']); // the lease answers at once
+    cluster.proposeConfChange('n1', [{ type: 'addVoter', node: 'n4' }, { type: 'addVoter', node: 'n5' }], { autoLeave: false });
+    cluster.stabilize();
+    expect(cluster.raw('n1').status().joint).toBe(true);
+    cluster.isolate(['n2', 'n3']);
+
+    cluster.readIndex('n1', 'joint', { lease: true });
+    cluster.tickAndStabilize(3);
+
+    // n4 and n5 answer the heartbeats (a majority of the new voters with n1), but only n1 of the old ones does.
+    expect(cluster.node('n1').readStates.map((read) => read.requestId)).toEqual(['before']);
+    cluster.heal();
+    cluster.tickAndStabilize(1);
+    expect(cluster.node('n1').readStates.map((read) => read.requestId)).toEqual(['before', 'joint']);
+  });
+
   test('with autoLeave off the configuration stays joint until asked, and no other change starts meanwhile', () => {
     const cluster = clusterOf(5, ['n1', 'n2', 'n3']);
 

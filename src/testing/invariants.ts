@@ -130,6 +130,16 @@ export class SafetyChecker {
   recordRestart(node: NodeId): void {
     const last = this.last.get(node);
     if (last !== undefined) this.last.set(node, { ...last, restarted: true });
+    // A leadership whose term never became durable died with the crash: nothing it appended was persisted or sent
+    // (messages of a Ready that changes the term wait for it to be durable). A single voter that wins at once can
+    // lead the same term again after restarting, with a different log; the per-leadership checks start afresh.
+    const durableTerm = this.lastDurableTerm.get(node) ?? 0;
+    for (const map of [this.leaderLog, this.leaderMatch, this.leaderConfig]) {
+      for (const key of [...map.keys()]) {
+        const at = key.lastIndexOf('@');
+        if (key.slice(0, at) === node && Number(key.slice(at + 1)) > durableTerm) map.delete(key);
+      }
+    }
   }
 
   /** Checks every invariant against the current state of the live nodes. */

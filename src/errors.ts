@@ -65,7 +65,7 @@ export class InvalidConfigError extends KeelError {
   }
 }
 
-/** A message handed to `step()` is malformed, of an unknown type or from an unknown node. Nothing was changed. */
+/** A message handed to `step()` is malformed or of an unknown type. Nothing was changed. (A sender outside the configuration is not an error: see `RawNode.step`.) */
 export class InvalidMessageError extends KeelError {
   constructor(message: string) {
     super('KEEL_INVALID_MESSAGE', `invalid message: ${message}`);

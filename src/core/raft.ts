@@ -305,12 +305,17 @@ export class Raft {
   }
 
   private answerStaleTerm(message: Message): void {
-    if ((this.config.checkQuorum || this.config.preVote) && (message.type === 'appendEntries' || message.type === 'heartbeat')) {
-      // With CheckQuorum or PreVote a node may keep a higher term than a leader it cut off from; telling that leader our term makes it step down (etcd's fix for a stuck cluster).
+    if (message.type === 'appendEntries' || message.type === 'heartbeat') {
+      // Tell a stale leader our term so that it steps down (Figure 2's AppendEntries reply carries currentTerm). etcd does
+      // this only with CheckQuorum or PreVote, counting otherwise on our vote requests to reach the leader; after a
+      // configuration change they may not (a leader outside our configuration never hears them), and the cluster stalls.
       this.send({ type: 'appendEntriesResponse', to: message.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
-    } else if (message.type === 'requestVote' && message.preVote) {
-      // Reject with our term so a pre-candidate with a stale term learns it (etcd#8243: otherwise it can deadlock).
-      this.send({ type: 'requestVoteResponse', to: message.from, preVote: true, granted: false });
+    } else if (message.type === 'requestVote') {
+      // Reject with our term so that a (pre-)candidate with a stale term learns it (Figure 2's RequestVote reply carries
+      // currentTerm). Without it a pre-candidate can deadlock (etcd#8243), and a candidate this node never sends its own
+      // campaigns to — a voter that it believes is a learner, after a configuration change it has not heard of — can
+      // stay a term behind forever.
+      this.send({ type: 'requestVoteResponse', to: message.from, preVote: message.preVote, granted: false });
     }
   }
 

@@ -217,10 +217,16 @@ export class SafetyChecker {
   /**
    * A new leader was elected by a majority of each half of its configuration
    * (both while joint): counted from the durable votes of its term, which
-   * every voter made before answering.
+   * every voter made before answering. A voter whose vote in that term never
+   * became durable because a later term superseded it before it was persisted
+   * (legitimately: it can no longer vote in that term) may have granted it.
    */
   private checkElectionQuorum(node: NodeObservation): void {
-    const votedFor = (id: NodeId): boolean => id === node.id || this.votes.get(`${id}@${node.term}`) === node.id;
+    const votedFor = (id: NodeId): boolean => {
+      if (id === node.id) return true;
+      const durableVote = this.votes.get(`${id}@${node.term}`);
+      return durableVote === node.id || (durableVote === undefined && (this.lastDurableTerm.get(id) ?? 0) > node.term);
+    };
     const halves = [node.membership.voters, node.membership.outgoingVoters ?? []];
     for (const half of halves) {
       if (half.length === 0) continue;

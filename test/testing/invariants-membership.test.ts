@@ -58,6 +58,16 @@ describe('SafetyChecker: configuration changes', () => {
     expect(() => checker.observe([observation({ id: 'c', role: 'leader', term: 2, vote: 'c', log: [1, 2], membership: joint })])).not.toThrow();
   });
 
+  it('counts a voter whose vote was superseded by a later term before it became durable as a possible grant', () => {
+    // keel sim --core --seed 543: n3 granted its term-5 vote, then adopted term 6 before persisting; the answer left after
+    // (6, no vote) was durable, which is safe — n3 can never vote in term 5 again — so the vote is never seen durable.
+    const plain: Membership = { voters: ['a', 'b', 'c'] };
+    const checker = new SafetyChecker({ checkElectionVotes: true });
+    checker.observe([observation({ id: 'b', term: 3, log: [1], membership: plain })]);
+
+    expect(() => checker.observe([observation({ id: 'a', role: 'leader', term: 2, vote: 'a', log: [1, 2], membership: plain })])).not.toThrow();
+  });
+
   it("rejects two uncommitted config entries in a leader's log", () => {
     const checker = new SafetyChecker();
     const leader = observation({ id: 'a', role: 'leader', term: 1, vote: 'a', commit: 1, log: [1, 1, 1], membership: { voters: ['a'] }, configIndexes: [2, 3] });

@@ -100,9 +100,6 @@ describe('§5.1: messages of a stale term are ignored', () => {
   }
 
   const stale: Message[] = [
-    appendEntries({ from: 'n3', to: 'n1', term: 2, prevLogIndex: 3, prevLogTerm: 3, entries: [], leaderCommit: 3 }),
-    heartbeat({ from: 'n3', to: 'n1', term: 2, commit: 3 }),
-    voteRequest({ from: 'n3', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }),
     voteResponse({ from: 'n3', to: 'n1', term: 2, granted: true }),
     appendResponse({ from: 'n3', to: 'n1', term: 2, index: 3 }),
     { type: 'readIndexResponse', from: 'n3', to: 'n1', term: 2, requestId: 'r', index: 3 },
@@ -118,7 +115,18 @@ describe('§5.1: messages of a stale term are ignored', () => {
     expect(node.flush()).toEqual([]);
   });
 
+  it('a stale request for a vote changes nothing and is rejected with the current term, so that the candidate catches up (Figure 2)', () => {
+    const node = followerAtTerm3();
+    const before = node.raw.status();
+
+    node.step(voteRequest({ from: 'n3', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
+
+    expect(node.raw.status()).toEqual(before);
+    expect(node.flush()).toEqual([expect.objectContaining({ type: 'requestVoteResponse', to: 'n3', term: 3, granted: false, preVote: false })]);
+  });
+
   it.each([
+    { options: PAPER_RAFT },
     { options: { preVote: false, checkQuorum: true } },
     { options: { preVote: true, checkQuorum: false } },
   ])('with $options, a stale leader’s AppendEntries or heartbeat is answered with the current term so that leader steps down', ({ options }) => {

@@ -133,7 +133,10 @@ export class SafetyChecker {
     // A leadership whose term never became durable died with the crash: nothing it appended was persisted or sent
     // (messages of a Ready that changes the term wait for it to be durable). A single voter that wins at once can
     // lead the same term again after restarting, with a different log; the per-leadership checks start afresh.
+    // Likewise for Election Safety: that leadership cannot coexist with another leader of its term in any way that
+    // matters — it left no trace — and the node can vote for another candidate in that term after the restart.
     const durableTerm = this.lastDurableTerm.get(node) ?? 0;
+    for (const [term, leader] of [...this.leaderOfTerm]) if (leader === node && term > durableTerm) this.leaderOfTerm.delete(term);
     for (const map of [this.leaderLog, this.leaderMatch, this.leaderConfig]) {
       for (const key of [...map.keys()]) {
         const at = key.lastIndexOf('@');

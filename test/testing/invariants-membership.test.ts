@@ -68,6 +68,19 @@ describe('SafetyChecker: configuration changes', () => {
     expect(() => checker.observe([observation({ id: 'a', role: 'leader', term: 2, vote: 'a', log: [1, 2], membership: plain })])).not.toThrow();
   });
 
+  it('forgets a leadership whose term never became durable when its node restarts (keel sim --core --seed 1914)', () => {
+    const single: Membership = { voters: ['a'] };
+    const checker = new SafetyChecker();
+    // a, the only voter, won term 4 at once; the crash came before term 4 was durable.
+    checker.observe([{ ...observation({ id: 'a', role: 'leader', term: 4, vote: 'a', log: [3, 4], membership: single }), durableTerm: 3, durableVote: 'a' }]);
+    checker.recordRestart('a');
+
+    const other = observation({ id: 'b', role: 'leader', term: 4, vote: 'b', log: [3, 4], membership: { voters: ['b'] } });
+
+    expect(() => checker.observe([other])).not.toThrow();
+    expect(() => checker.observe([{ ...other, id: 'c' }])).toThrow(/Election Safety/);
+  });
+
   it("rejects two uncommitted config entries in a leader's log", () => {
     const checker = new SafetyChecker();
     const leader = observation({ id: 'a', role: 'leader', term: 1, vote: 'a', commit: 1, log: [1, 1, 1], membership: { voters: ['a'] }, configIndexes: [2, 3] });

@@ -305,16 +305,16 @@ export class Raft {
   }
 
   private answerStaleTerm(message: Message): void {
-    if (message.type === 'appendEntries' || message.type === 'heartbeat') {
-      // Tell a stale leader our term so that it steps down (Figure 2's AppendEntries reply carries currentTerm). etcd does
-      // this only with CheckQuorum or PreVote, counting otherwise on our vote requests to reach the leader; after a
-      // configuration change they may not (a leader outside our configuration never hears them), and the cluster stalls.
+    // Without PreVote and CheckQuorum, a higher term spreads through our own vote requests (as in etcd), so stale messages
+    // need no answer — but only to the voters of our configuration. After a configuration change nodes may disagree on
+    // who votes: a stale leader outside our configuration, or a candidate we take for a learner, never hears our
+    // campaigns and would stay a term behind forever. Those get our term, as Figure 2's replies carry currentTerm.
+    const hearsOurCampaigns = this.promotable() && this.quorum.has(message.from);
+    if ((message.type === 'appendEntries' || message.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote || !hearsOurCampaigns)) {
+      // With CheckQuorum or PreVote a node may keep a higher term than a leader it cut off from; telling that leader our term makes it step down (etcd's fix for a stuck cluster).
       this.send({ type: 'appendEntriesResponse', to: message.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
-    } else if (message.type === 'requestVote') {
-      // Reject with our term so that a (pre-)candidate with a stale term learns it (Figure 2's RequestVote reply carries
-      // currentTerm). Without it a pre-candidate can deadlock (etcd#8243), and a candidate this node never sends its own
-      // campaigns to — a voter that it believes is a learner, after a configuration change it has not heard of — can
-      // stay a term behind forever.
+    } else if (message.type === 'requestVote' && (message.preVote || !hearsOurCampaigns)) {
+      // Reject with our term so a pre-candidate with a stale term learns it (etcd#8243: otherwise it can deadlock).
       this.send({ type: 'requestVoteResponse', to: message.from, preVote: message.preVote, granted: false });
     }
   }

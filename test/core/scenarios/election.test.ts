@@ -100,6 +100,9 @@ describe('§5.1: messages of a stale term are ignored', () => {
   }
 
   const stale: Message[] = [
+    appendEntries({ from: 'n3', to: 'n1', term: 2, prevLogIndex: 3, prevLogTerm: 3, entries: [], leaderCommit: 3 }),
+    heartbeat({ from: 'n3', to: 'n1', term: 2, commit: 3 }),
+    voteRequest({ from: 'n3', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }),
     voteResponse({ from: 'n3', to: 'n1', term: 2, granted: true }),
     appendResponse({ from: 'n3', to: 'n1', term: 2, index: 3 }),
     { type: 'readIndexResponse', from: 'n3', to: 'n1', term: 2, requestId: 'r', index: 3 },
@@ -115,18 +118,30 @@ describe('§5.1: messages of a stale term are ignored', () => {
     expect(node.flush()).toEqual([]);
   });
 
-  it('a stale request for a vote changes nothing and is rejected with the current term, so that the candidate catches up (Figure 2)', () => {
+  it('a stale leader or candidate outside the configuration is answered with the current term: it never hears our campaigns', () => {
+    // After a configuration change, n9 may lead or campaign in a configuration n1 has not learned (or has left behind).
     const node = followerAtTerm3();
-    const before = node.raw.status();
 
-    node.step(voteRequest({ from: 'n3', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
+    node.step(appendEntries({ from: 'n9', to: 'n1', term: 2 }));
+    node.step(voteRequest({ from: 'n9', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
 
-    expect(node.raw.status()).toEqual(before);
-    expect(node.flush()).toEqual([expect.objectContaining({ type: 'requestVoteResponse', to: 'n3', term: 3, granted: false, preVote: false })]);
+    expect(node.raw.status()).toMatchObject({ term: 3, leader: 'n2', lastIndex: 3 });
+    expect(node.flush()).toEqual([
+      expect.objectContaining({ type: 'appendEntriesResponse', to: 'n9', term: 3, success: false }),
+      expect.objectContaining({ type: 'requestVoteResponse', to: 'n9', term: 3, granted: false }),
+    ]);
+  });
+
+  it('a node that never campaigns (a learner) answers a stale leader with its term: no campaign of its own would tell it', () => {
+    // keel sim --core seeds 1943 and 3288 stalled until nodes that do not campaign answered stale leaders.
+    const node = new NodeHarness({ ...PAPER_RAFT, voters: ['n2', 'n3'], learners: ['n1'], storage: storageWith({ log: terms(1, 2, 3), term: 3 }) });
+
+    node.step(heartbeat({ from: 'n2', to: 'n1', term: 2 }));
+
+    expect(node.flush()).toEqual([expect.objectContaining({ type: 'appendEntriesResponse', to: 'n2', term: 3, success: false })]);
   });
 
   it.each([
-    { options: PAPER_RAFT },
     { options: { preVote: false, checkQuorum: true } },
     { options: { preVote: true, checkQuorum: false } },
   ])('with $options, a stale leader’s AppendEntries or heartbeat is answered with the current term so that leader steps down', ({ options }) => {

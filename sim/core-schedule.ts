@@ -5,7 +5,10 @@
  * arbitraries so failures shrink) and by `keel sim` (which draws them from a
  * seeded generator so one integer replays a run).
  */
-import { ProposalDroppedError } from '../src/errors.js';
+import { isMember, isVoter, membersOf } from '../src/confchange/confchange.js';
+import type { ConfChange } from '../src/confchange/confchange.js';
+import type { Membership } from '../src/core/types.js';
+import { ConfChangeInProgressError, InvalidConfChangeError, LeaderNotReadyError, ProposalDroppedError } from '../src/errors.js';
 import type { CoreCluster } from '../src/testing/core-cluster.js';
 import type { SeededRandom } from '../src/util/random.js';
 
@@ -25,7 +28,8 @@ export type ScheduleStep =
   | { readonly kind: 'partition'; readonly mask: number }
   | { readonly kind: 'heal' }
   | { readonly kind: 'compact'; readonly node: number }
-  | { readonly kind: 'transfer'; readonly node: number };
+  | { readonly kind: 'transfer'; readonly node: number }
+  | { readonly kind: 'confChange'; readonly node: number; readonly pick: number };
 
 export type StepKind = ScheduleStep['kind'];
 
@@ -52,6 +56,7 @@ export const STEP_WEIGHTS: Readonly<Record<StepKind, number>> = {
   heal: 4,
   compact: 2,
   transfer: 1,
+  confChange: 3,
 };
 
 /** Largest node and message selectors drawn; applied modulo the cluster size and the wire length. */
@@ -68,10 +73,16 @@ export interface ScheduleStats {
   snapshotsSent: number;
   reads: number;
   transfers: number;
+  /** Configuration changes the leader accepted (each entering or leaving a joint configuration counts). */
+  confChanges: number;
+  /** Of those, changes that entered a joint configuration. */
+  jointChanges: number;
+  /** Of those, changes that removed the leader itself. */
+  leaderRemovals: number;
 }
 
 export function emptyStats(): ScheduleStats {
-  return { steps: 0, proposals: 0, leaderChanges: 0, crashes: 0, snapshotsSent: 0, reads: 0, transfers: 0 };
+  return { steps: 0, proposals: 0, leaderChanges: 0, crashes: 0, snapshotsSent: 0, reads: 0, transfers: 0, confChanges: 0, jointChanges: 0, leaderRemovals: 0 };
 }
 
 const KINDS = Object.keys(STEP_WEIGHTS) as StepKind[];
@@ -102,6 +113,8 @@ export function makeStep(kind: StepKind, node: number, pick: number, mask: numbe
     case 'drop':
     case 'duplicate':
       return { kind, pick };
+    case 'confChange':
+      return { kind, node, pick };
     case 'partition':
       return { kind, mask };
     default:
@@ -182,12 +195,54 @@ function applyFault(cluster: CoreCluster, step: ScheduleStep, run: RunState, sta
     case 'transfer': {
       // Ask the current leader, if any, to hand leadership to the selected node.
       const leader = cluster.leader();
-      if (leader === null) return;
+      // Only a voter of the leader's configuration can take over (membership churn makes others likely).
+      if (leader === null || !cluster.raw(leader).status().voters.includes(idOf(step.node))) return;
       cluster.transferLeadership(leader, idOf(step.node));
       stats.transfers++;
       return;
     }
+    case 'confChange':
+      changeMembership(cluster, idOf(step.node), idOf(step.node + 1 + (step.pick % Math.max(1, ids.length - 1))), step.pick, stats);
+      return;
   }
+}
+
+/**
+ * Membership churn: asks the leader to change the role of `target` — add a
+ * non-member as learner or voter, promote a learner, remove a member (the
+ * leader included) — and, for some picks, of `second` too in the same
+ * joint change, left automatically or (for a fifth of them) explicitly by a
+ * later churn step. Refusals the protocol makes (another change
+ * uncommitted, no commit in this term yet, a transfer under way, a change
+ * set that does not apply) are expected outcomes.
+ */
+function changeMembership(cluster: CoreCluster, target: string, second: string, pick: number, stats: ScheduleStats): void {
+  const leader = cluster.leader();
+  if (leader === null) return;
+  const membership = cluster.raw(leader).status().membership;
+  try {
+    if ((membership.outgoingVoters?.length ?? 0) > 0) {
+      cluster.leaveJoint(leader);
+      stats.confChanges++;
+      return;
+    }
+    const joint = pick % 3 === 2 && second !== target;
+    const changes = joint ? [changeFor(membership, target, pick), changeFor(membership, second, pick >> 2)] : [changeFor(membership, target, pick)];
+    cluster.proposeConfChange(leader, changes, joint ? { joint: true, autoLeave: pick % 5 !== 0 } : {});
+    stats.confChanges++;
+    if (joint) stats.jointChanges++;
+    if (changes.some((change) => change.type === 'removeNode' && change.node === leader)) stats.leaderRemovals++;
+  } catch (error) {
+    const expected = [ConfChangeInProgressError, InvalidConfChangeError, LeaderNotReadyError, ProposalDroppedError];
+    if (!expected.some((kind) => error instanceof kind)) throw error;
+  }
+}
+
+/** A change for `node` that makes sense in `membership`, varied by `pick`. */
+function changeFor(membership: Membership, node: string, pick: number): ConfChange {
+  if (isVoter(membership, node)) return { type: 'removeNode', node };
+  if (isMember(membership, node)) return { type: pick % 2 === 0 ? 'addVoter' : 'removeNode', node };
+  return { type: pick % 2 === 0 ? 'addVoter' : 'addLearner', node };
 }
 
 /**
@@ -200,18 +255,41 @@ export function healAndConverge(cluster: CoreCluster, maxTicks: number): number 
   cluster.heal();
   for (const id of cluster.ids) cluster.restart(id);
   for (let ticks = 0; ticks < maxTicks; ticks++) {
+    decommission(cluster);
     if (converged(cluster)) return ticks;
     cluster.tickAndStabilize();
   }
   return converged(cluster) ? maxTicks : null;
 }
 
+/**
+ * What an operator does with machines a configuration change removed: once
+ * a leader's configuration is committed, nodes outside it are shut down (a
+ * removed node that never learned of its removal would otherwise keep
+ * campaigning when neither PreVote nor CheckQuorum is on), and its members
+ * run.
+ */
+function decommission(cluster: CoreCluster): void {
+  const leader = cluster.leader();
+  if (leader === null) return;
+  const status = cluster.raw(leader).status();
+  if (status.configIndex > status.commitIndex) return;
+  const members = new Set(membersOf(status.membership));
+  for (const id of cluster.ids) {
+    if (id === leader) continue;
+    if (members.has(id)) cluster.restart(id);
+    else cluster.crash(id);
+  }
+}
+
+/** A leader of the current term has committed its configuration and an entry of its term, and every member has applied all of it. */
 function converged(cluster: CoreCluster): boolean {
   const leader = cluster.leader();
   if (leader === null) return false;
   const leaderStatus = cluster.raw(leader).status();
   if (cluster.raw(leader).term(leaderStatus.commitIndex) !== leaderStatus.term) return false;
-  return cluster.ids.every((id) => {
+  if (leaderStatus.configIndex > leaderStatus.commitIndex) return false;
+  return membersOf(leaderStatus.membership).every((id) => {
     const status = cluster.raw(id).status();
     return status.leader === leader && status.appliedIndex === leaderStatus.commitIndex && status.lastIndex === leaderStatus.lastIndex;
   });

@@ -31,7 +31,11 @@ export type KeelErrorCode =
   | 'KEEL_TRANSFER_FAILED'
   | 'KEEL_SESSION_STALE'
   | 'KEEL_FRAME_INVALID'
-  | 'KEEL_TRANSPORT_IO';
+  | 'KEEL_TRANSPORT_IO'
+  | 'KEEL_CONF_CHANGE_IN_PROGRESS'
+  | 'KEEL_INVALID_CONF_CHANGE'
+  | 'KEEL_LEADER_NOT_READY'
+  | 'KEEL_LOG_NOT_LOADED';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -63,7 +67,7 @@ export class InvalidConfigError extends KeelError {
   }
 }
 
-/** A message handed to `step()` is malformed, of an unknown type or from an unknown node. Nothing was changed. */
+/** A message handed to `step()` is malformed or of an unknown type. Nothing was changed. (A sender outside the configuration is not an error: see `RawNode.step`.) */
 export class InvalidMessageError extends KeelError {
   constructor(message: string) {
     super('KEEL_INVALID_MESSAGE', `invalid message: ${message}`);
@@ -262,5 +266,48 @@ export type HandshakeRefusal =
 export class TransportIOError extends KeelError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_TRANSPORT_IO', message, options);
+  }
+}
+
+/**
+ * A configuration change was refused because another one is not finished: a
+ * config entry is still uncommitted, or the configuration is joint and must be
+ * left first. Retry once the earlier change has committed.
+ */
+export class ConfChangeInProgressError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_CONF_CHANGE_IN_PROGRESS', `configuration change refused: ${reason}`);
+  }
+}
+
+/** A configuration change set cannot be applied to the current configuration (unknown node, duplicate, no voter left…). Nothing was changed. */
+export class InvalidConfChangeError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_INVALID_CONF_CHANGE', `invalid configuration change: ${reason}`);
+  }
+}
+
+/**
+ * The leader has not yet committed an entry of its own term, so it may not
+ * know the latest committed configuration (the single-server change bug Ongaro
+ * reported in 2015). Retry shortly: the no-op of its term commits quickly.
+ */
+export class LeaderNotReadyError extends KeelError {
+  constructor(what: string) {
+    super('KEEL_LEADER_NOT_READY', `${what} refused: the leader has not committed an entry of its term yet`);
+  }
+}
+
+/**
+ * The core could not read its stored log to recompute its configuration: the
+ * storage is still loading older entries. Wait for the storage's loads to
+ * settle, then create the core again.
+ */
+export class LogNotLoadedError extends KeelError {
+  readonly index: number;
+
+  constructor(index: number) {
+    super('KEEL_LOG_NOT_LOADED', `the stored log from index ${index} is not loaded yet; wait for the storage and retry`);
+    this.index = index;
   }
 }

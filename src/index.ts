@@ -55,6 +55,8 @@ export type {
 export type { Entry, EntryType, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './core/types.js';
 export { EMPTY_HARD_STATE, entrySizeBytes, hardStateEquals, isEmptyHardState } from './core/types.js';
 export { MajorityConfig } from './quorum/majority.js';
+export { JointConfig } from './quorum/joint.js';
+export type { ConfChange, ConfChangeOptions } from './confchange/confchange.js';
 export type { VoteResult } from './quorum/majority.js';
 export type { ProgressState } from './progress/progress.js';
 export type { LogReader, LogStorage, InitialState } from './storage/storage.js';
@@ -90,5 +92,9 @@ export {
   SessionStaleError,
   FrameInvalidError,
   TransportIOError,
+  ConfChangeInProgressError,
+  InvalidConfChangeError,
+  LeaderNotReadyError,
+  LogNotLoadedError,
 } from './errors.js';
 export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';

@@ -8,10 +8,15 @@ export interface RaftConfig {
   /** This node's id. */
   readonly id: NodeId;
   /**
-   * The voters of a new cluster, this node included. Ignored when the
-   * storage already records a membership (from a snapshot).
+   * The voters of a new cluster, this node included unless it is one of
+   * `learners`. Empty for a node that joins an existing cluster: it learns its
+   * configuration from the leader's log or snapshot, and until then never
+   * campaigns. Ignored when the storage already records a membership (from a
+   * snapshot) or the stored log holds a config entry.
    */
   readonly voters: readonly NodeId[];
+  /** The learners of a new cluster (non-voting members that receive the log). @defaultValue [] */
+  readonly learners?: readonly NodeId[];
   /** The log the core reads; the runtime writes to it. */
   readonly storage: LogReader;
   /** The source of the randomized election timeouts. */
@@ -62,6 +67,7 @@ export interface RaftConfig {
 export interface ResolvedConfig {
   readonly id: NodeId;
   readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
   readonly storage: LogReader;
   readonly random: Random;
   readonly electionTicks: number;
@@ -84,7 +90,7 @@ const MiB = 1024 * 1024;
 export function resolveConfig(config: RaftConfig): ResolvedConfig {
   if (typeof config !== 'object' || config === null) throw new InvalidConfigError('config', 'must be an object');
   checkId('id', config.id);
-  const voters = checkVoters(config.voters, config.id);
+  const { voters, learners } = checkMembers(config.voters, config.learners, config.id);
   if (typeof config.storage?.lastIndex !== 'function') throw new InvalidConfigError('storage', 'must implement LogReader');
   if (typeof config.random?.nextInt !== 'function') throw new InvalidConfigError('random', 'must implement Random');
   const electionTicks = positiveInteger('electionTicks', config.electionTicks, 10);
@@ -103,6 +109,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
   return {
     id: config.id,
     voters,
+    learners,
     storage: config.storage,
     random: config.random,
     electionTicks,
@@ -124,16 +131,22 @@ function checkId(field: string, id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidConfigError(field, `must be a non-empty string, got ${String(id)}`);
 }
 
-function checkVoters(voters: unknown, self: string): readonly string[] {
-  if (!Array.isArray(voters) || voters.length === 0) throw new InvalidConfigError('voters', 'must list at least one node');
+function checkMembers(voters: unknown, learners: unknown, self: string): { voters: readonly string[]; learners: readonly string[] } {
+  if (!Array.isArray(voters)) throw new InvalidConfigError('voters', 'must be a list of node ids');
+  if (learners !== undefined && !Array.isArray(learners)) throw new InvalidConfigError('learners', 'must be a list of node ids');
+  const learnerList: unknown[] = learners ?? [];
+  if (voters.length === 0 && learnerList.length > 0) throw new InvalidConfigError('learners', 'a cluster with learners needs voters');
   const seen = new Set<string>();
-  for (const id of voters) {
-    checkId('voters', id);
-    if (seen.has(id)) throw new InvalidConfigError('voters', `duplicate id ${id}`);
-    seen.add(id);
+  for (const [field, list] of [['voters', voters], ['learners', learnerList]] as const) {
+    for (const id of list) {
+      checkId(field, id);
+      if (seen.has(id)) throw new InvalidConfigError(field, `duplicate id ${id}`);
+      seen.add(id);
+    }
   }
-  if (!seen.has(self)) throw new InvalidConfigError('voters', `must include this node's id ${self}`);
-  return [...seen];
+  // An empty list means a joining node; otherwise this node must be one of the members.
+  if (voters.length > 0 && !seen.has(self)) throw new InvalidConfigError('voters', `must include this node's id ${self} (or list it among learners)`);
+  return { voters: [...(voters as string[])], learners: [...(learnerList as string[])] };
 }
 
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {

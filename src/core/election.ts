@@ -24,7 +24,8 @@ export function campaign(raft: Raft, kind: CampaignKind): void {
   }
   const lastLogIndex = raft.log.lastIndex();
   const lastLogTerm = raft.log.lastTerm();
-  for (const id of raft.voters.voters) {
+  // Every voter of both halves: a joint configuration needs a majority of each.
+  for (const id of raft.quorum.voters()) {
     if (id === raft.id) continue;
     if (kind === 'transfer') raft.send({ type: 'requestVote', to: id, term, preVote: false, lastLogIndex, lastLogTerm, transfer: true });
     else raft.send({ type: 'requestVote', to: id, term, preVote: kind === 'preVote', lastLogIndex, lastLogTerm });
@@ -34,7 +35,10 @@ export function campaign(raft: Raft, kind: CampaignKind): void {
 /**
  * Answers a (pre-)vote request whose term is not below ours. One vote per
  * term, first come first served; granted only to a log at least as up to date
- * as ours (§5.4.1).
+ * as ours (§5.4.1). Whether this node is a voter in its own configuration does
+ * not matter: a candidate whose log installs a newer configuration may count
+ * on a node that has not heard of its promotion yet (etcd's
+ * campaign_learner_must_vote).
  */
 export function handleVoteRequest(raft: Raft, request: RequestVote): void {
   const canVote =
@@ -71,5 +75,5 @@ function winElection(raft: Raft, kind: CampaignKind): void {
 
 function recordVote(raft: Raft, from: string, granted: boolean): VoteResult {
   if (!raft.votes.has(from)) raft.votes.set(from, granted);
-  return raft.voters.voteResult((id) => raft.votes.get(id));
+  return raft.quorum.voteResult((id) => raft.votes.get(id));
 }

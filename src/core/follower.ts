@@ -1,6 +1,5 @@
 import type { AppendEntries, Heartbeat, InstallSnapshot } from './message.js';
 import type { Raft } from './raft.js';
-import { MajorityConfig } from '../quorum/majority.js';
 
 /**
  * Follower: AppendEntries from the leader of our term (Figure 2, receiver
@@ -50,8 +49,7 @@ export function handleInstallSnapshot(raft: Raft, message: InstallSnapshot): voi
       // Our log already holds the snapshot's last entry: fast-forward the commit index, keep the log.
       log.commitTo(snapshot.index);
     } else {
-      log.restore(snapshot);
-      raft.voters = new MajorityConfig(snapshot.membership.voters);
+      raft.restoreSnapshot(snapshot);
     }
   }
   raft.send({ type: 'appendEntriesResponse', to: message.from, success: true, index: log.committed, hintIndex: 0, hintTerm: 0 });

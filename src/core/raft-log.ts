@@ -23,10 +23,16 @@ export class RaftLog {
   /** Highest index the runtime acknowledged as applied. */
   applied: Index;
 
+  /**
+   * @param onAppend called with every batch written into the log (the entries
+   *   from `entries[0].index` on replace what the log held there), so that the
+   *   configuration can follow the log.
+   */
   constructor(
     readonly storage: LogReader,
     committed: Index,
     applied: Index,
+    private readonly onAppend: (entries: readonly Entry[]) => void = () => undefined,
   ) {
     this.unstable = new Unstable(storage.lastIndex() + 1);
     const snapshotIndex = storage.firstIndex() - 1;
@@ -110,6 +116,7 @@ export class RaftLog {
     if (!(first.index - 1 >= this.committed)) assert(false, `log: append at ${first.index} would overwrite committed ${this.committed}`);
     if (!(first.index <= this.lastIndex() + 1)) assert(false, `log: append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     this.unstable.truncateAndAppend(entries);
+    this.onAppend(entries);
     return this.lastIndex();
   }
 

@@ -1,8 +1,11 @@
-import { MajorityConfig } from '../quorum/majority.js';
+import { isVoter } from '../confchange/confchange.js';
+import { encodeMembership } from '../confchange/encoding.js';
+import { JointConfig } from '../quorum/joint.js';
 import { Progress } from '../progress/progress.js';
 import { InvalidConfigError, ProposalDroppedError } from '../errors.js';
 import { assert, assertNever } from '../util/assert.js';
 import type { ResolvedConfig } from './config.js';
+import { ConfigHistory } from './config-history.js';
 import { campaign, handleVoteRequest, handleVoteResponse } from './election.js';
 import { handleAppendEntries, handleHeartbeat, handleInstallSnapshot } from './follower.js';
 import type { Message } from './message.js';
@@ -10,10 +13,11 @@ import { isLeaderMessage } from './message.js';
 import { RaftLog } from './raft-log.js';
 import { ReadIndexTracker } from './read-index.js';
 import type { ReadState } from './read-index.js';
+import { replicatedMembers, trackMembers } from './membership.js';
 import { handleReadIndexRequest } from './reads.js';
 import { bcastAppend, bcastHeartbeat, handleAppendResponse, handleHeartbeatResponse, maybeCommit } from './replication.js';
 import { entrySizeBytes } from './types.js';
-import type { Entry, HardState, Index, NodeId, Role, SoftState, Term } from './types.js';
+import type { Entry, EntryType, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
 
 /** Distributes a message's fields except the envelope, which {@link Raft.send} fills in. */
 export type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> & { term?: Term } : never) : never;
@@ -38,8 +42,11 @@ export class Raft {
   vote: NodeId | null;
   role: Role = 'follower';
   leader: NodeId | null = null;
-  voters: MajorityConfig;
-  /** Replication progress of every voter (meaningful on the leader only). */
+  /** The configurations in this node's log; the newest is in force from the moment its entry is appended (dissertation §4.1). */
+  readonly configs: ConfigHistory;
+  /** The quorums of the configuration in force: majorities of both halves while it is joint. */
+  quorum: JointConfig;
+  /** Replication progress of every member — voters of both halves and learners (meaningful on the leader only). */
   progress = new Map<NodeId, Progress>();
   /** Votes received in the current (pre-)campaign. */
   readonly votes = new Map<NodeId, boolean>();
@@ -67,14 +74,19 @@ export class Raft {
     this.config = config;
     const storage = config.storage;
     const { hardState, membership } = storage.initialState();
-    this.voters = new MajorityConfig(membership?.voters ?? config.voters);
     const snapshotIndex = storage.firstIndex() - 1;
+    // Configuration is part of the log: the snapshot's, then every config entry after it (§4.1).
+    this.configs = ConfigHistory.fromStorage(storage, {
+      index: snapshotIndex,
+      membership: membership ?? { voters: config.voters, learners: config.learners },
+    });
+    this.quorum = this.quorumOf(this.configs.current().membership);
     const applied = config.applied ?? snapshotIndex;
     // Applied entries must exist in the stored log (or its snapshot); they are committed by definition.
     if (applied < snapshotIndex || applied > storage.lastIndex()) {
       throw new InvalidConfigError('applied', `${applied} is outside the stored log [snapshot ${snapshotIndex}, last index ${storage.lastIndex()}]`);
     }
-    this.log = new RaftLog(storage, hardState.commit, applied);
+    this.log = new RaftLog(storage, hardState.commit, applied, (entries) => this.onLogAppend(entries));
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.reads = this.newReadTracker();
@@ -89,9 +101,23 @@ export class Raft {
     return { role: this.role, leader: this.leader };
   }
 
-  /** This node may campaign: it is a voter. */
+  /** The configuration in force. */
+  get membership(): Membership {
+    return this.configs.current().membership;
+  }
+
+  /**
+   * This node may campaign: it is a voter of the configuration in force (of
+   * either half while joint) — or it was a voter before an uncommitted
+   * configuration that leaves it out. Until that configuration commits the
+   * node may still be needed to commit it: a leader that removed itself and
+   * lost leadership holds the entry that the others lack, so only it can win
+   * (dissertation §4.2.2, Figure 4.6). It counts votes with its latest configuration.
+   */
   promotable(): boolean {
-    return this.voters.has(this.id);
+    if (this.quorum.has(this.id)) return true;
+    const previous = this.configs.beforePending(this.log.committed);
+    return previous !== null && isVoter(previous, this.id);
   }
 
   /** Queues a message, filling in the sender and (unless given) the current term. Messages are fresh literals, so they are completed in place. */
@@ -153,7 +179,8 @@ export class Raft {
     this.randomizedElectionTimeout = this.config.electionTicks + this.config.random.nextInt(this.config.electionTicks);
     this.votes.clear();
     this.progress = new Map();
-    for (const id of this.voters.voters) {
+    // Nodes an uncommitted change removes are still replicated to, so that they learn of their removal (see trackMembers).
+    for (const id of replicatedMembers(this)) {
       this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.config.maxInflightMsgs, this.config.maxInflightBytes));
     }
     this.reads = this.newReadTracker();
@@ -177,7 +204,7 @@ export class Raft {
    */
   leaseValid(): boolean {
     if (this.role !== 'leader' || !this.config.checkQuorum || this.leadTransferee !== null) return false;
-    if (this.voters.voters.length === 1) return true;
+    if (this.quorum.isSoleQuorum(this.id)) return true;
     const start = this.reads.leaseStart();
     return start !== null && this.ticks < start + this.config.electionTicks - this.config.maxClockDriftTicks;
   }
@@ -216,7 +243,7 @@ export class Raft {
 
   /** CheckQuorum: true when a quorum answered during the last election timeout; starts a new round. */
   private checkQuorumActive(): boolean {
-    const active = this.voters.isQuorumActive((id) => id === this.id || this.progress.get(id)?.recentActive === true);
+    const active = this.quorum.isQuorumActive((id) => id === this.id || this.progress.get(id)?.recentActive === true);
     for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
     return active;
   }
@@ -278,12 +305,17 @@ export class Raft {
   }
 
   private answerStaleTerm(message: Message): void {
-    if ((this.config.checkQuorum || this.config.preVote) && (message.type === 'appendEntries' || message.type === 'heartbeat')) {
+    // Without PreVote and CheckQuorum, a higher term spreads through our own vote requests (as in etcd), so stale messages
+    // need no answer — but only to the voters of our configuration. After a configuration change nodes may disagree on
+    // who votes: a stale leader outside our configuration, or a candidate we take for a learner, never hears our
+    // campaigns and would stay a term behind forever. Those get our term, as Figure 2's replies carry currentTerm.
+    const hearsOurCampaigns = this.promotable() && this.quorum.has(message.from);
+    if ((message.type === 'appendEntries' || message.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote || !hearsOurCampaigns)) {
       // With CheckQuorum or PreVote a node may keep a higher term than a leader it cut off from; telling that leader our term makes it step down (etcd's fix for a stuck cluster).
       this.send({ type: 'appendEntriesResponse', to: message.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
-    } else if (message.type === 'requestVote' && message.preVote) {
+    } else if (message.type === 'requestVote' && (message.preVote || !hearsOurCampaigns)) {
       // Reject with our term so a pre-candidate with a stale term learns it (etcd#8243: otherwise it can deadlock).
-      this.send({ type: 'requestVoteResponse', to: message.from, preVote: true, granted: false });
+      this.send({ type: 'requestVoteResponse', to: message.from, preVote: message.preVote, granted: false });
     }
   }
 
@@ -356,10 +388,10 @@ export class Raft {
    * Appends entries of this leader's term. Rejects with {@link ProposalDroppedError}
    * when the uncommitted-bytes cap would be exceeded (the no-op bypasses it).
    */
-  appendEntries(payloads: readonly Uint8Array[], bypassCap = false): { firstIndex: Index; lastIndex: Index } {
+  appendEntries(payloads: readonly Uint8Array[], bypassCap = false, type: EntryType = 'normal'): { firstIndex: Index; lastIndex: Index } {
     assert(this.role === 'leader', () => `raft ${this.id}: append as ${this.role}`);
     const firstIndex = this.log.lastIndex() + 1;
-    const entries: Entry[] = payloads.map((data, i) => ({ index: firstIndex + i, term: this.term, type: 'normal', data }));
+    const entries: Entry[] = payloads.map((data, i) => ({ index: firstIndex + i, term: this.term, type, data }));
     const bytes = entries.reduce((sum, entry) => sum + entry.data.byteLength, 0);
     // An empty backlog always accepts one proposal, however large, so a big entry cannot be refused forever.
     if (!bypassCap && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.maxUncommittedBytes) {
@@ -368,6 +400,54 @@ export class Raft {
     this.uncommittedBytes += bytes;
     const lastIndex = this.log.append(entries);
     return { firstIndex, lastIndex };
+  }
+
+  /**
+   * Leader: appends a config entry installing `membership`. It takes effect at
+   * once (this leader's quorums change now), so the caller must have checked
+   * that no other change is uncommitted.
+   */
+  appendConfig(membership: Membership): Index {
+    assert(this.configs.current().index <= this.log.committed, () => `raft ${this.id}: config change while ${this.configs.current().index} is uncommitted`);
+    assert(this.committedInCurrentTerm(), () => `raft ${this.id}: config change before committing in term ${this.term}`);
+    return this.appendEntries([encodeMembership(membership)], true, 'config').lastIndex;
+  }
+
+  /** True while a config entry of this node's log is not yet known to be committed. */
+  configChangePending(): boolean {
+    return this.configs.current().index > this.log.committed;
+  }
+
+  /** Replaces the log with a snapshot from the leader; its configuration replaces ours. */
+  restoreSnapshot(snapshot: SnapshotMeta): void {
+    this.log.restore(snapshot);
+    this.configs.restore({ index: snapshot.index, membership: snapshot.membership });
+    this.onConfigChanged();
+  }
+
+  /** Every batch written to the log passes here: a config entry takes effect as soon as it is in the log (§4.1). */
+  private onLogAppend(entries: readonly Entry[]): void {
+    if (this.configs.append(entries)) this.onConfigChanged();
+  }
+
+  private quorumOf(membership: Membership): JointConfig {
+    return new JointConfig(membership.voters, membership.outgoingVoters ?? []);
+  }
+
+  /**
+   * The configuration in force changed (an entry appended or truncated, a
+   * snapshot installed). A leader starts tracking new members and forgets
+   * departed ones; its read lease is void, since the quorum that granted it
+   * may no longer be a quorum.
+   */
+  private onConfigChanged(): void {
+    this.quorum = this.quorumOf(this.membership);
+    if (this.role === 'leader') trackMembers(this);
+  }
+
+  /** True when `id` is a voter of the configuration in force. */
+  isVoter(id: NodeId): boolean {
+    return isVoter(this.membership, id);
   }
 
   /** Called when the runtime reports entries applied: they no longer count as uncommitted backlog. */
@@ -381,9 +461,10 @@ export class Raft {
   /** Called after the runtime made the log durable up to `log.persistedIndex()`: the leader may now count itself. */
   onPersisted(): void {
     if (this.role !== 'leader') return;
+    // A leader that appended a configuration without itself no longer counts toward any quorum (§4.2.2).
     const self = this.progress.get(this.id);
-    assert(self !== undefined, `raft ${this.id}: leader has no progress for itself`);
-    if (self.maybeUpdate(this.log.persistedIndex()) && maybeCommit(this)) bcastAppend(this);
+    if (self === undefined) return;
+    if (self.maybeUpdate(this.log.persistedIndex()) && maybeCommit(this) && this.role === 'leader') bcastAppend(this);
   }
 
   /** True once this leader has committed an entry of its own term (required before serving reads). */

@@ -1,3 +1,5 @@
+import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
+import { isJoint } from '../confchange/confchange.js';
 import { InvalidArgumentError, NotLeaderError, ProposalDroppedError, ProposalTooLargeError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import type { RaftConfig } from './config.js';
@@ -6,12 +8,13 @@ import type { Message } from './message.js';
 import { isLeaderMessage } from './message.js';
 import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
+import { proposeConfChange, proposeLeaveJoint } from './membership.js';
 import { handleReadIndexRequest } from './reads.js';
-import { bcastAppend } from './replication.js';
+import { bcastAppend, maybeCommit } from './replication.js';
 import { startTransfer } from './transfer.js';
 import { validateMessage } from './validate-message.js';
 import { hardStateEquals } from './types.js';
-import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
+import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
 import type { ProgressState } from '../progress/progress.js';
 
 /** Where a proposal landed in the leader's log. */
@@ -60,10 +63,17 @@ export interface RaftStatus {
   readonly appliedIndex: Index;
   readonly firstIndex: Index;
   readonly lastIndex: Index;
+  /** The voters of the configuration in force (its incoming half while joint). */
   readonly voters: readonly NodeId[];
+  /** The configuration in force: voters, learners and, while joint, the outgoing voters. */
+  readonly membership: Membership;
+  /** True while the configuration is joint (decisions need a majority of both halves). */
+  readonly joint: boolean;
+  /** The index of the config entry that installed {@link membership} (the snapshot's index, or 0, when it came from there). */
+  readonly configIndex: Index;
   /** On the leader: the node leadership is being transferred to, or null. */
   readonly leadTransferee: NodeId | null;
-  /** On the leader: progress of every voter, itself included. Empty otherwise. */
+  /** On the leader: progress of every member (voters and learners), itself included while a member. Empty otherwise. */
   readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
 }
 
@@ -161,10 +171,14 @@ export class RawNode implements CoreReader {
 
   /**
    * Feeds a message from a peer. Throws `InvalidMessageError` for a malformed
-   * message, one of unknown type or from an unknown node; the core is unchanged.
+   * message or one of unknown type; the core is unchanged. Messages from
+   * nodes outside the configuration are legitimate (a leader whose
+   * configuration this node has not learned yet, a removed node): answers
+   * from non-members are ignored, and with PreVote and CheckQuorum a removed
+   * node cannot disrupt the cluster.
    */
   step(message: unknown): void {
-    validateMessage(message, this.raft.id, (id) => this.raft.voters.has(id));
+    validateMessage(message, this.raft.id);
     this.raft.step(message);
   }
 
@@ -191,6 +205,74 @@ export class RawNode implements CoreReader {
     const { firstIndex, lastIndex } = this.raft.appendEntries(payloads);
     bcastAppend(this.raft);
     return { term: this.raft.term, firstIndex, lastIndex };
+  }
+
+  /**
+   * Proposes a configuration change (Raft dissertation §4): add voters or
+   * learners, promote learners (`addVoter` of a learner), remove members.
+   * One voter changing is done in one step; several go through a joint
+   * configuration (`options.joint` forces either), which by default the
+   * leader leaves by itself once it is committed (`options.autoLeave`).
+   *
+   * The new configuration takes effect on each node as soon as its entry is
+   * in that node's log. Returns where the config entry landed; it is
+   * committed when `committedEntries` carries it. Throws `NotLeaderError` off
+   * the leader, `ProposalDroppedError` during a leadership transfer,
+   * `LeaderNotReadyError` before this leader committed an entry of its term,
+   * `ConfChangeInProgressError` while another change is uncommitted or the
+   * configuration is joint, and `InvalidConfChangeError` for a change set
+   * that does not apply (an unknown node, no voter left…).
+   */
+  proposeConfChange(changes: ConfChange | readonly ConfChange[], options: ConfChangeOptions = {}): ProposalReceipt {
+    const list: readonly ConfChange[] = Array.isArray(changes) ? changes : [changes as ConfChange];
+    for (const change of list) {
+      if (typeof change !== 'object' || change === null || typeof change.node !== 'string') {
+        throw new InvalidArgumentError('proposeConfChange: every change must be { type, node }');
+      }
+    }
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('proposeConfChange: options must be an object');
+    return this.appendConfigChange(() => proposeConfChange(this.raft, list, options));
+  }
+
+  /**
+   * Proposes leaving the joint configuration in force (needed when it was
+   * entered with `autoLeave: false`). Throws as {@link proposeConfChange}
+   * does, and `InvalidConfChangeError` when the configuration is not joint.
+   */
+  leaveJoint(): ProposalReceipt {
+    return this.appendConfigChange(() => proposeLeaveJoint(this.raft));
+  }
+
+  private appendConfigChange(append: () => Index): ProposalReceipt {
+    const raft = this.raft;
+    if (raft.role !== 'leader') throw new NotLeaderError(raft.leader);
+    if (raft.leadTransferee !== null) throw new ProposalDroppedError(`leadership transfer to ${raft.leadTransferee} in progress`);
+    const index = append();
+    // A smaller quorum (a removed voter) may already hold entries the old one did not.
+    if (maybeCommit(raft) && raft.role !== 'leader') return { term: raft.term, firstIndex: index, lastIndex: index };
+    bcastAppend(raft);
+    return { term: raft.term, firstIndex: index, lastIndex: index };
+  }
+
+  /**
+   * The configuration in force at log index `index`, for a snapshot taken
+   * there: it must carry the configuration of its own position, not a newer
+   * one from the uncommitted tail. `index` must lie within the log (from the
+   * snapshot's index on).
+   */
+  membershipAt(index: Index): Membership {
+    const raft = this.raft;
+    if (!Number.isSafeInteger(index) || index < raft.log.firstIndex() - 1 || index > raft.log.lastIndex()) {
+      throw new InvalidArgumentError(`membershipAt: ${String(index)} is outside the log [${raft.log.firstIndex() - 1}, ${raft.log.lastIndex()}]`);
+    }
+    raft.configs.compactTo(raft.log.firstIndex() - 1);
+    return raft.configs.at(index);
+  }
+
+  /** The indexes of the config entries in this node's log above its base configuration, oldest first. For observers and checkers. */
+  configIndexes(): readonly Index[] {
+    const points = this.raft.configs.all();
+    return points.slice(1).map((point) => point.index);
   }
 
   /** Starts an election now, as if the election timeout had elapsed (with a pre-vote round when PreVote is on). */
@@ -237,7 +319,8 @@ export class RawNode implements CoreReader {
    * `InvalidArgumentError` for a target that is not a voter.
    */
   transferLeadership(target: NodeId): void {
-    if (typeof target !== 'string' || !this.raft.voters.has(target)) {
+    // Only a voter of the incoming configuration can lead it: an outgoing-only voter is on its way out.
+    if (typeof target !== 'string' || !this.raft.membership.voters.includes(target)) {
       throw new InvalidArgumentError(`transferLeadership: ${String(target)} is not a voter`);
     }
     if (this.raft.role !== 'leader') throw new NotLeaderError(this.raft.leader);
@@ -360,7 +443,10 @@ export class RawNode implements CoreReader {
       appliedIndex: raft.log.applied,
       firstIndex: raft.log.firstIndex(),
       lastIndex: raft.log.lastIndex(),
-      voters: raft.voters.voters,
+      voters: raft.membership.voters,
+      membership: raft.membership,
+      joint: isJoint(raft.membership),
+      configIndex: raft.configs.current().index,
       leadTransferee: raft.leadTransferee,
       progress,
     };

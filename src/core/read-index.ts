@@ -1,4 +1,4 @@
-import type { MajorityConfig } from '../quorum/majority.js';
+import type { JointConfig } from '../quorum/joint.js';
 import type { Index, NodeId } from './types.js';
 
 /** A linearizable read that may proceed once the node has applied up to `index`. */
@@ -67,7 +67,7 @@ export class ReadIndexTracker {
    * Records that `from` answered heartbeat round `round` and returns the
    * reads that a quorum has now confirmed, oldest first.
    */
-  acknowledge(from: NodeId, round: number, voters: MajorityConfig): PendingRead[] {
+  acknowledge(from: NodeId, round: number, voters: JointConfig): PendingRead[] {
     if (round === 0 || round > this.lastRound) return [];
     this.ackedRound.set(from, Math.max(round, this.ackedRound.get(from) ?? 0));
     this.ackedRound.set(this.self, this.lastRound);

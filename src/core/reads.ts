@@ -14,7 +14,7 @@ export function handleReadIndexRequest(raft: Raft, requestId: string, from: Node
     raft.readsBeforeCommit.push({ requestId, from });
     return;
   }
-  if (raft.voters.voters.length === 1) {
+  if (raft.quorum.isSoleQuorum(raft.id)) {
     deliverRead(raft, { requestId, from, index: raft.log.committed, round: 0 });
     return;
   }

@@ -2,6 +2,7 @@ import type { Progress } from '../progress/progress.js';
 import { assert } from '../util/assert.js';
 import type { AppendEntriesResponse, HeartbeatResponse } from './message.js';
 import { Raft } from './raft.js';
+import { afterCommit } from './membership.js';
 import { deliverRead, releaseReadsBeforeCommit } from './reads.js';
 import { maybeSendTimeoutNow } from './transfer.js';
 import type { NodeId } from './types.js';
@@ -59,13 +60,16 @@ export function bcastHeartbeat(raft: Raft): void {
 /**
  * Advances the commit index to the highest index stored on a quorum, but only
  * if that entry is of the current term (§5.4.2, Figure 8: counting replicas
- * of an older term's entry is not enough). Returns true when it advanced.
+ * of an older term's entry is not enough). Returns true when it advanced;
+ * the leader may then have stepped down (it was removed) or appended the
+ * entry that leaves a joint configuration (see {@link afterCommit}).
  */
 export function maybeCommit(raft: Raft): boolean {
-  const quorumIndex = raft.voters.committedIndex((id) => raft.progress.get(id)?.match ?? 0);
+  const quorumIndex = raft.quorum.committedIndex((id) => raft.progress.get(id)?.match ?? 0);
   if (quorumIndex <= raft.log.committed || raft.log.term(quorumIndex) !== raft.term) return false;
   raft.log.commitTo(quorumIndex);
   releaseReadsBeforeCommit(raft);
+  afterCommit(raft);
   return true;
 }
 
@@ -94,8 +98,11 @@ export function handleAppendResponse(raft: Raft, response: AppendEntriesResponse
   } else {
     progress.inflights.freeLE(response.index);
   }
-  if (maybeCommit(raft)) bcastAppend(raft);
-  else if (wasPaused) sendAppend(raft, response.from);
+  if (maybeCommit(raft)) {
+    // The commit may have removed this leader from the cluster.
+    if (raft.role !== 'leader' || !raft.progress.has(response.from)) return;
+    bcastAppend(raft);
+  } else if (wasPaused) sendAppend(raft, response.from);
   // A transfer target that just caught up is told to campaign.
   if (maybeSendTimeoutNow(raft, response.from)) return;
   // Stream what remains while the window has room; bounded by maxInflightMsgs.
@@ -123,5 +130,5 @@ export function handleHeartbeatResponse(raft: Raft, response: HeartbeatResponse)
   if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst();
   // A follower in probe gets a probe even when it may be up to date: its answer is what moves it to replicate.
   if (progress.match < raft.log.lastIndex() || progress.state === 'probe') sendAppend(raft, response.from);
-  for (const read of raft.reads.acknowledge(response.from, response.readRound, raft.voters)) deliverRead(raft, read);
+  for (const read of raft.reads.acknowledge(response.from, response.readRound, raft.quorum)) deliverRead(raft, read);
 }

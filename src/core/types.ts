@@ -14,8 +14,12 @@ export type Term = number;
 /** A position in the replicated log. The first entry has index 1. */
 export type Index = number;
 
-/** The kind of a log entry. */
-export type EntryType = 'normal';
+/**
+ * The kind of a log entry: `normal` carries a command for the state machine
+ * (or nothing: a leader's no-op); `config` carries a cluster configuration
+ * (see {@link Membership}) that takes effect as soon as the entry is in a log.
+ */
+export type EntryType = 'normal' | 'config';
 
 /**
  * One replicated log entry.
@@ -43,9 +47,26 @@ export interface HardState {
   readonly commit: Index;
 }
 
-/** The cluster's voting members. Shaped so that learners and joint configurations can join later. */
+/**
+ * A cluster configuration (Raft dissertation §4.3).
+ *
+ * - `voters` elect leaders and form commit quorums (a majority of them).
+ * - `learners` receive the log but neither vote nor count toward any quorum.
+ * - While a change of several voters is under way the configuration is
+ *   *joint*: `outgoingVoters` lists the voters of the configuration being left
+ *   and every decision needs a majority of `voters` **and** a majority of
+ *   `outgoingVoters`. Absent or empty means not joint.
+ * - `autoLeave` (joint only): the leader leaves the joint configuration by
+ *   itself once it is committed; otherwise the application asks for it.
+ *
+ * A node is in at most one of `voters` and `learners`; a learner is never an
+ * outgoing voter.
+ */
 export interface Membership {
   readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly outgoingVoters?: readonly NodeId[];
+  readonly autoLeave?: boolean;
 }
 
 /** What identifies a snapshot: the last log position it covers and the membership at that point. */

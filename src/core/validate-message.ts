@@ -1,6 +1,8 @@
 import { InvalidMessageError } from '../errors.js';
 import type { Message, MessageType } from './message.js';
-import type { Entry, NodeId, SnapshotMeta } from './types.js';
+import { describeInvalidMembership } from '../confchange/confchange.js';
+import { decodeMembership } from '../confchange/encoding.js';
+import type { Entry, Membership, NodeId, SnapshotMeta } from './types.js';
 
 type FieldKind = 'index' | 'bool' | 'optionalBool' | 'id' | 'string' | 'entries' | 'snapshot';
 
@@ -24,11 +26,13 @@ const FIELD_LISTS = Object.fromEntries(Object.entries(FIELDS).map(([type, fields
 };
 
 /**
- * Checks that `value` is a well-formed message for node `self` from a known
- * peer, before the core looks at it. Throws {@link InvalidMessageError}
+ * Checks that `value` is a well-formed message for node `self`, before the
+ * core looks at it. The sender may be outside this node's configuration (a
+ * leader of a configuration not learned yet, a removed node): the core
+ * decides what such a message means. Throws {@link InvalidMessageError}
  * naming the first problem; never changes anything.
  */
-export function validateMessage(value: unknown, self: NodeId, isKnownPeer: (id: NodeId) => boolean): asserts value is Message {
+export function validateMessage(value: unknown, self: NodeId): asserts value is Message {
   if (typeof value !== 'object' || value === null) invalidMessage(`expected an object, got ${describeValue(value)}`);
   const record = value as Record<string, unknown>;
   const type = record['type'];
@@ -38,7 +42,6 @@ export function validateMessage(value: unknown, self: NodeId, isKnownPeer: (id: 
   checkField(record, 'term', 'index', type);
   if (record['to'] !== self) invalidMessage(`${type} addressed to ${String(record['to'])}, not to ${self}`);
   if (record['from'] === self) invalidMessage(`${type} from this node itself`);
-  if (!isKnownPeer(record['from'] as string)) invalidMessage(`${type} from unknown node ${String(record['from'])}`);
   for (const [field, kind] of FIELD_LISTS[type as MessageType]) checkField(record, field, kind, type);
   if (type === 'appendEntries') checkAppendShape(record);
 }
@@ -102,8 +105,8 @@ const KIND_NAMES: Readonly<Record<FieldKind, string>> = {
   optionalBool: 'a boolean or absent',
   id: 'a non-empty string',
   string: 'a string',
-  entries: 'an array of entries {index, term, type: "normal", data: Uint8Array}',
-  snapshot: 'snapshot metadata {index, term, membership: {voters: string[]}}',
+  entries: 'an array of entries {index, term, type: "normal" | "config", data: Uint8Array} (config data a valid configuration)',
+  snapshot: 'snapshot metadata {index, term, membership: {voters: string[], learners?, outgoingVoters?}}',
 };
 
 /** Entries must follow prevLogIndex contiguously, with terms that never decrease and never exceed the message's term. */
@@ -129,7 +132,9 @@ function isIndex(value: unknown): value is number {
 function isEntry(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const entry = value as Record<string, unknown>;
-  return isIndex(entry['index']) && isIndex(entry['term']) && entry['type'] === 'normal' && entry['data'] instanceof Uint8Array;
+  if (!(isIndex(entry['index']) && isIndex(entry['term']) && entry['data'] instanceof Uint8Array)) return false;
+  if (entry['type'] === 'normal') return true;
+  return entry['type'] === 'config' && typeof decodeMembership(entry['data']) !== 'string';
 }
 
 /** True when `value` is snapshot metadata: index, term and a non-empty list of voter ids. */
@@ -137,15 +142,13 @@ export function isSnapshotMeta(value: unknown): value is SnapshotMeta {
   if (typeof value !== 'object' || value === null) return false;
   const meta = value as Record<string, unknown>;
   const membership = meta['membership'] as Record<string, unknown> | null | undefined;
-  return (
-    isIndex(meta['index']) &&
-    isIndex(meta['term']) &&
-    typeof membership === 'object' &&
-    membership !== null &&
-    Array.isArray(membership['voters']) &&
-    membership['voters'].length > 0 &&
-    membership['voters'].every((id) => typeof id === 'string' && id.length > 0)
-  );
+  if (!(isIndex(meta['index']) && isIndex(meta['term']) && typeof membership === 'object' && membership !== null)) return false;
+  for (const field of ['voters', 'learners', 'outgoingVoters']) {
+    const list = membership[field];
+    if (field !== 'voters' && list === undefined) continue;
+    if (!Array.isArray(list) || !list.every((id) => typeof id === 'string' && id.length > 0)) return false;
+  }
+  return describeInvalidMembership(membership as unknown as Membership) === null;
 }
 
 /** A short description of a field's value for an error message: its kind and size, never a whole payload. */

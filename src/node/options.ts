@@ -100,6 +100,8 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
   requireMethods('snapshots', options.snapshots, ['create', 'read', 'latest']);
   requireMethods('transport', options.transport, ['start', 'send', 'close']);
   requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
+  // The core accepts no voters (a node joining an existing cluster); the runtime does not support joining yet.
+  if (!Array.isArray(options.members) || options.members.length === 0) throw new InvalidConfigError('members', 'must list at least one node');
   const limits = options.limits ?? {};
   const electionTicks = positive('electionTicks', options.electionTicks, 10);
   const snapshotting = options.snapshotting ?? {};

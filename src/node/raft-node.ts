@@ -7,6 +7,7 @@ import {
   CorruptionError,
   InvalidArgumentError,
   KeelError,
+  LogNotLoadedError,
   NodeClosedError,
   NodeFailedError,
   NotLeaderError,
@@ -16,6 +17,7 @@ import {
 } from '../errors.js';
 import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { SnapshotWriter } from '../storage/snapshot-store.js';
+import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -180,7 +182,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const resolved = resolveNodeOptions(options);
     const sessions = new SessionTable(resolved.limits.maxSessions);
     const appliedIndex = await restoreFromSnapshot(resolved, sessions);
-    const node = new RaftNode<Result>(resolved, appliedIndex, sessions);
+    const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions));
     await resolved.transport.start(node.handler());
     node.scheduleTick();
     node.wake();
@@ -410,7 +412,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const term = this.core.term(index);
     // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
     if (term === undefined || this.receiver.receiving()) return;
-    const membership = { voters: [...this.core.status().voters] };
+    // The configuration of the snapshot's own position, not a newer one from the log's tail.
+    const membership = this.core.membershipAt(index);
     let writer: SnapshotWriter;
     try {
       writer = await this.options.snapshots.create({ index, term, membership });
@@ -431,14 +434,16 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const sending = this.sender.lowestIndexInFlight();
     const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
     const storage = this.options.storage;
-    if (compactTo > storage.firstIndex() - 1) {
-      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership });
+    if (compactTo > storage.firstIndex() - 1 && compactTo >= this.core.status().firstIndex - 1) {
+      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership: this.core.membershipAt(compactTo) });
     }
     this.emit('snapshot', index);
   }
 
   /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
   private applyEntry(entry: Entry): Promise<void> | undefined {
+    // A configuration entry is the core's business (it took effect when appended), not the state machine's.
+    if (entry.type === 'config') return this.finishApply(entry, { ok: true, result: undefined as Result });
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
     const session = payload.session;
@@ -727,4 +732,24 @@ function checkSession(session: ClientSession): void {
     throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
   }
   if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
+}
+
+/** Most attempts to read the stored log at start; each attempt waits for the storage's loads. */
+const MAX_LOAD_ATTEMPTS = 1000;
+
+/**
+ * Creates the node, which recomputes its configuration from the stored log.
+ * An asynchronous storage may not have loaded that log yet
+ * ({@link LogNotLoadedError}): wait for its loads and try again.
+ */
+async function whenLogLoaded<T>(storage: LogStorage, create: () => T): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return create();
+    } catch (error) {
+      const settle = (storage as { loadsSettled?: () => Promise<void> }).loadsSettled;
+      if (!(error instanceof LogNotLoadedError) || settle === undefined || attempt >= MAX_LOAD_ATTEMPTS) throw error;
+      await settle.call(storage);
+    }
+  }
 }

@@ -10,7 +10,8 @@
  *
  * @packageDocumentation
  */
-import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
+import { plainMembership } from '../confchange/encoding.js';
+import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
 import { encodeEntryRecord, entryRecordBytes, readCanonicalEntryBody, writeEntryRecord } from '../codec/entry-body.js';
 import { decodeRecord, encodeRecord, openRecord, unpackBody } from '../codec/record.js';
 import { CorruptionError } from '../errors.js';
@@ -20,8 +21,9 @@ import { entryKey, INDEX_KEY_BYTES, keyName, META_KEY, rewriteEntryKey, termRunK
 /** The storage layout version recorded in the meta record. Bumped on any incompatible change of the key layout. */
 export const STORAGE_FORMAT_VERSION = 1;
 
-/** Entry type codes on disk; `normal` is the only type today. */
+/** Entry type codes on disk. */
 const ENTRY_TYPE_NORMAL = 0;
+const ENTRY_TYPE_CONFIG = 1;
 
 /** Identity of the storage, written once when an empty directory is first opened. */
 export interface StorageMeta {
@@ -42,7 +44,11 @@ export interface TermRun {
  * {@link entryKey}(entry.index); the writer passes the key it already built.
  */
 export function encodeEntry(entry: Entry, key: Uint8Array = entryKey(entry.index)): Buffer {
-  return encodeEntryRecord(key, entry.term, ENTRY_TYPE_NORMAL, entry.data);
+  return encodeEntryRecord(key, entry.term, entryTypeCode(entry), entry.data);
+}
+
+function entryTypeCode(entry: Entry): number {
+  return entry.type === 'config' ? ENTRY_TYPE_CONFIG : ENTRY_TYPE_NORMAL;
 }
 
 /** Record sizes up to this many bytes get a reusable buffer in {@link EntryEncoder}. */
@@ -67,12 +73,12 @@ export class EntryEncoder {
   putAll(entries: readonly Entry[], sink: BatchSink): void {
     for (const entry of entries) {
       const key = rewriteEntryKey(this.key, entry.index);
-      sink.put(key, writeEntryRecord(this.recordBuffer(entry), key, entry.term, ENTRY_TYPE_NORMAL, entry.data));
+      const typeCode = entryTypeCode(entry);
+      sink.put(key, writeEntryRecord(this.recordBuffer(entryRecordBytes(entry.term, typeCode, entry.data.byteLength)), key, entry.term, typeCode, entry.data));
     }
   }
 
-  private recordBuffer(entry: Entry): Buffer {
-    const size = entryRecordBytes(entry.term, ENTRY_TYPE_NORMAL, entry.data.byteLength);
+  private recordBuffer(size: number): Buffer {
     if (size > REUSED_RECORD_MAX_BYTES) return Buffer.allocUnsafe(size);
     let record = this.records.get(size);
     if (record === undefined) {
@@ -92,11 +98,12 @@ export function decodeEntry(key: Uint8Array, value: Uint8Array, index: Index): E
   if (!Array.isArray(fields) || fields.length !== 3) throw new CorruptionError(label, 'entry record is not a 3-element array');
   const [term, type, data] = fields as readonly unknown[];
   if (!isPositiveInteger(term)) throw new CorruptionError(label, `entry record has invalid term ${String(term)}`);
-  if (type !== ENTRY_TYPE_NORMAL) throw new CorruptionError(label, `entry record has unknown type ${String(type)}`);
+  if (type !== ENTRY_TYPE_NORMAL && type !== ENTRY_TYPE_CONFIG) throw new CorruptionError(label, `entry record has unknown type ${String(type)}`);
   if (!(data instanceof Uint8Array)) throw new CorruptionError(label, 'entry record data is not binary');
   // Expose a plain Uint8Array (msgpackr hands back Buffers), so that read
   // entries look exactly like the ones callers append.
-  return { index, term, type: 'normal', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const entryType = type === ENTRY_TYPE_CONFIG ? 'config' : 'normal';
+  return { index, term, type: entryType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 /** Encodes a hard state version stored under `key`. */
@@ -118,7 +125,10 @@ export function decodeHardState(key: Uint8Array, value: Uint8Array): HardState {
 
 /** Encodes a snapshot meta version stored under `key`; null records "no snapshot yet". */
 export function encodeSnapshotMeta(key: Uint8Array, meta: SnapshotMeta | null): Buffer {
-  return encodeRecord(key, meta === null ? { none: true } : { index: meta.index, term: meta.term, voters: meta.membership.voters });
+  if (meta === null) return encodeRecord(key, { none: true });
+  // Learners and the outgoing half are written only when present, so a plain configuration keeps the original record shape.
+  const { voters, learners, outgoingVoters, autoLeave } = plainMembership(meta.membership);
+  return encodeRecord(key, { index: meta.index, term: meta.term, voters, ...(learners ? { learners } : {}), ...(outgoingVoters ? { outgoingVoters, autoLeave } : {}) });
 }
 
 /** Decodes and checks a snapshot meta version stored under `key`; null for "no snapshot yet". */
@@ -126,13 +136,15 @@ export function decodeSnapshotMeta(key: Uint8Array, value: Uint8Array): Snapshot
   const label = keyName(key);
   const body = decodeObject(key, value, label);
   if (body['none'] === true && Object.keys(body).length === 1) return null;
-  const { index, term, voters } = body;
+  const { index, term, voters, learners, outgoingVoters, autoLeave } = body;
   if (!isNonNegativeInteger(index)) throw new CorruptionError(label, `invalid index ${String(index)}`);
   if (!isNonNegativeInteger(term)) throw new CorruptionError(label, `invalid term ${String(term)}`);
-  if (!Array.isArray(voters) || !voters.every((voter) => typeof voter === 'string')) {
-    throw new CorruptionError(label, 'voters is not a list of node ids');
+  for (const [name, list] of [['voters', voters], ['learners', learners ?? []], ['outgoingVoters', outgoingVoters ?? []]] as const) {
+    if (!Array.isArray(list) || !list.every((voter) => typeof voter === 'string')) throw new CorruptionError(label, `${name} is not a list of node ids`);
   }
-  return { index, term, membership: { voters: voters as string[] } };
+  if (autoLeave !== undefined && typeof autoLeave !== 'boolean') throw new CorruptionError(label, 'autoLeave is not a boolean');
+  const membership = plainMembership({ voters, learners, outgoingVoters, autoLeave } as Membership);
+  return { index, term, membership };
 }
 
 /** Encodes the storage meta record. */

@@ -8,7 +8,7 @@
  * 8       1      format version (1)
  * 9       4      header length H in bytes, fixed part included (uint32 BE)
  * 13      4      header CRC32 over bytes 0..13 and the meta (uint32 BE)
- * 17      H-17   SnapshotMeta, msgpack: { index, term, membership: { voters } }
+ * 17      H-17   SnapshotMeta, msgpack: { index, term, membership: { voters, learners?, outgoingVoters?, autoLeave? } }
  * H       N      content, exactly as written
  * H+N     8      content length N (uint64 BE)
  * H+N+8   4      CRC32 over the header (bytes 0..H) and the content (uint32 BE)
@@ -23,6 +23,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
+import { plainMembership } from '../confchange/encoding.js';
 import type { Index, SnapshotMeta, Term } from '../core/types.js';
 import { CorruptionError } from '../errors.js';
 import { copySnapshotMeta, describeInvalidSnapshotMeta } from './snapshot-validate.js';
@@ -74,7 +75,7 @@ export function parseSnapshotFileName(name: string): { index: Index; term: Term 
 
 /** Encodes the whole header (fixed part and meta) of a snapshot file for `meta`. */
 export function encodeSnapshotHeader(meta: SnapshotMeta): Buffer {
-  const body = packr.pack({ index: meta.index, term: meta.term, membership: { voters: [...meta.membership.voters] } });
+  const body = packr.pack({ index: meta.index, term: meta.term, membership: plainMembership(meta.membership) });
   const headerBytes = FIXED_HEADER_BYTES + body.byteLength;
   if (headerBytes > MAX_HEADER_BYTES) throw new RangeError(`snapshot header of ${headerBytes} bytes exceeds ${MAX_HEADER_BYTES}`);
   const header = Buffer.alloc(headerBytes);

@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-import type { Index, SnapshotMeta } from '../core/types.js';
+import { describeInvalidMembership } from '../confchange/confchange.js';
+import { plainMembership } from '../confchange/encoding.js';
+import type { Index, Membership, SnapshotMeta } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
@@ -45,7 +47,13 @@ export function describeInvalidSnapshotMeta(value: unknown): string | null {
   if (voters.length === 0 || voters.length > MAX_VOTERS) return `membership has ${voters.length} voters (must be 1..${MAX_VOTERS})`;
   if (!voters.every((voter) => typeof voter === 'string' && voter.length > 0)) return 'membership.voters holds an empty or non-string id';
   if (new Set(voters).size !== voters.length) return 'membership.voters holds a duplicate id';
-  return null;
+  const { learners, outgoingVoters, autoLeave } = membership as Record<string, unknown>;
+  for (const [name, list] of [['learners', learners], ['outgoingVoters', outgoingVoters]] as const) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length > MAX_VOTERS) return `membership.${name} is not a list of at most ${MAX_VOTERS} ids`;
+  }
+  if (autoLeave !== undefined && typeof autoLeave !== 'boolean') return 'membership.autoLeave is not a boolean';
+  return describeInvalidMembership(membership as Membership);
 }
 
 /** Checks the meta given to `create()` and returns a frozen copy, so that later changes by the caller cannot reach the store. */
@@ -57,8 +65,13 @@ export function validateSnapshotMeta(meta: SnapshotMeta): SnapshotMeta {
 
 /** A frozen deep copy of a meta that has passed {@link describeInvalidSnapshotMeta}. */
 export function copySnapshotMeta(meta: SnapshotMeta): SnapshotMeta {
-  const voters = Object.freeze([...meta.membership.voters]);
-  return Object.freeze({ index: meta.index, term: meta.term, membership: Object.freeze({ voters }) });
+  const { voters, learners, outgoingVoters, autoLeave } = plainMembership(meta.membership);
+  const membership: Membership = Object.freeze({
+    voters: Object.freeze(voters),
+    ...(learners ? { learners: Object.freeze(learners) } : {}),
+    ...(outgoingVoters ? { outgoingVoters: Object.freeze(outgoingVoters), autoLeave } : {}),
+  });
+  return Object.freeze({ index: meta.index, term: meta.term, membership });
 }
 
 /** Checks the index given to `read()`. */

@@ -5,6 +5,7 @@ import type { ProposalReceipt } from '../core/raw-node.js';
 import type { ReadState } from '../core/read-index.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, NodeId } from '../core/types.js';
+import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import { InvalidArgumentError } from '../errors.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { assert } from '../util/assert.js';
@@ -13,11 +14,19 @@ import { observationOf, SafetyChecker } from './invariants.js';
 import type { NodeObservation } from './invariants.js';
 
 /** Core options shared by every node of a {@link CoreCluster}. */
-export type ClusterRaftOptions = Partial<Omit<RaftConfig, 'id' | 'voters' | 'storage' | 'random' | 'applied'>>;
+export type ClusterRaftOptions = Partial<Omit<RaftConfig, 'id' | 'voters' | 'learners' | 'storage' | 'random' | 'applied'>>;
 
 export interface CoreClusterOptions {
   /** Node ids; defaults to n1..n3. */
   readonly ids?: readonly NodeId[];
+  /**
+   * The voters of the initial configuration; defaults to every node. Nodes
+   * in neither `voters` nor `learners` start empty, as machines that may
+   * join later through a configuration change.
+   */
+  readonly voters?: readonly NodeId[];
+  /** The learners of the initial configuration. @defaultValue [] */
+  readonly learners?: readonly NodeId[];
   /** Seeds every node's randomized election timeouts. @defaultValue 1 */
   readonly seed?: number;
   readonly raft?: ClusterRaftOptions;
@@ -81,11 +90,15 @@ export class CoreCluster {
   readonly cutLinks = new Set<string>();
   readonly checker: SafetyChecker | null;
   private readonly raftOptions: ClusterRaftOptions;
+  private readonly initialVoters: readonly NodeId[];
+  private readonly initialLearners: readonly NodeId[];
 
   constructor(options: CoreClusterOptions = {}) {
     this.ids = options.ids ?? ['n1', 'n2', 'n3'];
     this.raftOptions = options.raft ?? {};
-    this.checker = options.checkInvariants === false ? null : new SafetyChecker();
+    this.initialVoters = options.voters ?? this.ids;
+    this.initialLearners = options.learners ?? [];
+    this.checker = options.checkInvariants === false ? null : new SafetyChecker({ checkElectionVotes: true });
     const seeds = new SeededRandom(options.seed ?? 1);
     for (const id of this.ids) {
       const node = new CoreNode(id, new MemoryStorage(), seeds.nextUint32());
@@ -137,6 +150,20 @@ export class CoreCluster {
   campaign(id: NodeId): void {
     this.raw(id).campaign();
     this.observe();
+  }
+
+  /** Asks `id` (the leader) to change the configuration; see {@link RawNode.proposeConfChange}. */
+  proposeConfChange(id: NodeId, changes: ConfChange | readonly ConfChange[], options: ConfChangeOptions = {}): ProposalReceipt {
+    const receipt = this.raw(id).proposeConfChange(changes, options);
+    this.observe();
+    return receipt;
+  }
+
+  /** Asks `id` (the leader) to leave the joint configuration. */
+  leaveJoint(id: NodeId): ProposalReceipt {
+    const receipt = this.raw(id).leaveJoint();
+    this.observe();
+    return receipt;
   }
 
   transferLeadership(id: NodeId, target: NodeId): void {
@@ -298,16 +325,25 @@ export class CoreCluster {
     const node = this.node(id);
     const raw = node.raw;
     if (raw === null) return false;
-    const applied = raw.status().appliedIndex;
-    if (applied <= node.storage.firstIndex() - 1) return false;
-    node.storage.saveSnapshotSync({ index: applied, term: node.storage.term(applied), membership: { voters: raw.status().voters } });
+    const { appliedIndex: applied, firstIndex } = raw.status();
+    // A snapshot received from the leader and not yet persisted covers this log: it will replace it anyway.
+    if (applied <= node.storage.firstIndex() - 1 || applied < firstIndex - 1) return false;
+    node.storage.saveSnapshotSync({ index: applied, term: node.storage.term(applied), membership: raw.membershipAt(applied) });
     node.snapshotState = node.state.slice(0, applied);
     this.observe();
     return true;
   }
 
   private start(node: CoreNode): void {
-    node.raw = new RawNode({ ...this.raftOptions, id: node.id, voters: this.ids, storage: node.storage, random: node.random });
+    const member = this.initialVoters.includes(node.id) || this.initialLearners.includes(node.id);
+    node.raw = new RawNode({
+      ...this.raftOptions,
+      id: node.id,
+      voters: member ? this.initialVoters : [],
+      learners: member ? this.initialLearners : [],
+      storage: node.storage,
+      random: node.random,
+    });
     node.state = [...node.snapshotState];
   }
 
@@ -354,5 +390,5 @@ export class CoreCluster {
 }
 
 function observeNode(node: CoreNode, raw: RawNode): NodeObservation {
-  return observationOf(raw.status(), node.storage.initialState().hardState, (index) => raw.term(index));
+  return observationOf(raw.status(), node.storage.initialState().hardState, (index) => raw.term(index), raw.configIndexes());
 }

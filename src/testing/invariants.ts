@@ -1,5 +1,5 @@
 import type { RaftStatus } from '../core/raw-node.js';
-import type { Entry, HardState, Index, NodeId, Role, Term } from '../core/types.js';
+import type { Entry, HardState, Index, Membership, NodeId, Role, Term } from '../core/types.js';
 
 /** What a checker sees of one live node after a step. */
 export interface NodeObservation {
@@ -16,15 +16,24 @@ export interface NodeObservation {
   readonly lastIndex: Index;
   /** Term of the entry at an index of this node's log, undefined when compacted or absent. */
   termAt(index: Index): Term | undefined;
-  /** On a leader: each voter's match index. */
+  /** On a leader: each member's match index (its own durable index included while it is a member). */
   readonly matchIndex: ReadonlyMap<NodeId, Index>;
+  /** The configuration in force on this node. */
+  readonly membership: Membership;
+  /** Indexes of the config entries in this node's log above its base configuration (snapshot or initial), oldest first. */
+  readonly configIndexes: readonly Index[];
 }
 
 /**
  * What the checker sees of a node, from its core's status, its durable hard
  * state (as the storage holds it) and a way to read its log's terms.
  */
-export function observationOf(status: RaftStatus, durable: HardState, termAt: (index: Index) => Term | undefined): NodeObservation {
+export function observationOf(
+  status: RaftStatus,
+  durable: HardState,
+  termAt: (index: Index) => Term | undefined,
+  configIndexes: readonly Index[] = [],
+): NodeObservation {
   const matchIndex = new Map<NodeId, Index>();
   for (const [id, progress] of status.progress) matchIndex.set(id, progress.match);
   return {
@@ -40,6 +49,8 @@ export function observationOf(status: RaftStatus, durable: HardState, termAt: (i
     lastIndex: status.lastIndex,
     termAt,
     matchIndex,
+    membership: status.membership,
+    configIndexes,
   };
 }
 
@@ -69,6 +80,10 @@ export class SafetyChecker {
   private committedMax = 0;
   /** Every (index, term) ever seen maps to one entry: the Log Matching property's base case. */
   private readonly entryOf = new Map<string, string>();
+  /** The (index, term) of every config entry seen, to check that a node's config history matches its entries. */
+  private readonly configEntries = new Set<string>();
+  /** Per leader and term: the config entries already checked, and the commit index at the last observation. */
+  private readonly leaderConfig = new Map<string, { seen: Set<Index>; commit: Index }>();
   private readonly last = new Map<NodeId, { term: Term; vote: NodeId | null; commit: Index; applied: Index; restarted: boolean }>();
   private readonly lastDurableTerm = new Map<NodeId, Term>();
   /** Leader Append-Only: the log a leader had when last observed, per (leader, term). */
@@ -78,10 +93,19 @@ export class SafetyChecker {
   private readonly votes = new Map<string, NodeId>();
   steps = 0;
 
+  /**
+   * @param options.checkElectionVotes also check that every new leader holds
+   *   durable votes from a majority of each half of its configuration. Needs
+   *   every durable vote observed before the node moves to a later term (the
+   *   core cluster observes after every step); off by default.
+   */
+  constructor(private readonly options: { readonly checkElectionVotes?: boolean } = {}) {}
+
   /** Records an entry that a node made durable or received, to check one entry per (index, term). */
   recordEntry(entry: Entry): void {
     const key = `${entry.index}/${entry.term}`;
-    const data = hex(entry.data);
+    const data = `${entry.type}:${hex(entry.data)}`;
+    if (entry.type === 'config') this.configEntries.add(key);
     const known = this.entryOf.get(key);
     if (known === undefined) this.entryOf.set(key, data);
     else if (known !== data) throw new SafetyViolation('Log Matching', `two different entries at index ${entry.index} term ${entry.term}`);
@@ -106,6 +130,19 @@ export class SafetyChecker {
   recordRestart(node: NodeId): void {
     const last = this.last.get(node);
     if (last !== undefined) this.last.set(node, { ...last, restarted: true });
+    // A leadership whose term never became durable died with the crash: nothing it appended was persisted or sent
+    // (messages of a Ready that changes the term wait for it to be durable). A single voter that wins at once can
+    // lead the same term again after restarting, with a different log; the per-leadership checks start afresh.
+    // Likewise for Election Safety: that leadership cannot coexist with another leader of its term in any way that
+    // matters — it left no trace — and the node can vote for another candidate in that term after the restart.
+    const durableTerm = this.lastDurableTerm.get(node) ?? 0;
+    for (const [term, leader] of [...this.leaderOfTerm]) if (leader === node && term > durableTerm) this.leaderOfTerm.delete(term);
+    for (const map of [this.leaderLog, this.leaderMatch, this.leaderConfig]) {
+      for (const key of [...map.keys()]) {
+        const at = key.lastIndexOf('@');
+        if (key.slice(0, at) === node && Number(key.slice(at + 1)) > durableTerm) map.delete(key);
+      }
+    }
   }
 
   /** Checks every invariant against the current state of the live nodes. */
@@ -178,9 +215,75 @@ export class SafetyChecker {
     const leader = this.leaderOfTerm.get(node.term);
     if (leader === undefined) this.leaderOfTerm.set(node.term, node.id);
     else if (leader !== node.id) throw new SafetyViolation('Election Safety', `${leader} and ${node.id} both leader in term ${node.term}`);
+    if (leader === undefined && this.options.checkElectionVotes === true) this.checkElectionQuorum(node);
     this.checkLeaderAppendOnly(log);
     this.checkLeaderCompleteness(log);
     this.checkMatchMonotonic(node);
+    this.checkConfigChanges(node);
+  }
+
+  /**
+   * A new leader was elected by a majority of each half of its configuration
+   * (both while joint): counted from the durable votes of its term, which
+   * every voter made before answering. A voter whose vote in that term never
+   * became durable because a later term superseded it before it was persisted
+   * (legitimately: it can no longer vote in that term) may have granted it.
+   */
+  private checkElectionQuorum(node: NodeObservation): void {
+    const votedFor = (id: NodeId): boolean => {
+      if (id === node.id) return true;
+      const durableVote = this.votes.get(`${id}@${node.term}`);
+      return durableVote === node.id || (durableVote === undefined && (this.lastDurableTerm.get(id) ?? 0) > node.term);
+    };
+    const halves = [node.membership.voters, node.membership.outgoingVoters ?? []];
+    for (const half of halves) {
+      if (half.length === 0) continue;
+      const granted = half.filter(votedFor).length;
+      if (granted <= half.length / 2) {
+        throw new SafetyViolation(
+          'Joint quorum',
+          `${node.id} became leader of term ${node.term} with ${granted} of the ${half.length} votes of [${half.join(',')}], not a majority`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Invariant 9 of the Raft notes, and quorums while joint:
+   * - a leader's log holds at most one uncommitted config entry;
+   * - a config entry of the leader's term appears only once the leader has
+   *   committed an entry of its term (Ongaro 2015);
+   * - each config index the core reports names a config entry;
+   * - when the leader's commit index advances, a majority of each half of its
+   *   configuration holds it, counted naively from the match indexes.
+   */
+  private checkConfigChanges(node: NodeObservation): void {
+    const fail = (what: string): never => {
+      throw new SafetyViolation('Configuration changes', `leader ${node.id} of term ${node.term}: ${what}`);
+    };
+    const pending = node.configIndexes.filter((index) => index > node.commitIndex);
+    if (pending.length > 1) fail(`${pending.length} uncommitted config entries at [${pending.join(',')}]`);
+    const key = `${node.id}@${node.term}`;
+    const state = this.leaderConfig.get(key) ?? { seen: new Set<Index>(), commit: node.commitIndex };
+    for (const index of node.configIndexes) {
+      const term = node.termAt(index);
+      const recorded = `${index}/${String(term)}`;
+      if (this.entryOf.has(recorded) && !this.configEntries.has(recorded)) fail(`index ${index} is reported as a config entry but is not one`);
+      if (term !== node.term || state.seen.has(index)) continue;
+      state.seen.add(index);
+      if (node.termAt(node.commitIndex) !== node.term) fail(`appended the config entry ${index} before committing an entry of its term`);
+    }
+    if (node.commitIndex > state.commit) this.checkCommitQuorum(node, fail);
+    state.commit = node.commitIndex;
+    this.leaderConfig.set(key, state);
+  }
+
+  private checkCommitQuorum(node: NodeObservation, fail: (what: string) => never): void {
+    for (const half of [node.membership.voters, node.membership.outgoingVoters ?? []]) {
+      if (half.length === 0) continue;
+      const holding = half.filter((id) => (node.matchIndex.get(id) ?? 0) >= node.commitIndex).length;
+      if (holding <= half.length / 2) fail(`committed ${node.commitIndex} held by only ${holding} of [${half.join(',')}]`);
+    }
   }
 
   private checkLeaderAppendOnly(log: LogTerms): void {

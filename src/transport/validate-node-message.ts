@@ -18,7 +18,10 @@ export function validateNodeMessage(value: unknown, self: NodeId, peer: NodeId):
   const record = asRecord(value, 'node message');
   switch (record['kind']) {
     case 'raft':
-      validateMessage(record['message'], self, (id) => id === peer);
+      validateMessage(record['message'], self);
+      // The core accepts messages from non-members (a joining node must hear its leader); the transport
+      // still insists that a Raft message comes from the peer this connection authenticated.
+      if (record['message'].from !== peer) fail(`raft message from ${describe(record['message'].from)} on the connection of ${peer}`);
       return { kind: 'raft', message: copyMessage(record['message']) };
     case 'forward':
       return validateForward(record, self, peer);

@@ -3,8 +3,14 @@
  * single step the SafetyChecker asserts the invariants of section 2 of the
  * Raft notes (election safety, leader append-only, log matching, leader
  * completeness, state machine safety, monotonic term/commit/applied, durable
- * votes, monotonic matchIndex). Then the network heals and the cluster must
- * re-elect and converge. A failure shrinks to a minimal schedule and
+ * votes, monotonic matchIndex, and for configuration changes: at most one
+ * uncommitted config entry, none before the leader committed in its term,
+ * elections and commits by a majority of both halves of a joint
+ * configuration). Membership churn adds, promotes and removes nodes — the
+ * leader included — one at a time or through joint configurations; each
+ * cluster has one spare machine outside its initial configuration to add.
+ * Then the network heals, nodes outside the final configuration are shut
+ * down, and the cluster must re-elect and converge. A failure shrinks to a minimal schedule and
  * fast-check prints the seed and path that replay it:
  *   KEEL_PROPERTY_SEED=<seed> KEEL_PROPERTY_PATH=<path> npx vitest run test/core/property.test.ts
  * KEEL_PROPERTY_STEPS sets the number of schedule steps (default 150,000; the
@@ -31,7 +37,7 @@ const totals: ScheduleStats = emptyStats();
 let invariantChecks = 0;
 
 describe('randomized schedules keep every safety invariant after every step', () => {
-  test(`${NUM_RUNS} schedules of up to ${MAX_STEPS} steps: drops, duplicates, reordering, partitions, crashes, compaction`, () => {
+  test(`${NUM_RUNS} schedules of up to ${MAX_STEPS} steps: drops, duplicates, reordering, partitions, crashes, compaction, membership churn`, () => {
     const seedOption = process.env['KEEL_PROPERTY_SEED'];
     const seed = seedOption === undefined ? DEFAULT_SEED : seedOption === 'random' ? Date.now() % 2_147_483_647 : Number(seedOption);
     const path = process.env['KEEL_PROPERTY_PATH'];
@@ -45,8 +51,10 @@ describe('randomized schedules keep every safety invariant after every step', ()
         fc.array(scheduleStep, { minLength: MAX_STEPS, maxLength: MAX_STEPS }),
         fc.noBias(fc.integer({ min: 1, max: MAX_STEPS })),
         (size, clusterSeed, preVote, fullSchedule, length) => {
+          const ids = Array.from({ length: size + 1 }, (_, i) => `n${i + 1}`);
           const cluster = new CoreCluster({
-            ids: Array.from({ length: size }, (_, i) => `n${i + 1}`),
+            ids,
+            voters: ids.slice(0, size),
             seed: clusterSeed,
             raft: { electionTicks: ELECTION_TICKS, heartbeatTicks: 1, preVote, checkQuorum: preVote, maxInflightMsgs: 4, maxMsgBytes: 64 },
           });
@@ -75,5 +83,8 @@ describe('randomized schedules keep every safety invariant after every step', ()
     expect(totals.snapshotsSent).toBeGreaterThan(10);
     expect(totals.reads).toBeGreaterThan(NUM_RUNS);
     expect(totals.transfers).toBeGreaterThan(NUM_RUNS / 2);
+    expect(totals.confChanges).toBeGreaterThan(NUM_RUNS / 2);
+    expect(totals.jointChanges).toBeGreaterThan(NUM_RUNS / 20);
+    expect(totals.leaderRemovals).toBeGreaterThan(NUM_RUNS / 20);
   });
 });

@@ -55,4 +55,23 @@ describe('replication progress', () => {
     cluster.tickAndStabilize(1); // heartbeat → answer → probe append → answer with the same match
     expect(cluster.raw('n1').status().progress.get('n2')?.state).toBe('replicate');
   });
+
+  test('a single voter may lead the same term twice when a crash lost the term it won at once (the checker does not flag it)', () => {
+    // keel sim --core --seed 116 with membership churn: the cluster shrank to {n1}. A single voter wins its election
+    // without waiting for any message, so it leads term t before t is durable; a crash then loses that leadership
+    // (nothing it appended was persisted or sent), and after restarting it leads term t again with a shorter log.
+    const cluster = new CoreCluster({ ids: ['n1'] });
+    cluster.campaign('n1');
+    cluster.propose('n1', [bytes('a'), bytes('b')]);
+    const lost = cluster.raw('n1').status();
+    expect(lost).toMatchObject({ role: 'leader', lastIndex: 3 });
+    expect(cluster.node('n1').storage.initialState().hardState.term).toBe(0);
+
+    cluster.crash('n1');
+    cluster.restart('n1');
+    cluster.campaign('n1');
+    cluster.stabilize();
+
+    expect(cluster.raw('n1').status()).toMatchObject({ role: 'leader', term: lost.term, lastIndex: 1, commitIndex: 1 });
+  });
 });

@@ -369,6 +369,19 @@ export function describeStorageConformance(name: string, harness: StorageHarness
 
       expect(plain(await whole(storage))).toEqual(plain(entries));
     });
+
+    it('keeps the type of config entries and a joint configuration with learners in snapshot meta', async () => {
+      let storage = await create();
+      const config = new TextEncoder().encode('{"voters":["n1","n2"]}');
+      await storage.append([entry(1, 1, 3), { index: 2, term: 1, type: 'config', data: config }, entry(3, 1, 3)]);
+      const joint = { voters: ['n2', 'n3'], learners: ['n4'], outgoingVoters: ['n1', 'n2'], autoLeave: false };
+      await storage.saveSnapshot({ index: 1, term: 1, membership: joint });
+      storage = await reopen(storage);
+
+      expect((await whole(storage)).map((e) => e.type)).toEqual(['config', 'normal']);
+      expect(storage.snapshotMeta().membership).toEqual(joint);
+      expect(storage.initialState().membership).toEqual(joint);
+    });
   });
 }
 

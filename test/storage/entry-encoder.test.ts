@@ -20,7 +20,13 @@ const entries: fc.Arbitrary<Entry[]> = fc
     // Sizes cover the reused buffers (many distinct sizes, more than the encoder keeps) and the large, unreused ones.
     fc.array(fc.tuple(fc.integer({ min: 1, max: 2 ** 33 }), fc.oneof(fc.nat(300), fc.integer({ min: 16_000, max: 20_000 }))), { minLength: 1, maxLength: 60 }),
   )
-  .map(([first, shapes]) => shapes.map(([term, size], i) => ({ index: first + i, term, type: 'normal' as const, data: new Uint8Array(size).fill((first + i) & 0xff) })));
+  .map(([first, shapes]) => shapes.map(([term, size], i) => ({
+    index: first + i,
+    term,
+    // Both entry types: the type is part of the record.
+    type: (size + i) % 5 === 0 ? ('config' as const) : ('normal' as const),
+    data: new Uint8Array(size).fill((first + i) & 0xff),
+  })));
 
 describe('EntryEncoder', () => {
   it('hands a copying sink the same keys and records as entryKey and encodeEntry, entry after entry', () => {

@@ -39,6 +39,8 @@ function node(spec: NodeSpec): NodeObservation {
     lastIndex: first + spec.log.length - 1,
     termAt: (index) => spec.log[index - first],
     matchIndex: new Map(Object.entries(spec.match ?? {})),
+    membership: { voters: ['a', 'b', 'c'] },
+    configIndexes: [],
   };
 }
 

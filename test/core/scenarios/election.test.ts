@@ -118,6 +118,29 @@ describe('§5.1: messages of a stale term are ignored', () => {
     expect(node.flush()).toEqual([]);
   });
 
+  it('a stale leader or candidate outside the configuration is answered with the current term: it never hears our campaigns', () => {
+    // After a configuration change, n9 may lead or campaign in a configuration n1 has not learned (or has left behind).
+    const node = followerAtTerm3();
+
+    node.step(appendEntries({ from: 'n9', to: 'n1', term: 2 }));
+    node.step(voteRequest({ from: 'n9', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
+
+    expect(node.raw.status()).toMatchObject({ term: 3, leader: 'n2', lastIndex: 3 });
+    expect(node.flush()).toEqual([
+      expect.objectContaining({ type: 'appendEntriesResponse', to: 'n9', term: 3, success: false }),
+      expect.objectContaining({ type: 'requestVoteResponse', to: 'n9', term: 3, granted: false }),
+    ]);
+  });
+
+  it('a node that never campaigns (a learner) answers a stale leader with its term: no campaign of its own would tell it', () => {
+    // keel sim --core seeds 1943 and 3288 stalled until nodes that do not campaign answered stale leaders.
+    const node = new NodeHarness({ ...PAPER_RAFT, voters: ['n2', 'n3'], learners: ['n1'], storage: storageWith({ log: terms(1, 2, 3), term: 3 }) });
+
+    node.step(heartbeat({ from: 'n2', to: 'n1', term: 2 }));
+
+    expect(node.flush()).toEqual([expect.objectContaining({ type: 'appendEntriesResponse', to: 'n2', term: 3, success: false })]);
+  });
+
   it.each([
     { options: { preVote: false, checkQuorum: true } },
     { options: { preVote: true, checkQuorum: false } },

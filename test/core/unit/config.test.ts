@@ -54,7 +54,8 @@ describe('resolveConfig', () => {
   });
 
   it.each<{ name: string; override: Record<string, unknown>; field: string }>([
-    { name: 'zero voters', override: { voters: [] }, field: 'voters' },
+    { name: 'learners without voters', override: { voters: [], learners: ['n1'] }, field: 'learners' },
+    { name: 'a node both voter and learner', override: { learners: ['n2'] }, field: 'learners' },
     { name: 'voters not an array', override: { voters: 'n1' }, field: 'voters' },
     { name: 'duplicate voter ids', override: { voters: ['n1', 'n2', 'n2'] }, field: 'voters' },
     { name: 'an empty voter id', override: { voters: ['n1', ''] }, field: 'voters' },

@@ -31,9 +31,13 @@ const malformed: { name: string; message: unknown }[] = [
   { name: 'a boolean of the wrong type', message: { ...voteRequest({ from: 'n2', to: 'n1', term: 1 }), preVote: 'no' } },
   { name: 'entries that are not an array', message: { ...valid, entries: {} } },
   { name: 'an entry whose data is not a Uint8Array', message: { ...valid, entries: [{ ...entry(1, 1), data: [1, 2] }] } },
-  { name: 'an entry of an unknown type', message: { ...valid, entries: [{ ...entry(1, 1), type: 'config' }] } },
+  { name: 'an entry of an unknown type', message: { ...valid, entries: [{ ...entry(1, 1), type: 'snapshot' }] } },
+  { name: 'a config entry whose data is not a configuration', message: { ...valid, entries: [{ ...entry(1, 1), type: 'config' }] } },
+  {
+    name: 'a config entry with no voter',
+    message: { ...valid, entries: [{ ...entry(1, 1), type: 'config', data: new TextEncoder().encode('{"voters":[]}') }] },
+  },
   { name: 'an empty sender id', message: { ...valid, from: '' } },
-  { name: 'a sender that is not a voter', message: { ...valid, from: 'n9' } },
   { name: 'a sender that is this node', message: { ...valid, from: 'n1' } },
   { name: 'a message addressed to another node', message: { ...valid, to: 'n2' } },
   { name: 'non-contiguous entries', message: { ...valid, entries: [entry(1, 1), entry(3, 1)] } },
@@ -65,7 +69,15 @@ describe('RawNode.step validates every message before the core sees it', () => {
   it('the error carries the stable code KEEL_INVALID_MESSAGE', () => {
     const node = busyLeader();
 
-    expect(() => node.raw.step({ ...valid, from: 'n9' })).toThrow(expect.objectContaining({ code: 'KEEL_INVALID_MESSAGE' }));
+    expect(() => node.raw.step({ ...valid, from: '' })).toThrow(expect.objectContaining({ code: 'KEEL_INVALID_MESSAGE' }));
+  });
+
+  it('accepts a message from a node outside the configuration: membership is the core\'s business, not validation\'s', () => {
+    const node = busyLeader();
+
+    expect(() => node.raw.step({ type: 'appendEntriesResponse', from: 'n9', to: 'n1', term: 1, success: true, index: 2, hintIndex: 0, hintTerm: 0 })).not.toThrow();
+
+    expect(node.raw.status().progress.has('n9')).toBe(false);
   });
 
   it('a message of a higher term that is malformed does not raise the term', () => {

@@ -1,7 +1,7 @@
 /**
  * Bugs in `src/` that the runtime simulator found and that are not fixed
  * yet. Each entry says how to recognise its finding in a report and which
- * seed reproduces it. `swarm.test.ts` tolerates findings that match an entry
+ * seed reproduces it. the CI swarm (`swarm.ts`) tolerates findings that match an entry
  * (and prints them); anything else fails it. `known-bugs.test.ts` replays
  * each seed and expects the bug to still be there: once a fix lands, that
  * test fails — delete the entry, and the swarm becomes strict about it again.

@@ -1,0 +1,3 @@
+import { swarmQuarter } from './swarm.js';
+
+swarmQuarter(4);

@@ -10,7 +10,7 @@ import { formatRunReport, runSeed } from '../../../sim/runtime/run.js';
 
 const RECORDED = [
   { seed: 7, options: { durationMs: 2000 }, traceHash: 'a0368592df5c7800' },
-  { seed: 42, options: { durationMs: 2000 }, traceHash: 'e010507e3516ec70' },
+  { seed: 42, options: { durationMs: 2000 }, traceHash: '4e80613f376b8209' },
 ] as const;
 
 describe('replaying a recorded seed', () => {

@@ -13,9 +13,12 @@ import { handleReadIndexRequest } from './reads.js';
 import { bcastAppend, maybeCommit } from './replication.js';
 import { startTransfer } from './transfer.js';
 import { validateMessage } from './validate-message.js';
-import { hardStateEquals } from './types.js';
 import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
 import type { ProgressState } from '../progress/progress.js';
+
+/** The empty parts of a Ready, shared: a Ready's arrays are read-only, and most of them are empty. */
+const NONE: readonly never[] = Object.freeze([]);
+const NO_MESSAGES = Object.freeze({ messages: NONE, parallelMessages: NONE });
 
 /** Where a proposal landed in the leader's log. */
 export interface ProposalReceipt {
@@ -368,31 +371,36 @@ export class RawNode implements CoreReader {
     assert(this.handed === null, 'ready() called again before advance()');
     const raft = this.raft;
     const log = raft.log;
-    const hardState = raft.hardState();
-    const softState = raft.softState();
-    const termOrVoteChanged = hardState.term !== this.previousHardState.term || hardState.vote !== this.previousHardState.vote;
-    const entries = log.unstable.entriesToPersist();
-    const snapshot = log.unstable.snapshot !== null && !log.unstable.snapshotInProgress ? log.unstable.snapshot : null;
-    const committedEntries = log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady) ?? [];
-    const { messages, parallelMessages } = splitMessages(raft.messages.splice(0), termOrVoteChanged);
+    const unstable = log.unstable;
+    // Field by field first: most Readies (a heartbeat, an acknowledgement) change neither state, and need no new objects.
+    const previousHard = this.previousHardState;
+    const termOrVoteChanged = raft.term !== previousHard.term || raft.vote !== previousHard.vote;
+    const hardState = termOrVoteChanged || log.committed !== previousHard.commit ? raft.hardState() : null;
+    const softChanged = raft.role !== this.previousSoftState.role || raft.leader !== this.previousSoftState.leader;
+    const softState = softChanged ? raft.softState() : null;
+    const entries = unstable.hasEntriesToPersist() ? unstable.entriesToPersist() : NONE;
+    const snapshot = unstable.snapshot !== null && !unstable.snapshotInProgress ? unstable.snapshot : null;
+    const committedEntries = log.hasNextCommittedEntries() ? (log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady) ?? NONE) : NONE;
+    const all = raft.messages.length > 0 ? raft.messages.splice(0) : NONE;
+    const { messages, parallelMessages } = splitMessages(all, termOrVoteChanged);
     const ready: Ready = {
-      softState: softStateEquals(softState, this.previousSoftState) ? null : softState,
-      hardState: hardStateEquals(hardState, this.previousHardState) ? null : hardState,
+      softState,
+      hardState,
       entries,
       snapshot,
       messages,
       parallelMessages,
       committedEntries,
-      readStates: raft.readStates.splice(0),
+      readStates: raft.readStates.length > 0 ? raft.readStates.splice(0) : NONE,
       mustSync: entries.length > 0 || termOrVoteChanged || snapshot !== null,
     };
     const last = entries[entries.length - 1];
     this.handed = { lastEntry: last === undefined ? null : { index: last.index, term: last.term }, snapshot, committedEntries };
-    log.unstable.acceptInProgress();
+    unstable.acceptInProgress();
     const lastCommitted = committedEntries[committedEntries.length - 1];
     if (lastCommitted !== undefined) log.acceptApplying(lastCommitted.index);
-    this.previousHardState = hardState;
-    this.previousSoftState = softState;
+    if (hardState !== null) this.previousHardState = hardState;
+    if (softState !== null) this.previousSoftState = softState;
     return ready;
   }
 
@@ -458,8 +466,14 @@ export class RawNode implements CoreReader {
  * Ready being durable, provided the term and vote they are sent under already
  * are (§10.2.1 of the dissertation). Everything else waits for persistence.
  */
-function splitMessages(all: Message[], termOrVoteChanged: boolean): { messages: Message[]; parallelMessages: Message[] } {
-  if (termOrVoteChanged) return { messages: all, parallelMessages: [] };
+function splitMessages(all: readonly Message[], termOrVoteChanged: boolean): { messages: readonly Message[]; parallelMessages: readonly Message[] } {
+  if (all.length === 0) return NO_MESSAGES;
+  if (termOrVoteChanged) return { messages: all, parallelMessages: NONE };
+  let leaderMessages = 0;
+  for (const message of all) if (isLeaderMessage(message)) leaderMessages++;
+  // A leader's Ready is often all heartbeats and appends, a follower's all answers: then no split is needed.
+  if (leaderMessages === all.length) return { messages: NONE, parallelMessages: all };
+  if (leaderMessages === 0) return { messages: all, parallelMessages: NONE };
   const messages: Message[] = [];
   const parallelMessages: Message[] = [];
   for (const message of all) {
@@ -467,8 +481,4 @@ function splitMessages(all: Message[], termOrVoteChanged: boolean): { messages: 
     else messages.push(message);
   }
   return { messages, parallelMessages };
-}
-
-function softStateEquals(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.leader === b.leader;
 }

@@ -53,6 +53,14 @@ export interface CoreReader {
   term(index: Index): Term | undefined;
   /** On the leader: the match index of voter `id`; undefined elsewhere. */
   matchIndex(id: NodeId): Index | undefined;
+  /**
+   * Grows with every call that may change the core (inputs, `ready`,
+   * `advance`): an observer that reads the same count twice knows that the
+   * core's own state did not change in between. Reads that reach into
+   * storage (`firstIndex`, the `term` of a stable entry) also change when
+   * the runtime writes to its storage; watch that separately.
+   */
+  readonly changeCount: number;
 }
 
 /** A snapshot of a core's state for observation and tests. */
@@ -104,6 +112,8 @@ export class RawNode implements CoreReader {
   /** The hard state last handed out (durable, or being made durable). */
   private previousHardState: HardState;
   private handed: Handed | null = null;
+  /** See {@link CoreReader.changeCount}: bumped on entry to every method that may change the core, even one that throws. */
+  private changes = 0;
 
   /** Throws `InvalidConfigError` for an invalid configuration. */
   constructor(config: RaftConfig) {
@@ -162,6 +172,10 @@ export class RawNode implements CoreReader {
     return this.raft.role === 'leader' ? this.raft.progress.get(id)?.match : undefined;
   }
 
+  get changeCount(): number {
+    return this.changes;
+  }
+
   /** On the leader: the node leadership is being transferred to, or null; cheaper than {@link status}. */
   get leadTransferee(): NodeId | null {
     return this.raft.leadTransferee;
@@ -169,6 +183,7 @@ export class RawNode implements CoreReader {
 
   /** Advances logical time by one tick: election timeouts, heartbeats and CheckQuorum are counted in ticks. */
   tick(): void {
+    this.changes++;
     this.raft.tick();
   }
 
@@ -181,6 +196,7 @@ export class RawNode implements CoreReader {
    * node cannot disrupt the cluster.
    */
   step(message: unknown): void {
+    this.changes++;
     validateMessage(message, this.raft.id);
     this.raft.step(message);
   }
@@ -195,6 +211,7 @@ export class RawNode implements CoreReader {
    * leadership transfer is in progress.
    */
   propose(data: Uint8Array | readonly Uint8Array[]): ProposalReceipt {
+    this.changes++;
     const payloads = data instanceof Uint8Array ? [data] : [...data];
     if (payloads.length === 0) throw new InvalidArgumentError('propose: no entries given');
     for (const payload of payloads) {
@@ -247,6 +264,7 @@ export class RawNode implements CoreReader {
   }
 
   private appendConfigChange(append: () => Index): ProposalReceipt {
+    this.changes++;
     const raft = this.raft;
     if (raft.role !== 'leader') throw new NotLeaderError(raft.leader);
     if (raft.leadTransferee !== null) throw new ProposalDroppedError(`leadership transfer to ${raft.leadTransferee} in progress`);
@@ -264,6 +282,7 @@ export class RawNode implements CoreReader {
    * snapshot's index on).
    */
   membershipAt(index: Index): Membership {
+    this.changes++;
     const raft = this.raft;
     if (!Number.isSafeInteger(index) || index < raft.log.firstIndex() - 1 || index > raft.log.lastIndex()) {
       throw new InvalidArgumentError(`membershipAt: ${String(index)} is outside the log [${raft.log.firstIndex() - 1}, ${raft.log.lastIndex()}]`);
@@ -280,6 +299,7 @@ export class RawNode implements CoreReader {
 
   /** Starts an election now, as if the election timeout had elapsed (with a pre-vote round when PreVote is on). */
   campaign(): void {
+    this.changes++;
     this.raft.hup();
   }
 
@@ -297,6 +317,7 @@ export class RawNode implements CoreReader {
    * `maxClockDriftTicks` per election timeout.
    */
   readIndex(requestId: string, options: { readonly lease?: boolean } = {}): void {
+    this.changes++;
     if (typeof requestId !== 'string') throw new InvalidArgumentError('readIndex: requestId must be a string');
     const raft = this.raft;
     if (options.lease === true && !raft.config.checkQuorum) throw new InvalidArgumentError('readIndex: lease reads need checkQuorum');
@@ -322,6 +343,7 @@ export class RawNode implements CoreReader {
    * `InvalidArgumentError` for a target that is not a voter.
    */
   transferLeadership(target: NodeId): void {
+    this.changes++;
     // Only a voter of the incoming configuration can lead it: an outgoing-only voter is on its way out.
     if (typeof target !== 'string' || !this.raft.membership.voters.includes(target)) {
       throw new InvalidArgumentError(`transferLeadership: ${String(target)} is not a voter`);
@@ -332,6 +354,7 @@ export class RawNode implements CoreReader {
 
   /** The runtime could not deliver to `id`: stop streaming to it optimistically and probe instead. */
   reportUnreachable(id: NodeId): void {
+    this.changes++;
     const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
     if (progress?.state === 'replicate') progress.becomeProbe();
   }
@@ -342,6 +365,7 @@ export class RawNode implements CoreReader {
    * answer or the next heartbeat before sending entries.
    */
   reportSnapshot(id: NodeId, succeeded: boolean): void {
+    this.changes++;
     const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
     if (progress?.state !== 'snapshot') return;
     if (!succeeded) progress.pendingSnapshot = 0;
@@ -368,6 +392,7 @@ export class RawNode implements CoreReader {
    * (see {@link Ready} for the order); until then `ready()` may not be called again.
    */
   ready(): Ready {
+    this.changes++;
     assert(this.handed === null, 'ready() called again before advance()');
     const raft = this.raft;
     const log = raft.log;
@@ -410,6 +435,7 @@ export class RawNode implements CoreReader {
    * owned by an apply loop that applies them in order).
    */
   advance(): void {
+    this.changes++;
     const handed = this.handed;
     assert(handed !== null, 'advance() called without an outstanding ready()');
     const log = this.raft.log;

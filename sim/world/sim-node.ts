@@ -69,6 +69,8 @@ export class SimNode {
   private seenCoreChanges = 0;
   private seenWrites = 0;
   private seenDurable: HardState | null = null;
+  /** The last observation and what it was made from, by the same four signals as {@link seenCore}. */
+  private observed: { core: CoreReader; changes: number; writes: number; durable: HardState; observation: NodeObservation } | null = null;
 
   constructor(
     readonly id: NodeId,
@@ -210,9 +212,20 @@ export class SimNode {
   /** What the safety checker sees of this node, or null when it is not running. */
   observe(): NodeObservation | null {
     const node = this.node;
-    if (node === null || this.state !== 'up') return null;
+    const handle = this.handle;
+    if (node === null || handle === null || this.state !== 'up') return null;
+    const core = node.coreReader();
+    const durable = this.disk.durableHardState();
+    const last = this.observed;
+    // Nothing an observation holds can have changed while these stay the same (see seenCore): the checker is then
+    // handed the same object, which tells it that this node's log needs no reading again.
+    if (last !== null && last.core === core && last.changes === core.changeCount && last.writes === handle.writeCount && last.durable === durable) {
+      return last.observation;
+    }
     const view = node.inspect();
-    return observationOf(view.core, this.disk.durableHardState(), (index) => view.term(index));
+    const observation = observationOf(view.core, durable, (index) => view.term(index));
+    this.observed = { core, changes: core.changeCount, writes: handle.writeCount, durable, observation };
+    return observation;
   }
 
   private subscribe(node: RaftNode<unknown>): void {

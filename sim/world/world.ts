@@ -144,6 +144,7 @@ export class World {
 
   /** Runs every event up to world time `timeMs`, checking after each. Throws {@link WorldStopped} on a finding. */
   async runUntil(timeMs: number): Promise<void> {
+    // The target as clock.advance(timeMs - now) computed it, to the last bit: runs stay those of earlier versions.
     if (timeMs > this.clock.now()) await this.runEvents(this.clock.now() + (timeMs - this.clock.now()));
     this.stopIfFound();
   }

@@ -170,6 +170,8 @@ export class DiskHandle implements LogStorage {
   /** Node-local time at which the newest pending write becomes durable; later writes never overtake it. */
   private lastDueMs = 0;
   private state: 'open' | 'failed' | 'revoked' = 'open';
+  /** Calls that may have changed what this handle reads back (see {@link writeCount}). */
+  private writes = 0;
 
   constructor(
     private readonly visible: MemoryStorage,
@@ -196,7 +198,17 @@ export class DiskHandle implements LogStorage {
     return this.readable().snapshotMeta();
   }
 
+  /**
+   * Grows with every append and snapshot save called on this handle, whether
+   * or not it succeeded: what it reads back cannot have changed while the
+   * count stays the same.
+   */
+  get writeCount(): number {
+    return this.writes;
+  }
+
   append(entries: readonly Entry[], hardState?: HardState): Promise<void> {
+    this.writes++;
     if (this.state !== 'open') return Promise.reject(this.unusable());
     const first = entries[0];
     let truncatedConflict = false;
@@ -213,6 +225,7 @@ export class DiskHandle implements LogStorage {
   }
 
   saveSnapshot(meta: SnapshotMeta): Promise<void> {
+    this.writes++;
     if (this.state !== 'open') return Promise.reject(this.unusable());
     try {
       this.visible.saveSnapshotSync(meta);

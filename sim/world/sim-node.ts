@@ -3,7 +3,8 @@
  * the current incarnation of the production {@link RaftNode} running on them
  * with a drifting, pausable clock and the simulated network.
  */
-import type { Entry, Index, NodeId } from '../../src/core/types.js';
+import type { CoreReader } from '../../src/core/raw-node.js';
+import type { Entry, HardState, Index, NodeId } from '../../src/core/types.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { VirtualClock } from '../../src/node/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -58,6 +59,18 @@ export class SimNode {
   private reportedApplied: Index = 0;
   /** What {@link changedSinceLastLook} saw last; empty while the node is not running. */
   private readonly stamp: (string | number | null | undefined)[] = [];
+  /**
+   * What can change the stamp, as last seen: the core and its change count,
+   * the disk handle's write count and the durable hard state. While all four
+   * are the same, so is every number in the stamp, and reading them again is
+   * skipped. Null core while the node is not running.
+   */
+  private seenCore: CoreReader | null = null;
+  private seenCoreChanges = 0;
+  private seenWrites = 0;
+  private seenDurable: HardState | null = null;
+  /** The last observation and what it was made from, by the same four signals as {@link seenCore}. */
+  private observed: { core: CoreReader; changes: number; writes: number; durable: HardState; observation: NodeObservation } | null = null;
 
   constructor(
     readonly id: NodeId,
@@ -160,13 +173,23 @@ export class SimNode {
   changedSinceLastLook(): boolean {
     const node = this.node;
     const stamp = this.stamp;
-    if (node === null || this.state !== 'up') {
+    const handle = this.handle;
+    if (node === null || handle === null || this.state !== 'up') {
       const changed = stamp.length > 0;
       stamp.length = 0;
+      this.seenCore = null;
       return changed;
     }
     const core = node.coreReader();
     const durable = this.disk.durableHardState();
+    // Most events touch one node (a tick, a delivery): the others are recognised unchanged here.
+    if (core === this.seenCore && core.changeCount === this.seenCoreChanges && handle.writeCount === this.seenWrites && durable === this.seenDurable) {
+      return false;
+    }
+    this.seenCore = core;
+    this.seenCoreChanges = core.changeCount;
+    this.seenWrites = handle.writeCount;
+    this.seenDurable = durable;
     const lastIndex = core.lastIndex();
     const changedBefore = stamp.length === 0;
     let at = 0;
@@ -189,9 +212,20 @@ export class SimNode {
   /** What the safety checker sees of this node, or null when it is not running. */
   observe(): NodeObservation | null {
     const node = this.node;
-    if (node === null || this.state !== 'up') return null;
+    const handle = this.handle;
+    if (node === null || handle === null || this.state !== 'up') return null;
+    const core = node.coreReader();
+    const durable = this.disk.durableHardState();
+    const last = this.observed;
+    // Nothing an observation holds can have changed while these stay the same (see seenCore): the checker is then
+    // handed the same object, which tells it that this node's log needs no reading again.
+    if (last !== null && last.core === core && last.changes === core.changeCount && last.writes === handle.writeCount && last.durable === durable) {
+      return last.observation;
+    }
     const view = node.inspect();
-    return observationOf(view.core, this.disk.durableHardState(), (index) => view.term(index));
+    const observation = observationOf(view.core, durable, (index) => view.term(index));
+    this.observed = { core, changes: core.changeCount, writes: handle.writeCount, durable, observation };
+    return observation;
   }
 
   private subscribe(node: RaftNode<unknown>): void {

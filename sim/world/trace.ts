@@ -24,6 +24,9 @@ export class Trace {
   /** Ring buffer of the most recent events; `next` is where the next one goes. */
   private readonly tail: string[];
   private next = 0;
+  /** The time of the last event and its formatted prefix: most events share their instant with the one before. */
+  private prefixTimeMs = Number.NaN;
+  private prefix = '';
   /** Events recorded so far. */
   count = 0;
 
@@ -41,17 +44,29 @@ export class Trace {
 
   /** Records one event that happened at virtual time `timeMs`. */
   record(timeMs: number, event: string): void {
-    const line = `${timeMs.toFixed(3)} ${event}`;
+    if (timeMs !== this.prefixTimeMs) {
+      this.prefixTimeMs = timeMs;
+      this.prefix = `${timeMs.toFixed(3)} `;
+    }
+    const prefix = this.prefix;
     let a = this.hashA;
     let b = this.hashB;
-    for (let i = 0; i < line.length; i++) {
-      const code = line.charCodeAt(i);
+    // The prefix and the event hashed in turn, as one line would be, without building the line first.
+    for (let i = 0; i < prefix.length; i++) {
+      const code = prefix.charCodeAt(i);
+      a = Math.imul(a ^ code, FNV_PRIME);
+      b = Math.imul(b ^ (code + 0x9e), FNV_PRIME);
+    }
+    for (let i = 0; i < event.length; i++) {
+      const code = event.charCodeAt(i);
       a = Math.imul(a ^ code, FNV_PRIME);
       b = Math.imul(b ^ (code + 0x9e), FNV_PRIME);
     }
     // A separator, so that "ab"+"c" and "a"+"bc" hash differently.
     this.hashA = Math.imul(a ^ 0x0a, FNV_PRIME) >>> 0;
     this.hashB = Math.imul(b ^ 0x0a, FNV_PRIME) >>> 0;
+    // A concatenation V8 keeps as a rope: it is only flattened if a report reads the tail.
+    const line = prefix + event;
     if (this.tail.length < this.tailSize) this.tail.push(line);
     else this.tail[this.next] = line;
     this.next = (this.next + 1) % this.tailSize;

@@ -13,9 +13,15 @@ import { handleReadIndexRequest } from './reads.js';
 import { bcastAppend, maybeCommit } from './replication.js';
 import { startTransfer } from './transfer.js';
 import { validateMessage } from './validate-message.js';
-import { hardStateEquals } from './types.js';
 import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, SoftState, Term } from './types.js';
 import type { ProgressState } from '../progress/progress.js';
+
+/**
+ * The empty parts of a Ready, shared: a Ready's arrays are read-only (by type), and most of them are empty.
+ * Not frozen: `for…of` over a frozen array took V8's slow path and allocated an iterator result per element.
+ */
+const NONE: readonly never[] = [];
+const NO_MESSAGES = { messages: NONE, parallelMessages: NONE } as const;
 
 /** Where a proposal landed in the leader's log. */
 export interface ProposalReceipt {
@@ -50,6 +56,14 @@ export interface CoreReader {
   term(index: Index): Term | undefined;
   /** On the leader: the match index of voter `id`; undefined elsewhere. */
   matchIndex(id: NodeId): Index | undefined;
+  /**
+   * Grows with every call that may change the core (inputs, `ready`,
+   * `advance`): an observer that reads the same count twice knows that the
+   * core's own state did not change in between. Reads that reach into
+   * storage (`firstIndex`, the `term` of a stable entry) also change when
+   * the runtime writes to its storage; watch that separately.
+   */
+  readonly changeCount: number;
 }
 
 /** A snapshot of a core's state for observation and tests. */
@@ -101,6 +115,8 @@ export class RawNode implements CoreReader {
   /** The hard state last handed out (durable, or being made durable). */
   private previousHardState: HardState;
   private handed: Handed | null = null;
+  /** See {@link CoreReader.changeCount}: bumped on entry to every method that may change the core, even one that throws. */
+  private changes = 0;
 
   /** Throws `InvalidConfigError` for an invalid configuration. */
   constructor(config: RaftConfig) {
@@ -159,6 +175,10 @@ export class RawNode implements CoreReader {
     return this.raft.role === 'leader' ? this.raft.progress.get(id)?.match : undefined;
   }
 
+  get changeCount(): number {
+    return this.changes;
+  }
+
   /** On the leader: the node leadership is being transferred to, or null; cheaper than {@link status}. */
   get leadTransferee(): NodeId | null {
     return this.raft.leadTransferee;
@@ -166,6 +186,7 @@ export class RawNode implements CoreReader {
 
   /** Advances logical time by one tick: election timeouts, heartbeats and CheckQuorum are counted in ticks. */
   tick(): void {
+    this.changes++;
     this.raft.tick();
   }
 
@@ -178,6 +199,7 @@ export class RawNode implements CoreReader {
    * node cannot disrupt the cluster.
    */
   step(message: unknown): void {
+    this.changes++;
     validateMessage(message, this.raft.id);
     this.raft.step(message);
   }
@@ -192,6 +214,7 @@ export class RawNode implements CoreReader {
    * leadership transfer is in progress.
    */
   propose(data: Uint8Array | readonly Uint8Array[]): ProposalReceipt {
+    this.changes++;
     const payloads = data instanceof Uint8Array ? [data] : [...data];
     if (payloads.length === 0) throw new InvalidArgumentError('propose: no entries given');
     for (const payload of payloads) {
@@ -244,6 +267,7 @@ export class RawNode implements CoreReader {
   }
 
   private appendConfigChange(append: () => Index): ProposalReceipt {
+    this.changes++;
     const raft = this.raft;
     if (raft.role !== 'leader') throw new NotLeaderError(raft.leader);
     if (raft.leadTransferee !== null) throw new ProposalDroppedError(`leadership transfer to ${raft.leadTransferee} in progress`);
@@ -261,6 +285,7 @@ export class RawNode implements CoreReader {
    * snapshot's index on).
    */
   membershipAt(index: Index): Membership {
+    this.changes++;
     const raft = this.raft;
     if (!Number.isSafeInteger(index) || index < raft.log.firstIndex() - 1 || index > raft.log.lastIndex()) {
       throw new InvalidArgumentError(`membershipAt: ${String(index)} is outside the log [${raft.log.firstIndex() - 1}, ${raft.log.lastIndex()}]`);
@@ -277,6 +302,7 @@ export class RawNode implements CoreReader {
 
   /** Starts an election now, as if the election timeout had elapsed (with a pre-vote round when PreVote is on). */
   campaign(): void {
+    this.changes++;
     this.raft.hup();
   }
 
@@ -294,6 +320,7 @@ export class RawNode implements CoreReader {
    * `maxClockDriftTicks` per election timeout.
    */
   readIndex(requestId: string, options: { readonly lease?: boolean } = {}): void {
+    this.changes++;
     if (typeof requestId !== 'string') throw new InvalidArgumentError('readIndex: requestId must be a string');
     const raft = this.raft;
     if (options.lease === true && !raft.config.checkQuorum) throw new InvalidArgumentError('readIndex: lease reads need checkQuorum');
@@ -319,6 +346,7 @@ export class RawNode implements CoreReader {
    * `InvalidArgumentError` for a target that is not a voter.
    */
   transferLeadership(target: NodeId): void {
+    this.changes++;
     // Only a voter of the incoming configuration can lead it: an outgoing-only voter is on its way out.
     if (typeof target !== 'string' || !this.raft.membership.voters.includes(target)) {
       throw new InvalidArgumentError(`transferLeadership: ${String(target)} is not a voter`);
@@ -329,6 +357,7 @@ export class RawNode implements CoreReader {
 
   /** The runtime could not deliver to `id`: stop streaming to it optimistically and probe instead. */
   reportUnreachable(id: NodeId): void {
+    this.changes++;
     const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
     if (progress?.state === 'replicate') progress.becomeProbe();
   }
@@ -339,6 +368,7 @@ export class RawNode implements CoreReader {
    * answer or the next heartbeat before sending entries.
    */
   reportSnapshot(id: NodeId, succeeded: boolean): void {
+    this.changes++;
     const progress = this.raft.role === 'leader' ? this.raft.progress.get(id) : undefined;
     if (progress?.state !== 'snapshot') return;
     if (!succeeded) progress.pendingSnapshot = 0;
@@ -365,34 +395,40 @@ export class RawNode implements CoreReader {
    * (see {@link Ready} for the order); until then `ready()` may not be called again.
    */
   ready(): Ready {
+    this.changes++;
     assert(this.handed === null, 'ready() called again before advance()');
     const raft = this.raft;
     const log = raft.log;
-    const hardState = raft.hardState();
-    const softState = raft.softState();
-    const termOrVoteChanged = hardState.term !== this.previousHardState.term || hardState.vote !== this.previousHardState.vote;
-    const entries = log.unstable.entriesToPersist();
-    const snapshot = log.unstable.snapshot !== null && !log.unstable.snapshotInProgress ? log.unstable.snapshot : null;
-    const committedEntries = log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady) ?? [];
-    const { messages, parallelMessages } = splitMessages(raft.messages.splice(0), termOrVoteChanged);
+    const unstable = log.unstable;
+    // Field by field first: most Readies (a heartbeat, an acknowledgement) change neither state, and need no new objects.
+    const previousHard = this.previousHardState;
+    const termOrVoteChanged = raft.term !== previousHard.term || raft.vote !== previousHard.vote;
+    const hardState = termOrVoteChanged || log.committed !== previousHard.commit ? raft.hardState() : null;
+    const softChanged = raft.role !== this.previousSoftState.role || raft.leader !== this.previousSoftState.leader;
+    const softState = softChanged ? raft.softState() : null;
+    const entries = unstable.hasEntriesToPersist() ? unstable.entriesToPersist() : NONE;
+    const snapshot = unstable.snapshot !== null && !unstable.snapshotInProgress ? unstable.snapshot : null;
+    const committedEntries = log.hasNextCommittedEntries() ? (log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady) ?? NONE) : NONE;
+    const all = raft.messages.length > 0 ? raft.messages.splice(0) : NONE;
+    const { messages, parallelMessages } = splitMessages(all, termOrVoteChanged);
     const ready: Ready = {
-      softState: softStateEquals(softState, this.previousSoftState) ? null : softState,
-      hardState: hardStateEquals(hardState, this.previousHardState) ? null : hardState,
+      softState,
+      hardState,
       entries,
       snapshot,
       messages,
       parallelMessages,
       committedEntries,
-      readStates: raft.readStates.splice(0),
+      readStates: raft.readStates.length > 0 ? raft.readStates.splice(0) : NONE,
       mustSync: entries.length > 0 || termOrVoteChanged || snapshot !== null,
     };
     const last = entries[entries.length - 1];
     this.handed = { lastEntry: last === undefined ? null : { index: last.index, term: last.term }, snapshot, committedEntries };
-    log.unstable.acceptInProgress();
+    unstable.acceptInProgress();
     const lastCommitted = committedEntries[committedEntries.length - 1];
     if (lastCommitted !== undefined) log.acceptApplying(lastCommitted.index);
-    this.previousHardState = hardState;
-    this.previousSoftState = softState;
+    if (hardState !== null) this.previousHardState = hardState;
+    if (softState !== null) this.previousSoftState = softState;
     return ready;
   }
 
@@ -402,6 +438,7 @@ export class RawNode implements CoreReader {
    * owned by an apply loop that applies them in order).
    */
   advance(): void {
+    this.changes++;
     const handed = this.handed;
     assert(handed !== null, 'advance() called without an outstanding ready()');
     const log = this.raft.log;
@@ -458,8 +495,14 @@ export class RawNode implements CoreReader {
  * Ready being durable, provided the term and vote they are sent under already
  * are (§10.2.1 of the dissertation). Everything else waits for persistence.
  */
-function splitMessages(all: Message[], termOrVoteChanged: boolean): { messages: Message[]; parallelMessages: Message[] } {
-  if (termOrVoteChanged) return { messages: all, parallelMessages: [] };
+function splitMessages(all: readonly Message[], termOrVoteChanged: boolean): { messages: readonly Message[]; parallelMessages: readonly Message[] } {
+  if (all.length === 0) return NO_MESSAGES;
+  if (termOrVoteChanged) return { messages: all, parallelMessages: NONE };
+  let leaderMessages = 0;
+  for (const message of all) if (isLeaderMessage(message)) leaderMessages++;
+  // A leader's Ready is often all heartbeats and appends, a follower's all answers: then no split is needed.
+  if (leaderMessages === all.length) return { messages: NONE, parallelMessages: all };
+  if (leaderMessages === 0) return { messages: all, parallelMessages: NONE };
   const messages: Message[] = [];
   const parallelMessages: Message[] = [];
   for (const message of all) {
@@ -467,8 +510,4 @@ function splitMessages(all: Message[], termOrVoteChanged: boolean): { messages: 
     else messages.push(message);
   }
   return { messages, parallelMessages };
-}
-
-function softStateEquals(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.leader === b.leader;
 }

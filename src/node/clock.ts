@@ -3,6 +3,7 @@
  * the simulator use {@link VirtualClock}, which only moves when told to, so a
  * whole cluster run is reproducible and never sleeps on wall time.
  */
+import { assert } from '../util/assert.js';
 
 /** An opaque handle of a scheduled callback. */
 export type TimerHandle = { readonly id: number };
@@ -116,19 +117,36 @@ export class VirtualClock implements Clock {
    */
   async advance(ms: number, settle: () => Promise<void> = flushMicrotasks): Promise<void> {
     const target = this.time + ms;
-    for (;;) {
-      const next = this.peek();
-      if (next === undefined || next.at > target) break;
-      this.pop();
-      this.live--;
-      const callback = next.callback!;
-      next.callback = null;
-      this.time = next.at;
-      callback();
-      await settle();
-    }
-    this.time = target;
+    while (this.runNextDue(target)) await settle();
+    this.moveTo(target);
     await settle();
+  }
+
+  /**
+   * Runs the earliest callback due at or before `targetMs`, with time moved
+   * to when it fell due, and returns true; returns false, leaving time
+   * alone, when none is due. For event loops that settle between callbacks
+   * in their own way ({@link advance} is built on it).
+   */
+  runNextDue(targetMs: number): boolean {
+    const next = this.peek();
+    if (next === undefined || next.at > targetMs) return false;
+    this.pop();
+    this.live--;
+    const callback = next.callback!;
+    next.callback = null;
+    this.time = next.at;
+    callback();
+    return true;
+  }
+
+  /** Moves time forward to `timeMs`, running nothing: every callback due before it must have run. */
+  moveTo(timeMs: number): void {
+    const next = this.peek();
+    if (!(timeMs >= this.time && (next === undefined || next.at > timeMs))) {
+      assert(false, `VirtualClock.moveTo(${timeMs}) from ${this.time} with a callback due at ${String(next?.at)}`);
+    }
+    this.time = timeMs;
   }
 
   /** The earliest live timer, after dropping cleared ones from the top. */

@@ -1,5 +1,6 @@
 import type { Index, Term } from '../core/types.js';
 import { AbortedError, ProposalLostError, TimeoutError } from '../errors.js';
+import { assert } from '../util/assert.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 /** A promise's settle functions with the timer and abort listener that guard it. */
@@ -100,21 +101,21 @@ interface ApplyWaiter<Result> {
 export class ApplyWaiters<Result> {
   private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
   /**
-   * The last `recentLimit` applied entries' outcomes, in a ring indexed by
-   * `index % recentLimit` (slot `i` holds the entry at `recentIndex[i]`).
-   * Applied indexes only grow, so a slot is overwritten by a newer entry.
-   * A Map evicting its oldest key was slow here: after many deletions,
-   * finding the first live key walks over every deleted slot.
+   * The outcomes of the last `recentLimit` applied entries, oldest first from
+   * `recentStart` (the slots before it are dropped in batches). Applied
+   * indexes only grow, so the window is sorted and searched by halving. It
+   * grows with use: a ring allocated at its full size up front cost every
+   * node start `recentLimit` slots three times over, most never used.
+   * (A Map evicting its oldest key was slow here: after many deletions,
+   * finding the first live key walks over every deleted slot.)
    */
-  private readonly recentIndex: Index[];
-  private readonly recentTerm: Term[];
-  private readonly recentOutcome: (ApplyOutcome<Result> | undefined)[];
+  private readonly recentIndex: Index[] = [];
+  private readonly recentTerm: Term[] = [];
+  private readonly recentOutcome: ApplyOutcome<Result>[] = [];
+  private recentStart = 0;
 
   constructor(private readonly recentLimit: number) {
     if (!(Number.isSafeInteger(recentLimit) && recentLimit >= 1)) throw new RangeError(`ApplyWaiters: recentLimit must be a positive integer, got ${recentLimit}`);
-    this.recentIndex = new Array<Index>(recentLimit).fill(0);
-    this.recentTerm = new Array<Term>(recentLimit).fill(0);
-    this.recentOutcome = new Array<ApplyOutcome<Result> | undefined>(recentLimit).fill(undefined);
   }
 
   get size(): number {
@@ -127,10 +128,9 @@ export class ApplyWaiters<Result> {
    */
   add(index: Index, term: Term, deferred: Deferred<Result>, appliedIndex: Index): void {
     if (index <= appliedIndex) {
-      const slot = index % this.recentLimit;
-      const outcome = this.recentIndex[slot] === index ? this.recentOutcome[slot] : undefined;
-      if (outcome === undefined) deferred.reject(new ProposalLostError(index, term, 0));
-      else if (this.recentTerm[slot] === term) settle(deferred, outcome);
+      const slot = this.recentSlot(index);
+      if (slot < 0) deferred.reject(new ProposalLostError(index, term, 0));
+      else if (this.recentTerm[slot] === term) settle(deferred, this.recentOutcome[slot]!);
       else deferred.reject(new ProposalLostError(index, term, this.recentTerm[slot]!));
       return;
     }
@@ -148,10 +148,7 @@ export class ApplyWaiters<Result> {
 
   /** The entry at `index` of `term` was applied with `outcome`. */
   applied(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
-    const slot = index % this.recentLimit;
-    this.recentIndex[slot] = index;
-    this.recentTerm[slot] = term;
-    this.recentOutcome[slot] = outcome;
+    this.remember(index, term, outcome);
     const list = this.waiting.get(index);
     if (list === undefined) return;
     this.waiting.delete(index);
@@ -172,6 +169,38 @@ export class ApplyWaiters<Result> {
       this.waiting.delete(waiterIndex);
       for (const waiter of list) waiter.deferred.reject(error(waiterIndex));
     }
+  }
+
+  /** Keeps the outcome of `index` among the recent ones, dropping the oldest beyond `recentLimit`. */
+  private remember(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
+    const last = this.recentIndex[this.recentIndex.length - 1];
+    if (!(last === undefined || index > last)) assert(false, `ApplyWaiters: applied ${index} after ${String(last)}`);
+    this.recentIndex.push(index);
+    this.recentTerm.push(term);
+    this.recentOutcome.push(outcome);
+    if (this.recentIndex.length - this.recentStart > this.recentLimit) this.recentStart++;
+    // Dropped slots are cut off once they are as many as the kept ones: amortized O(1) per entry.
+    if (this.recentStart >= this.recentLimit) {
+      this.recentIndex.splice(0, this.recentStart);
+      this.recentTerm.splice(0, this.recentStart);
+      this.recentOutcome.splice(0, this.recentStart);
+      this.recentStart = 0;
+    }
+  }
+
+  /** Where the outcome of `index` is kept, or -1 when it is not among the recent ones. */
+  private recentSlot(index: Index): number {
+    const indexes = this.recentIndex;
+    let low = this.recentStart;
+    let high = indexes.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const at = indexes[middle]!;
+      if (at === index) return middle;
+      if (at < index) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
   }
 
   /** Rejects every waiter (the node is closing or failed). */

@@ -56,4 +56,21 @@ describe('ApplyWaiters', () => {
     waiters.rejectAll(new Error('closed'));
     await expect(never.promise).rejects.toThrow('closed');
   });
+
+  test('the recent outcomes stay the last recentLimit applied entries over many applies, also across a jump of the applied index', async () => {
+    const clock = new VirtualClock();
+    const waiters = new ApplyWaiters<string>(4);
+    for (let index = 1; index <= 50; index++) waiters.applied(index, 1, { ok: true, result: `r${index}` });
+    for (let index = 100; index <= 102; index++) waiters.applied(index, 2, { ok: true, result: `r${index}` });
+    for (const [index, term, expected] of [[50, 1, 'r50'], [100, 2, 'r100'], [102, 2, 'r102']] as const) {
+      const late = deferred(clock);
+      waiters.add(index, term, late, 102);
+      await expect(late.promise).resolves.toBe(expected);
+    }
+    for (const index of [49, 51, 99]) {
+      const forgotten = deferred(clock);
+      waiters.add(index, 1, forgotten, 102);
+      await expect(forgotten.promise).rejects.toThrow('replaced by one of term 0');
+    }
+  });
 });

@@ -66,6 +66,25 @@ describe('SafetyChecker', () => {
     expect(checker.steps).toBe(3);
   });
 
+  test('an observation passed again is taken as unchanged: its log is not read again, and the checks still run against it', () => {
+    const checker = new SafetyChecker();
+    let reads = 0;
+    const counted = (spec: NodeSpec): NodeObservation => {
+      const base = node(spec);
+      return { ...base, termAt: (index) => (reads++, base.termAt(index)) };
+    };
+    const a = counted({ id: 'a', log: [1, 1] });
+    const b = counted({ id: 'b', log: [1, 1] });
+    checker.observe([a, b]);
+    expect(reads).toBe(4);
+    checker.observe([a, b]);
+    expect(reads).toBe(4);
+    // A new object for b is read afresh, and checked against the remembered log of a.
+    const divergent = counted({ id: 'b', log: [2, 1] });
+    expect(violation(() => checker.observe([a, divergent]))).toBe('Log Matching');
+    expect(reads).toBe(6);
+  });
+
   test('Election Safety: two leaders in one term', () => {
     const checker = new SafetyChecker();
     expect(violation(() => checker.observe([node({ id: 'a', role: 'leader', term: 2, log: [1] }), node({ id: 'b', role: 'leader', term: 2, log: [1] })]))).toBe('Election Safety');

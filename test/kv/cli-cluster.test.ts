@@ -4,13 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../src/testing/process-cluster.js';
 import { createTestPki } from '../transport/test-certificates.js';
 
+/** Polls `probe` until it answers (not null), for at most 90 s: generous, so that a loaded machine slows the test rather than failing it. */
 async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-  for (let attempt = 0; attempt < 300; attempt++) {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
     const value = await probe().catch(() => null);
     if (value !== null) return value;
     await new Promise((done) => setTimeout(done, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** fetch with a deadline, so that one stuck request cannot hold the test. */
+function get(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
 }
 
 describe('keel kv processes', () => {
@@ -19,14 +26,14 @@ describe('keel kv processes', () => {
     const cluster = await ProcessCluster.start({ size: 3, tls: pki, args: ['--tick-ms', '50'] });
     try {
       const [n1, n2, n3] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
-      await until('a leader', async () => ((await (await fetch(`${n1.url}/status`)).json()) as { leader: string | null }).leader);
+      await until('a leader', async () => ((await (await get(`${n1.url}/status`)).json()) as { leader: string | null }).leader);
       const put = await until('a write', async () => {
-        const response = await fetch(`${n2.url}/kv/secure`, { method: 'PUT', body: '{"value":"over TLS"}' });
+        const response = await get(`${n2.url}/kv/secure`, { method: 'PUT', body: '{"value":"over TLS"}' });
         return response.status === 200 ? response : null;
       });
       expect(await put.json()).toEqual({ ok: true });
-      expect(await (await fetch(`${n3.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
-      expect(await (await fetch(`${n1.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
+      expect(await (await get(`${n3.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
+      expect(await (await get(`${n1.url}/kv/secure`)).json()).toEqual({ value: 'over TLS' });
 
       // The same node again, on the same data directory, while the first one runs.
       const second = spawnSync(process.execPath, cluster.command('n1'), { encoding: 'utf8', timeout: 60_000 });
@@ -37,5 +44,5 @@ describe('keel kv processes', () => {
       await cluster.remove();
       expect(codes).toEqual([0, 0, 0]);
     }
-  });
+  }, 300_000);
 });

@@ -58,13 +58,14 @@ export async function startKvCluster(
     stores,
     servers,
     async leader() {
-      for (let attempt = 0; attempt < 500; attempt++) {
+      // Up to 30 s: generous, so that a loaded machine slows the tests rather than failing them.
+      for (let attempt = 0; attempt < 3000; attempt++) {
         const leaders = new Set([...nodes.values()].filter((n) => n.status().role !== 'stopped').map((n) => n.status().leader));
         const [only] = leaders;
         if (leaders.size === 1 && only !== null && only !== undefined) return only;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      throw new Error('no leader within 5 s');
+      throw new Error('no leader within 30 s');
     },
     async close() {
       await Promise.all([...nodes.values()].map((node) => node.close()));

@@ -29,8 +29,8 @@ let cluster: ProcessCluster;
 
 beforeAll(async () => {
   cluster = await ProcessCluster.start({ size: 3, args: ['--tick-ms', '50', '--election-ticks', '10', '--request-timeout-ms', '2000'] });
-  await waitFor('a leader', 30_000, async () => (await leaderOf(cluster.nodes.map((node) => node.url))) !== null);
-});
+  await waitFor('a leader', 90_000, async () => (await leaderOf(cluster.nodes.map((node) => node.url))) !== null);
+}, 120_000);
 
 afterAll(async () => {
   const codes = await cluster.stop();

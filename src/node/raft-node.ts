@@ -423,6 +423,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const leavers = [...this.knownMembers].filter((id) => !members.has(id));
     if (leavers.length > 0) {
       this.options.clock.setTimeout(() => {
+        // After close() the storage may be closed too: nothing to forget then.
+        if (this.state !== 'running') return;
         const now = membersOf(this.core.status().membership);
         for (const id of leavers) {
           if (now.has(id)) continue;

@@ -54,6 +54,7 @@ export class MembershipChanges {
     const core = await this.leaderReady(deadline);
     const membership = core.status().membership;
     if (membership.voters.includes(id) || (membership.outgoingVoters ?? []).includes(id)) throw new InvalidConfChangeError(`${id} is already a voter`);
+    if ((membership.learners ?? []).includes(id)) throw new InvalidConfChangeError(`${id} is already a learner`);
     this.checkNoChangeInProgress();
     // The address goes first, in the same batch: every node has applied it before it applies the change.
     this.host.addPeer(id, address);

@@ -115,7 +115,7 @@ export class TcpTransport implements Transport {
     this.peers.delete(id);
     this.listener.dropPeer(id);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeTimeoutMs).unref());
-    void peer.close(deadline);
+    peer.close(deadline).catch(() => undefined);
   }
 
   /** True when the outbound connection to `id` is connected and authenticated. */

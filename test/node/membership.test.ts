@@ -147,6 +147,12 @@ describe('RaftNode membership changes', () => {
     await expect(c.run(c.node(leader).removeMember('nobody'))).rejects.toBeInstanceOf(UnknownMemberError);
     await expect(c.run(c.node(leader).promote('nobody'))).rejects.toBeInstanceOf(UnknownMemberError);
     await expect(c.run(c.node(leader).replaceMember('nobody', 'n4', 'local:n4'))).rejects.toBeInstanceOf(UnknownMemberError);
+    // Nothing was proposed by a refused change: the log holds no address entry for n4.
+    const last = c.entry(leader).storage.lastIndex();
+    await c.joinNode('n4');
+    await c.run(c.node(leader).addLearner('n4', 'local:n4'));
+    await expect(c.run(c.node(leader).addLearner('n4', 'local:n4'))).rejects.toMatchObject({ code: 'KEEL_INVALID_CONF_CHANGE' });
+    expect(c.entry(leader).storage.lastIndex()).toBe(last + 2); // the address and the config entry of the first call only
   });
 
   test('promote waits for a lagging learner to catch up, and times out while it cannot', async () => {

@@ -1,7 +1,16 @@
 import type { ConfChange } from '../confchange/confchange.js';
 import type { ProposalReceipt, RawNode } from '../core/raw-node.js';
 import type { Membership, NodeId } from '../core/types.js';
-import { ConfChangeInProgressError, InvalidArgumentError, InvalidConfChangeError, LeaderNotReadyError, NotLeaderError, TimeoutError, UnknownMemberError } from '../errors.js';
+import {
+  ConfChangeInProgressError,
+  InvalidArgumentError,
+  InvalidConfChangeError,
+  LeaderNotReadyError,
+  NotLeaderError,
+  TimeoutError,
+  TransferFailedError,
+  UnknownMemberError,
+} from '../errors.js';
 import type { Clock } from './clock.js';
 import { encodeMemberAddress } from './member-addresses.js';
 import { guardedPromise } from './waiters.js';
@@ -12,6 +21,8 @@ export interface MembershipHost {
   readonly core: RawNode;
   readonly clock: Clock;
   readonly tickIntervalMs: number;
+  /** The shortest election timeout, in clock milliseconds. */
+  readonly electionTimeoutMs: number;
   readonly promoteWithinEntries: number;
   /** Makes `id` reachable at `address` on this node's transport. */
   addPeer(id: NodeId, address: string): void;
@@ -97,7 +108,7 @@ export class MembershipChanges {
    * as a voter and removes the old one. When the old voter is this leader, it
    * holds the joint configuration, hands leadership to the new voter (which,
    * as any leader of a committed joint configuration, leaves it), and waits
-   * for the change to finish.
+   * up to an election timeout to see the change finish.
    */
   async replaceMember(oldId: NodeId, newId: NodeId, address: string, deadline: Deadline): Promise<void> {
     checkId(oldId);
@@ -120,14 +131,28 @@ export class MembershipChanges {
       return;
     }
     this.holdingJoint = true;
+    let transferred = true;
     try {
       await this.propose(changes, { joint: true, autoLeave: false }, deadline);
       await this.host.transferLeadership(newId, remaining(deadline, this.host.clock), deadline.signal);
+    } catch (error) {
+      // Should the transfer fail, this leader leaves the joint configuration itself (onTick) and steps down once that commits.
+      if (!(error instanceof TransferFailedError)) throw error;
+      transferred = false;
     } finally {
-      // Should the transfer fail, this leader leaves the joint configuration itself and then steps down.
       this.holdingJoint = false;
     }
-    await this.untilLeftJoint(deadline);
+    if (!transferred) {
+      await this.untilLeftJoint(deadline);
+      return;
+    }
+    // The new leader leaves the joint configuration. This node, removed by that entry, may never
+    // hear that it committed (the leader's last append to it can be lost): wait for it at most an
+    // election timeout, then rely on the rule that every leader of a committed joint configuration leaves it.
+    const bounded = { atMs: Math.min(deadline.atMs, this.host.clock.now() + this.host.electionTimeoutMs), signal: deadline.signal };
+    await this.untilLeftJoint(bounded).catch((error: unknown) => {
+      if (!(error instanceof TimeoutError)) throw error;
+    });
   }
 
   /**

@@ -201,6 +201,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       core: this.core,
       clock: options.clock,
       tickIntervalMs: options.tickIntervalMs,
+      electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
       addPeer: (id, address) => this.learnAddress(id, address),
       waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),

@@ -421,6 +421,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    */
   private configurationApplied(applied: Membership): void {
     const members = new Set([...membersOf(applied), ...membersOf(this.core.status().membership)]);
+    // A joining node learns the members it was started with from the configurations it applies.
+    for (const id of members) this.knownMembers.add(id);
     const leavers = [...this.knownMembers].filter((id) => !members.has(id));
     if (leavers.length > 0) {
       this.options.clock.setTimeout(() => {

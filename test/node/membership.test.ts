@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfChangeInProgressError, InvalidConfigError, NotLeaderError, TimeoutError, UnknownMemberError } from '../../src/errors.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
 let cluster: NodeCluster | null = null;
@@ -183,6 +184,29 @@ describe('RaftNode membership changes', () => {
     expect(snapshots).toBeGreaterThan(0);
     expect(c.entry('n5').machine.items).toEqual(Array.from({ length: 12 }, (_, i) => `s${i}`));
     expect(sorted(c.node('n5').status().members)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+  });
+
+  test('every member, a joined one too, drops a removed member from its transport an election timeout later', async () => {
+    const { c, leader } = await started();
+    const removedPeers: string[] = [];
+    const inner = c.network.transport('n4');
+    const recording: Transport = {
+      start: (handler) => inner.start(handler),
+      send: (to, message) => inner.send(to, message),
+      addPeer: (id, address) => inner.addPeer(id, address),
+      removePeer: (id) => {
+        removedPeers.push(id);
+        inner.removePeer(id);
+      },
+      close: () => inner.close(),
+    };
+    await c.joinNode('n4', { transport: recording });
+    await c.run(c.node(leader).addVoter('n4', 'local:n4'));
+    const victim = c.ids.find((id) => id !== leader)!;
+    await c.run(c.node(leader).removeMember(victim));
+    expect(removedPeers).toEqual([]); // not at once: the leader's last append must still reach it
+    await c.advance(3 * 10 * TICK_MS);
+    expect(removedPeers).toEqual([victim]);
   });
 
   test('open: join: true with members, or neither, is an InvalidConfigError', async () => {

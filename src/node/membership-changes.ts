@@ -1,3 +1,4 @@
+import { isJoint } from '../confchange/confchange.js';
 import type { ConfChange } from '../confchange/confchange.js';
 import type { ProposalReceipt, RawNode } from '../core/raw-node.js';
 import type { Membership, NodeId } from '../core/types.js';
@@ -163,8 +164,11 @@ export class MembershipChanges {
   onTick(): void {
     const core = this.host.core;
     if (core.role !== 'leader' || this.holdingJoint) return;
-    const status = core.status();
-    if (!status.joint || status.configIndex > status.commitIndex) return;
+    // Per tick on the leader: read the configuration without building a whole status.
+    if (!isJoint(core.membershipAt(core.lastIndex()))) return;
+    const configIndexes = core.configIndexes();
+    // No config entry above the base configuration: the base (from the snapshot) is committed.
+    if ((configIndexes[configIndexes.length - 1] ?? 0) > core.commitIndex) return;
     try {
       core.leaveJoint();
       this.host.wake();

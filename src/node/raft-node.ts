@@ -194,7 +194,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
     for (const id of membersOf(status.membership)) this.knownMembers.add(id);
-    for (const [id, address] of addresses.entries()) this.learnAddress(id, address);
+    for (const [id, address] of addresses.entries()) this.applyAddress(id, address);
     this.wasMember = this.knownMembers.has(options.id);
     this.membershipChanges = new MembershipChanges({
       id: options.id,
@@ -414,6 +414,19 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   }
 
   /**
+   * An address entry was applied. The leader's transport accepted the address
+   * before it was logged; should this node's transport refuse it, the peer is
+   * merely unreachable from here, which Raft tolerates — no reason to stop.
+   */
+  private applyAddress(id: NodeId, address: string): void {
+    try {
+      this.learnAddress(id, address);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+    }
+  }
+
+  /**
    * A configuration was applied (committed): members that left it are
    * forgotten, after an election timeout so that the leader's last append
    * (telling them the commit index) still reaches them; and this node learns
@@ -601,7 +614,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
     if (payload.kind === 'memberAddress') {
-      this.learnAddress(payload.id, payload.address);
+      this.applyAddress(payload.id, payload.address);
       return this.finishApply(entry, { ok: true, result: undefined as Result });
     }
     const session = payload.session;
@@ -636,7 +649,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
     await restoreState(this.options, this.sessions, this.addresses, meta.index);
-    for (const [id, address] of this.addresses.entries()) this.learnAddress(id, address);
+    for (const [id, address] of this.addresses.entries()) this.applyAddress(id, address);
     this.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { ConfChangeInProgressError, InvalidConfigError, NotLeaderError, TimeoutError, UnknownMemberError } from '../../src/errors.js';
+import { ConfChangeInProgressError, InvalidArgumentError, InvalidConfigError, NotLeaderError, TimeoutError, UnknownMemberError } from '../../src/errors.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
@@ -207,6 +207,29 @@ describe('RaftNode membership changes', () => {
     expect(removedPeers).toEqual([]); // not at once: the leader's last append must still reach it
     await c.advance(3 * 10 * TICK_MS);
     expect(removedPeers).toEqual([victim]);
+  });
+
+  test('a member whose transport refuses an address the leader accepted keeps running (the peer is only unreachable from it)', async () => {
+    const { c, leader } = await started();
+    const inner = c.network.transport('n4');
+    const picky: Transport = {
+      start: (handler) => inner.start(handler),
+      send: (to, message) => inner.send(to, message),
+      addPeer: (id, address) => {
+        if (address.startsWith('odd:')) throw new InvalidArgumentError(`cannot parse ${address}`);
+        inner.addPeer(id, address);
+      },
+      removePeer: (id) => inner.removePeer(id),
+      close: () => inner.close(),
+    };
+    await c.joinNode('n4', { transport: picky });
+    await c.run(c.node(leader).addVoter('n4', 'local:n4'));
+    await c.joinNode('n5');
+    await c.run(c.node(leader).addLearner('n5', 'odd:n5'));
+    await c.run(c.node(leader).propose(text('after')));
+    await c.advance(5 * TICK_MS);
+    expect(c.node('n4').status().role).not.toBe('stopped');
+    expect(c.entry('n4').machine.items.at(-1)).toBe('after');
   });
 
   test('open: join: true with members, or neither, is an InvalidConfigError', async () => {

@@ -35,6 +35,7 @@ export type KeelErrorCode =
   | 'KEEL_CONF_CHANGE_IN_PROGRESS'
   | 'KEEL_INVALID_CONF_CHANGE'
   | 'KEEL_LEADER_NOT_READY'
+  | 'KEEL_UNKNOWN_MEMBER'
   | 'KEEL_LOG_NOT_LOADED';
 
 /** Base class of every error Keel throws on purpose. */
@@ -284,6 +285,17 @@ export class ConfChangeInProgressError extends KeelError {
 export class InvalidConfChangeError extends KeelError {
   constructor(reason: string) {
     super('KEEL_INVALID_CONF_CHANGE', `invalid configuration change: ${reason}`);
+  }
+}
+
+/** A membership change names a node that is not in the configuration (or not in the role the change needs). Nothing was changed. */
+export class UnknownMemberError extends KeelError {
+  /** The node the change named. */
+  readonly member: string;
+
+  constructor(member: string, reason: string) {
+    super('KEEL_UNKNOWN_MEMBER', `unknown member ${member}: ${reason}`);
+    this.member = member;
   }
 }
 

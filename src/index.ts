@@ -11,7 +11,7 @@
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
-export type { RaftNodeOptions, NodeLimits, SnapshotPolicy } from './node/options.js';
+export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
 export type { StateMachine, AppliedCommand } from './node/state-machine.js';
 export type { ClientSession } from './node/sessions.js';
 export type { NodeEvents } from './node/events.js';
@@ -95,6 +95,7 @@ export {
   ConfChangeInProgressError,
   InvalidConfChangeError,
   LeaderNotReadyError,
+  UnknownMemberError,
   LogNotLoadedError,
 } from './errors.js';
 export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';

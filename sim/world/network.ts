@@ -211,6 +211,14 @@ class SimTransport implements Transport {
     }
   }
 
+  addPeer(id: NodeId, address: string): void {
+    this.inner.addPeer(id, address);
+  }
+
+  removePeer(id: NodeId): void {
+    this.inner.removePeer(id);
+  }
+
   close(): Promise<void> {
     this.closed = true;
     return this.inner.close();

@@ -51,7 +51,8 @@ export async function startKvNode(options: KvCommandOptions, log: Log): Promise<
     const store = new KvStore();
     const node = await RaftNode.open<KvResult>({
       id: options.id,
-      members: [...options.peers.keys()],
+      // A joining node starts with no configuration; once added, storage records it and this is ignored.
+      ...(options.join ? { join: true } : { members: [...options.peers.keys()] }),
       storage,
       snapshots,
       transport,
@@ -124,4 +125,5 @@ function watch(node: RaftNode<KvResult>, log: Log): void {
   node.on('role', (role) => log('info', 'role changed', { role, term: node.status().term }));
   node.on('leader', (leader) => log('info', 'leader changed', { leader, term: node.status().term }));
   node.on('fatal', (error) => log('error', 'node stopped after a fatal error', { error }));
+  node.on('removed', () => log('warn', 'this node was removed from the cluster; it no longer takes part and can be stopped', { id: node.id }));
 }

@@ -27,6 +27,8 @@ export interface KvCommandOptions {
   readonly clusterId: string;
   /** Every member's address, this node's own (its listen address) included. */
   readonly peers: ReadonlyMap<string, HostPort>;
+  /** Start with no configuration, to be added to the running cluster of `peers` (`POST /admin/members`). */
+  readonly join: boolean;
   readonly http: HostPort;
   readonly dataDir: string;
   readonly auth: PeerAuth;
@@ -41,7 +43,7 @@ const MIN_SECRET_BYTES = 16;
 
 export const KV_HELP = `Usage: keel kv --id ID --peers ID=HOST:PORT,... --http HOST:PORT --data DIR
                (--secret-file PATH | --tls-cert PATH --tls-key PATH --tls-ca PATH | --insecure)
-               [--cluster-id NAME] [--tick-ms N] [--election-ticks N] [--request-timeout-ms N] [--log-level LEVEL]
+               [--join] [--cluster-id NAME] [--tick-ms N] [--election-ticks N] [--request-timeout-ms N] [--log-level LEVEL]
 
 Runs one node of the replicated key-value service: Raft over TCP, the log and
 snapshots under --data, the HTTP API (docs/kv.md) on --http.
@@ -50,6 +52,9 @@ Options:
   --id ID                 this node's id; must be one of --peers
   --peers LIST            every member as ID=HOST:PORT, comma-separated: the
                           addresses this node dials; its own entry is where it listens
+  --join                  join a running cluster: start with no configuration and
+                          wait to be added (POST /admin/members on its leader);
+                          --peers lists this node and the members to dial
   --http HOST:PORT        where the HTTP API listens
   --data DIR              data directory (created if missing): log/ and snapshots/
   --secret-file PATH      peers authenticate with an HMAC challenge on this shared
@@ -79,6 +84,7 @@ export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'hel
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
     insecure: { type: 'boolean' },
+    join: { type: 'boolean' },
     'cluster-id': { type: 'string' },
     'tick-ms': { type: 'string' },
     'election-ticks': { type: 'string' },
@@ -96,6 +102,7 @@ export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'hel
     id,
     clusterId: values['cluster-id'] ?? 'keel',
     peers,
+    join: values.join === true,
     http: parseHostPort('http', required('http', values.http)),
     dataDir: required('data', values.data),
     auth: parseAuth(values),

@@ -40,6 +40,11 @@ export interface KvHttpApiOptions {
   readonly limits?: KvLimits;
   /** Deadline of one write or read, in milliseconds; past it the answer is 503. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * Deadline of one membership change (`/admin/members`), in milliseconds: a
+   * new voter may need this long to catch up before its promotion. @defaultValue 60000
+   */
+  readonly adminTimeoutMs?: number;
   /** The transport's byte counters, when it keeps them. */
   readonly transportCounters?: () => TransportCounters;
   /** Where the API logs; nothing is logged when absent. */
@@ -54,6 +59,8 @@ const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 type Route =
   | { readonly kind: 'key'; readonly key: string; readonly action: 'value' | 'append' | 'cas' }
   | { readonly kind: 'status' }
+  | { readonly kind: 'members' }
+  | { readonly kind: 'member'; readonly id: string }
   | { readonly kind: 'metrics' };
 
 /** An answer to send: status, JSON body, extra headers. */
@@ -79,6 +86,7 @@ export class KvHttpApi {
   readonly metrics = new MetricsRegistry();
   private readonly limits: KvLimits;
   private readonly requestTimeoutMs: number;
+  private readonly adminTimeoutMs: number;
   private readonly requests: Counter;
   private readonly proposals: Counter;
   private readonly applyLatency: Histogram;
@@ -87,6 +95,7 @@ export class KvHttpApi {
   constructor(private readonly options: KvHttpApiOptions) {
     this.limits = options.limits ?? DEFAULT_KV_LIMITS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.adminTimeoutMs = options.adminTimeoutMs ?? 60_000;
     const { node } = options;
     const m = this.metrics;
     m.gauge('keel_role', 'The node\'s Raft role (1 for the current one).', () => {
@@ -139,7 +148,32 @@ export class KvHttpApi {
         return { status: 200, body: this.metrics.render(), headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } };
       case 'key':
         return this.serveKey(request, route.key, route.action, method, signal);
+      case 'members':
+        return this.addMember(await readJsonBody(request, 64 * 1024), signal);
+      case 'member':
+        request.resume();
+        await this.options.node.removeMember(route.id, { timeoutMs: this.adminTimeoutMs, signal });
+        return { status: 200, body: { ok: true, ...this.configuration() } };
     }
+  }
+
+  /** `POST /admin/members`: adds a voter (learner first, promoted once caught up) or a learner; on the leader only. */
+  private async addMember(body: Record<string, unknown>, signal: AbortSignal): Promise<Reply> {
+    const id = body['id'];
+    const address = body['address'];
+    const role = body['role'] ?? 'voter';
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new RequestError(400, 'invalid_request', 'field "id" must be a node id (1 to 256 characters)');
+    if (typeof address !== 'string' || !/^.+:[0-9]{1,5}$/.test(address)) throw new RequestError(400, 'invalid_request', 'field "address" must be the new node\'s Raft address, HOST:PORT');
+    if (role !== 'voter' && role !== 'learner') throw new RequestError(400, 'invalid_request', 'field "role" must be "voter" or "learner"');
+    const options = { timeoutMs: this.adminTimeoutMs, signal };
+    if (role === 'voter') await this.options.node.addVoter(id, address, options);
+    else await this.options.node.addLearner(id, address, options);
+    return { status: 200, body: { ok: true, ...this.configuration() } };
+  }
+
+  private configuration(): { members: readonly string[]; learners: readonly string[]; joint: { outgoingVoters: readonly string[] } | null } {
+    const status = this.options.node.status();
+    return { members: status.members, learners: status.learners, joint: status.joint };
   }
 
   private async serveKey(request: IncomingMessage, key: string, action: 'value' | 'append' | 'cas', method: string, signal: AbortSignal): Promise<Reply> {
@@ -202,6 +236,9 @@ export class KvHttpApi {
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
       members: status.members,
+      learners: status.learners,
+      joint: status.joint,
+      removed: status.removed,
     };
   }
 
@@ -228,9 +265,18 @@ export class KvHttpApi {
     if (error instanceof RequestError) return { status: error.status, body: { error: error.error, message: error.message } };
     if (error instanceof KeelError) {
       switch (error.code) {
+        case 'KEEL_NOT_LEADER':
+          return { status: 503, body: { error: 'unavailable', message: error.message, leader: (error as KeelError & { leader: string | null }).leader } };
+        case 'KEEL_CONF_CHANGE_IN_PROGRESS':
+          return { status: 409, body: { error: 'change_in_progress', message: error.message } };
+        case 'KEEL_UNKNOWN_MEMBER':
+          return { status: 404, body: { error: 'unknown_member', message: error.message } };
+        case 'KEEL_INVALID_CONF_CHANGE':
+        case 'KEEL_INVALID_ARGUMENT':
+          return { status: 400, body: { error: 'invalid_change', message: error.message } };
         case 'KEEL_TIMEOUT':
         case 'KEEL_ABORTED':
-        case 'KEEL_NOT_LEADER':
+        case 'KEEL_LEADER_NOT_READY':
         case 'KEEL_PROPOSAL_LOST':
         case 'KEEL_PROPOSAL_DROPPED':
         case 'KEEL_NODE_CLOSED':
@@ -266,6 +312,16 @@ function parseRoute(url: string): Route | null {
   const path = url.split('?', 1)[0]!;
   if (path === '/status') return { kind: 'status' };
   if (path === '/metrics') return { kind: 'metrics' };
+  if (path === '/admin/members') return { kind: 'members' };
+  if (path.startsWith('/admin/members/')) {
+    const segment = path.slice('/admin/members/'.length);
+    if (segment.length === 0 || segment.includes('/')) return null;
+    try {
+      return { kind: 'member', id: decodeURIComponent(segment) };
+    } catch {
+      throw new RequestError(400, 'invalid_request', 'the member id is not valid percent-encoded UTF-8');
+    }
+  }
   const segments = path.split('/');
   if (segments[0] !== '' || segments[1] !== 'kv' || segments.length < 3 || segments.length > 4) return null;
   let key: string;
@@ -283,13 +339,17 @@ function parseRoute(url: string): Route | null {
 function routeLabel(url: string): string {
   try {
     const route = parseRoute(url);
-    return route === null ? 'unknown' : route.kind === 'key' ? `kv_${route.action}` : route.kind;
+    if (route === null) return 'unknown';
+    if (route.kind === 'key') return `kv_${route.action}`;
+    return route.kind === 'member' ? 'admin_member' : route.kind === 'members' ? 'admin_members' : route.kind;
   } catch {
     return 'unknown';
   }
 }
 
 function allowedMethods(route: Route): readonly string[] {
+  if (route.kind === 'members') return ['POST'];
+  if (route.kind === 'member') return ['DELETE'];
   if (route.kind !== 'key') return ['GET'];
   return route.action === 'value' ? ['GET', 'PUT', 'DELETE'] : ['POST'];
 }

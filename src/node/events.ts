@@ -15,6 +15,11 @@ export interface NodeEvents {
   apply: [index: Index];
   /** The state machine was restored from a snapshot (received or local at start). */
   snapshot: [index: Index];
+  /**
+   * This node applied a configuration that no longer includes it: it stopped
+   * ticking (it will not campaign) and can be closed.
+   */
+  removed: [];
   /** The node stopped after a fatal failure; every pending operation was rejected. */
   fatal: [error: Error];
 }

@@ -14,8 +14,19 @@ import type { StateMachine } from './state-machine.js';
 export interface RaftNodeOptions<Result = unknown> {
   /** This node's id. */
   readonly id: NodeId;
-  /** The voters of a new cluster, this node included (ignored once storage records a membership). */
-  readonly members: readonly NodeId[];
+  /**
+   * The voters of a new cluster, this node included (ignored once storage
+   * records a membership). Empty or omitted with `join: true`.
+   */
+  readonly members?: readonly NodeId[];
+  /**
+   * Start with no configuration, to be added to a running cluster
+   * (`addLearner`/`addVoter` on its leader): the node never campaigns and
+   * takes its configuration from the leader's log or snapshot.
+   * `members` must then be empty or omitted. @defaultValue false
+   */
+  readonly join?: boolean;
+  readonly membership?: MembershipPolicy;
   /** The durable log (`MemoryStorage` or `LevelStorage`). The caller owns it and closes it after the node. */
   readonly storage: LogStorage;
   /** Where state-machine snapshots are kept. The caller owns it. */
@@ -52,6 +63,17 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly snapshotting?: SnapshotPolicy;
 }
 
+/** How runtime membership changes behave. */
+export interface MembershipPolicy {
+  /**
+   * `promote` (and `addVoter`, `replaceMember`) makes a learner a voter only
+   * once its match index is within this many entries of the leader's last
+   * index, so that a new voter does not stall commits while it catches up.
+   * Until then the call waits, within its deadline. @defaultValue 100
+   */
+  readonly promoteWithinEntries?: number;
+}
+
 /** When snapshots are taken and how they are sent. */
 export interface SnapshotPolicy {
   /** Take a snapshot once this many entries were applied since the last one. @defaultValue 10000 */
@@ -86,8 +108,9 @@ export interface NodeLimits {
 }
 
 /** {@link RaftNodeOptions} with defaults filled in and every value checked. */
-export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits' | 'snapshotting'>> {
+export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits' | 'snapshotting' | 'membership'>> {
   readonly limits: Required<NodeLimits>;
+  readonly membership: Required<MembershipPolicy>;
   readonly snapshotting: Required<SnapshotPolicy>;
 }
 
@@ -100,14 +123,15 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
   requireMethods('snapshots', options.snapshots, ['create', 'read', 'latest']);
   requireMethods('transport', options.transport, ['start', 'send', 'close']);
   requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
-  // The core accepts no voters (a node joining an existing cluster); the runtime does not support joining yet.
-  if (!Array.isArray(options.members) || options.members.length === 0) throw new InvalidConfigError('members', 'must list at least one node');
+  const members = resolveMembers(options);
   const limits = options.limits ?? {};
   const electionTicks = positive('electionTicks', options.electionTicks, 10);
   const snapshotting = options.snapshotting ?? {};
   return {
     id: options.id,
-    members: options.members,
+    members,
+    join: members.length === 0,
+    membership: { promoteWithinEntries: nonNegative('membership.promoteWithinEntries', options.membership?.promoteWithinEntries, 100) },
     storage: options.storage,
     snapshots: options.snapshots,
     transport: options.transport,
@@ -138,6 +162,16 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       maxChunksInFlight: positive('snapshotting.maxChunksInFlight', snapshotting.maxChunksInFlight, 4),
     },
   };
+}
+
+/** The initial voters: at least one for a new cluster, none for a node that joins one. */
+function resolveMembers(options: RaftNodeOptions<unknown>): readonly NodeId[] {
+  const members = options.members ?? [];
+  if (!Array.isArray(members) || members.some((id) => typeof id !== 'string' || id.length === 0)) throw new InvalidConfigError('members', 'must be a list of node ids');
+  if (options.join === true && members.length > 0) throw new InvalidConfigError('members', 'must be empty when join is true: a joining node learns its configuration from the leader');
+  // Joining is explicit: an empty list by mistake must not leave a node silently waiting to be added.
+  if (options.join !== true && members.length === 0) throw new InvalidConfigError('members', 'must list the voters of a new cluster (or set join: true to join a running one)');
+  return members;
 }
 
 function requireMethods(field: string, value: unknown, methods: readonly string[]): void {

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { CorruptionError } from '../errors.js';
+import { decodeMemberAddress, PAYLOAD_MEMBER_ADDRESS } from './member-addresses.js';
 import type { ClientSession } from './sessions.js';
 
 /**
@@ -33,12 +34,17 @@ export function encodeCommand(command: Uint8Array, session?: ClientSession): Uin
 /** What an applied entry carries. */
 export type DecodedPayload =
   | { readonly kind: 'noop' }
-  | { readonly kind: 'command'; readonly command: Uint8Array; readonly session: ClientSession | null };
+  | { readonly kind: 'command'; readonly command: Uint8Array; readonly session: ClientSession | null }
+  | { readonly kind: 'memberAddress'; readonly id: string; readonly address: string };
 
 /** Unwraps a log entry's payload; an unknown kind or a malformed header is corruption. */
 export function decodePayload(index: number, data: Uint8Array): DecodedPayload {
   if (data.byteLength === 0) return { kind: 'noop' };
   if (data[0] === PAYLOAD_COMMAND) return { kind: 'command', command: data.subarray(1), session: null };
+  if (data[0] === PAYLOAD_MEMBER_ADDRESS) {
+    const member = decodeMemberAddress(data.subarray(1));
+    if (member !== null) return { kind: 'memberAddress', ...member };
+  }
   if (data[0] === PAYLOAD_SESSION_COMMAND && data.byteLength >= 5) {
     const headerBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(1);
     if (5 + headerBytes <= data.byteLength) {

@@ -2,12 +2,13 @@ import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
   CorruptionError,
   InvalidArgumentError,
   KeelError,
   LogNotLoadedError,
+  AbortedError,
   NodeClosedError,
   NodeFailedError,
   NotLeaderError,
@@ -23,6 +24,8 @@ import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
+import { decodeRuntimeHeader, encodeRuntimeHeader, MemberAddresses } from './member-addresses.js';
+import { MembershipChanges, membersOf } from './membership-changes.js';
 import { decodePayload, encodeCommand } from './payload.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
@@ -70,7 +73,16 @@ export interface NodeStatus {
   readonly leader: NodeId | null;
   readonly commitIndex: Index;
   readonly appliedIndex: Index;
+  /** The voters of the configuration in force (its incoming half while joint). */
   readonly members: readonly NodeId[];
+  /** Non-voting members: they receive the log but do not vote. */
+  readonly learners: readonly NodeId[];
+  /** While a change of several voters is under way: the voters of the configuration being left; otherwise null. */
+  readonly joint: { readonly outgoingVoters: readonly NodeId[] } | null;
+  /** Log index of the entry that installed the configuration in force. */
+  readonly configIndex: Index;
+  /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */
+  readonly removed: boolean;
   /** On the leader: every voter's replication progress. */
   readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
 }
@@ -118,13 +130,23 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private nextRequestId = 1;
 
   private readonly sessions: SessionTable;
+  /** Addresses of members added at runtime, replicated through the log and snapshots (see member-addresses.ts). */
+  private readonly addresses: MemberAddresses;
+  private readonly membershipChanges: MembershipChanges;
+  /** Every node this node's transport may know as a member, so that the ones that leave are forgotten. */
+  private readonly knownMembers = new Set<NodeId>();
+  /** This node has been a member of an applied configuration (a joining node is not, until it is added). */
+  private wasMember: boolean;
+  /** This node applied a configuration without itself: it stopped ticking. */
+  private removed = false;
   /** The newest hard state handed out by the core, written with the next durable write. */
   private hardState: HardState | null = null;
 
-  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable) {
+  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
     super();
     this.options = options;
     this.sessions = sessions;
+    this.addresses = addresses;
     this.appliedIndex = appliedIndex;
     this.core = new RawNode({
       id: options.id,
@@ -171,6 +193,22 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     );
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
+    for (const id of membersOf(status.membership)) this.knownMembers.add(id);
+    for (const [id, address] of addresses.entries()) this.applyAddress(id, address);
+    this.wasMember = this.knownMembers.has(options.id);
+    this.membershipChanges = new MembershipChanges({
+      id: options.id,
+      core: this.core,
+      clock: options.clock,
+      tickIntervalMs: options.tickIntervalMs,
+      electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
+      promoteWithinEntries: options.membership.promoteWithinEntries,
+      addPeer: (id, address) => this.learnAddress(id, address),
+      waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
+      transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
+      wake: () => this.wake(),
+      throwIfStopped: () => this.checkRunning(),
+    });
   }
 
   /**
@@ -181,8 +219,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
     const resolved = resolveNodeOptions(options);
     const sessions = new SessionTable(resolved.limits.maxSessions);
-    const appliedIndex = await restoreFromSnapshot(resolved, sessions);
-    const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions));
+    const addresses = new MemberAddresses();
+    const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
+    const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions, addresses));
     await resolved.transport.start(node.handler());
     node.scheduleTick();
     node.wake();
@@ -300,6 +339,127 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     return watch.deferred.promise;
   }
 
+  // ---- membership ------------------------------------------------------------
+  //
+  // Each change runs on the leader (elsewhere it rejects with NotLeaderError naming the
+  // leader), resolves once committed, and honours `signal` and `timeoutMs` (default
+  // `requestTimeoutMs`). Refusals are typed: ConfChangeInProgressError,
+  // UnknownMemberError, InvalidConfChangeError, InvalidArgumentError.
+
+  /**
+   * Adds `id` as a learner reachable at `address` (its meaning is the
+   * transport's: `host:port` over TCP). The address is replicated in the log
+   * before the change, so every member's transport learns it.
+   */
+  addLearner(id: NodeId, address: string, options: RequestOptions = {}): Promise<void> {
+    return this.changeMembership(options, (deadline) => this.membershipChanges.addLearner(id, address, deadline));
+  }
+
+  /**
+   * Makes the learner `id` (or several: one joint change) a voter, once its
+   * match index is within `membership.promoteWithinEntries` of the leader's
+   * last index; until then it waits, within the deadline.
+   */
+  promote(id: NodeId | readonly NodeId[], options: RequestOptions = {}): Promise<void> {
+    const ids = typeof id === 'string' ? [id] : [...id];
+    return this.changeMembership(options, (deadline) => this.membershipChanges.promote(ids, deadline));
+  }
+
+  /** Adds `id` as a learner (unless it is one already), waits for it to catch up, then promotes it. */
+  addVoter(id: NodeId, address: string, options: RequestOptions = {}): Promise<void> {
+    return this.changeMembership(options, (deadline) => this.membershipChanges.addVoter(id, address, deadline));
+  }
+
+  /**
+   * Removes the member `id` (voter or learner). Removing the leader itself is
+   * allowed: it keeps leading until the change commits, then steps down.
+   */
+  removeMember(id: NodeId, options: RequestOptions = {}): Promise<void> {
+    return this.changeMembership(options, (deadline) => this.membershipChanges.removeMember(id, deadline));
+  }
+
+  /**
+   * Replaces the voter `oldId` by a new node `newId` at `address`: `newId`
+   * joins as a learner and catches up, then one joint change adds it and
+   * removes `oldId`. If `oldId` is this leader, leadership is handed to
+   * `newId` before the joint configuration is left. Resolves once the joint
+   * configuration is left.
+   */
+  replaceMember(oldId: NodeId, newId: NodeId, address: string, options: RequestOptions = {}): Promise<void> {
+    return this.changeMembership(options, (deadline) => this.membershipChanges.replaceMember(oldId, newId, address, deadline));
+  }
+
+  private changeMembership(options: RequestOptions, change: (deadline: { atMs: number; signal: AbortSignal | undefined }) => Promise<void>): Promise<void> {
+    try {
+      this.checkRunning();
+      if (options.signal?.aborted === true) throw new AbortedError('membership change', { cause: options.signal.reason });
+      return change({ atMs: this.options.clock.now() + (options.timeoutMs ?? this.options.requestTimeoutMs), signal: options.signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves once the entry at `index` of `term` is applied here; rejects like a proposal's wait. */
+  private waitApplied(index: Index, term: Term, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const deferred = guardedPromise<Result>('membership change', this.options.clock, timeoutMs, signal, () => this.waiters.remove(index, deferred));
+    if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
+    return deferred.promise.then(() => undefined);
+  }
+
+  /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
+  private learnAddress(id: NodeId, address: string): void {
+    this.addresses.set(id, address);
+    this.knownMembers.add(id);
+    if (id !== this.options.id) this.options.transport.addPeer(id, address);
+  }
+
+  /**
+   * An address entry was applied. The leader's transport accepted the address
+   * before it was logged; should this node's transport refuse it, the peer is
+   * merely unreachable from here, which Raft tolerates — no reason to stop.
+   */
+  private applyAddress(id: NodeId, address: string): void {
+    try {
+      this.learnAddress(id, address);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+    }
+  }
+
+  /**
+   * A configuration was applied (committed): members that left it are
+   * forgotten, after an election timeout so that the leader's last append
+   * (telling them the commit index) still reaches them; and this node learns
+   * whether it was removed.
+   */
+  private configurationApplied(applied: Membership): void {
+    const members = new Set([...membersOf(applied), ...membersOf(this.core.status().membership)]);
+    // A joining node learns the members it was started with from the configurations it applies.
+    for (const id of members) this.knownMembers.add(id);
+    const leavers = [...this.knownMembers].filter((id) => !members.has(id));
+    if (leavers.length > 0) {
+      this.options.clock.setTimeout(() => {
+        // After close() the storage may be closed too: nothing to forget then.
+        if (this.state !== 'running') return;
+        const now = membersOf(this.core.status().membership);
+        for (const id of leavers) {
+          if (now.has(id)) continue;
+          this.knownMembers.delete(id);
+          this.addresses.delete(id);
+          if (id !== this.options.id) this.options.transport.removePeer(id);
+        }
+      }, this.options.electionTicks * this.options.tickIntervalMs);
+    }
+    if (membersOf(applied).has(this.options.id)) this.wasMember = true;
+    else if (this.wasMember && !this.removed) {
+      // Removed: stop ticking, so this node never campaigns again; it still answers messages.
+      this.removed = true;
+      if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
+      this.tickTimer = null;
+      this.emit('removed');
+    }
+  }
+
   /**
    * A read-only view of the core, for invariant checkers, simulators and
    * debugging tools: its full status (vote, log bounds, progress) and the
@@ -329,6 +489,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       commitIndex: status.commitIndex,
       appliedIndex: this.appliedIndex,
       members: status.voters,
+      learners: status.membership.learners ?? [],
+      joint: status.joint ? { outgoingVoters: status.membership.outgoingVoters ?? [] } : null,
+      configIndex: status.configIndex,
+      removed: this.removed,
       progress: status.progress,
     };
   }
@@ -423,7 +587,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       throw error;
     }
     try {
-      for await (const chunk of composeSnapshot(this.sessions.encode(), this.options.stateMachine.snapshot())) await writer.write(chunk);
+      for await (const chunk of composeSnapshot(encodeRuntimeHeader(this.sessions.encode(), this.addresses), this.options.stateMachine.snapshot())) await writer.write(chunk);
       await writer.commit();
     } catch (error) {
       await writer.abort();
@@ -443,9 +607,16 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
   private applyEntry(entry: Entry): Promise<void> | undefined {
     // A configuration entry is the core's business (it took effect when appended), not the state machine's.
-    if (entry.type === 'config') return this.finishApply(entry, { ok: true, result: undefined as Result });
+    if (entry.type === 'config') {
+      this.configurationApplied(this.core.membershipAt(entry.index));
+      return this.finishApply(entry, { ok: true, result: undefined as Result });
+    }
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
+    if (payload.kind === 'memberAddress') {
+      this.applyAddress(payload.id, payload.address);
+      return this.finishApply(entry, { ok: true, result: undefined as Result });
+    }
     const session = payload.session;
     const decision = session === null ? null : this.sessions.check(session);
     if (decision?.kind === 'duplicate') return this.finishApply(entry, { ok: true, result: decision.result as Result });
@@ -477,7 +648,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
-    await restoreState(this.options, this.sessions, meta.index);
+    await restoreState(this.options, this.sessions, this.addresses, meta.index);
+    for (const [id, address] of this.addresses.entries()) this.applyAddress(id, address);
+    this.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
@@ -588,8 +761,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private scheduleTick(): void {
     this.tickTimer = this.options.clock.setTimeout(() => {
-      if (this.state !== 'running') return;
+      if (this.state !== 'running' || this.removed) return;
       this.core.tick();
+      this.membershipChanges.onTick();
       this.emitChanges();
       this.wake();
       this.scheduleTick();
@@ -688,7 +862,7 @@ export class RemoteProposalError extends KeelError {
 }
 
 /** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */
-async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable): Promise<Index> {
+async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses): Promise<Index> {
   const latest = options.snapshots.latest();
   const logSnapshotIndex = options.storage.firstIndex() - 1;
   if (latest === null || latest.index === 0) {
@@ -699,7 +873,7 @@ async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>,
     throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
   }
   await finishInterruptedInstall(options, latest);
-  await restoreState(options, sessions, latest.index);
+  await restoreState(options, sessions, addresses, latest.index);
   return latest.index;
 }
 
@@ -718,11 +892,15 @@ async function finishInterruptedInstall<Result>(options: ResolvedNodeOptions<Res
   await storage.saveSnapshot(latest);
 }
 
-/** Restores the session table and the user's state machine from the snapshot at `index`. */
-async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, index: Index): Promise<void> {
+/** Restores the session table, the member addresses and the user's state machine from the snapshot at `index`. */
+async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses, index: Index): Promise<void> {
   await splitSnapshot(
     options.snapshots.read(index),
-    (bytes) => sessions.restore(bytes),
+    (bytes) => {
+      const header = decodeRuntimeHeader(bytes);
+      sessions.restore(header.sessions);
+      addresses.replace(header.addresses);
+    },
     (rest) => options.stateMachine.restore(rest),
   );
 }

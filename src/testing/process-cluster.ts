@@ -100,6 +100,10 @@ export class ProcessCluster {
   /** `${from}->${to}` → the proxy `from` dials to reach `to`. */
   private readonly proxies = new Map<string, LinkProxy>();
   private readonly commands = new Map<string, string[]>();
+  /** Where each node's Raft transport listens (not through a proxy). */
+  private readonly raftPorts = new Map<string, number>();
+  private authFor: (id: string) => string[] = () => [];
+  private extraArgs: readonly string[] = [];
 
   /** The `keel kv` arguments a node is started with (after `node`). */
   command(id: string): readonly string[] {
@@ -113,7 +117,10 @@ export class ProcessCluster {
     const cluster = new ProcessCluster(dir);
     const ids = Array.from({ length: options.size }, (_, i) => `n${i + 1}`);
     const auth = await authArguments(dir, ids, options.tls);
+    cluster.authFor = auth;
+    cluster.extraArgs = options.args ?? [];
     const listenPorts = await freePorts(2 * ids.length);
+    for (const [i, id] of ids.entries()) cluster.raftPorts.set(id, listenPorts[i]!);
     for (const [i, from] of ids.entries()) {
       for (const [j, to] of ids.entries()) {
         if (i !== j) cluster.proxies.set(`${from}->${to}`, await LinkProxy.start(listenPorts[j]!));
@@ -128,6 +135,26 @@ export class ProcessCluster {
     }
     for (const node of cluster.nodes) cluster.launch(node);
     return cluster;
+  }
+
+  /**
+   * Starts `keel kv --join` as node `id`: no configuration, dialling every
+   * current node directly (links to and from a joiner have no proxy, so they
+   * cannot be cut). Resolves with its Raft address, the one to give
+   * `POST /admin/members`. HMAC clusters only.
+   */
+  async startJoiner(id: string): Promise<{ readonly raftAddress: string }> {
+    const [raftPort, httpPort] = await freePorts(2);
+    const peers = [...this.raftPorts].map(([peer, port]) => `${peer}=127.0.0.1:${port}`);
+    peers.push(`${id}=127.0.0.1:${raftPort!}`);
+    const http = `127.0.0.1:${httpPort!}`;
+    this.commands.set(id, [BIN, 'kv', '--id', id, '--join', '--peers', peers.join(','), '--http', http, '--data', join(this.dir, id),
+      ...this.authFor(id), '--log-level', 'info', ...this.extraArgs]);
+    this.raftPorts.set(id, raftPort!);
+    const node: ProcessNode = { id, url: `http://${http}`, child: null, paused: false };
+    this.nodes.push(node);
+    this.launch(node);
+    return { raftAddress: `127.0.0.1:${raftPort!}` };
   }
 
   node(id: string): ProcessNode {

@@ -90,8 +90,15 @@ export class LocalNetwork {
   }
 }
 
+/**
+ * In-process transport. Every node on the network is reachable, so peers need
+ * no registration; a removed peer is remembered only so that nothing is sent
+ * to it or delivered from it any more, as over TCP.
+ */
 class LocalTransport implements Transport {
   private started = false;
+  private readonly removed = new Set<NodeId>();
+  private handler: TransportHandler | null = null;
 
   constructor(
     private readonly network: LocalNetwork,
@@ -100,12 +107,29 @@ class LocalTransport implements Transport {
 
   // Async so that a refusal (already attached) rejects like any other transport's, rather than throwing synchronously.
   async start(handler: TransportHandler): Promise<void> {
-    this.network.attach(this.id, handler);
+    const removed = this.removed;
+    this.handler = handler;
+    this.network.attach(this.id, {
+      receive: (message) => {
+        if (removed.size === 0 || !removed.has(message.kind === 'raft' ? message.message.from : message.from)) handler.receive(message);
+      },
+      unreachable: (peer) => handler.unreachable(peer),
+    });
     this.started = true;
   }
 
   send(to: NodeId, message: NodeMessage): void {
-    if (this.started) this.network.send(this.id, to, message);
+    if (!this.started) return;
+    if (this.removed.has(to)) this.handler?.unreachable(to);
+    else this.network.send(this.id, to, message);
+  }
+
+  addPeer(id: NodeId, _address: string): void {
+    this.removed.delete(id);
+  }
+
+  removePeer(id: NodeId): void {
+    this.removed.add(id);
   }
 
   close(): Promise<void> {

@@ -14,6 +14,8 @@ import type { NodeMessage } from './transport.js';
 export interface InboundContext {
   readonly options: ResolvedTcpOptions;
   readonly stats: TcpTransportStats;
+  /** Whether `id` is a peer now (peers are added and removed at runtime). */
+  isPeer(id: NodeId): boolean;
   /** A valid message from an authenticated peer. */
   deliver(message: NodeMessage): void;
   /** The handshake succeeded: `connection` speaks for `peer`. */
@@ -45,7 +47,7 @@ export class InboundConnection {
     this.decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
     this.handshake = new ServerHandshake(
       { self: options.nodeId, clusterId: options.clusterId, secret: options.secret, nonce: newNonce() },
-      (id) => options.peers.has(id),
+      (id) => context.isPeer(id),
       peerCertificateNames(socket),
     );
     socket.setNoDelay(true);

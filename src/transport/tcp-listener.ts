@@ -24,7 +24,15 @@ export class Listener {
     private readonly options: ResolvedTcpOptions,
     private readonly stats: TcpTransportStats,
     private readonly deliver: (message: NodeMessage) => void,
+    /** Whether `id` is a peer now: the peer set changes at runtime. */
+    private readonly isPeer: (id: NodeId) => boolean,
   ) {}
+
+  /** Destroys the inbound connection of a peer that was removed. */
+  dropPeer(id: NodeId): void {
+    this.byPeer.get(id)?.destroy();
+    this.byPeer.delete(id);
+  }
 
   /** Binds the listening socket; resolves with the bound address. Throws {@link TransportIOError}. */
   async listen(): Promise<PeerAddress> {
@@ -96,6 +104,7 @@ export class Listener {
       options: this.options,
       stats: this.stats,
       deliver: this.deliver,
+      isPeer: this.isPeer,
       authenticated: (connection, peer) => {
         // A peer that reconnected has given up its older connection: keep one per peer.
         const older = this.byPeer.get(peer);

@@ -58,7 +58,7 @@ export class TcpTransport implements Transport {
   /** Validates the options (throws `InvalidConfigError` naming the option); opens nothing yet. */
   constructor(options: TcpTransportOptions) {
     this.options = resolveTcpOptions(options);
-    this.listener = new Listener(this.options, this.statsCounters, (message) => this.handler?.receive(message));
+    this.listener = new Listener(this.options, this.statsCounters, (message) => this.handler?.receive(message), (id) => this.peers.has(id));
     const context = { options: this.options, stats: this.statsCounters, unreachable: (peer: NodeId) => this.reportUnreachable(peer) };
     for (const [id, address] of this.options.peers) this.peers.set(id, new PeerConnection(context, id, address));
   }
@@ -84,6 +84,38 @@ export class TcpTransport implements Transport {
     if (peer === undefined) throw new InvalidArgumentError(`tcp transport: ${id} is not a configured peer`);
     checkAddress(`peers.${id}`, address, false);
     peer.setAddress({ host: address.host, port: address.port });
+  }
+
+  /**
+   * Makes `id` a peer at `address` (`host:port`; IPv6 hosts in brackets or
+   * bare, the port after the last colon): messages to it are sent and its
+   * connections accepted from now on. A known peer is re-pointed. Throws
+   * `InvalidArgumentError` for a malformed address or this node's own id.
+   */
+  addPeer(id: NodeId, address: string): void {
+    if (typeof id !== 'string' || id.length === 0 || id === this.options.nodeId) throw new InvalidArgumentError(`tcp transport: cannot add peer ${JSON.stringify(id)}`);
+    const parsed = parseHostPort(address);
+    const peer = this.peers.get(id);
+    if (peer !== undefined) {
+      peer.setAddress(parsed);
+      return;
+    }
+    const context = { options: this.options, stats: this.statsCounters, unreachable: (unreachable: NodeId) => this.reportUnreachable(unreachable) };
+    this.peers.set(id, new PeerConnection(context, id, parsed));
+  }
+
+  /**
+   * Forgets the peer `id`: its outbound connection is closed (what is queued
+   * is flushed for `closeTimeoutMs` at most), its inbound one destroyed, and
+   * new connections from it refused. Unknown ids are ignored.
+   */
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    this.peers.delete(id);
+    this.listener.dropPeer(id);
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.options.closeTimeoutMs).unref());
+    peer.close(deadline).catch(() => undefined);
   }
 
   /** True when the outbound connection to `id` is connected and authenticated. */
@@ -161,4 +193,18 @@ export class TcpTransport implements Transport {
       for (const id of peers) this.handler?.unreachable(id);
     });
   }
+}
+
+/** Parses `host:port` (an IPv6 host may be bracketed); throws `InvalidArgumentError`. */
+export function parseHostPort(address: string): PeerAddress {
+  const colon = typeof address === 'string' ? address.lastIndexOf(':') : -1;
+  if (colon <= 0) throw new InvalidArgumentError(`tcp transport: address ${JSON.stringify(address)} is not host:port`);
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const portText = address.slice(colon + 1);
+  const port = Number(portText);
+  if (host.length === 0 || !/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`tcp transport: address ${JSON.stringify(address)} is not host:port with a port in [1, 65535]`);
+  }
+  return { host, port };
 }

@@ -84,6 +84,14 @@ export interface Transport {
   /** Starts delivering messages addressed to this node to `handler`. */
   start(handler: TransportHandler): Promise<void>;
   send(to: NodeId, message: NodeMessage): void;
+  /**
+   * Makes `id` a peer from now on, reachable at `address` (whose meaning is
+   * the transport's: `host:port` for TCP; an in-process network ignores it).
+   * Adding a known peer re-points it. Used when a member joins at runtime.
+   */
+  addPeer(id: NodeId, address: string): void;
+  /** Forgets the peer `id`: no more messages to or from it. Unknown ids are ignored. */
+  removePeer(id: NodeId): void;
   /** Stops sending and receiving. Idempotent. */
   close(): Promise<void>;
 }

@@ -15,8 +15,10 @@ export interface KvTestCluster {
   readonly nodes: ReadonlyMap<string, RaftNode<KvResult>>;
   readonly stores: ReadonlyMap<string, KvStore>;
   readonly servers: ReadonlyMap<string, KvHttpServer>;
-  /** Resolves with the leader's id once one is known to every running node. */
+  /** Resolves with the leader's id once one is known to every running member. */
   leader(): Promise<string>;
+  /** Starts node `id` with no configuration (`join: true`) and its HTTP server, to be added through the admin API. */
+  join(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,11 @@ export async function startKvCluster(
   const nodes = new Map<string, RaftNode<KvResult>>();
   const stores = new Map<string, KvStore>();
   const servers = new Map<string, KvHttpServer>();
-  for (const id of ids) {
+  const open = async (id: string, join: boolean): Promise<void> => {
     const store = new KvStore();
     const node = await RaftNode.open<KvResult>({
       id,
-      members: ids,
+      ...(join ? { join: true } : { members: ids }),
       storage: new MemoryStorage(),
       snapshots: new MemorySnapshotStore(),
       transport: network.transport(id),
@@ -50,7 +52,8 @@ export async function startKvCluster(
     nodes.set(id, node);
     stores.set(id, store);
     servers.set(id, await KvHttpServer.start({ node, store, ...api }, { host: '127.0.0.1', port: 0 }));
-  }
+  };
+  for (const id of ids) await open(id, false);
   return {
     ids,
     network,
@@ -60,13 +63,15 @@ export async function startKvCluster(
     async leader() {
       // Up to 30 s: generous, so that a loaded machine slows the tests rather than failing them.
       for (let attempt = 0; attempt < 3000; attempt++) {
-        const leaders = new Set([...nodes.values()].filter((n) => n.status().role !== 'stopped').map((n) => n.status().leader));
+        const members = [...nodes.values()].filter((n) => n.status().role !== 'stopped' && !n.status().removed && n.status().members.includes(n.id));
+        const leaders = new Set(members.map((n) => n.status().leader));
         const [only] = leaders;
         if (leaders.size === 1 && only !== null && only !== undefined) return only;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       throw new Error('no leader within 30 s');
     },
+    join: (id) => open(id, true),
     async close() {
       await Promise.all([...nodes.values()].map((node) => node.close()));
       await Promise.all([...servers.values()].map((server) => server.close()));

@@ -117,7 +117,8 @@ describe('KV HTTP API', () => {
   it('reports status', async () => {
     const status = (await call(followers[0]!, 'GET', '/status')).json();
     expect(status).toMatchObject({ id: followers[0], role: 'follower', leader, members: cluster.ids });
-    expect(Object.keys(status).sort()).toEqual(['appliedIndex', 'commitIndex', 'id', 'leader', 'members', 'role', 'term']);
+    expect(status).toMatchObject({ learners: [], joint: null, removed: false });
+    expect(Object.keys(status).sort()).toEqual(['appliedIndex', 'commitIndex', 'id', 'joint', 'leader', 'learners', 'members', 'removed', 'role', 'term']);
     expect(status['term']).toBeGreaterThan(0);
     expect(status['commitIndex']).toBeGreaterThanOrEqual(status['appliedIndex'] as number);
   });

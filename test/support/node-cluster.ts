@@ -86,6 +86,31 @@ export class NodeCluster {
     return entry.node;
   }
 
+  /**
+   * Opens a new node `id` that joins the running cluster: no configuration of
+   * its own (`join: true`), so it waits for a leader to add it.
+   */
+  async joinNode(id: string, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
+    if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
+    const entry = this.entry(id);
+    entry.machine = new ListStateMachine();
+    entry.node = await RaftNode.open<number>({
+      id,
+      join: true,
+      storage: entry.storage,
+      snapshots: entry.snapshots,
+      transport: this.network.transport(id),
+      stateMachine: entry.machine,
+      clock: this.clock,
+      random: new SeededRandom(this.seeds.nextUint32()),
+      tickIntervalMs: TICK_MS,
+      electionTicks: ELECTION_TICKS,
+      ...this.extra,
+      ...extra,
+    });
+    return entry.node;
+  }
+
   /** Stops a node as a crash would: volatile state is gone, storage (all synced, in memory) stays. */
   async crash(id: string): Promise<void> {
     const entry = this.entry(id);

@@ -11,6 +11,8 @@ import { heartbeat, RecordingHandler } from './tcp-raw-peer.js';
 /** Transports for nodes `a`, `b`, `c` of one network; `close` releases whatever the network holds. */
 export interface TransportFixture {
   readonly transports: ReadonlyMap<string, Transport>;
+  /** Creates (not started) the transport of a newcomer `id` that knows every node of the fixture; resolves with it and its address. */
+  newcomer(id: string): Promise<{ transport: Transport; address: string }>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,33 @@ export function transportConformance(name: string, create: () => Promise<Transpo
         await waitUntil(() => handlers.get('a')!.unreachablePeers.includes('z'), 10_000, 'z reported unreachable');
         expect(handlers.get('a')!.unreachablePeers).toEqual(['z']);
       } finally {
+        await fixture.close();
+      }
+    });
+
+    test('a peer added at runtime exchanges messages both ways; once removed, neither way', async () => {
+      const { fixture, handlers } = await started();
+      const { transport: d, address } = await fixture.newcomer('d');
+      const atD = new RecordingHandler();
+      try {
+        await d.start(atD);
+        const a = fixture.transports.get('a')!;
+        a.addPeer('d', address);
+        a.send('d', heartbeat('a', 'd'));
+        await waitUntil(() => atD.received.length === 1, 10_000, 'd to receive from a');
+        d.send('a', heartbeat('d', 'a'));
+        await waitUntil(() => handlers.get('a')!.received.length === 1, 10_000, 'a to receive from d');
+
+        a.removePeer('d');
+        a.removePeer('d'); // idempotent
+        a.send('d', heartbeat('a', 'd'));
+        d.send('a', heartbeat('d', 'a'));
+        a.send('b', heartbeat('a', 'b'));
+        await waitUntil(() => handlers.get('b')!.received.length === 1 && handlers.get('a')!.unreachablePeers.includes('d'), 10_000, 'b to receive, d unreachable from a');
+        expect(atD.received).toHaveLength(1);
+        expect(handlers.get('a')!.received).toHaveLength(1);
+      } finally {
+        await d.close();
         await fixture.close();
       }
     });

@@ -210,7 +210,9 @@ describe('Progress invariant 0 ≤ match < next', () => {
         let previousMatch = 0;
         for (const o of ops) {
           if (o.kind === 'update') p.maybeUpdate(o.index);
-          else if (o.kind === 'decrease') p.maybeDecreaseTo(o.rejected, o.hint);
+          // As the leader does (replication.ts): a rejection that moves a replicating follower back sends it to probe,
+          // which empties its inflight window. Without that, a resend would reuse an index still in the window.
+          else if (o.kind === 'decrease' && p.maybeDecreaseTo(o.rejected, o.hint) && p.state === 'replicate') p.becomeProbe();
           else if (o.kind === 'send' && !p.isPaused()) p.sentEntries(o.count, p.next - 1 + o.count, o.count * 10);
           else if (o.kind === 'probe') p.becomeProbe();
           else if (o.kind === 'replicate') p.becomeReplicate();

@@ -12,13 +12,20 @@ import type { NetworkOptions } from './network.js';
 import { chance, integerBetween, pick, uniform } from './streams.js';
 
 /** The kinds of fault the simulator can inject. */
-export type FaultKind = 'drop' | 'duplicate' | 'reorder' | 'partition' | 'clog' | 'crash' | 'pause' | 'drift' | 'ioError' | 'transfer';
+export type FaultKind = 'drop' | 'duplicate' | 'reorder' | 'partition' | 'clog' | 'crash' | 'pause' | 'drift' | 'ioError' | 'transfer' | 'churn';
 
 /** Every fault kind, in a fixed order. */
-export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
+export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer', 'churn'];
 
 /** Fault kinds that strike at moments of the schedule (the others are rates or per-node settings). */
-export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer'];
+export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer', 'churn'];
+
+/** Membership churn keeps the cluster's voters within these bounds (a change past them is skipped). */
+export const CHURN_VOTERS_MIN = 3;
+export const CHURN_VOTERS_MAX = 7;
+
+/** The most nodes churn may create in one world, so the world stays bounded. */
+export const CHURN_NEW_NODES_MAX = 12;
 
 /** The lease's drift allowance in every world (the runtime's default); the drawn drift stays inside it. */
 export const MAX_CLOCK_DRIFT_TICKS = 1;

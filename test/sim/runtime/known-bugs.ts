@@ -33,13 +33,17 @@ export const snapshotPressure = (params: WorldParams): WorldParams => ({
 /**
  * Runs that once reproduced bugs in src/, now fixed; each must stay clean.
  * (The snapshot-index race, a received snapshot committed before the log
- * recorded it, and the snapshot sender reading a snapshot retention deleted.)
+ * recorded it, the snapshot sender reading a snapshot retention deleted, and
+ * a leader leaving a committed joint configuration while a leadership
+ * transfer was under way: the core drops that proposal, and the runtime's
+ * per-tick leave treated the drop as fatal.)
  */
 export const FIXED_BUGS: readonly { readonly id: string; readonly seed: number; readonly options: RunOptions }[] = [
   { id: 'snapshot-index-race', seed: 18, options: { durationMs: 4000 } },
   { id: 'snapshot-index-race (snapshot pressure)', seed: 26, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
   { id: 'snapshot-store-ahead-of-log', seed: 2, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
   { id: 'snapshot-sender-read-throws', seed: 48, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
+  { id: 'leave-joint-during-transfer', seed: 1020, options: { durationMs: 2000 } },
 ];
 
 /** Known, reported, unfixed bugs. Empty: every bug the simulator found so far is fixed. */

@@ -489,8 +489,13 @@ export class World {
 
   /** The cluster as clients see it. `Machine` and `Result` are the plugged-in state machine's (the key-value store's by default). */
   private clusterAccess<Machine = KvStateMachine, Result = KvResult>(): ClusterAccess<Machine, Result> {
+    const world = this;
     return {
-      ids: this.params.ids,
+      // Every node so far, the ones churn created too (and removed ones, which refuse or redirect): clients find the
+      // current members the way real clients of a changing cluster do.
+      get ids(): readonly NodeId[] {
+        return world.ids();
+      },
       now: () => this.clock.now(),
       setTimeout: (callback, delayMs) => {
         const handle = this.clock.setTimeout(callback, delayMs);

@@ -46,8 +46,34 @@ export const FIXED_BUGS: readonly { readonly id: string; readonly seed: number; 
   { id: 'leave-joint-during-transfer', seed: 1020, options: { durationMs: 2000 } },
 ];
 
-/** Known, reported, unfixed bugs. Empty: every bug the simulator found so far is fixed. */
-export const KNOWN_BUGS: readonly KnownBug[] = [];
+/**
+ * A core node that stays at a higher term without a leader, while the other
+ * core nodes follow a leader of a lower term: the liveness detail reads
+ * `n5:-@113 n8:n12@111 …`.
+ */
+function strandedAtHigherTerm(report: RunReport): boolean {
+  const detail = report.livenessFailure?.detail ?? '';
+  if (!report.world.faults.includes('churn') || !detail.includes('no leader the core agrees on')) return false;
+  const leaderless = [...detail.matchAll(/n\d+:-@(\d+)/g)].map((match) => Number(match[1]));
+  const following = [...detail.matchAll(/n\d+:n\d+@(\d+)/g)].map((match) => Number(match[1]));
+  return leaderless.length > 0 && following.length > 0 && Math.max(...leaderless) > Math.max(...following);
+}
+
+/** Known, reported, unfixed bugs. */
+export const KNOWN_BUGS: readonly KnownBug[] = [
+  {
+    id: 'churn-member-stranded-at-higher-term',
+    summary:
+      'Under membership churn (found with the churn fault, not yet diagnosed): after healing, one member (n5, a founder) stays at term 113 ' +
+      'with no leader while the rest of the core follows n12 (a node that joined) at term 111; n5 receives n12\'s heartbeats but the ' +
+      'trace shows no answer from n5 to n12, so n12 never learns the higher term and n5 never catches up. Suspects: the runtime ' +
+      'forgetting a peer (transport.removePeer) on a configuration applied during replay or from a stale view, so that n5 drops or ' +
+      'cannot answer n12; or answerStaleTerm not reaching a leader that n5 does not know as a member.',
+    matches: strandedAtHigherTerm,
+    seed: 1186,
+    options: { durationMs: 20_000 },
+  },
+];
 
 /** The known bug a failing report shows, if any. */
 export function knownBugOf(report: RunReport): KnownBug | undefined {

@@ -43,7 +43,7 @@ export const FIXED_BUGS: readonly { readonly id: string; readonly seed: number; 
   { id: 'snapshot-index-race (snapshot pressure)', seed: 26, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
   { id: 'snapshot-store-ahead-of-log', seed: 2, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
   { id: 'snapshot-sender-read-throws', seed: 48, options: { durationMs: 6000, faults: ['crash', 'partition', 'ioError'], adjustParams: snapshotPressure } },
-  { id: 'leave-joint-during-transfer', seed: 1020, options: { durationMs: 2000 } },
+  { id: 'leave-joint-during-transfer', seed: 1191, options: { durationMs: 4000 } },
 ];
 
 /**

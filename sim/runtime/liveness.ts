@@ -7,6 +7,7 @@
  * applied, the same state-machine digest on every core node.
  */
 import type { NodeId } from '../../src/core/types.js';
+import type { NodeStatus } from '../../src/node/raft-node.js';
 import { shuffle } from '../world/streams.js';
 import type { FaultInjector } from '../world/world-faults.js';
 import type { World } from '../world/world.js';
@@ -51,12 +52,45 @@ export async function runLivenessPhase(world: World, faults: FaultInjector, boun
   return `within ${boundMs.toFixed(0)}ms of healing core [${core.join(',')}]: ${missing}`;
 }
 
-/** A majority of the nodes, drawn from the fault stream. */
+/**
+ * A majority of the voters, drawn from the fault stream. Under membership
+ * churn the voters are those of the newest configuration a running node
+ * knows (the one with the most up-to-date log, which would win an election);
+ * while that configuration is joint, the core is every voter of both halves,
+ * since a majority of each is needed.
+ */
 function chooseCore(world: World): NodeId[] {
-  const ids = world.params.ids;
-  const size = Math.floor(ids.length / 2) + 1;
-  const chosen = new Set(shuffle(world.streams.faults, ids).slice(0, size));
-  return ids.filter((id) => chosen.has(id));
+  const { voters, joint } = newestVoters(world);
+  const size = joint ? voters.length : Math.floor(voters.length / 2) + 1;
+  const chosen = new Set(shuffle(world.streams.faults, voters).slice(0, size));
+  return voters.filter((id) => chosen.has(id));
+}
+
+function newestVoters(world: World): { voters: NodeId[]; joint: boolean } {
+  let best: { term: number; last: number; voters: NodeId[]; joint: boolean } | null = null;
+  for (const node of world.nodes) {
+    const raft = node.state === 'up' ? node.node : null;
+    if (raft === null) continue;
+    const status = raft.status();
+    if (status.members.length === 0) continue;
+    const view = raft.inspect();
+    const last = view.core.lastIndex;
+    const term = view.term(last) ?? 0;
+    if (best !== null && (term < best.term || (term === best.term && last <= best.last))) continue;
+    const outgoing = status.joint?.outgoingVoters ?? [];
+    const voters = world.ids().filter((id) => status.members.includes(id) || outgoing.includes(id));
+    best = { term, last, voters, joint: outgoing.length > 0 };
+  }
+  return best ?? { voters: [...world.params.ids], joint: false };
+}
+
+/**
+ * The core nodes still members of the configuration the leader is in: a
+ * member removed meanwhile is expected to go idle, so it is not waited for.
+ */
+function coreMembers(core: readonly NodeId[], leader: NodeStatus): NodeId[] {
+  const outgoing = leader.joint?.outgoingVoters ?? [];
+  return core.filter((id) => leader.members.includes(id) || leader.learners.includes(id) || outgoing.includes(id));
 }
 
 /** Who the core follows and in which term; a change restarts the stability clock. */
@@ -70,7 +104,10 @@ function leadershipKey(world: World, core: readonly NodeId[]): string {
 }
 
 /** What keeps the core from being converged, or '' when nothing does. */
-function whatIsMissing(world: World, core: readonly NodeId[], stable: boolean): string {
+function whatIsMissing(world: World, allCore: readonly NodeId[], stable: boolean): string {
+  const leading = world.leader()?.node?.status();
+  const core = leading === undefined ? allCore : coreMembers(allCore, leading);
+  if (core.length === 0) return `no core node is a member any more (core [${allCore.join(',')}])`;
   const statuses = core.map((id) => ({ id, sim: world.node(id), status: world.node(id).node?.status() }));
   const down = statuses.filter((entry) => entry.status === undefined || entry.sim.state !== 'up').map((entry) => entry.id);
   if (down.length > 0) return `core nodes not running: ${down.join(', ')}`;

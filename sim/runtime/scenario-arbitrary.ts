@@ -13,6 +13,7 @@
  */
 import fc from 'fast-check';
 import type { NodeId } from '../../src/core/types.js';
+import { CHURN_OPS } from '../world/faults.js';
 import type { FaultAction, ScheduledFault } from '../world/faults.js';
 import { SCHEDULED_FAULTS } from '../world/params.js';
 import type { FaultKind, WorldParams } from '../world/params.js';
@@ -98,6 +99,7 @@ export function faultActionArbitrary(bounds: ScenarioBounds): fc.Arbitrary<Fault
     pause: fc.record({ kind: fc.constant('pause' as const), node, durationMs: milliseconds(bounds, bounds.pauseMsMax) }),
     ioError: fc.record({ kind: fc.constant('ioError' as const), node, downMs: down }),
     transfer: fc.record({ kind: fc.constant('transfer' as const), target: node }),
+    churn: fc.record({ kind: fc.constant('churn' as const), op: fc.constantFrom(...CHURN_OPS), node, leader: fc.boolean() }),
   };
   const arbitraries = bounds.kinds.map((kind) => byKind[kind]).filter((arbitrary) => arbitrary !== undefined);
   if (arbitraries.length === 0) throw new RangeError('faultActionArbitrary: no scheduled fault kind is switched on');

@@ -10,10 +10,12 @@
  *
  * Faults: `crash NODE down MS [during-write]`, `ioError NODE down MS`,
  * `pause NODE for MS`, `partition SHAPE NODE,NODE,… for MS`,
- * `clog NODE NODE for MS`, `transfer NODE`.
+ * `clog NODE NODE for MS`, `transfer NODE`, `churn add|remove|replace NODE [leader]`
+ * (with `leader`, a remove or replace acts on whichever node leads then).
  */
 import { InvalidArgumentError } from '../../src/errors.js';
-import type { FaultAction, ScheduledFault } from '../world/faults.js';
+import { CHURN_OPS } from '../world/faults.js';
+import type { ChurnOp, FaultAction, ScheduledFault } from '../world/faults.js';
 import { PARTITION_SHAPES } from '../world/partitions.js';
 import type { PartitionShape } from '../world/partitions.js';
 import type { Scenario } from '../world/scenario.js';
@@ -39,6 +41,8 @@ function encodeAction(action: FaultAction): string {
       return `clog ${action.a} ${action.b} for ${String(action.durationMs)}`;
     case 'transfer':
       return `transfer ${action.target}`;
+    case 'churn':
+      return `churn ${action.op} ${action.node}${action.leader ? ' leader' : ''}`;
   }
 }
 
@@ -99,8 +103,15 @@ function decodeFault(tokens: Tokens): ScheduledFault {
     case 'transfer':
       action = { kind, target: tokens.word() };
       break;
+    case 'churn': {
+      const op = tokens.word();
+      if (!(CHURN_OPS as readonly string[]).includes(op)) tokens.fail(`unknown churn operation '${op}' (${CHURN_OPS.join(', ')})`);
+      const node = tokens.word();
+      action = { kind, op: op as ChurnOp, node, leader: tokens.optional('leader') };
+      break;
+    }
     default:
-      return tokens.fail(`unknown fault '${kind}' (crash, ioError, pause, partition, clog, transfer)`);
+      return tokens.fail(`unknown fault '${kind}' (crash, ioError, pause, partition, clog, transfer, churn)`);
   }
   tokens.end();
   return { atMs, action };

@@ -228,6 +228,10 @@ export class TimelineRecorder implements WorldTap {
       case 'transfer':
         this.markers.push({ atMs: timeMs, node: words[2] ?? null, kind: 'transfer', label: description });
         return;
+      case 'churn':
+        // Names an operation, not a node first; the node a change acts on may be the leader of the moment.
+        this.markers.push({ atMs: timeMs, node: null, kind: 'fault', label: description });
+        return;
       default:
         this.markers.push({ atMs: timeMs, node: words[1] ?? null, kind: 'fault', label: description });
     }

@@ -32,6 +32,17 @@ export const COVERAGE_MARKS = [
   'clientOk',
   'clientUnknown',
   'clientRetried',
+  'nodeJoined',
+  'learnerAdded',
+  'voterAdded',
+  'memberRemoved',
+  'leaderRemoved',
+  'memberReplaced',
+  'leaderReplaced',
+  'jointEntered',
+  'jointLeft',
+  'changeRefused',
+  'changeSkipped',
 ] as const;
 
 /** The name of one coverage mark. */

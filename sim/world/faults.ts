@@ -24,7 +24,19 @@ export type FaultAction =
   | { readonly kind: 'crash'; readonly node: NodeId; readonly downMs: number; readonly duringWrite: boolean }
   | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: number }
   | { readonly kind: 'ioError'; readonly node: NodeId; readonly downMs: number }
-  | { readonly kind: 'transfer'; readonly target: NodeId };
+  | { readonly kind: 'transfer'; readonly target: NodeId }
+  /**
+   * A membership change asked of whichever node leads at that moment: `add`
+   * creates a fresh node that joins as a voter; `remove` and `replace` (by a
+   * fresh node) act on `node`, or on the leader itself when `leader` is set.
+   */
+  | { readonly kind: 'churn'; readonly op: ChurnOp; readonly node: NodeId; readonly leader: boolean };
+
+/** The membership changes churn makes. */
+export type ChurnOp = 'add' | 'remove' | 'replace';
+
+/** Every churn operation, in a fixed order. */
+export const CHURN_OPS: readonly ChurnOp[] = ['add', 'remove', 'replace'];
 
 /** A fault and the world time it strikes at. */
 export interface ScheduledFault {
@@ -78,6 +90,8 @@ function drawAction(random: SeededRandom, kind: FaultKind, params: WorldParams):
       return { kind, node, durationMs: uniform(random, params.tickIntervalMs, 3 * electionMs) };
     case 'transfer':
       return { kind, target: node };
+    case 'churn':
+      return { kind, op: pick(random, CHURN_OPS), node, leader: chance(random, 0.3) };
     default:
       throw new RangeError(`drawAction: ${kind} is not a scheduled fault`);
   }
@@ -98,5 +112,7 @@ export function describeFault(action: FaultAction): string {
       return `ioError ${action.node} down ${action.downMs.toFixed(1)}ms`;
     case 'transfer':
       return `transfer to ${action.target}`;
+    case 'churn':
+      return action.op === 'add' ? 'churn add a new node' : `churn ${action.op} ${action.leader ? 'the leader' : action.node}`;
   }
 }

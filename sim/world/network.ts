@@ -78,6 +78,19 @@ export class SimNetwork {
     this.local.setPolicy((from, to, message) => this.decide(from, to, message));
   }
 
+  /**
+   * Registers a node created during the run (membership churn): its links'
+   * base latencies are drawn now, from the network stream, in a fixed order
+   * of the nodes known before it.
+   */
+  addNode(id: NodeId, known: readonly NodeId[]): void {
+    for (const other of known) {
+      if (other === id) continue;
+      this.baseLatencyMs.set(linkKey(id, other), uniform(this.random, this.options.latencyMsMin, this.options.latencyMsMax));
+      this.baseLatencyMs.set(linkKey(other, id), uniform(this.random, this.options.latencyMsMin, this.options.latencyMsMax));
+    }
+  }
+
   /** The transport of node `id`'s current incarnation, whose timers run on `clock`. */
   transport(id: NodeId, clock: NodeClock): Transport {
     return new SimTransport(this.local.transport(id), id, this, clock);

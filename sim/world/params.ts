@@ -12,13 +12,20 @@ import type { NetworkOptions } from './network.js';
 import { chance, integerBetween, pick, uniform } from './streams.js';
 
 /** The kinds of fault the simulator can inject. */
-export type FaultKind = 'drop' | 'duplicate' | 'reorder' | 'partition' | 'clog' | 'crash' | 'pause' | 'drift' | 'ioError' | 'transfer';
+export type FaultKind = 'drop' | 'duplicate' | 'reorder' | 'partition' | 'clog' | 'crash' | 'pause' | 'drift' | 'ioError' | 'transfer' | 'churn';
 
 /** Every fault kind, in a fixed order. */
-export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
+export const FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer', 'churn'];
 
 /** Fault kinds that strike at moments of the schedule (the others are rates or per-node settings). */
-export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer'];
+export const SCHEDULED_FAULTS: readonly FaultKind[] = ['partition', 'clog', 'crash', 'pause', 'ioError', 'transfer', 'churn'];
+
+/** Membership churn keeps the cluster's voters within these bounds (a change past them is skipped). */
+export const CHURN_VOTERS_MIN = 3;
+export const CHURN_VOTERS_MAX = 7;
+
+/** The most nodes churn may create in one world, so the world stays bounded. */
+export const CHURN_NEW_NODES_MAX = 12;
 
 /** The lease's drift allowance in every world (the runtime's default); the drawn drift stays inside it. */
 export const MAX_CLOCK_DRIFT_TICKS = 1;
@@ -86,17 +93,19 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
   const electionTicks = integerBetween(random, 5, 15);
   const heartbeatTicks = chance(random, 0.7) ? 1 : 2;
   const safetyNets = chance(random, 0.85);
-  const faults = drawFaultMix(random, request.faults);
+  const mix = drawFaultMix(random, request.faults);
+  // The older kinds only, until the end: the draws below decide as they did before churn existed.
+  const olderFaults = mix.on;
   const electionMsMax = 2 * electionTicks * tickIntervalMs;
-  const network = drawNetwork(random, faults, tickIntervalMs, electionMsMax);
+  const network = drawNetwork(random, olderFaults, tickIntervalMs, electionMsMax);
   const disk: DiskOptions = { latencyMsMin: uniform(random, 0, 0.5), latencyMsMax: uniform(random, 0.5, 3), unsyncedMaySurvive: chance(random, 0.5) };
   // The lease assumes bounded drift, no pauses and no quick restarts (docs/api.md): only ask for it where that holds.
-  const leaseReads = safetyNets && !faults.includes('pause') && chance(random, 0.5);
+  const leaseReads = safetyNets && !olderFaults.includes('pause') && chance(random, 0.5);
   // Two clocks then differ by less than 0.9 of the allowance per election timeout: inside what the lease assumes.
-  const driftMax = faults.includes('drift') ? uniform(random, 0, (0.9 * MAX_CLOCK_DRIFT_TICKS) / electionTicks) / 2 : 0;
+  const driftMax = olderFaults.includes('drift') ? uniform(random, 0, (0.9 * MAX_CLOCK_DRIFT_TICKS) / electionTicks) / 2 : 0;
   const clients = request.clients ?? integerBetween(random, 1, 4);
   const keyCount = integerBetween(random, 1, 4);
-  return {
+  const params: WorldParams = {
     ids: Array.from({ length: size }, (_, i) => `n${i + 1}`),
     tickIntervalMs,
     electionTicks,
@@ -111,7 +120,7 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     maxMsgBytes: pick(random, [128, 1024, 65536]),
     network,
     disk,
-    faults,
+    faults: olderFaults,
     faultIntervalMsMean: uniform(random, 100, 1500),
     driftMax,
     maxClockDriftTicks: MAX_CLOCK_DRIFT_TICKS,
@@ -121,15 +130,34 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     downMsMin: leaseReads ? 2 * electionMsMax : 0,
     unsafeReads: false,
   };
+  // After every older draw (those in the literal above too), so a seed keeps its world.
+  return { ...params, faults: drawLaterFaults(random, mix, request.faults) };
 }
 
-/** Switches each allowed fault on with a probability drawn per seed, keeping at least one on when any is allowed. */
-function drawFaultMix(random: SeededRandom, allowed: readonly FaultKind[]): FaultKind[] {
+/** Fault kinds added after seeds were first recorded: each is switched on by a draw at the end of {@link drawParams}. */
+const LATER_FAULT_KINDS: readonly FaultKind[] = ['churn'];
+
+/**
+ * Switches each allowed fault on with a probability drawn per seed, keeping at least one on when any is allowed.
+ * Returns the probability too, for the kinds switched on later.
+ */
+function drawFaultMix(random: SeededRandom, allowed: readonly FaultKind[]): { on: FaultKind[]; p: number } {
   const p = uniform(random, 0.4, 1);
-  const on = FAULT_KINDS.filter((kind) => chance(random, p) && allowed.includes(kind));
+  const on = FAULT_KINDS.filter((kind) => !LATER_FAULT_KINDS.includes(kind) && chance(random, p) && allowed.includes(kind));
   const fallback = allowed.length === 0 ? null : pick(random, [...allowed]);
   if (on.length === 0 && fallback !== null) on.push(fallback);
-  return on;
+  return { on, p };
+}
+
+/**
+ * Switches on the fault kinds added later, with a draw appended after every
+ * older draw, so that a seed drawn without them keeps meaning the same world.
+ */
+function drawLaterFaults(random: SeededRandom, mix: { on: FaultKind[]; p: number }, allowed: readonly FaultKind[]): FaultKind[] {
+  for (const kind of LATER_FAULT_KINDS) {
+    if (chance(random, mix.p) && allowed.includes(kind) && !mix.on.includes(kind)) mix.on.push(kind);
+  }
+  return FAULT_KINDS.filter((kind) => mix.on.includes(kind));
 }
 
 function drawNetwork(random: SeededRandom, faults: readonly FaultKind[], tickIntervalMs: number, electionMsMax: number): NetworkOptions {

@@ -12,6 +12,7 @@
  */
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { NodeId } from '../../src/core/types.js';
+import { CHURN_OPS } from './faults.js';
 import type { FaultAction, ScheduledFault } from './faults.js';
 import { SCHEDULED_FAULTS } from './params.js';
 import type { WorldParams } from './params.js';
@@ -116,6 +117,9 @@ function faultProblem(fault: ScheduledFault, params: WorldParams): string | null
       return action.kind === 'crash' && typeof action.duringWrite !== 'boolean' ? 'a crash needs duringWrite true or false' : null;
     case 'transfer':
       return null;
+    case 'churn':
+      if (!CHURN_OPS.includes(action.op)) return `unknown churn operation ${String(action.op)} (${CHURN_OPS.join(', ')})`;
+      return typeof action.leader === 'boolean' ? null : 'a churn needs leader true or false';
   }
 }
 

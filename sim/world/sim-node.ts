@@ -24,6 +24,8 @@ export interface SimNodeHost {
   readonly clock: VirtualClock;
   readonly network: SimNetwork;
   readonly params: WorldParams;
+  /** Every node of the world so far, founders first, then the ones churn created. */
+  ids(): readonly NodeId[];
   /** The world's `nodes` stream: incarnation seeds and clock rates. */
   readonly random: SeededRandom;
   /** A fresh state machine for each incarnation. */
@@ -76,6 +78,8 @@ export class SimNode {
     readonly id: NodeId,
     private readonly host: SimNodeHost,
     diskRandom: SeededRandom,
+    /** True for a node churn created: it joins the running cluster instead of founding it. */
+    readonly joins = false,
   ) {
     this.disk = new SimDisk(diskRandom, host.params.disk, (event) => host.disk(this, event));
     this.machine = host.createStateMachine();
@@ -95,7 +99,8 @@ export class SimNode {
     this.state = 'up';
     const node = await RaftNode.open<unknown>({
       id: this.id,
-      members: params.ids,
+      members: this.joins ? [] : params.ids,
+      join: this.joins,
       storage: this.handle,
       snapshots: this.snapshots.open(),
       transport: host.network.transport(this.id, this.clock),
@@ -205,7 +210,7 @@ export class SimNode {
     differs |= note(stamp, at++, core.firstIndex());
     differs |= note(stamp, at++, lastIndex);
     differs |= note(stamp, at++, core.term(lastIndex));
-    for (const id of this.host.params.ids) differs |= note(stamp, at++, core.matchIndex(id));
+    for (const id of this.host.ids()) differs |= note(stamp, at++, core.matchIndex(id));
     return changedBefore || differs !== 0;
   }
 
@@ -223,7 +228,7 @@ export class SimNode {
       return last.observation;
     }
     const view = node.inspect();
-    const observation = observationOf(view.core, durable, (index) => view.term(index));
+    const observation = observationOf(view.core, durable, (index) => view.term(index), view.configIndexes);
     this.observed = { core, changes: core.changeCount, writes: handle.writeCount, durable, observation };
     return observation;
   }

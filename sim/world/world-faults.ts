@@ -5,8 +5,10 @@
  * liveness phase; the undo actions still run, so nodes outside the healed
  * core recover on their own schedule.
  */
+import { describeError } from './errors.js';
 import { describeFault } from './faults.js';
-import type { FaultAction, ScheduledFault } from './faults.js';
+import type { ChurnOp, FaultAction, ScheduledFault } from './faults.js';
+import { CHURN_NEW_NODES_MAX, CHURN_VOTERS_MAX, CHURN_VOTERS_MIN } from './params.js';
 import { partitionOf } from './partitions.js';
 import type { World } from './world.js';
 
@@ -62,7 +64,63 @@ export class FaultInjector {
         return;
       case 'transfer':
         return this.transfer(action.target);
+      case 'churn':
+        return this.churn(action);
     }
+  }
+
+  /**
+   * Asks the node leading now for a membership change. A change refused
+   * (another in progress, leadership lost, a timeout) is a normal outcome and
+   * only counted; one that would take the voters outside
+   * {@link CHURN_VOTERS_MIN}..{@link CHURN_VOTERS_MAX}, or that names no
+   * current member, is skipped before it is asked.
+   */
+  private churn(action: Extract<FaultAction, { kind: 'churn' }>): void {
+    const world = this.world;
+    const leader = world.leader();
+    const raft = leader?.node;
+    if (leader === null || raft === null || raft === undefined) return world.mark('changeSkipped');
+    const status = raft.status();
+    const voters = status.members.length;
+    const target = action.leader ? leader.id : action.node;
+    const isMember = status.members.includes(target) || status.learners.includes(target);
+    const tooMany = action.op === 'add' && voters >= CHURN_VOTERS_MAX;
+    const tooFew = action.op === 'remove' && voters <= CHURN_VOTERS_MIN;
+    const noNewNode = action.op !== 'remove' && world.nodes.length - world.params.ids.length >= CHURN_NEW_NODES_MAX;
+    if (tooMany || tooFew || noNewNode || status.joint !== null || (action.op !== 'add' && !isMember)) return world.mark('changeSkipped');
+    const fresh = action.op === 'remove' ? null : world.createJoiningNode().id;
+    const label = action.op === 'add' ? `add ${fresh}` : action.op === 'remove' ? `remove ${target}` : `replace ${target} by ${fresh}`;
+    const isLeader = target === leader.id;
+    leader.runOn(() => {
+      let change: Promise<void>;
+      try {
+        if (fresh === null) change = raft.removeMember(target);
+        else if (action.op === 'add') change = raft.addVoter(fresh, `local:${fresh}`);
+        else change = raft.replaceMember(target, fresh, `local:${fresh}`);
+      } catch (error) {
+        // Some refusals are thrown at once rather than rejected.
+        this.refused(label, error);
+        return;
+      }
+      change.then(
+        () => this.changed(action.op, label, isLeader),
+        (error: unknown) => this.refused(label, error),
+      );
+    });
+  }
+
+  private changed(op: ChurnOp, label: string, leaderTarget: boolean): void {
+    const world = this.world;
+    world.record(`churn ${label} committed`);
+    if (op === 'add') world.mark('voterAdded');
+    else if (op === 'remove') world.mark(leaderTarget ? 'leaderRemoved' : 'memberRemoved');
+    else world.mark(leaderTarget ? 'leaderReplaced' : 'memberReplaced');
+  }
+
+  private refused(label: string, error: unknown): void {
+    this.world.mark('changeRefused');
+    this.world.record(`churn ${label} refused: ${describeError(error)}`);
   }
 
   private partition(action: Extract<FaultAction, { kind: 'partition' }>): void {

@@ -90,7 +90,8 @@ export class World {
   readonly trace: Trace;
   readonly coverage: Coverage = emptyCoverage();
   readonly network: SimNetwork;
-  readonly nodes: readonly SimNode[];
+  /** Founders first (`params.ids`), then the nodes churn created, in creation order. */
+  readonly nodes: SimNode[];
   readonly checker = new SafetyChecker();
   readonly recorder = new HistoryRecorder();
   readonly workload: SimWorkload;
@@ -109,6 +110,12 @@ export class World {
   private readonly crashOnWrite = new Map<NodeId, number>();
   /** How long a node stays down after an injected I/O error stopped it. */
   private readonly ioErrorDownMs = new Map<NodeId, number>();
+  /** Builds the nodes churn adds. */
+  private readonly host: SimNodeHost;
+  /** Whether the highest-term leader last seen was in a joint configuration, for the joint coverage marks. */
+  private leaderJoint = false;
+  /** The learners of the highest-term leader last seen, for the learner coverage mark. */
+  private leaderLearners: readonly NodeId[] = [];
 
   constructor(config: WorldConfig) {
     this.params = config.params;
@@ -122,6 +129,7 @@ export class World {
     }
     this.network = new SimNetwork(this.clock, config.params.ids, config.streams.network, config.params.network, observer);
     const host = this.nodeHost(config.plugin?.stateMachine ?? (() => new KvStateMachine()));
+    this.host = host;
     this.nodes = config.params.ids.map((id) => new SimNode(id, host, config.streams.disk.split()));
     const plugin = config.plugin;
     this.workload =
@@ -240,6 +248,29 @@ export class World {
     return node;
   }
 
+  /** The ids of every node so far, founders first. */
+  ids(): NodeId[] {
+    return this.nodes.map((node) => node.id);
+  }
+
+  /**
+   * Creates a fresh machine (empty disk, its own clock) with the next free id,
+   * registers it on the network and starts it with `join: true`: it waits for
+   * a leader to add it. Its disk stream is split off the world's disk stream,
+   * after every founder's, so a run stays deterministic.
+   */
+  createJoiningNode(): SimNode {
+    const id = `n${this.nodes.length + 1}`;
+    this.network.addNode(id, this.ids());
+    const node = new SimNode(id, this.host, this.streams.disk.split(), true);
+    this.nodes.push(node);
+    this.record(`${id} created to join`);
+    this.mark('nodeJoined');
+    this.dirty = true;
+    this.spawn(`start ${id}`, () => node.start());
+    return node;
+  }
+
   /** The running node that leads in the highest term, if any. */
   leader(): SimNode | null {
     let best: SimNode | null = null;
@@ -339,6 +370,23 @@ export class World {
       if (observation !== null) observations.push(observation);
     }
     this.guard(() => this.checker.observe(observations));
+    this.noteJoint(observations);
+  }
+
+  /** Counts the leader entering and leaving joint configurations, and learners appearing in its configuration. */
+  private noteJoint(observations: readonly NodeObservation[]): void {
+    let leader: NodeObservation | null = null;
+    for (const observation of observations) {
+      if (observation.role === 'leader' && (leader === null || observation.term > leader.term)) leader = observation;
+    }
+    if (leader === null) return;
+    const learners = leader.membership.learners ?? [];
+    if (learners.some((id) => !this.leaderLearners.includes(id))) this.mark('learnerAdded');
+    this.leaderLearners = learners;
+    const joint = leader.membership.outgoingVoters !== undefined && leader.membership.outgoingVoters.length > 0;
+    if (joint === this.leaderJoint) return;
+    this.leaderJoint = joint;
+    this.mark(joint ? 'jointEntered' : 'jointLeft');
   }
 
   /** Runs a checker call; a violation becomes the world's finding instead of an exception inside node code. */
@@ -357,6 +405,7 @@ export class World {
       clock: this.clock,
       network: this.network,
       params: this.params,
+      ids: () => this.ids(),
       random: this.streams.nodes,
       trace: (event) => this.record(event),
       applied: (node, entry) => this.guard(() => this.checker.recordApplied(node.id, entry)),
@@ -440,8 +489,13 @@ export class World {
 
   /** The cluster as clients see it. `Machine` and `Result` are the plugged-in state machine's (the key-value store's by default). */
   private clusterAccess<Machine = KvStateMachine, Result = KvResult>(): ClusterAccess<Machine, Result> {
+    const world = this;
     return {
-      ids: this.params.ids,
+      // Every node so far, the ones churn created too (and removed ones, which refuse or redirect): clients find the
+      // current members the way real clients of a changing cluster do.
+      get ids(): readonly NodeId[] {
+        return world.ids();
+      },
       now: () => this.clock.now(),
       setTimeout: (callback, delayMs) => {
         const handle = this.clock.setTimeout(callback, delayMs);

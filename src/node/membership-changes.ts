@@ -8,6 +8,7 @@ import {
   InvalidConfChangeError,
   LeaderNotReadyError,
   NotLeaderError,
+  ProposalDroppedError,
   TimeoutError,
   TransferFailedError,
   UnknownMemberError,
@@ -173,8 +174,10 @@ export class MembershipChanges {
       core.leaveJoint();
       this.host.wake();
     } catch (error) {
-      // Not ready yet (the no-op of its term), or the core's auto-leave already proposed it: try again next tick.
-      if (!(error instanceof LeaderNotReadyError || error instanceof ConfChangeInProgressError)) throw error;
+      // Not ready yet (the no-op of its term), the core's auto-leave already proposed it, or a leadership transfer
+      // is under way (proposals are dropped until it ends): try again next tick.
+      const retry = error instanceof LeaderNotReadyError || error instanceof ConfChangeInProgressError || error instanceof ProposalDroppedError;
+      if (!retry) throw error;
     }
   }
 

@@ -465,8 +465,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * debugging tools: its full status (vote, log bounds, progress) and the
    * term of any entry in its log.
    */
-  inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined } {
-    return { core: this.core.status(), term: (index) => this.core.term(index) };
+  inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined; readonly configIndexes: readonly Index[] } {
+    return { core: this.core.status(), term: (index) => this.core.term(index), configIndexes: this.core.configIndexes() };
   }
 
   /**

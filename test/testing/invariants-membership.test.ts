@@ -107,4 +107,30 @@ describe('SafetyChecker: configuration changes', () => {
 
     expect(() => checker.observe([advanced])).toThrow(/committed 3 held by only 1 of \[a,b,c\]/);
   });
+
+  it('accepts a commit justified by the previous configuration when the next config entry was appended in the same event (keel sim --seed 1019 --faults partition,crash,churn)', () => {
+    // The runtime proposes the promotion of d as soon as d's learner entry (3) commits: one observation shows
+    // commit 3 (held by a, b of [a,b,c]) and the config entry 4 adding d (where 2 of [a,b,c,d] is no majority).
+    const before: Membership = { voters: ['a', 'b', 'c'], learners: ['d'] };
+    const after: Membership = { voters: ['a', 'b', 'c', 'd'] };
+    const checker = new SafetyChecker();
+    const base = { id: 'a', role: 'leader' as const, term: 1, vote: 'a' };
+    checker.observe([observation({ ...base, commit: 2, log: [1, 1, 1], membership: before, configIndexes: [3], match: { a: 3, b: 2, c: 2, d: 0 } })]);
+
+    const advanced = observation({ ...base, commit: 3, log: [1, 1, 1, 1], membership: after, configIndexes: [3, 4], match: { a: 4, b: 3, c: 2, d: 0 } });
+
+    expect(() => checker.observe([advanced])).not.toThrow();
+  });
+
+  it('still rejects a commit that neither the previous nor the newly appended configuration justifies', () => {
+    const before: Membership = { voters: ['a', 'b', 'c'], learners: ['d'] };
+    const after: Membership = { voters: ['a', 'b', 'c', 'd'] };
+    const checker = new SafetyChecker();
+    const base = { id: 'a', role: 'leader' as const, term: 1, vote: 'a' };
+    checker.observe([observation({ ...base, commit: 2, log: [1, 1, 1], membership: before, configIndexes: [3], match: { a: 3, b: 2, c: 2, d: 0 } })]);
+
+    const advanced = observation({ ...base, commit: 3, log: [1, 1, 1, 1], membership: after, configIndexes: [3, 4], match: { a: 4, b: 2, c: 2, d: 0 } });
+
+    expect(() => checker.observe([advanced])).toThrow(/committed 3 held by only 1 of \[a,b,c,d\]/);
+  });
 });

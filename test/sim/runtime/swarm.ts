@@ -1,6 +1,7 @@
 /**
  * The CI swarm: 300 seeds × 20 simulated seconds, each seed its own world
- * (cluster size, timeouts, fault mix and rates), all faults allowed. It must
+ * (cluster size, timeouts, fault mix and rates), all faults allowed
+ * (membership churn included). It must
  * find no violation and no liveness failure, except the known, reported bugs
  * of known-bugs.ts (printed, not hidden). Every failure prints its seed,
  * finding, trace tail and replay command.
@@ -35,6 +36,16 @@ const MUST_REACH: readonly CoverageMark[] = [
   'partition',
   'ioErrorStopped',
   'clientRetried',
+  'nodeJoined',
+  'learnerAdded',
+  'voterAdded',
+  'memberRemoved',
+  'leaderRemoved',
+  'memberReplaced',
+  'leaderReplaced',
+  'jointEntered',
+  'jointLeft',
+  'changeRefused',
 ];
 
 /** Declares the test of quarter `quarter` (1-based) of the swarm. */

@@ -24,7 +24,7 @@ export { TcpTransport } from './transport/tcp.js';
 export type { TcpTransportOptions, TcpTlsOptions, PeerAddress, BackoffOptions, TcpLogEntry, TcpLogger } from './transport/tcp-options.js';
 export type { TcpTransportStats } from './transport/tcp-stats.js';
 export { KvStore } from './kv/store.js';
-export { encodeKvCommand, decodeKvCommand, checkKvLimits, DEFAULT_KV_LIMITS } from './kv/commands.js';
+export { encodeKvCommand, decodeKvCommand, DEFAULT_KV_LIMITS } from './kv/commands.js';
 export type { KvCommand, KvResult, CasResult, KvLimits } from './kv/commands.js';
 export { KvHttpApi } from './kv/http-api.js';
 export type { KvHttpApiOptions, KvLogRecord, TransportCounters } from './kv/http-api.js';

@@ -75,16 +75,6 @@ export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   throw malformed(fields);
 }
 
-/** Checks a command against `limits`; throws `InvalidArgumentError` naming what is wrong. */
-export function checkKvLimits(command: KvCommand, limits: KvLimits): void {
-  const keyBytes = Buffer.byteLength(command.key, 'utf8');
-  if (keyBytes > limits.maxKeyBytes) throw new InvalidArgumentError(`key is ${keyBytes} bytes, over the limit of ${limits.maxKeyBytes}`);
-  for (const value of valuesOf(command)) {
-    const bytes = Buffer.byteLength(value, 'utf8');
-    if (bytes > limits.maxValueBytes) throw new InvalidArgumentError(`value is ${bytes} bytes, over the limit of ${limits.maxValueBytes}`);
-  }
-}
-
 function valuesOf(command: KvCommand): string[] {
   switch (command.op) {
     case 'get':

@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { checkKvLimits, decodeKvCommand, encodeKvCommand } from '../../src/kv/commands.js';
+import { decodeKvCommand, encodeKvCommand } from '../../src/kv/commands.js';
 import type { KvCommand } from '../../src/kv/commands.js';
 import { kvCommand } from './arbitraries.js';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -34,13 +34,5 @@ describe('key-value commands', () => {
     expect(() => encodeKvCommand({ op: 'toString', key: 'k' } as unknown as KvCommand)).toThrow(InvalidArgumentError);
     expect(() => encodeKvCommand({ op: 'put', key: 'k', value: 3 } as unknown as KvCommand)).toThrow(InvalidArgumentError);
     expect(() => encodeKvCommand({ op: 'get', key: undefined } as unknown as KvCommand)).toThrow(InvalidArgumentError);
-  });
-
-  it('check key and value sizes in UTF-8 bytes', () => {
-    const limits = { maxKeyBytes: 4, maxValueBytes: 6 };
-    expect(() => checkKvLimits({ op: 'put', key: 'abcd', value: 'éééé'.slice(0, 3) }, limits)).not.toThrow();
-    expect(() => checkKvLimits({ op: 'get', key: 'ééé' }, limits)).toThrow(/key is 6 bytes/);
-    expect(() => checkKvLimits({ op: 'append', key: 'k', value: 'éééé' }, limits)).toThrow(/value is 8 bytes/);
-    expect(() => checkKvLimits({ op: 'cas', key: 'k', expect: '1234567', value: '' }, limits)).toThrow(/value is 7 bytes/);
   });
 });

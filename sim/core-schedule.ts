@@ -255,7 +255,7 @@ export function healAndConverge(cluster: CoreCluster, maxTicks: number): number 
   cluster.heal();
   for (const id of cluster.ids) cluster.restart(id);
   for (let ticks = 0; ticks < maxTicks; ticks++) {
-    decommission(cluster);
+    restartMembers(cluster);
     if (converged(cluster)) return ticks;
     cluster.tickAndStabilize();
   }
@@ -263,22 +263,19 @@ export function healAndConverge(cluster: CoreCluster, maxTicks: number): number 
 }
 
 /**
- * What an operator does with machines a configuration change removed: once
- * a leader's configuration is committed, nodes outside it are shut down (a
- * removed node that never learned of its removal would otherwise keep
- * campaigning when neither PreVote nor CheckQuorum is on), and its members
- * run.
+ * Once a leader's configuration is committed, its members run. Nodes outside
+ * it keep running too: a removed node that never learned of its removal
+ * campaigns on its own, and must neither win nor keep the members from
+ * converging, with or without PreVote and CheckQuorum.
  */
-function decommission(cluster: CoreCluster): void {
+function restartMembers(cluster: CoreCluster): void {
   const leader = cluster.leader();
   if (leader === null) return;
   const status = cluster.raw(leader).status();
   if (status.configIndex > status.commitIndex) return;
   const members = new Set(membersOf(status.membership));
   for (const id of cluster.ids) {
-    if (id === leader) continue;
-    if (members.has(id)) cluster.restart(id);
-    else cluster.crash(id);
+    if (id !== leader && members.has(id)) cluster.restart(id);
   }
 }
 

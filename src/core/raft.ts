@@ -291,10 +291,14 @@ export class Raft {
 
   private acceptHigherTerm(message: Message): boolean {
     if (message.type === 'requestVote') {
-      // CheckQuorum lease: a node that heard from a live leader within the election timeout ignores vote requests, so a rejoining
-      // node cannot depose it. A campaign the leader itself asked for (leadership transfer) is the exception.
-      const inLease = this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks && message.transfer !== true;
-      if (inLease) return false;
+      // The lease of dissertation §4.2.3: a node that heard from a live leader within the election timeout ignores vote requests,
+      // so a rejoining node cannot depose it. A campaign the leader itself asked for (leadership transfer) is the exception.
+      // Without CheckQuorum a leader that lost its quorum could hold followers in this lease forever, so then it protects
+      // only against candidates outside our configuration: removed nodes that never learned of their removal, and that no
+      // PreVote holds back. Ignoring a vote request is always safe; one from a voter we do not know yet (our log is behind)
+      // waits until the leader has brought us up to date.
+      const heardFromLeader = this.leader !== null && this.electionElapsed < this.config.electionTicks && message.transfer !== true;
+      if (heardFromLeader && (this.config.checkQuorum || !this.quorum.has(message.from))) return false;
       // A pre-vote asks about a future term; answering it changes nothing here.
       if (message.preVote) return true;
     }
@@ -304,17 +308,20 @@ export class Raft {
     return true;
   }
 
+  /**
+   * A message from an older term is answered with our term (Figure 2: every reply carries currentTerm), so that its sender
+   * catches up. A leader learns that it was deposed; a node at a stale term that we cannot reach otherwise learns the new
+   * one. That matters after configuration changes, when nodes disagree on who votes: a member a step behind (say a
+   * learner that still takes itself for a voter) may campaign to a higher term that the others ignore (see
+   * acceptHigherTerm); without our answer its leader would never learn that term, nor could it ever reach the node. With
+   * CheckQuorum or PreVote a node may also keep a higher term than a leader it was cut off from: the answer makes that
+   * leader step down (etcd's fix for a stuck cluster). A stale pre-candidate learns our term too (etcd#8243: otherwise it
+   * can deadlock).
+   */
   private answerStaleTerm(message: Message): void {
-    // Without PreVote and CheckQuorum, a higher term spreads through our own vote requests (as in etcd), so stale messages
-    // need no answer — but only to the voters of our configuration. After a configuration change nodes may disagree on
-    // who votes: a stale leader outside our configuration, or a candidate we take for a learner, never hears our
-    // campaigns and would stay a term behind forever. Those get our term, as Figure 2's replies carry currentTerm.
-    const hearsOurCampaigns = this.promotable() && this.quorum.has(message.from);
-    if ((message.type === 'appendEntries' || message.type === 'heartbeat') && (this.config.checkQuorum || this.config.preVote || !hearsOurCampaigns)) {
-      // With CheckQuorum or PreVote a node may keep a higher term than a leader it cut off from; telling that leader our term makes it step down (etcd's fix for a stuck cluster).
+    if (message.type === 'appendEntries' || message.type === 'heartbeat') {
       this.send({ type: 'appendEntriesResponse', to: message.from, success: false, index: 0, hintIndex: 0, hintTerm: 0 });
-    } else if (message.type === 'requestVote' && (message.preVote || !hearsOurCampaigns)) {
-      // Reject with our term so a pre-candidate with a stale term learns it (etcd#8243: otherwise it can deadlock).
+    } else if (message.type === 'requestVote') {
       this.send({ type: 'requestVoteResponse', to: message.from, preVote: message.preVote, granted: false });
     }
   }

@@ -90,7 +90,7 @@ describe('§5.1: a node that sees a higher term in any message adopts it and bec
   });
 });
 
-describe('§5.1: messages of a stale term are ignored', () => {
+describe('§5.1: messages of a stale term change nothing; requests are answered with the current term', () => {
   /** n1 following n2 in term 3. */
   function followerAtTerm3(options: { preVote: boolean; checkQuorum: boolean } = PAPER_RAFT): NodeHarness {
     const node = new NodeHarness({ ...options, storage: storageWith({ log: terms(1, 2, 3), term: 3 }) });
@@ -99,16 +99,13 @@ describe('§5.1: messages of a stale term are ignored', () => {
     return node;
   }
 
-  const stale: Message[] = [
-    appendEntries({ from: 'n3', to: 'n1', term: 2, prevLogIndex: 3, prevLogTerm: 3, entries: [], leaderCommit: 3 }),
-    heartbeat({ from: 'n3', to: 'n1', term: 2, commit: 3 }),
-    voteRequest({ from: 'n3', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }),
+  const staleResponses: Message[] = [
     voteResponse({ from: 'n3', to: 'n1', term: 2, granted: true }),
     appendResponse({ from: 'n3', to: 'n1', term: 2, index: 3 }),
     { type: 'readIndexResponse', from: 'n3', to: 'n1', term: 2, requestId: 'r', index: 3 },
   ];
 
-  it.each(stale.map((message) => ({ type: message.type, message })))('$type of term 2 at term 3 changes nothing and is not answered', ({ message }) => {
+  it.each(staleResponses.map((message) => ({ type: message.type, message })))('$type of term 2 at term 3 changes nothing and is not answered', ({ message }) => {
     const node = followerAtTerm3();
     const before = node.raw.status();
 
@@ -118,17 +115,24 @@ describe('§5.1: messages of a stale term are ignored', () => {
     expect(node.flush()).toEqual([]);
   });
 
-  it('a stale leader or candidate outside the configuration is answered with the current term: it never hears our campaigns', () => {
-    // After a configuration change, n9 may lead or campaign in a configuration n1 has not learned (or has left behind).
+  it.each([
+    { sender: 'n3', where: 'a voter of our configuration' },
+    { sender: 'n9', where: 'outside our configuration' },
+  ])('a stale leader or candidate ($where) is answered with the current term and changes nothing', ({ sender }) => {
+    // Figure 2: replies carry currentTerm. After a configuration change nodes may disagree on who votes, and a node's own
+    // campaigns may be ignored as coming from outside the configuration: an answer is the one way its term reaches a stale leader.
     const node = followerAtTerm3();
+    const before = node.raw.status();
 
-    node.step(appendEntries({ from: 'n9', to: 'n1', term: 2 }));
-    node.step(voteRequest({ from: 'n9', to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
+    node.step(appendEntries({ from: sender, to: 'n1', term: 2, prevLogIndex: 3, prevLogTerm: 3, entries: [], leaderCommit: 3 }));
+    node.step(heartbeat({ from: sender, to: 'n1', term: 2, commit: 3 }));
+    node.step(voteRequest({ from: sender, to: 'n1', term: 2, lastLogIndex: 9, lastLogTerm: 9 }));
 
-    expect(node.raw.status()).toMatchObject({ term: 3, leader: 'n2', lastIndex: 3 });
+    expect(node.raw.status()).toEqual(before);
     expect(node.flush()).toEqual([
-      expect.objectContaining({ type: 'appendEntriesResponse', to: 'n9', term: 3, success: false }),
-      expect.objectContaining({ type: 'requestVoteResponse', to: 'n9', term: 3, granted: false }),
+      expect.objectContaining({ type: 'appendEntriesResponse', to: sender, term: 3, success: false }),
+      expect.objectContaining({ type: 'appendEntriesResponse', to: sender, term: 3, success: false }),
+      expect.objectContaining({ type: 'requestVoteResponse', to: sender, term: 3, granted: false }),
     ]);
   });
 

@@ -239,6 +239,7 @@ describe('removed leaders and removed nodes', () => {
     { preVote: true, checkQuorum: true },
     { preVote: false, checkQuorum: true },
     { preVote: true, checkQuorum: false },
+    { preVote: false, checkQuorum: false },
   ])('a removed node that never learned of its removal cannot win or disrupt (preVote $preVote, checkQuorum $checkQuorum)', (options) => {
     const cluster = new Cluster({ raft: { electionTicks: 10, heartbeatTicks: 1, ...options } });
     expect(cluster.elect('n1')).toBe('n1');

@@ -88,6 +88,13 @@ export class SafetyChecker {
   /** The canonical committed sequence: the first entry applied at each index anywhere. */
   private readonly committed = new Map<Index, { term: Term; data: string }>();
   private committedMax = 0;
+  /**
+   * The term in which each committed index was first committed: ranges of
+   * indexes in order, each with the term of the node first seen holding
+   * them committed (the lowest term when several were seen at once).
+   */
+  private readonly commitTerms: { readonly from: Index; readonly term: Term }[] = [];
+  private commitSeen = 0;
   /** Every (index, term) ever seen maps to one entry: the Log Matching property's base case. */
   private readonly entryOf = new Map<string, string>();
   /** The (index, term) of every config entry seen, to check that a node's config history matches its entries. */
@@ -166,6 +173,7 @@ export class SafetyChecker {
     this.steps++;
     // Each log's terms are read once per observation; every check below works on these copies.
     const logs = nodes.map((node) => this.logOf(node));
+    this.recordCommitTerms(nodes);
     for (const log of logs) {
       const node = log.node;
       this.checkMonotonic(node);
@@ -174,6 +182,29 @@ export class SafetyChecker {
       if (node.role === 'leader') this.checkLeader(log);
     }
     this.checkLogMatching(logs);
+  }
+
+  /** Notes the term in which indexes above every commit seen so far became committed. */
+  private recordCommitTerms(nodes: readonly NodeObservation[]): void {
+    if (!nodes.some((node) => node.commitIndex > this.commitSeen)) return;
+    for (const node of [...nodes].sort((a, b) => a.term - b.term)) {
+      if (node.commitIndex <= this.commitSeen) continue;
+      this.commitTerms.push({ from: this.commitSeen + 1, term: node.term });
+      this.commitSeen = node.commitIndex;
+    }
+  }
+
+  /** The term in which `index` was first seen committed, or undefined if it was not seen. */
+  private commitTermOf(index: Index): Term | undefined {
+    if (index > this.commitSeen) return undefined;
+    let low = 0;
+    let high = this.commitTerms.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.commitTerms[middle]!.from <= index) low = middle;
+      else high = middle - 1;
+    }
+    return this.commitTerms[low]?.term;
   }
 
   /** The terms of `node`'s log: those read for the same observation last time, or read now. */
@@ -330,16 +361,23 @@ export class SafetyChecker {
     this.leaderLog.set(key, log);
   }
 
-  /** Leader Completeness: every committed entry of an earlier term is in this leader's log. */
+  /**
+   * Leader Completeness (§5.4): an entry committed in a term is in the log of
+   * every leader of a later term. A leader of an earlier term may still be
+   * acting (it has not heard of the later one): it need not hold entries
+   * committed after its term began.
+   */
   private checkLeaderCompleteness(log: LogTerms): void {
     const node = log.node;
     for (let index = Math.max(node.firstIndex, 1); index <= this.committedMax; index++) {
       const canonical = this.committed.get(index);
       if (canonical === undefined || canonical.term > node.term) continue;
+      const committedIn = this.commitTermOf(index);
+      if (committedIn !== undefined && committedIn >= node.term) continue;
       if (termOf(log, index) !== canonical.term) {
         throw new SafetyViolation(
           'Leader Completeness',
-          `leader ${node.id} of term ${node.term} has term ${String(termOf(log, index))} at committed index ${index} (term ${canonical.term})`,
+          `leader ${node.id} of term ${node.term} has term ${String(termOf(log, index))} at index ${index}, committed in term ${String(committedIn)} with term ${canonical.term}`,
         );
       }
     }

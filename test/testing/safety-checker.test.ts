@@ -139,6 +139,23 @@ describe('SafetyChecker', () => {
     expect(violation(() => checker.observe([node({ id: 'a', role: 'leader', term: 2, log: [1] })]))).toBe('Leader Completeness');
   });
 
+  test('Leader Completeness: an entry committed in term 3 must be in the log of a leader of term 4', () => {
+    const checker = new SafetyChecker();
+    // b, leader of term 3, commits index 2 (term 1).
+    checker.observe([node({ id: 'b', role: 'leader', term: 3, log: [1, 1, 3], commit: 3, applied: 0 })]);
+    checker.recordApplied('b', entry(2, 1));
+    expect(violation(() => checker.observe([node({ id: 'a', role: 'leader', term: 4, log: [1, 4] })]))).toBe('Leader Completeness');
+  });
+
+  test('Leader Completeness: a stale leader of an earlier term need not hold an entry committed in a later term (seed 1581)', () => {
+    // a still leads term 2 (its log is 1, 2) when c, leader of term 3, commits index 2 of term 1: a legal overlap of two leaders.
+    const checker = new SafetyChecker();
+    const staleLeader = node({ id: 'a', role: 'leader', term: 2, log: [1, 2] });
+    checker.observe([staleLeader, node({ id: 'c', role: 'leader', term: 3, log: [1, 1, 3], commit: 3 })]);
+    checker.recordApplied('c', entry(2, 1));
+    expect(violation(() => checker.observe([staleLeader, node({ id: 'c', role: 'leader', term: 3, log: [1, 1, 3], commit: 3 })]))).toBe('none');
+  });
+
   test('Committed entries: a node holds another term at a committed index', () => {
     const checker = new SafetyChecker();
     checker.recordApplied('b', entry(1, 1));

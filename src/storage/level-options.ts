@@ -66,7 +66,7 @@ export interface ResolvedLevelStorageOptions {
 }
 
 /** Default tail budget: 4 MiB, about 27,000 entries of 128 bytes. */
-export const DEFAULT_TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 /** Default tail read at open: 1 MiB, about 7,000 entries of 128 bytes. */
 export const DEFAULT_OPEN_TAIL_BYTES = 1024 * 1024;
 /** Default budget of entries loaded on demand: 4 MiB. */

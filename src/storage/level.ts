@@ -12,7 +12,7 @@ import type { LevelDb } from './level-db.js';
 import { entryKey, HARD_STATE_PREFIX, META_KEY, SNAPSHOT_PREFIX, termRunKey } from './level-keys.js';
 import { readStoredState } from './level-open.js';
 import type { StoredState } from './level-open.js';
-import { checkHardState, checkIndex, checkSnapshotMeta } from './level-checks.js';
+import { checkCommitWithinLog, checkHardState, checkIndex, checkSnapshotMeta } from './checks.js';
 import { resolveLevelStorageOptions } from './level-options.js';
 import type { LevelStorageOptions, ResolvedLevelStorageOptions } from './level-options.js';
 import {
@@ -177,7 +177,7 @@ export class LevelStorage implements LogStorage {
       this.checkEntrySizes(entries);
       if (hardState !== undefined) checkHardState(hardState);
       const lastAfter = entries[entries.length - 1]?.index ?? this.last;
-      this.checkCommitWithinLog((hardState ?? this.hardState).commit, lastAfter, 'append');
+      checkCommitWithinLog((hardState ?? this.hardState).commit, lastAfter, 'append');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -198,7 +198,7 @@ export class LevelStorage implements LogStorage {
       checkSnapshotMeta(meta);
       if (meta.index < this.snapshot.index) throw new SnapshotOutOfDateError(meta.index, this.snapshot.index);
       matches = meta.index <= this.last && this.termAt(meta.index) === meta.term;
-      this.checkCommitWithinLog(this.hardState.commit, matches ? this.last : meta.index, 'saveSnapshot');
+      checkCommitWithinLog(this.hardState.commit, matches ? this.last : meta.index, 'saveSnapshot');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -320,12 +320,6 @@ export class LevelStorage implements LogStorage {
    * would break this keeps a runtime bug from reaching the disk, and lets open
    * treat a stored commit past the last entry as lost entries.
    */
-  private checkCommitWithinLog(commit: Index, lastAfter: Index, operation: string): void {
-    if (commit > lastAfter) {
-      throw new InvalidArgumentError(`${operation}: hard state commit ${commit} would lie past the last index ${lastAfter}`);
-    }
-  }
-
   private async closeDatabase(): Promise<void> {
     await this.commit.idle();
     await this.loader.settled();

@@ -3,6 +3,7 @@ import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '..
 import { CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import type { InitialState, LogStorage } from './storage.js';
+import { checkCommitWithinLog, checkHardState, checkIndex, checkSnapshotMeta } from './checks.js';
 import { validateAppend } from './validate.js';
 
 /**
@@ -92,6 +93,8 @@ export class MemoryStorage implements LogStorage {
   appendSync(entries: readonly Entry[], hardState?: HardState): void {
     this.checkOpen();
     validateAppend(entries, this.snapshot.index, this.lastIndex());
+    if (hardState !== undefined) checkHardState(hardState);
+    checkCommitWithinLog((hardState ?? this.hardState).commit, entries[entries.length - 1]?.index ?? this.lastIndex(), 'append');
     const first = entries[0];
     if (first !== undefined) {
       this.log.length = first.index - this.snapshot.index - 1;
@@ -112,10 +115,10 @@ export class MemoryStorage implements LogStorage {
   /** {@link saveSnapshot}, synchronously. */
   saveSnapshotSync(meta: SnapshotMeta): void {
     this.checkOpen();
-    checkIndex(meta.index);
-    checkIndex(meta.term);
+    checkSnapshotMeta(meta);
     if (meta.index < this.snapshot.index) throw new SnapshotOutOfDateError(meta.index, this.snapshot.index);
     const matches = meta.index <= this.lastIndex() && this.term(meta.index) === meta.term;
+    checkCommitWithinLog(this.hardState.commit, matches ? this.lastIndex() : meta.index, 'saveSnapshot');
     this.log = matches ? this.log.slice(meta.index - this.snapshot.index) : [];
     this.snapshot = meta;
   }
@@ -127,11 +130,5 @@ export class MemoryStorage implements LogStorage {
 
   private checkOpen(): void {
     if (this.closed) throw new StorageClosedError();
-  }
-}
-
-function checkIndex(value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`index must be a non-negative safe integer, got ${String(value)}`);
   }
 }

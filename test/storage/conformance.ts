@@ -315,6 +315,33 @@ export function describeStorageConformance(name: string, harness: StorageHarness
         });
       }
 
+      it('rejects a malformed hard state and changes nothing', async () => {
+        let storage = await create();
+        await storage.append(log(1, [1]), { term: 1, vote: null, commit: 0 });
+
+        await expect(storage.append([entry(2, 1)], { term: -1, vote: null, commit: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(storage.append([], { term: 1, vote: '', commit: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+        storage = await reopen(storage);
+
+        expect(storage.lastIndex()).toBe(1);
+        expect(storage.initialState().hardState).toEqual({ term: 1, vote: null, commit: 0 });
+      });
+
+      it('refuses writes that would leave commit past the last index (commitIndex <= lastIndex) and changes nothing', async () => {
+        let storage = await create();
+        await storage.append(log(1, [1, 1, 1, 1]), { term: 1, vote: null, commit: 3 });
+
+        await expect(storage.append([], { term: 1, vote: null, commit: 5 })).rejects.toThrow(/commit 5 would lie past the last index 4/);
+        await expect(storage.append([entry(2, 2)])).rejects.toThrow(/commit 3 would lie past the last index 2/);
+        await expect(storage.saveSnapshot(snapshot(2, 7))).rejects.toThrow(/commit 3 would lie past the last index 2/);
+        storage = await reopen(storage);
+
+        expect(storage.lastIndex()).toBe(4);
+        expect(storage.firstIndex()).toBe(1);
+        expect(storage.initialState().hardState).toEqual({ term: 1, vote: null, commit: 3 });
+        await expect(storage.append([entry(4, 2)])).resolves.toBeUndefined();
+      });
+
       it('rejects a snapshot with a negative index and changes nothing', async () => {
         const storage = await create();
         await storage.append(log(1, [1, 2]));

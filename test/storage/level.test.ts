@@ -70,33 +70,6 @@ describe('LevelStorage', () => {
       expect(storage.lastIndex()).toBe(1);
     });
 
-    it('rejects a malformed hard state and changes nothing', async () => {
-      const storage = await openNew();
-      await storage.append(log(1, [1]), { term: 1, vote: null, commit: 0 });
-
-      await expect(storage.append([entry(2, 1)], { term: -1, vote: null, commit: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(storage.append([], { term: 1, vote: '', commit: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
-
-      expect(storage.lastIndex()).toBe(1);
-      expect(storage.initialState().hardState).toEqual({ term: 1, vote: null, commit: 0 });
-    });
-
-    it('refuses writes that would leave commit past the last index (commitIndex <= lastIndex)', async () => {
-      const storage = await openNew();
-      await storage.append(log(1, [1, 1, 1, 1]), { term: 1, vote: null, commit: 3 });
-
-      const commitPastLog = storage.append([], { term: 1, vote: null, commit: 5 });
-      const truncateCommitted = storage.append([entry(2, 2)]);
-      const conflictingSnapshot = storage.saveSnapshot({ index: 2, term: 7, membership: { voters: ['n1'] } });
-
-      await expect(commitPastLog).rejects.toThrow(/commit 5 would lie past the last index 4/);
-      await expect(truncateCommitted).rejects.toThrow(/commit 3 would lie past the last index 2/);
-      await expect(conflictingSnapshot).rejects.toThrow(/commit 3 would lie past the last index 2/);
-      expect(storage.lastIndex()).toBe(4);
-      expect(storage.firstIndex()).toBe(1);
-      await expect(storage.append([entry(4, 2)])).resolves.toBeUndefined();
-    });
-
     it('rejects bad options before touching the disk', async () => {
       const location = await makeTempDir('options');
 

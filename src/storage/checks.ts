@@ -1,10 +1,11 @@
 /**
- * Argument checks of LevelStorage's public methods. They run before any state
- * changes, so a rejected call changes nothing.
+ * Argument checks of the storages' public methods (LevelStorage and
+ * MemoryStorage make the same ones). They run before any state changes, so a
+ * rejected call changes nothing.
  *
  * @packageDocumentation
  */
-import type { HardState, Membership, SnapshotMeta } from '../core/types.js';
+import type { HardState, Index, Membership, SnapshotMeta } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isMembership } from './level-options.js';
 
@@ -32,5 +33,12 @@ export function checkSnapshotMeta(meta: SnapshotMeta): void {
   checkIndex(meta.term);
   if (!isMembership(meta.membership as Membership | undefined)) {
     throw new InvalidArgumentError('saveSnapshot: membership.voters must be a list of non-empty node ids');
+  }
+}
+
+/** A hard state's commit index never lies past the log it would be stored with. */
+export function checkCommitWithinLog(commit: Index, lastAfter: Index, operation: string): void {
+  if (commit > lastAfter) {
+    throw new InvalidArgumentError(`${operation}: hard state commit ${commit} would lie past the last index ${lastAfter}`);
   }
 }

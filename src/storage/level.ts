@@ -173,7 +173,7 @@ export class LevelStorage implements LogStorage {
   append(entries: readonly Entry[], hardState?: HardState): Promise<void> {
     try {
       this.checkWritable();
-      validateAppend(entries, this.snapshot.index, this.last);
+      validateAppend(entries, this.snapshot.index, this.last, (index) => this.termAt(index));
       this.checkEntrySizes(entries);
       if (hardState !== undefined) checkHardState(hardState);
       const lastAfter = entries[entries.length - 1]?.index ?? this.last;

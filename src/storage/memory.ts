@@ -92,7 +92,7 @@ export class MemoryStorage implements LogStorage {
   /** {@link append}, synchronously. */
   appendSync(entries: readonly Entry[], hardState?: HardState): void {
     this.checkOpen();
-    validateAppend(entries, this.snapshot.index, this.lastIndex());
+    validateAppend(entries, this.snapshot.index, this.lastIndex(), (index) => this.term(index));
     if (hardState !== undefined) checkHardState(hardState);
     checkCommitWithinLog((hardState ?? this.hardState).commit, entries[entries.length - 1]?.index ?? this.lastIndex(), 'append');
     const first = entries[0];

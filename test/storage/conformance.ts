@@ -299,6 +299,7 @@ export function describeStorageConformance(name: string, harness: StorageHarness
         ['decreasing terms inside the batch', [entry(3, 3), entry(4, 2)]],
         ['data that is not a Uint8Array', [{ index: 3, term: 2, type: 'normal', data: [1, 2] as unknown as Uint8Array }]],
         ['a non-integer index', [{ ...entry(3, 2), index: 3.5 }]],
+        ['a term below the term of the entry it follows', [entry(3, 1)]],
       ];
 
       for (const [what, entries] of invalidAppends) {
@@ -340,6 +341,17 @@ export function describeStorageConformance(name: string, harness: StorageHarness
         expect(storage.firstIndex()).toBe(1);
         expect(storage.initialState().hardState).toEqual({ term: 1, vote: null, commit: 3 });
         await expect(storage.append([entry(4, 2)])).resolves.toBeUndefined();
+      });
+
+      it('rejects an append right after a snapshot with a term below the snapshot\'s', async () => {
+        let storage = await create();
+        await storage.saveSnapshot(snapshot(5, 3));
+
+        await expect(storage.append([entry(6, 2)])).rejects.toBeInstanceOf(InvalidArgumentError);
+        storage = await reopen(storage);
+
+        expect(storage.lastIndex()).toBe(5);
+        await expect(storage.append([entry(6, 3)])).resolves.toBeUndefined();
       });
 
       it('rejects a snapshot with a negative index and changes nothing', async () => {

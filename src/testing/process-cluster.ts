@@ -136,12 +136,19 @@ export class ProcessCluster {
     const auth = await authArguments(dir, ids, options.tls);
     cluster.authFor = auth;
     cluster.extraArgs = options.args ?? [];
-    const listenPorts = await freePorts(2 * ids.length);
-    for (const [i, id] of ids.entries()) cluster.raftPorts.set(id, listenPorts[i]!);
-    for (const [i, from] of ids.entries()) {
-      for (const [j, to] of ids.entries()) {
-        if (i !== j) cluster.proxies.set(`${from}->${to}`, await LinkProxy.start(listenPorts[j]!));
+    // The nodes' ports stay bound while the proxies pick theirs: a port just released is often the
+    // next one the system hands out, and a proxy on a node's port made that node exit (address in use).
+    const reserved = await reservePorts(2 * ids.length);
+    const listenPorts = reserved.ports;
+    try {
+      for (const [i, id] of ids.entries()) cluster.raftPorts.set(id, listenPorts[i]!);
+      for (const [i, from] of ids.entries()) {
+        for (const [j, to] of ids.entries()) {
+          if (i !== j) cluster.proxies.set(`${from}->${to}`, await LinkProxy.start(listenPorts[j]!));
+        }
       }
+    } finally {
+      await reserved.release();
     }
     for (const [i, id] of ids.entries()) {
       const peers = ids.map((peer, j) => `${peer}=127.0.0.1:${i === j ? listenPorts[j] : cluster.proxies.get(`${id}->${peer}`)!.port}`).join(',');
@@ -359,10 +366,19 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** `count` distinct free ports on loopback (bound once and released). */
-export async function freePorts(count: number): Promise<number[]> {
+/**
+ * `count` distinct free ports on loopback, bound and held until `release()`:
+ * whatever else the caller binds meanwhile cannot be given one of them.
+ */
+async function reservePorts(count: number): Promise<{ readonly ports: number[]; release(): Promise<void> }> {
   const servers = Array.from({ length: count }, () => createServer());
   const ports = await Promise.all(servers.map(listen));
-  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  return ports;
+  return { ports, release: async () => void (await Promise.all(servers.map((server) => new Promise((done) => server.close(done))))) };
+}
+
+/** `count` distinct free ports on loopback (bound once and released: another socket may take one before it is used). */
+export async function freePorts(count: number): Promise<number[]> {
+  const reserved = await reservePorts(count);
+  await reserved.release();
+  return reserved.ports;
 }

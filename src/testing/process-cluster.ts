@@ -82,6 +82,20 @@ export interface ProcessNode {
   paused: boolean;
 }
 
+/** How a node's process ended without the cluster stopping or killing it. */
+export interface UnexpectedExit {
+  readonly id: string;
+  readonly pid: number | undefined;
+  /** The exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the process could not be spawned (then code and signal are null). */
+  readonly error?: string;
+}
+
+/** How long {@link ProcessCluster.stop} waits for a process after SIGKILL before it gives up with an error. */
+const EXIT_AFTER_SIGKILL_MS = 10_000;
+
 export interface ProcessClusterOptions {
   readonly size: number;
   /** Extra `keel kv` arguments (timing). */
@@ -104,6 +118,9 @@ export class ProcessCluster {
   private readonly raftPorts = new Map<string, number>();
   private authFor: (id: string) => string[] = () => [];
   private extraArgs: readonly string[] = [];
+  /** Processes that are exiting because the cluster killed or stopped them. */
+  private readonly expectedExits = new WeakSet<ChildProcess>();
+  private readonly unexpected: UnexpectedExit[] = [];
 
   /** The `keel kv` arguments a node is started with (after `node`). */
   command(id: string): readonly string[] {
@@ -119,12 +136,19 @@ export class ProcessCluster {
     const auth = await authArguments(dir, ids, options.tls);
     cluster.authFor = auth;
     cluster.extraArgs = options.args ?? [];
-    const listenPorts = await freePorts(2 * ids.length);
-    for (const [i, id] of ids.entries()) cluster.raftPorts.set(id, listenPorts[i]!);
-    for (const [i, from] of ids.entries()) {
-      for (const [j, to] of ids.entries()) {
-        if (i !== j) cluster.proxies.set(`${from}->${to}`, await LinkProxy.start(listenPorts[j]!));
+    // The nodes' ports stay bound while the proxies pick theirs: a port just released is often the
+    // next one the system hands out, and a proxy on a node's port made that node exit (address in use).
+    const reserved = await reservePorts(2 * ids.length);
+    const listenPorts = reserved.ports;
+    try {
+      for (const [i, id] of ids.entries()) cluster.raftPorts.set(id, listenPorts[i]!);
+      for (const [i, from] of ids.entries()) {
+        for (const [j, to] of ids.entries()) {
+          if (i !== j) cluster.proxies.set(`${from}->${to}`, await LinkProxy.start(listenPorts[j]!));
+        }
       }
+    } finally {
+      await reserved.release();
     }
     for (const [i, id] of ids.entries()) {
       const peers = ids.map((peer, j) => `${peer}=127.0.0.1:${i === j ? listenPorts[j] : cluster.proxies.get(`${id}->${peer}`)!.port}`).join(',');
@@ -168,9 +192,10 @@ export class ProcessCluster {
     if (child === null) return;
     node.child = null;
     node.paused = false;
-    const exited = new Promise((done) => child.once('exit', done));
+    this.expectedExits.add(child);
+    const exited = exitOf(child);
     child.kill('SIGKILL');
-    await exited;
+    await withDeadline(exited, EXIT_AFTER_SIGKILL_MS, `${id} (pid ${String(child.pid)}) to exit after SIGKILL`);
   }
 
   /** Starts a killed node again on its data directory. */
@@ -216,22 +241,59 @@ export class ProcessCluster {
     return readFile(join(this.dir, `${id}.log`), 'utf8').catch(() => '');
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and removes the data. Returns the exit codes of SIGTERM'd nodes. */
-  async stop(): Promise<(number | null)[]> {
-    const codes = await Promise.all(this.nodes.map(async (node) => {
-      const child = node.child;
-      if (child === null) return null;
-      if (node.paused) child.kill('SIGCONT');
-      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      node.child = null;
-      return code;
+  /**
+   * Processes that ended although the cluster neither killed nor stopped
+   * them (a crash, a fatal error, a port already in use), oldest first.
+   */
+  unexpectedExits(): readonly UnexpectedExit[] {
+    return [...this.unexpected];
+  }
+
+  /**
+   * For failure messages: every unexpected exit, with the last lines of that
+   * node's log; the empty string when there was none.
+   */
+  async exitReport(lines = 8): Promise<string> {
+    const reports = await Promise.all(this.unexpected.map(async (exit) => {
+      const how = exit.error !== undefined ? `could not be spawned: ${exit.error}` : exit.signal !== null ? `was ended by ${exit.signal}` : `exited with code ${String(exit.code)}`;
+      const tail = (await this.log(exit.id)).trimEnd().split('\n').slice(-lines).join('\n');
+      return `${exit.id} (pid ${String(exit.pid)}) ${how}, unasked; the end of its log:\n${tail}`;
     }));
-    await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
-    return codes;
+    return reports.join('\n');
+  }
+
+  /**
+   * Stops every process (SIGTERM, then SIGKILL after 10 s) and closes the
+   * proxies. Returns each node's exit code: for a process that had already
+   * exited on its own, the code it exited with (see {@link unexpectedExits}).
+   * Never waits for ever: a process still there 10 s after SIGKILL is an error
+   * naming it.
+   */
+  async stop(): Promise<(number | null)[]> {
+    try {
+      return await Promise.all(this.nodes.map(async (node) => {
+        const child = node.child;
+        if (child === null) return null;
+        if (hasExited(child)) {
+          node.child = null;
+          return child.exitCode;
+        }
+        this.expectedExits.add(child);
+        if (node.paused) child.kill('SIGCONT');
+        const exited = exitOf(child);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        try {
+          const { code } = await withDeadline(exited, 10_000 + EXIT_AFTER_SIGKILL_MS, `${node.id} (pid ${String(child.pid)}) to exit after SIGTERM and SIGKILL`);
+          node.child = null;
+          return code;
+        } finally {
+          clearTimeout(timer);
+        }
+      }));
+    } finally {
+      await Promise.all([...this.proxies.values()].map((proxy) => proxy.close()));
+    }
   }
 
   async remove(): Promise<void> {
@@ -242,6 +304,14 @@ export class ProcessCluster {
     const log = createWriteStream(join(this.dir, `${node.id}.log`), { flags: 'a' });
     const child = spawn(process.execPath, this.commands.get(node.id)!, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.pipe(log);
+    // Record an exit nobody asked for: stop() and kill() must not wait for it, and tests can report it.
+    child.once('exit', (code, signal) => {
+      if (!this.expectedExits.has(child)) this.unexpected.push({ id: node.id, pid: child.pid, code, signal });
+    });
+    child.on('error', (error) => {
+      // Without this listener a failed spawn would be an uncaught error in the test runner.
+      if (!this.expectedExits.has(child) && child.pid === undefined) this.unexpected.push({ id: node.id, pid: undefined, code: null, signal: null, error: error.message });
+    });
     node.child = child;
     node.paused = false;
   }
@@ -264,6 +334,30 @@ async function authArguments(dir: string, ids: readonly string[], tls: ProcessCl
   return (id) => ['--tls-cert', join(dir, `${id}.crt`), '--tls-key', join(dir, `${id}.key`), '--tls-ca', join(dir, 'ca.crt')];
 }
 
+/** True once `child` has exited (or could not be spawned): its 'exit' event will not come again. */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null || child.pid === undefined;
+}
+
+/** Resolves when `child` has exited, at once if it already has. */
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (hasExited(child)) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+}
+
+/** `promise`, or an error naming `what` after `ms`. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`process cluster: timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
@@ -272,10 +366,19 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** `count` distinct free ports on loopback (bound once and released). */
-export async function freePorts(count: number): Promise<number[]> {
+/**
+ * `count` distinct free ports on loopback, bound and held until `release()`:
+ * whatever else the caller binds meanwhile cannot be given one of them.
+ */
+async function reservePorts(count: number): Promise<{ readonly ports: number[]; release(): Promise<void> }> {
   const servers = Array.from({ length: count }, () => createServer());
   const ports = await Promise.all(servers.map(listen));
-  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  return ports;
+  return { ports, release: async () => void (await Promise.all(servers.map((server) => new Promise((done) => server.close(done))))) };
+}
+
+/** `count` distinct free ports on loopback (bound once and released: another socket may take one before it is used). */
+export async function freePorts(count: number): Promise<number[]> {
+  const reserved = await reservePorts(count);
+  await reserved.release();
+  return reserved.ports;
 }

@@ -4,10 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ProcessCluster } from '../../src/testing/process-cluster.js';
 import { createTestPki } from '../transport/test-certificates.js';
 
-/** Polls `probe` until it answers (not null), for at most 90 s: generous, so that a loaded machine slows the test rather than failing it. */
-async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+/**
+ * Polls `probe` until it answers (not null), for at most 90 s: generous, so that a loaded machine slows the test rather than failing it.
+ * Fails at once, with the node's log, when a process of `cluster` has exited by itself: waiting longer would be pointless.
+ */
+async function until<T>(cluster: ProcessCluster, what: string, probe: () => Promise<T | null>): Promise<T> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
+    if (cluster.unexpectedExits().length > 0) throw new Error(`a node exited while waiting for ${what}:\n${await cluster.exitReport()}`);
     const value = await probe().catch(() => null);
     if (value !== null) return value;
     await new Promise((done) => setTimeout(done, 100));
@@ -26,8 +30,8 @@ describe('keel kv processes', () => {
     const cluster = await ProcessCluster.start({ size: 3, tls: pki, args: ['--tick-ms', '50'] });
     try {
       const [n1, n2, n3] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
-      await until('a leader', async () => ((await (await get(`${n1.url}/status`)).json()) as { leader: string | null }).leader);
-      const put = await until('a write', async () => {
+      await until(cluster, 'a leader', async () => ((await (await get(`${n1.url}/status`)).json()) as { leader: string | null }).leader);
+      const put = await until(cluster, 'a write', async () => {
         const response = await get(`${n2.url}/kv/secure`, { method: 'PUT', body: '{"value":"over TLS"}' });
         return response.status === 200 ? response : null;
       });
@@ -41,8 +45,9 @@ describe('keel kv processes', () => {
       expect(second.stderr).toMatch(/cannot use the log: .*locked|in use/i);
     } finally {
       const codes = await cluster.stop();
+      const report = await cluster.exitReport();
       await cluster.remove();
-      expect(codes).toEqual([0, 0, 0]);
+      expect(codes, report).toEqual([0, 0, 0]);
     }
   }, 300_000);
 });

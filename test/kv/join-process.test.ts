@@ -17,8 +17,10 @@ beforeAll(async () => {
 afterAll(async () => {
   const codes = await cluster.stop();
   const logs = await Promise.all(cluster.nodes.map(async (node, i) => (codes[i] === 0 || codes[i] === null ? '' : `${node.id} exited ${String(codes[i])}:\n${(await cluster.log(node.id)).split('\n').slice(-8).join('\n')}`)));
+  const report = await cluster.exitReport();
   await cluster.remove();
   expect(codes.filter((code) => code !== null && code !== 0), logs.join('\n')).toEqual([]);
+  expect(cluster.unexpectedExits(), report).toEqual([]);
 });
 
 describe('keel kv --join through POST /admin/members (real processes)', () => {
@@ -70,9 +72,11 @@ async function leaderUrl(): Promise<string | null> {
   return leaders.size === 1 && typeof only === 'string' ? cluster.node(only).url : null;
 }
 
+/** Polls `condition`; fails after `timeoutMs`, or at once (with its log) when a node exited by itself. */
 async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
+    if (cluster.unexpectedExits().length > 0) throw new Error(`a node exited while waiting for ${what}:\n${await cluster.exitReport()}`);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

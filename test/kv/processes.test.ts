@@ -34,9 +34,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const codes = await cluster.stop();
+  const report = await cluster.exitReport();
   await cluster.remove();
-  // Graceful shutdown: every node stopped by SIGTERM exits 0.
-  expect(codes.filter((code) => code !== null && code !== 0)).toEqual([]);
+  // Graceful shutdown: every node stopped by SIGTERM exits 0, and no node ended without being killed.
+  expect(codes.filter((code) => code !== null && code !== 0), report).toEqual([]);
+  expect(cluster.unexpectedExits(), report).toEqual([]);
 });
 
 describe(`real processes under kill -9, SIGSTOP and link cuts (seed ${SEED})`, () => {
@@ -218,9 +220,11 @@ async function readKey(url: string, key: string): Promise<string | null | undefi
   }
 }
 
+/** Polls `condition`; fails after `timeoutMs`, or at once (with its log) when a node exited without being killed. */
 async function waitFor(what: string, timeoutMs: number, condition: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
+    if (cluster.unexpectedExits().length > 0) throw new Error(`a node exited while waiting for ${what} (seed ${SEED}):\n${await cluster.exitReport()}`);
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (seed ${SEED})`);
     await sleep(200);
   }

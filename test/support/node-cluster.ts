@@ -150,7 +150,11 @@ export class NodeCluster {
     throw new Error(`no leader within ${maxMs} ms of virtual time`);
   }
 
-  /** Advances virtual time until `promise` settles (bounded), then returns its outcome. */
+  /**
+   * Advances virtual time until `promise` settles (bounded), then returns its
+   * outcome. Still pending after `maxMs` of virtual time and 10 s more of real
+   * time, it fails naming how long it waited, rather than hanging the test.
+   */
   async run<T>(promise: Promise<T>, maxMs = 60_000): Promise<T> {
     let settled = false;
     const tracked = promise.finally(() => {
@@ -158,7 +162,16 @@ export class NodeCluster {
     });
     tracked.catch(() => undefined);
     for (let elapsed = 0; !settled && elapsed < maxMs; elapsed += TICK_MS) await this.clock.advance(TICK_MS);
-    return tracked;
+    if (settled) return tracked;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`run(): the promise did not settle within ${maxMs} ms of virtual time (and 10 s of real time)`)), 10_000);
+    });
+    try {
+      return await Promise.race([tracked, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async advance(ms: number): Promise<void> {

@@ -5,7 +5,7 @@ import { TransportIOError } from '../../src/errors.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import { text } from '../support/node-cluster.js';
-import { createTransports, LOOPBACK, TcpCluster, waitUntil } from './tcp-cluster.js';
+import { createTransports, LOOPBACK, TcpCluster, waitUntil, within } from './tcp-cluster.js';
 import { heartbeat, RecordingHandler } from './tcp-raw-peer.js';
 
 let cluster: TcpCluster | null = null;
@@ -69,7 +69,7 @@ describe('TcpTransport connections', () => {
     const restarted = await c.restart(follower);
     const installed = new Promise<number>((resolve) => restarted.on('snapshot', resolve));
 
-    expect(await installed).toBeGreaterThan(0);
+    expect(await within(installed, 15_000, 'the restarted follower to install a snapshot')).toBeGreaterThan(0);
     await waitUntil(() => c.entry(follower).machine.items.length === values.length, 15_000, 'the follower to catch up');
     expect(c.entry(follower).machine.items).toEqual(values);
   });

@@ -38,8 +38,11 @@ test('an authenticated peer’s invalid message does not change the node’s Raf
 
   // The same path with a valid heartbeat does move the node: the check above was not vacuous.
   const good = await authenticatedSocket(port, 'b', 'a', secret);
-  good.write(encodeMessageFrame(heartbeat('b', 'a', 5)));
-  await waitUntil(() => a.status().term === 5, 10_000, 'the valid heartbeat to raise the term');
-  expect(a.status().leader).toBe('b');
-  good.destroy();
+  try {
+    good.write(encodeMessageFrame(heartbeat('b', 'a', 5)));
+    await waitUntil(() => a.status().term === 5, 10_000, 'the valid heartbeat to raise the term');
+    expect(a.status().leader).toBe('b');
+  } finally {
+    good.destroy();
+  }
 });

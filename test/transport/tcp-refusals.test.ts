@@ -148,10 +148,13 @@ describe('TcpTransport refuses peers that are not who they should be', () => {
     const logs = new LogCollector();
     const server = await startServer({ secret: randomBytes(32), maxPendingConnections: 2, logger: logs.for('a') });
     const silent = [await openSocket(server.port), await openSocket(server.port)];
-    const third = await openSocket(server.port);
-    await closed(third);
-    expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['overloaded']);
-    for (const socket of silent) socket.destroy();
+    try {
+      const third = await openSocket(server.port);
+      await closed(third);
+      expect(logs.refusals('a').map((entry) => entry.reason)).toEqual(['overloaded']);
+    } finally {
+      for (const socket of silent) socket.destroy();
+    }
   });
 
   test('before the handshake, a frame larger than a handshake message is refused at its length prefix', async () => {

@@ -263,7 +263,7 @@ export type HandshakeRefusal =
   | 'overloaded'
   | 'refused-by-peer';
 
-/** A socket operation of a transport failed (listen, accept). `cause` holds the system error. */
+/** A socket operation of a transport or of the KV HTTP server failed (listen, accept). `cause` holds the system error. */
 export class TransportIOError extends KeelError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_TRANSPORT_IO', message, options);

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TransportIOError } from '../errors.js';
 import { KvHttpApi } from './http-api.js';
 import type { KvHttpApiOptions } from './http-api.js';
 
@@ -22,7 +23,11 @@ export class KvHttpServer {
 
   private constructor(readonly api: KvHttpApi, private readonly server: Server) {}
 
-  /** Starts serving `options` on `listen`; resolves once the server is listening. */
+  /**
+   * Starts serving `options` on `listen`; resolves once the server is
+   * listening. Rejects with {@link TransportIOError} when it cannot listen
+   * (address in use, no permission), its `cause` the system error.
+   */
   static async start(options: KvHttpApiOptions, listen: HttpListenOptions): Promise<KvHttpServer> {
     const api = new KvHttpApi(options);
     const server = createServer(api.handle);
@@ -30,9 +35,10 @@ export class KvHttpServer {
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const refused = (error: Error): void => reject(new TransportIOError(`cannot listen on ${listen.host}:${listen.port}: ${error.message}`, { cause: error }));
+      server.once('error', refused);
       server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
+        server.off('error', refused);
         resolve();
       });
     });

@@ -2,6 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -61,6 +63,30 @@ describe('keel CLI', () => {
         expect(result.stderr).toContain(message);
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('kv: a peer or HTTP address already in use exits 2 and names it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-kv-in-use-'));
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = `127.0.0.1:${(holder.address() as AddressInfo).port}`;
+    // A port that was free a moment ago, for the address that must not be the one in use.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const free = `127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    try {
+      const peerTaken = keel('kv', '--id', 'n1', '--peers', `n1=${taken}`, '--http', free, '--data', join(dir, 'a'), '--insecure');
+      expect(peerTaken.status).toBe(2);
+      expect(peerTaken.stderr).toContain(`cannot use the peer address ${taken}`);
+      const httpTaken = keel('kv', '--id', 'n1', '--peers', `n1=${free}`, '--http', taken, '--data', join(dir, 'b'), '--insecure');
+      expect(httpTaken.status).toBe(2);
+      expect(httpTaken.stderr).toContain(`cannot use the HTTP address ${taken}`);
+      expect(httpTaken.stderr).toContain('EADDRINUSE');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -16,7 +16,7 @@ import {
   SessionStaleError,
   TransferFailedError,
 } from '../errors.js';
-import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
+import type { NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { SnapshotWriter } from '../storage/snapshot-store.js';
 import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
@@ -27,6 +27,7 @@ import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { decodeRuntimeHeader, encodeRuntimeHeader, MemberAddresses } from './member-addresses.js';
 import { MembershipChanges, membersOf } from './membership-changes.js';
 import { decodePayload, encodeCommand } from './payload.js';
+import { ForwardedProposals } from './forwarded-proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import { SessionTable } from './sessions.js';
@@ -34,6 +35,8 @@ import type { ClientSession } from './sessions.js';
 import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
+
+export { RemoteProposalError } from './forwarded-proposals.js';
 
 /** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
 export interface RequestOptions {
@@ -104,7 +107,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly core: RawNode;
   private readonly options: ResolvedNodeOptions<Result>;
   private readonly waiters: ApplyWaiters<Result>;
-  private readonly forwarded = new Map<number, Deferred<{ index: Index; term: Term }>>();
+  private readonly forwarding: ForwardedProposals;
   /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
   private readonly readsPending = new Map<string, Deferred<void>>();
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
@@ -191,6 +194,14 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       (from, term, snapshot) => this.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
       (error) => this.fail(error),
     );
+    this.forwarding = new ForwardedProposals({
+      id: options.id,
+      core: this.core,
+      clock: options.clock,
+      send: (to, message) => options.transport.send(to, message),
+      nextRequestId: () => this.nextRequestId++,
+      fail: (error) => this.fail(error),
+    });
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
     for (const id of membersOf(status.membership)) this.knownMembers.add(id);
@@ -273,7 +284,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (core.leader === null) {
         this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
       } else {
-        void this.forward(core.leader, payload, timeoutMs, options.signal).then(
+        void this.forwarding.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
             waitingAt = index;
             if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
@@ -677,10 +688,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
           this.core.step(message.message);
           break;
         case 'forward':
-          this.answerForward(message);
+          this.forwarding.answer(message);
           break;
         case 'forwardResult':
-          this.settleForward(message);
+          this.forwarding.settle(message);
           break;
         case 'snapshotChunk':
           this.receiver.receive(message);
@@ -703,39 +714,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       if (message.type === 'installSnapshot') this.sender.start(message.to, message.term);
       else this.options.transport.send(message.to, { kind: 'raft', message });
     }
-  }
-
-  private forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
-    const requestId = this.nextRequestId++;
-    const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.options.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
-    this.forwarded.set(requestId, deferred);
-    this.options.transport.send(leader, { kind: 'forward', from: this.options.id, to: leader, requestId, payload });
-    return deferred.promise;
-  }
-
-  /** Leader side of a forwarded proposal: propose it and say where it landed. */
-  private answerForward(request: ForwardProposal): void {
-    const reply = (result: ForwardResult): void => this.options.transport.send(request.from, result);
-    const base = { kind: 'forwardResult', from: this.options.id, to: request.from, requestId: request.requestId } as const;
-    try {
-      const receipt = this.core.propose(request.payload);
-      reply({ ...base, ok: true, index: receipt.lastIndex, term: receipt.term });
-    } catch (error) {
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') {
-        this.fail(error);
-        return;
-      }
-      reply({ ...base, ok: false, code: error.code, message: error.message, leader: error instanceof NotLeaderError ? error.leader : null });
-    }
-  }
-
-  private settleForward(result: ForwardResult): void {
-    const deferred = this.forwarded.get(result.requestId);
-    if (deferred === undefined) return;
-    this.forwarded.delete(result.requestId);
-    if (result.ok) deferred.resolve({ index: result.index, term: result.term });
-    else if (result.code === 'KEEL_NOT_LEADER') deferred.reject(new NotLeaderError(result.leader));
-    else deferred.reject(new RemoteProposalError(result.code, result.message));
   }
 
   // ---- reads ----------------------------------------------------------------
@@ -834,8 +812,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.tickTimer = null;
     this.sender.cancelAll();
     this.waiters.rejectAll(error);
-    for (const deferred of this.forwarded.values()) deferred.reject(error);
-    this.forwarded.clear();
+    this.forwarding.rejectAll(error);
     for (const deferred of this.readsPending.values()) deferred.reject(error);
     this.readsPending.clear();
     for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
@@ -848,16 +825,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private checkRunning(): void {
     if (this.state === 'closed') throw new NodeClosedError();
     if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
-  }
-}
-
-/** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
-export class RemoteProposalError extends KeelError {
-  readonly remoteCode: string;
-
-  constructor(remoteCode: string, message: string) {
-    super('KEEL_PROPOSAL_DROPPED', `the leader refused the proposal: ${message}`);
-    this.remoteCode = remoteCode;
   }
 }
 

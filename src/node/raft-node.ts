@@ -32,40 +32,15 @@ import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import { SessionTable } from './sessions.js';
 import type { ClientSession } from './sessions.js';
+import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
+import { AwaitingLeader } from './awaiting-leader.js';
+import { ReadBarriers } from './read-barriers.js';
 import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
-
-/** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
-export interface RequestOptions {
-  /** Rejects with `AbortedError` when it fires. */
-  readonly signal?: AbortSignal;
-  /** Deadline in clock milliseconds. @defaultValue the node's `requestTimeoutMs` */
-  readonly timeoutMs?: number;
-}
-
-/** Options of one {@link RaftNode.read} call. */
-export interface ReadOptions extends RequestOptions {
-  /**
-   * Serve the read from the leader's lease without a round trip when it
-   * holds one (falls back to ReadIndex otherwise). Safe only if no node's
-   * clock runs faster than another's by more than `maxClockDriftTicks` per
-   * election timeout; needs CheckQuorum.
-   */
-  readonly lease?: boolean;
-}
-
-/** Options of one {@link RaftNode.propose} call. */
-export interface ProposeOptions extends RequestOptions {
-  /**
-   * Makes the proposal exactly-once (Raft dissertation §6.3): a retry with the
-   * same client id and sequence number is applied at most once and resolves
-   * with the original result, on any node. Results must be msgpack-encodable.
-   */
-  readonly session?: ClientSession;
-}
+export type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 
 /** A node's state, from {@link RaftNode.status}. */
 export interface NodeStatus {
@@ -108,11 +83,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly options: ResolvedNodeOptions<Result>;
   private readonly waiters: ApplyWaiters<Result>;
   private readonly forwarding: ForwardedProposals;
-  /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
-  private readonly readsPending = new Map<string, Deferred<void>>();
-  private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  private readonly reads: ReadBarriers;
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
-  private awaitingLeader: { readonly dispatch: () => void; readonly reject: (error: unknown) => void }[] = [];
+  private readonly awaitingLeader = new AwaitingLeader();
   /** Leadership transfers this node started and is watching. */
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
@@ -202,6 +175,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       nextRequestId: () => this.nextRequestId++,
       fail: (error) => this.fail(error),
     });
+    this.reads = new ReadBarriers({
+      id: options.id,
+      core: this.core,
+      clock: options.clock,
+      requestTimeoutMs: options.requestTimeoutMs,
+      awaitingLeader: this.awaitingLeader,
+      nextRequestId: () => this.nextRequestId++,
+      wake: () => this.wake(),
+    });
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
     for (const id of membersOf(status.membership)) this.knownMembers.add(id);
@@ -282,7 +264,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (!this.options.forwardProposals) {
         deferred.reject(new NotLeaderError(core.leader));
       } else if (core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
+        this.awaitingLeader.add({ dispatch, reject: (error) => deferred.reject(error) });
       } else {
         void this.forwarding.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
@@ -306,28 +288,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    */
   read(options: ReadOptions = {}): Promise<void> {
     this.checkRunning();
-    const requestId = `${this.options.id}:${this.nextRequestId++}`;
-    const deferred = guardedPromise<void>('read', this.options.clock, options.timeoutMs ?? this.options.requestTimeoutMs, options.signal, () => {
-      this.readsPending.delete(requestId);
-      const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
-      if (position >= 0) this.readsConfirmed.splice(position, 1);
-    });
-    const dispatch = (): void => {
-      if (deferred.settled) return;
-      if (this.core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
-        return;
-      }
-      try {
-        this.core.readIndex(requestId, { lease: options.lease === true });
-        this.readsPending.set(requestId, deferred);
-        this.wake();
-      } catch (error) {
-        deferred.reject(error);
-      }
-    };
-    dispatch();
-    return deferred.promise;
+    return this.reads.read(options);
   }
 
   /**
@@ -561,8 +522,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       if (pending !== undefined) await pending;
       if (this.state !== 'running') return;
     }
-    for (const readState of ready.readStates) this.confirmRead(readState.requestId, readState.index);
-    this.releaseReads();
+    for (const readState of ready.readStates) this.reads.confirm(readState.requestId, readState.index);
+    this.reads.release(this.appliedIndex);
     this.core.advance();
     this.emitChanges();
     if (this.snapshotDue()) await this.takeSnapshot();
@@ -716,25 +677,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }
   }
 
-  // ---- reads ----------------------------------------------------------------
-
-  private confirmRead(requestId: string, index: Index): void {
-    const deferred = this.readsPending.get(requestId);
-    if (deferred === undefined) return;
-    this.readsPending.delete(requestId);
-    this.readsConfirmed.push({ index, deferred });
-  }
-
-  /** Reads whose index this node has applied may proceed. */
-  private releaseReads(): void {
-    for (let i = this.readsConfirmed.length - 1; i >= 0; i--) {
-      const read = this.readsConfirmed[i]!;
-      if (read.index > this.appliedIndex) continue;
-      this.readsConfirmed.splice(i, 1);
-      read.deferred.resolve();
-    }
-  }
-
   // ---- time, events, shutdown ------------------------------------------------
 
   private scheduleTick(): void {
@@ -762,7 +704,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const seen = this.lastSeen;
     if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
       if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
-      this.dispatchAwaitingLeader(leader);
+      this.awaitingLeader.dispatch(leader);
       return;
     }
     const before = { ...seen };
@@ -778,15 +720,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (leader !== before.leader) this.emit('leader', leader);
     if (commit !== before.commit) this.emit('commit', commit);
     if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
-    this.dispatchAwaitingLeader(leader);
-  }
-
-  /** Requests made while no leader was known go out once one is. */
-  private dispatchAwaitingLeader(leader: NodeId | null): void {
-    if (leader === null || this.awaitingLeader.length === 0) return;
-    const waiting = this.awaitingLeader;
-    this.awaitingLeader = [];
-    for (const waiter of waiting) waiter.dispatch();
+    this.awaitingLeader.dispatch(leader);
   }
 
   private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {
@@ -813,13 +747,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sender.cancelAll();
     this.waiters.rejectAll(error);
     this.forwarding.rejectAll(error);
-    for (const deferred of this.readsPending.values()) deferred.reject(error);
-    this.readsPending.clear();
-    for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
+    this.reads.rejectAll(error);
     for (const watch of this.transfers) watch.deferred.reject(error);
     this.transfers.clear();
-    // Requests still waiting for a leader are pending operations too (found by the runtime simulator).
-    for (const waiter of this.awaitingLeader.splice(0)) waiter.reject(error);
+    this.awaitingLeader.rejectAll(error);
   }
 
   private checkRunning(): void {

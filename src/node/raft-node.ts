@@ -2,7 +2,7 @@ import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
   CorruptionError,
   InvalidArgumentError,
@@ -25,7 +25,7 @@ import type { NodeEvents } from './events.js';
 import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { decodeRuntimeHeader, encodeRuntimeHeader, MemberAddresses } from './member-addresses.js';
-import { MembershipChanges, membersOf } from './membership-changes.js';
+import { MembershipChanges } from './membership-changes.js';
 import { decodePayload, encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
@@ -35,6 +35,7 @@ import type { ClientSession } from './sessions.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
+import { KnownMembers } from './known-members.js';
 import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
@@ -109,12 +110,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Addresses of members added at runtime, replicated through the log and snapshots (see member-addresses.ts). */
   private readonly addresses: MemberAddresses;
   private readonly membershipChanges: MembershipChanges;
-  /** Every node this node's transport may know as a member, so that the ones that leave are forgotten. */
-  private readonly knownMembers = new Set<NodeId>();
-  /** This node has been a member of an applied configuration (a joining node is not, until it is added). */
-  private wasMember: boolean;
-  /** This node applied a configuration without itself: it stopped ticking. */
-  private removed = false;
+  private readonly members: KnownMembers;
   /** The newest hard state handed out by the core, written with the next durable write. */
   private hardState: HardState | null = null;
 
@@ -186,9 +182,23 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     });
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
-    for (const id of membersOf(status.membership)) this.knownMembers.add(id);
-    for (const [id, address] of addresses.entries()) this.applyAddress(id, address);
-    this.wasMember = this.knownMembers.has(options.id);
+    this.members = new KnownMembers(
+      {
+        id: options.id,
+        clock: options.clock,
+        addresses,
+        transport: options.transport,
+        forgetAfterMs: options.electionTicks * options.tickIntervalMs,
+        membership: () => this.core.status().membership,
+        isRunning: () => this.state === 'running',
+        removed: () => {
+          if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
+          this.tickTimer = null;
+          this.emit('removed');
+        },
+      },
+      status.membership,
+    );
     this.membershipChanges = new MembershipChanges({
       id: options.id,
       core: this.core,
@@ -196,7 +206,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       tickIntervalMs: options.tickIntervalMs,
       electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
-      addPeer: (id, address) => this.learnAddress(id, address),
+      addPeer: (id, address) => this.members.learnAddress(id, address),
       waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       wake: () => this.wake(),
@@ -378,60 +388,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     return deferred.promise.then(() => undefined);
   }
 
-  /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
-  private learnAddress(id: NodeId, address: string): void {
-    this.addresses.set(id, address);
-    this.knownMembers.add(id);
-    if (id !== this.options.id) this.options.transport.addPeer(id, address);
-  }
-
-  /**
-   * An address entry was applied. The leader's transport accepted the address
-   * before it was logged; should this node's transport refuse it, the peer is
-   * merely unreachable from here, which Raft tolerates — no reason to stop.
-   */
-  private applyAddress(id: NodeId, address: string): void {
-    try {
-      this.learnAddress(id, address);
-    } catch (error) {
-      if (!(error instanceof InvalidArgumentError)) throw error;
-    }
-  }
-
-  /**
-   * A configuration was applied (committed): members that left it are
-   * forgotten, after an election timeout so that the leader's last append
-   * (telling them the commit index) still reaches them; and this node learns
-   * whether it was removed.
-   */
-  private configurationApplied(applied: Membership): void {
-    const members = new Set([...membersOf(applied), ...membersOf(this.core.status().membership)]);
-    // A joining node learns the members it was started with from the configurations it applies.
-    for (const id of members) this.knownMembers.add(id);
-    const leavers = [...this.knownMembers].filter((id) => !members.has(id));
-    if (leavers.length > 0) {
-      this.options.clock.setTimeout(() => {
-        // After close() the storage may be closed too: nothing to forget then.
-        if (this.state !== 'running') return;
-        const now = membersOf(this.core.status().membership);
-        for (const id of leavers) {
-          if (now.has(id)) continue;
-          this.knownMembers.delete(id);
-          this.addresses.delete(id);
-          if (id !== this.options.id) this.options.transport.removePeer(id);
-        }
-      }, this.options.electionTicks * this.options.tickIntervalMs);
-    }
-    if (membersOf(applied).has(this.options.id)) this.wasMember = true;
-    else if (this.wasMember && !this.removed) {
-      // Removed: stop ticking, so this node never campaigns again; it still answers messages.
-      this.removed = true;
-      if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
-      this.tickTimer = null;
-      this.emit('removed');
-    }
-  }
-
   /**
    * A read-only view of the core, for invariant checkers, simulators and
    * debugging tools: its full status (vote, log bounds, progress) and the
@@ -464,7 +420,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       learners: status.membership.learners ?? [],
       joint: status.joint ? { outgoingVoters: status.membership.outgoingVoters ?? [] } : null,
       configIndex: status.configIndex,
-      removed: this.removed,
+      removed: this.members.removed,
       progress: status.progress,
     };
   }
@@ -580,13 +536,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private applyEntry(entry: Entry): Promise<void> | undefined {
     // A configuration entry is the core's business (it took effect when appended), not the state machine's.
     if (entry.type === 'config') {
-      this.configurationApplied(this.core.membershipAt(entry.index));
+      this.members.configurationApplied(this.core.membershipAt(entry.index));
       return this.finishApply(entry, { ok: true, result: undefined as Result });
     }
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
     if (payload.kind === 'memberAddress') {
-      this.applyAddress(payload.id, payload.address);
+      this.members.applyAddress(payload.id, payload.address);
       return this.finishApply(entry, { ok: true, result: undefined as Result });
     }
     const session = payload.session;
@@ -621,8 +577,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
     await restoreState(this.options, this.sessions, this.addresses, meta.index);
-    for (const [id, address] of this.addresses.entries()) this.applyAddress(id, address);
-    this.configurationApplied(meta.membership);
+    for (const [id, address] of this.addresses.entries()) this.members.applyAddress(id, address);
+    this.members.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
     this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
@@ -681,7 +637,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private scheduleTick(): void {
     this.tickTimer = this.options.clock.setTimeout(() => {
-      if (this.state !== 'running' || this.removed) return;
+      if (this.state !== 'running' || this.members.removed) return;
       this.core.tick();
       this.membershipChanges.onTick();
       this.emitChanges();

@@ -4,7 +4,6 @@ import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js
 import type { Ready } from '../core/ready.js';
 import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
-  CorruptionError,
   InvalidArgumentError,
   KeelError,
   LogNotLoadedError,
@@ -17,14 +16,13 @@ import {
   TransferFailedError,
 } from '../errors.js';
 import type { NodeMessage, TransportHandler } from '../transport/transport.js';
-import type { SnapshotWriter } from '../storage/snapshot-store.js';
 import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
-import { decodeRuntimeHeader, encodeRuntimeHeader, MemberAddresses } from './member-addresses.js';
+import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
 import { decodePayload, encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
@@ -36,7 +34,8 @@ import type { ProposeOptions, ReadOptions, RequestOptions } from './request-opti
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
 import { KnownMembers } from './known-members.js';
-import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
+import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
+import { SnapshotTaker } from './snapshot-taker.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
 
@@ -90,10 +89,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Leadership transfers this node started and is watching. */
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
-  /** Index of the newest snapshot this node holds (taken or installed). */
-  private snapshotIndex: Index;
-  /** Payload bytes applied since that snapshot. */
-  private bytesSinceSnapshot = 0;
+  private readonly snapshotTaker: SnapshotTaker<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
   private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
@@ -137,7 +133,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       applied: appliedIndex,
     });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
-    this.snapshotIndex = appliedIndex;
     const policy = options.snapshotting;
     this.sender = new SnapshotSender(
       options.id,
@@ -180,6 +175,20 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       nextRequestId: () => this.nextRequestId++,
       wake: () => this.wake(),
     });
+    this.snapshotTaker = new SnapshotTaker<Result>(
+      {
+        options,
+        core: this.core,
+        sessions,
+        addresses,
+        sender: this.sender,
+        receiver: this.receiver,
+        appliedIndex: () => this.appliedIndex,
+        isRunning: () => this.state === 'running',
+        taken: (index) => this.emit('snapshot', index),
+      },
+      appliedIndex,
+    );
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
     this.members = new KnownMembers(
@@ -482,54 +491,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.reads.release(this.appliedIndex);
     this.core.advance();
     this.emitChanges();
-    if (this.snapshotDue()) await this.takeSnapshot();
-  }
-
-  /** Enough applied since the last snapshot (entries or bytes) to take another. */
-  private snapshotDue(): boolean {
-    const policy = this.options.snapshotting;
-    return this.state === 'running' && (this.appliedIndex - this.snapshotIndex >= policy.entries || this.bytesSinceSnapshot >= policy.bytes);
-  }
-
-  /**
-   * Takes a snapshot once enough entries were applied since the last one, then
-   * compacts the log behind it — keeping `keepEntries`, and never past a
-   * snapshot still being sent, so a far-behind follower that just installed
-   * one can continue from the log instead of needing another (the livelock of
-   * hashicorp/raft #212 and #697).
-   */
-  private async takeSnapshot(): Promise<void> {
-    const policy = this.options.snapshotting;
-    const index = this.appliedIndex;
-    const term = this.core.term(index);
-    // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
-    if (term === undefined || this.receiver.receiving()) return;
-    // The configuration of the snapshot's own position, not a newer one from the log's tail.
-    const membership = this.core.membershipAt(index);
-    let writer: SnapshotWriter;
-    try {
-      writer = await this.options.snapshots.create({ index, term, membership });
-    } catch (error) {
-      // The same index is being written by an incoming snapshot (found by the runtime simulator): skip this round.
-      if (error instanceof InvalidArgumentError) return;
-      throw error;
-    }
-    try {
-      for await (const chunk of composeSnapshot(encodeRuntimeHeader(this.sessions.encode(), this.addresses), this.options.stateMachine.snapshot())) await writer.write(chunk);
-      await writer.commit();
-    } catch (error) {
-      await writer.abort();
-      throw new NodeFailedError(`taking a snapshot at ${index} failed`, { cause: error });
-    }
-    this.snapshotIndex = index;
-    this.bytesSinceSnapshot = 0;
-    const sending = this.sender.lowestIndexInFlight();
-    const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
-    const storage = this.options.storage;
-    if (compactTo > storage.firstIndex() - 1 && compactTo >= this.core.status().firstIndex - 1) {
-      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership: this.core.membershipAt(compactTo) });
-    }
-    this.emit('snapshot', index);
+    if (this.snapshotTaker.due()) await this.snapshotTaker.take();
   }
 
   /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
@@ -568,7 +530,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
     this.appliedIndex = entry.index;
-    this.bytesSinceSnapshot += entry.data.byteLength;
+    this.snapshotTaker.applied(entry.data.byteLength);
     this.waiters.applied(entry.index, entry.term, outcome);
     this.emit('apply', entry.index);
     return undefined;
@@ -581,8 +543,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.members.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
-    this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
-    this.bytesSinceSnapshot = 0;
+    this.snapshotTaker.installed(meta.index);
     this.emit('snapshot', meta.index);
   }
 
@@ -713,50 +674,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.state === 'closed') throw new NodeClosedError();
     if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
   }
-}
-
-/** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */
-async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses): Promise<Index> {
-  const latest = options.snapshots.latest();
-  const logSnapshotIndex = options.storage.firstIndex() - 1;
-  if (latest === null || latest.index === 0) {
-    if (logSnapshotIndex > 0) throw new CorruptionError('snapshots', `the log is compacted to ${logSnapshotIndex} but no snapshot exists`);
-    return 0;
-  }
-  if (latest.index < logSnapshotIndex) {
-    throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
-  }
-  await finishInterruptedInstall(options, latest);
-  await restoreState(options, sessions, addresses, latest.index);
-  return latest.index;
-}
-
-/**
- * A snapshot received from the leader is committed to the snapshot store
- * before the log records it. A crash (or an I/O error) in between leaves a
- * snapshot the log does not reach or does not match (found by the runtime
- * simulator). A stored snapshot is committed state, so finishing the install
- * — recording it in the log, which drops a log that does not match it — is
- * exactly what the core would have done.
- */
-async function finishInterruptedInstall<Result>(options: ResolvedNodeOptions<Result>, latest: SnapshotMeta): Promise<void> {
-  const storage = options.storage;
-  if (latest.index <= storage.firstIndex() - 1) return;
-  if (latest.index <= storage.lastIndex() && storage.term(latest.index) === latest.term) return;
-  await storage.saveSnapshot(latest);
-}
-
-/** Restores the session table, the member addresses and the user's state machine from the snapshot at `index`. */
-async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses, index: Index): Promise<void> {
-  await splitSnapshot(
-    options.snapshots.read(index),
-    (bytes) => {
-      const header = decodeRuntimeHeader(bytes);
-      sessions.restore(header.sessions);
-      addresses.replace(header.addresses);
-    },
-    (rest) => options.stateMachine.restore(rest),
-  );
 }
 
 function checkSession(session: ClientSession): void {

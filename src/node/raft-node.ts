@@ -12,7 +12,6 @@ import {
   NodeFailedError,
   NotLeaderError,
   ProposalTooLargeError,
-  SessionStaleError,
   TransferFailedError,
 } from '../errors.js';
 import type { NodeMessage, TransportHandler } from '../transport/transport.js';
@@ -24,7 +23,7 @@ import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
-import { decodePayload, encodeCommand } from './payload.js';
+import { encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
@@ -36,6 +35,7 @@ import { ReadBarriers } from './read-barriers.js';
 import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
+import { EntryApplier } from './entry-applier.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
 
@@ -90,6 +90,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
   private readonly snapshotTaker: SnapshotTaker<Result>;
+  private readonly applier: EntryApplier<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
   private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
@@ -220,6 +221,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       wake: () => this.wake(),
       throwIfStopped: () => this.checkRunning(),
+    });
+    this.applier = new EntryApplier<Result>({
+      core: this.core,
+      sessions,
+      stateMachine: options.stateMachine,
+      members: this.members,
+      finish: (entry, outcome) => this.finishApply(entry, outcome),
     });
   }
 
@@ -483,7 +491,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sendAll(ready.messages);
     for (const entry of ready.committedEntries) {
       // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
-      const pending = this.applyEntry(entry);
+      const pending = this.applier.apply(entry);
       if (pending !== undefined) await pending;
       if (this.state !== 'running') return;
     }
@@ -492,40 +500,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.core.advance();
     this.emitChanges();
     if (this.snapshotTaker.due()) await this.snapshotTaker.take();
-  }
-
-  /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
-  private applyEntry(entry: Entry): Promise<void> | undefined {
-    // A configuration entry is the core's business (it took effect when appended), not the state machine's.
-    if (entry.type === 'config') {
-      this.members.configurationApplied(this.core.membershipAt(entry.index));
-      return this.finishApply(entry, { ok: true, result: undefined as Result });
-    }
-    const payload = decodePayload(entry.index, entry.data);
-    if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
-    if (payload.kind === 'memberAddress') {
-      this.members.applyAddress(payload.id, payload.address);
-      return this.finishApply(entry, { ok: true, result: undefined as Result });
-    }
-    const session = payload.session;
-    const decision = session === null ? null : this.sessions.check(session);
-    if (decision?.kind === 'duplicate') return this.finishApply(entry, { ok: true, result: decision.result as Result });
-    if (decision?.kind === 'stale') return this.finishApply(entry, { ok: false, error: new SessionStaleError(session!.clientId, session!.seq, decision.lastSeq) });
-    const failed = (error: unknown): never => {
-      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
-      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
-    };
-    const complete = (result: Result): undefined => {
-      if (session !== null) this.sessions.record(session, result);
-      return this.finishApply(entry, { ok: true, result });
-    };
-    let result: Result | Promise<Result>;
-    try {
-      result = this.options.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
-    } catch (error) {
-      return failed(error);
-    }
-    return result instanceof Promise ? result.then(complete, failed) : complete(result);
   }
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {

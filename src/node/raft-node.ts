@@ -2,9 +2,8 @@ import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, Membership, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
-  CorruptionError,
   InvalidArgumentError,
   KeelError,
   LogNotLoadedError,
@@ -13,56 +12,35 @@ import {
   NodeFailedError,
   NotLeaderError,
   ProposalTooLargeError,
-  SessionStaleError,
   TransferFailedError,
 } from '../errors.js';
-import type { ForwardProposal, ForwardResult, NodeMessage, TransportHandler } from '../transport/transport.js';
-import type { SnapshotWriter } from '../storage/snapshot-store.js';
+import type { NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
-import { decodeRuntimeHeader, encodeRuntimeHeader, MemberAddresses } from './member-addresses.js';
-import { MembershipChanges, membersOf } from './membership-changes.js';
-import { decodePayload, encodeCommand } from './payload.js';
+import { MemberAddresses } from './member-addresses.js';
+import { MembershipChanges } from './membership-changes.js';
+import { encodeCommand } from './payload.js';
+import { ForwardedProposals } from './forwarded-proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import { SessionTable } from './sessions.js';
 import type { ClientSession } from './sessions.js';
-import { composeSnapshot, splitSnapshot } from './snapshot-format.js';
+import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
+import { AwaitingLeader } from './awaiting-leader.js';
+import { ReadBarriers } from './read-barriers.js';
+import { KnownMembers } from './known-members.js';
+import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
+import { SnapshotTaker } from './snapshot-taker.js';
+import { EntryApplier } from './entry-applier.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome, Deferred } from './waiters.js';
 
-/** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
-export interface RequestOptions {
-  /** Rejects with `AbortedError` when it fires. */
-  readonly signal?: AbortSignal;
-  /** Deadline in clock milliseconds. @defaultValue the node's `requestTimeoutMs` */
-  readonly timeoutMs?: number;
-}
-
-/** Options of one {@link RaftNode.read} call. */
-export interface ReadOptions extends RequestOptions {
-  /**
-   * Serve the read from the leader's lease without a round trip when it
-   * holds one (falls back to ReadIndex otherwise). Safe only if no node's
-   * clock runs faster than another's by more than `maxClockDriftTicks` per
-   * election timeout; needs CheckQuorum.
-   */
-  readonly lease?: boolean;
-}
-
-/** Options of one {@link RaftNode.propose} call. */
-export interface ProposeOptions extends RequestOptions {
-  /**
-   * Makes the proposal exactly-once (Raft dissertation §6.3): a retry with the
-   * same client id and sequence number is applied at most once and resolves
-   * with the original result, on any node. Results must be msgpack-encodable.
-   */
-  readonly session?: ClientSession;
-}
+export { RemoteProposalError } from './forwarded-proposals.js';
+export type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 
 /** A node's state, from {@link RaftNode.status}. */
 export interface NodeStatus {
@@ -104,19 +82,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly core: RawNode;
   private readonly options: ResolvedNodeOptions<Result>;
   private readonly waiters: ApplyWaiters<Result>;
-  private readonly forwarded = new Map<number, Deferred<{ index: Index; term: Term }>>();
-  /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
-  private readonly readsPending = new Map<string, Deferred<void>>();
-  private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  private readonly forwarding: ForwardedProposals;
+  private readonly reads: ReadBarriers;
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
-  private awaitingLeader: { readonly dispatch: () => void; readonly reject: (error: unknown) => void }[] = [];
+  private readonly awaitingLeader = new AwaitingLeader();
   /** Leadership transfers this node started and is watching. */
   private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
   private appliedIndex: Index;
-  /** Index of the newest snapshot this node holds (taken or installed). */
-  private snapshotIndex: Index;
-  /** Payload bytes applied since that snapshot. */
-  private bytesSinceSnapshot = 0;
+  private readonly snapshotTaker: SnapshotTaker<Result>;
+  private readonly applier: EntryApplier<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
   private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
@@ -133,12 +107,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Addresses of members added at runtime, replicated through the log and snapshots (see member-addresses.ts). */
   private readonly addresses: MemberAddresses;
   private readonly membershipChanges: MembershipChanges;
-  /** Every node this node's transport may know as a member, so that the ones that leave are forgotten. */
-  private readonly knownMembers = new Set<NodeId>();
-  /** This node has been a member of an applied configuration (a joining node is not, until it is added). */
-  private wasMember: boolean;
-  /** This node applied a configuration without itself: it stopped ticking. */
-  private removed = false;
+  private readonly members: KnownMembers;
   /** The newest hard state handed out by the core, written with the next durable write. */
   private hardState: HardState | null = null;
 
@@ -165,7 +134,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       applied: appliedIndex,
     });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
-    this.snapshotIndex = appliedIndex;
     const policy = options.snapshotting;
     this.sender = new SnapshotSender(
       options.id,
@@ -191,11 +159,56 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       (from, term, snapshot) => this.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
       (error) => this.fail(error),
     );
+    this.forwarding = new ForwardedProposals({
+      id: options.id,
+      core: this.core,
+      clock: options.clock,
+      send: (to, message) => options.transport.send(to, message),
+      nextRequestId: () => this.nextRequestId++,
+      fail: (error) => this.fail(error),
+    });
+    this.reads = new ReadBarriers({
+      id: options.id,
+      core: this.core,
+      clock: options.clock,
+      requestTimeoutMs: options.requestTimeoutMs,
+      awaitingLeader: this.awaitingLeader,
+      nextRequestId: () => this.nextRequestId++,
+      wake: () => this.wake(),
+    });
+    this.snapshotTaker = new SnapshotTaker<Result>(
+      {
+        options,
+        core: this.core,
+        sessions,
+        addresses,
+        sender: this.sender,
+        receiver: this.receiver,
+        appliedIndex: () => this.appliedIndex,
+        isRunning: () => this.state === 'running',
+        taken: (index) => this.emit('snapshot', index),
+      },
+      appliedIndex,
+    );
     const status = this.core.status();
     this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
-    for (const id of membersOf(status.membership)) this.knownMembers.add(id);
-    for (const [id, address] of addresses.entries()) this.applyAddress(id, address);
-    this.wasMember = this.knownMembers.has(options.id);
+    this.members = new KnownMembers(
+      {
+        id: options.id,
+        clock: options.clock,
+        addresses,
+        transport: options.transport,
+        forgetAfterMs: options.electionTicks * options.tickIntervalMs,
+        membership: () => this.core.status().membership,
+        isRunning: () => this.state === 'running',
+        removed: () => {
+          if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
+          this.tickTimer = null;
+          this.emit('removed');
+        },
+      },
+      status.membership,
+    );
     this.membershipChanges = new MembershipChanges({
       id: options.id,
       core: this.core,
@@ -203,11 +216,18 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       tickIntervalMs: options.tickIntervalMs,
       electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
-      addPeer: (id, address) => this.learnAddress(id, address),
+      addPeer: (id, address) => this.members.learnAddress(id, address),
       waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       wake: () => this.wake(),
       throwIfStopped: () => this.checkRunning(),
+    });
+    this.applier = new EntryApplier<Result>({
+      core: this.core,
+      sessions,
+      stateMachine: options.stateMachine,
+      members: this.members,
+      finish: (entry, outcome) => this.finishApply(entry, outcome),
     });
   }
 
@@ -271,9 +291,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       } else if (!this.options.forwardProposals) {
         deferred.reject(new NotLeaderError(core.leader));
       } else if (core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
+        this.awaitingLeader.add({ dispatch, reject: (error) => deferred.reject(error) });
       } else {
-        void this.forward(core.leader, payload, timeoutMs, options.signal).then(
+        void this.forwarding.forward(core.leader, payload, timeoutMs, options.signal).then(
           ({ index, term }) => {
             waitingAt = index;
             if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
@@ -295,28 +315,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    */
   read(options: ReadOptions = {}): Promise<void> {
     this.checkRunning();
-    const requestId = `${this.options.id}:${this.nextRequestId++}`;
-    const deferred = guardedPromise<void>('read', this.options.clock, options.timeoutMs ?? this.options.requestTimeoutMs, options.signal, () => {
-      this.readsPending.delete(requestId);
-      const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
-      if (position >= 0) this.readsConfirmed.splice(position, 1);
-    });
-    const dispatch = (): void => {
-      if (deferred.settled) return;
-      if (this.core.leader === null) {
-        this.awaitingLeader.push({ dispatch, reject: (error) => deferred.reject(error) });
-        return;
-      }
-      try {
-        this.core.readIndex(requestId, { lease: options.lease === true });
-        this.readsPending.set(requestId, deferred);
-        this.wake();
-      } catch (error) {
-        deferred.reject(error);
-      }
-    };
-    dispatch();
-    return deferred.promise;
+    return this.reads.read(options);
   }
 
   /**
@@ -406,60 +405,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     return deferred.promise.then(() => undefined);
   }
 
-  /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
-  private learnAddress(id: NodeId, address: string): void {
-    this.addresses.set(id, address);
-    this.knownMembers.add(id);
-    if (id !== this.options.id) this.options.transport.addPeer(id, address);
-  }
-
-  /**
-   * An address entry was applied. The leader's transport accepted the address
-   * before it was logged; should this node's transport refuse it, the peer is
-   * merely unreachable from here, which Raft tolerates — no reason to stop.
-   */
-  private applyAddress(id: NodeId, address: string): void {
-    try {
-      this.learnAddress(id, address);
-    } catch (error) {
-      if (!(error instanceof InvalidArgumentError)) throw error;
-    }
-  }
-
-  /**
-   * A configuration was applied (committed): members that left it are
-   * forgotten, after an election timeout so that the leader's last append
-   * (telling them the commit index) still reaches them; and this node learns
-   * whether it was removed.
-   */
-  private configurationApplied(applied: Membership): void {
-    const members = new Set([...membersOf(applied), ...membersOf(this.core.status().membership)]);
-    // A joining node learns the members it was started with from the configurations it applies.
-    for (const id of members) this.knownMembers.add(id);
-    const leavers = [...this.knownMembers].filter((id) => !members.has(id));
-    if (leavers.length > 0) {
-      this.options.clock.setTimeout(() => {
-        // After close() the storage may be closed too: nothing to forget then.
-        if (this.state !== 'running') return;
-        const now = membersOf(this.core.status().membership);
-        for (const id of leavers) {
-          if (now.has(id)) continue;
-          this.knownMembers.delete(id);
-          this.addresses.delete(id);
-          if (id !== this.options.id) this.options.transport.removePeer(id);
-        }
-      }, this.options.electionTicks * this.options.tickIntervalMs);
-    }
-    if (membersOf(applied).has(this.options.id)) this.wasMember = true;
-    else if (this.wasMember && !this.removed) {
-      // Removed: stop ticking, so this node never campaigns again; it still answers messages.
-      this.removed = true;
-      if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
-      this.tickTimer = null;
-      this.emit('removed');
-    }
-  }
-
   /**
    * A read-only view of the core, for invariant checkers, simulators and
    * debugging tools: its full status (vote, log bounds, progress) and the
@@ -492,7 +437,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       learners: status.membership.learners ?? [],
       joint: status.joint ? { outgoingVoters: status.membership.outgoingVoters ?? [] } : null,
       configIndex: status.configIndex,
-      removed: this.removed,
+      removed: this.members.removed,
       progress: status.progress,
     };
   }
@@ -546,101 +491,20 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sendAll(ready.messages);
     for (const entry of ready.committedEntries) {
       // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
-      const pending = this.applyEntry(entry);
+      const pending = this.applier.apply(entry);
       if (pending !== undefined) await pending;
       if (this.state !== 'running') return;
     }
-    for (const readState of ready.readStates) this.confirmRead(readState.requestId, readState.index);
-    this.releaseReads();
+    for (const readState of ready.readStates) this.reads.confirm(readState.requestId, readState.index);
+    this.reads.release(this.appliedIndex);
     this.core.advance();
     this.emitChanges();
-    if (this.snapshotDue()) await this.takeSnapshot();
-  }
-
-  /** Enough applied since the last snapshot (entries or bytes) to take another. */
-  private snapshotDue(): boolean {
-    const policy = this.options.snapshotting;
-    return this.state === 'running' && (this.appliedIndex - this.snapshotIndex >= policy.entries || this.bytesSinceSnapshot >= policy.bytes);
-  }
-
-  /**
-   * Takes a snapshot once enough entries were applied since the last one, then
-   * compacts the log behind it — keeping `keepEntries`, and never past a
-   * snapshot still being sent, so a far-behind follower that just installed
-   * one can continue from the log instead of needing another (the livelock of
-   * hashicorp/raft #212 and #697).
-   */
-  private async takeSnapshot(): Promise<void> {
-    const policy = this.options.snapshotting;
-    const index = this.appliedIndex;
-    const term = this.core.term(index);
-    // A snapshot arriving from the leader takes precedence; ours can wait for the next round.
-    if (term === undefined || this.receiver.receiving()) return;
-    // The configuration of the snapshot's own position, not a newer one from the log's tail.
-    const membership = this.core.membershipAt(index);
-    let writer: SnapshotWriter;
-    try {
-      writer = await this.options.snapshots.create({ index, term, membership });
-    } catch (error) {
-      // The same index is being written by an incoming snapshot (found by the runtime simulator): skip this round.
-      if (error instanceof InvalidArgumentError) return;
-      throw error;
-    }
-    try {
-      for await (const chunk of composeSnapshot(encodeRuntimeHeader(this.sessions.encode(), this.addresses), this.options.stateMachine.snapshot())) await writer.write(chunk);
-      await writer.commit();
-    } catch (error) {
-      await writer.abort();
-      throw new NodeFailedError(`taking a snapshot at ${index} failed`, { cause: error });
-    }
-    this.snapshotIndex = index;
-    this.bytesSinceSnapshot = 0;
-    const sending = this.sender.lowestIndexInFlight();
-    const compactTo = Math.min(index - policy.keepEntries, sending ?? Number.MAX_SAFE_INTEGER);
-    const storage = this.options.storage;
-    if (compactTo > storage.firstIndex() - 1 && compactTo >= this.core.status().firstIndex - 1) {
-      await storage.saveSnapshot({ index: compactTo, term: storage.term(compactTo), membership: this.core.membershipAt(compactTo) });
-    }
-    this.emit('snapshot', index);
-  }
-
-  /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
-  private applyEntry(entry: Entry): Promise<void> | undefined {
-    // A configuration entry is the core's business (it took effect when appended), not the state machine's.
-    if (entry.type === 'config') {
-      this.configurationApplied(this.core.membershipAt(entry.index));
-      return this.finishApply(entry, { ok: true, result: undefined as Result });
-    }
-    const payload = decodePayload(entry.index, entry.data);
-    if (payload.kind === 'noop') return this.finishApply(entry, { ok: true, result: undefined as Result });
-    if (payload.kind === 'memberAddress') {
-      this.applyAddress(payload.id, payload.address);
-      return this.finishApply(entry, { ok: true, result: undefined as Result });
-    }
-    const session = payload.session;
-    const decision = session === null ? null : this.sessions.check(session);
-    if (decision?.kind === 'duplicate') return this.finishApply(entry, { ok: true, result: decision.result as Result });
-    if (decision?.kind === 'stale') return this.finishApply(entry, { ok: false, error: new SessionStaleError(session!.clientId, session!.seq, decision.lastSeq) });
-    const failed = (error: unknown): never => {
-      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
-      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
-    };
-    const complete = (result: Result): undefined => {
-      if (session !== null) this.sessions.record(session, result);
-      return this.finishApply(entry, { ok: true, result });
-    };
-    let result: Result | Promise<Result>;
-    try {
-      result = this.options.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
-    } catch (error) {
-      return failed(error);
-    }
-    return result instanceof Promise ? result.then(complete, failed) : complete(result);
+    if (this.snapshotTaker.due()) await this.snapshotTaker.take();
   }
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
     this.appliedIndex = entry.index;
-    this.bytesSinceSnapshot += entry.data.byteLength;
+    this.snapshotTaker.applied(entry.data.byteLength);
     this.waiters.applied(entry.index, entry.term, outcome);
     this.emit('apply', entry.index);
     return undefined;
@@ -649,12 +513,11 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
     await restoreState(this.options, this.sessions, this.addresses, meta.index);
-    for (const [id, address] of this.addresses.entries()) this.applyAddress(id, address);
-    this.configurationApplied(meta.membership);
+    for (const [id, address] of this.addresses.entries()) this.members.applyAddress(id, address);
+    this.members.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
-    this.snapshotIndex = Math.max(this.snapshotIndex, meta.index);
-    this.bytesSinceSnapshot = 0;
+    this.snapshotTaker.installed(meta.index);
     this.emit('snapshot', meta.index);
   }
 
@@ -677,10 +540,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
           this.core.step(message.message);
           break;
         case 'forward':
-          this.answerForward(message);
+          this.forwarding.answer(message);
           break;
         case 'forwardResult':
-          this.settleForward(message);
+          this.forwarding.settle(message);
           break;
         case 'snapshotChunk':
           this.receiver.receive(message);
@@ -705,63 +568,11 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }
   }
 
-  private forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
-    const requestId = this.nextRequestId++;
-    const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.options.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
-    this.forwarded.set(requestId, deferred);
-    this.options.transport.send(leader, { kind: 'forward', from: this.options.id, to: leader, requestId, payload });
-    return deferred.promise;
-  }
-
-  /** Leader side of a forwarded proposal: propose it and say where it landed. */
-  private answerForward(request: ForwardProposal): void {
-    const reply = (result: ForwardResult): void => this.options.transport.send(request.from, result);
-    const base = { kind: 'forwardResult', from: this.options.id, to: request.from, requestId: request.requestId } as const;
-    try {
-      const receipt = this.core.propose(request.payload);
-      reply({ ...base, ok: true, index: receipt.lastIndex, term: receipt.term });
-    } catch (error) {
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') {
-        this.fail(error);
-        return;
-      }
-      reply({ ...base, ok: false, code: error.code, message: error.message, leader: error instanceof NotLeaderError ? error.leader : null });
-    }
-  }
-
-  private settleForward(result: ForwardResult): void {
-    const deferred = this.forwarded.get(result.requestId);
-    if (deferred === undefined) return;
-    this.forwarded.delete(result.requestId);
-    if (result.ok) deferred.resolve({ index: result.index, term: result.term });
-    else if (result.code === 'KEEL_NOT_LEADER') deferred.reject(new NotLeaderError(result.leader));
-    else deferred.reject(new RemoteProposalError(result.code, result.message));
-  }
-
-  // ---- reads ----------------------------------------------------------------
-
-  private confirmRead(requestId: string, index: Index): void {
-    const deferred = this.readsPending.get(requestId);
-    if (deferred === undefined) return;
-    this.readsPending.delete(requestId);
-    this.readsConfirmed.push({ index, deferred });
-  }
-
-  /** Reads whose index this node has applied may proceed. */
-  private releaseReads(): void {
-    for (let i = this.readsConfirmed.length - 1; i >= 0; i--) {
-      const read = this.readsConfirmed[i]!;
-      if (read.index > this.appliedIndex) continue;
-      this.readsConfirmed.splice(i, 1);
-      read.deferred.resolve();
-    }
-  }
-
   // ---- time, events, shutdown ------------------------------------------------
 
   private scheduleTick(): void {
     this.tickTimer = this.options.clock.setTimeout(() => {
-      if (this.state !== 'running' || this.removed) return;
+      if (this.state !== 'running' || this.members.removed) return;
       this.core.tick();
       this.membershipChanges.onTick();
       this.emitChanges();
@@ -784,7 +595,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const seen = this.lastSeen;
     if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
       if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
-      this.dispatchAwaitingLeader(leader);
+      this.awaitingLeader.dispatch(leader);
       return;
     }
     const before = { ...seen };
@@ -800,15 +611,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (leader !== before.leader) this.emit('leader', leader);
     if (commit !== before.commit) this.emit('commit', commit);
     if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
-    this.dispatchAwaitingLeader(leader);
-  }
-
-  /** Requests made while no leader was known go out once one is. */
-  private dispatchAwaitingLeader(leader: NodeId | null): void {
-    if (leader === null || this.awaitingLeader.length === 0) return;
-    const waiting = this.awaitingLeader;
-    this.awaitingLeader = [];
-    for (const waiter of waiting) waiter.dispatch();
+    this.awaitingLeader.dispatch(leader);
   }
 
   private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {
@@ -834,75 +637,17 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.tickTimer = null;
     this.sender.cancelAll();
     this.waiters.rejectAll(error);
-    for (const deferred of this.forwarded.values()) deferred.reject(error);
-    this.forwarded.clear();
-    for (const deferred of this.readsPending.values()) deferred.reject(error);
-    this.readsPending.clear();
-    for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
+    this.forwarding.rejectAll(error);
+    this.reads.rejectAll(error);
     for (const watch of this.transfers) watch.deferred.reject(error);
     this.transfers.clear();
-    // Requests still waiting for a leader are pending operations too (found by the runtime simulator).
-    for (const waiter of this.awaitingLeader.splice(0)) waiter.reject(error);
+    this.awaitingLeader.rejectAll(error);
   }
 
   private checkRunning(): void {
     if (this.state === 'closed') throw new NodeClosedError();
     if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
   }
-}
-
-/** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
-export class RemoteProposalError extends KeelError {
-  readonly remoteCode: string;
-
-  constructor(remoteCode: string, message: string) {
-    super('KEEL_PROPOSAL_DROPPED', `the leader refused the proposal: ${message}`);
-    this.remoteCode = remoteCode;
-  }
-}
-
-/** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */
-async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses): Promise<Index> {
-  const latest = options.snapshots.latest();
-  const logSnapshotIndex = options.storage.firstIndex() - 1;
-  if (latest === null || latest.index === 0) {
-    if (logSnapshotIndex > 0) throw new CorruptionError('snapshots', `the log is compacted to ${logSnapshotIndex} but no snapshot exists`);
-    return 0;
-  }
-  if (latest.index < logSnapshotIndex) {
-    throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
-  }
-  await finishInterruptedInstall(options, latest);
-  await restoreState(options, sessions, addresses, latest.index);
-  return latest.index;
-}
-
-/**
- * A snapshot received from the leader is committed to the snapshot store
- * before the log records it. A crash (or an I/O error) in between leaves a
- * snapshot the log does not reach or does not match (found by the runtime
- * simulator). A stored snapshot is committed state, so finishing the install
- * — recording it in the log, which drops a log that does not match it — is
- * exactly what the core would have done.
- */
-async function finishInterruptedInstall<Result>(options: ResolvedNodeOptions<Result>, latest: SnapshotMeta): Promise<void> {
-  const storage = options.storage;
-  if (latest.index <= storage.firstIndex() - 1) return;
-  if (latest.index <= storage.lastIndex() && storage.term(latest.index) === latest.term) return;
-  await storage.saveSnapshot(latest);
-}
-
-/** Restores the session table, the member addresses and the user's state machine from the snapshot at `index`. */
-async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses, index: Index): Promise<void> {
-  await splitSnapshot(
-    options.snapshots.read(index),
-    (bytes) => {
-      const header = decodeRuntimeHeader(bytes);
-      sessions.restore(header.sessions);
-      addresses.replace(header.addresses);
-    },
-    (rest) => options.stateMachine.restore(rest),
-  );
 }
 
 function checkSession(session: ClientSession): void {

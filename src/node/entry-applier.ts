@@ -1,0 +1,61 @@
+import type { RawNode } from '../core/raw-node.js';
+import type { Entry } from '../core/types.js';
+import { NodeFailedError, SessionStaleError } from '../errors.js';
+import type { KnownMembers } from './known-members.js';
+import { decodePayload } from './payload.js';
+import type { SessionTable } from './sessions.js';
+import type { StateMachine } from './state-machine.js';
+import type { ApplyOutcome } from './waiters.js';
+
+/** What {@link EntryApplier} needs from its node. */
+export interface EntryApplierHost<Result> {
+  readonly core: RawNode;
+  readonly sessions: SessionTable;
+  readonly stateMachine: StateMachine<Result>;
+  readonly members: Pick<KnownMembers, 'configurationApplied' | 'applyAddress'>;
+  /** Records that `entry` was applied with `outcome`: advances the apply index and settles its waiter. */
+  finish(entry: Entry, outcome: ApplyOutcome<Result>): undefined;
+}
+
+/**
+ * The apply path: hands each committed entry to whoever owns it — the
+ * configuration and member addresses to the runtime, a command to the user's
+ * state machine, through the exactly-once session table (Raft dissertation §6.3).
+ */
+export class EntryApplier<Result> {
+  constructor(private readonly host: EntryApplierHost<Result>) {}
+
+  /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
+  apply(entry: Entry): Promise<void> | undefined {
+    // A configuration entry is the core's business (it took effect when appended), not the state machine's.
+    if (entry.type === 'config') {
+      this.host.members.configurationApplied(this.host.core.membershipAt(entry.index));
+      return this.host.finish(entry, { ok: true, result: undefined as Result });
+    }
+    const payload = decodePayload(entry.index, entry.data);
+    if (payload.kind === 'noop') return this.host.finish(entry, { ok: true, result: undefined as Result });
+    if (payload.kind === 'memberAddress') {
+      this.host.members.applyAddress(payload.id, payload.address);
+      return this.host.finish(entry, { ok: true, result: undefined as Result });
+    }
+    const session = payload.session;
+    const decision = session === null ? null : this.host.sessions.check(session);
+    if (decision?.kind === 'duplicate') return this.host.finish(entry, { ok: true, result: decision.result as Result });
+    if (decision?.kind === 'stale') return this.host.finish(entry, { ok: false, error: new SessionStaleError(session!.clientId, session!.seq, decision.lastSeq) });
+    const failed = (error: unknown): never => {
+      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
+      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
+    };
+    const complete = (result: Result): undefined => {
+      if (session !== null) this.host.sessions.record(session, result);
+      return this.host.finish(entry, { ok: true, result });
+    };
+    let result: Result | Promise<Result>;
+    try {
+      result = this.host.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
+    } catch (error) {
+      return failed(error);
+    }
+    return result instanceof Promise ? result.then(complete, failed) : complete(result);
+  }
+}

@@ -1,0 +1,78 @@
+import type { RawNode } from '../core/raw-node.js';
+import type { Index, NodeId, Term } from '../core/types.js';
+import { KeelError, NotLeaderError } from '../errors.js';
+import type { ForwardProposal, ForwardResult, NodeMessage } from '../transport/transport.js';
+import type { Clock } from './clock.js';
+import { guardedPromise } from './waiters.js';
+import type { Deferred } from './waiters.js';
+
+/** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
+export class RemoteProposalError extends KeelError {
+  readonly remoteCode: string;
+
+  constructor(remoteCode: string, message: string) {
+    super('KEEL_PROPOSAL_DROPPED', `the leader refused the proposal: ${message}`);
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** What {@link ForwardedProposals} needs from its node. */
+export interface ForwardingHost {
+  readonly id: NodeId;
+  readonly core: RawNode;
+  readonly clock: Clock;
+  send(to: NodeId, message: NodeMessage): void;
+  /** The node's request counter, shared with reads: ids stay unique per node. */
+  nextRequestId(): number;
+  /** Stops the node on a broken invariant. */
+  fail(error: unknown): void;
+}
+
+/**
+ * Proposals a follower hands to the leader: the follower side waits for where
+ * the entry landed, the leader side proposes it and answers.
+ */
+export class ForwardedProposals {
+  private readonly forwarded = new Map<number, Deferred<{ index: Index; term: Term }>>();
+
+  constructor(private readonly host: ForwardingHost) {}
+
+  forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
+    const requestId = this.host.nextRequestId();
+    const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.host.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
+    this.forwarded.set(requestId, deferred);
+    this.host.send(leader, { kind: 'forward', from: this.host.id, to: leader, requestId, payload });
+    return deferred.promise;
+  }
+
+  /** Leader side of a forwarded proposal: propose it and say where it landed. */
+  answer(request: ForwardProposal): void {
+    const reply = (result: ForwardResult): void => this.host.send(request.from, result);
+    const base = { kind: 'forwardResult', from: this.host.id, to: request.from, requestId: request.requestId } as const;
+    try {
+      const receipt = this.host.core.propose(request.payload);
+      reply({ ...base, ok: true, index: receipt.lastIndex, term: receipt.term });
+    } catch (error) {
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') {
+        this.host.fail(error);
+        return;
+      }
+      reply({ ...base, ok: false, code: error.code, message: error.message, leader: error instanceof NotLeaderError ? error.leader : null });
+    }
+  }
+
+  settle(result: ForwardResult): void {
+    const deferred = this.forwarded.get(result.requestId);
+    if (deferred === undefined) return;
+    this.forwarded.delete(result.requestId);
+    if (result.ok) deferred.resolve({ index: result.index, term: result.term });
+    else if (result.code === 'KEEL_NOT_LEADER') deferred.reject(new NotLeaderError(result.leader));
+    else deferred.reject(new RemoteProposalError(result.code, result.message));
+  }
+
+  /** The node stopped: every forwarded proposal still waiting rejects with `error`. */
+  rejectAll(error: KeelError): void {
+    for (const deferred of this.forwarded.values()) deferred.reject(error);
+    this.forwarded.clear();
+  }
+}

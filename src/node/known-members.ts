@@ -1,0 +1,103 @@
+import type { Membership, NodeId } from '../core/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Clock } from './clock.js';
+import type { MemberAddresses } from './member-addresses.js';
+import { membersOf } from './membership-changes.js';
+
+/** What {@link KnownMembers} needs from its node. */
+export interface KnownMembersHost {
+  readonly id: NodeId;
+  readonly clock: Clock;
+  /** Addresses of members added at runtime, replicated through the log and snapshots (see member-addresses.ts). */
+  readonly addresses: MemberAddresses;
+  readonly transport: Pick<Transport, 'addPeer' | 'removePeer'>;
+  /** How long a member that left stays known: an election timeout, in clock milliseconds. */
+  readonly forgetAfterMs: number;
+  /** The configuration in force in the core. */
+  membership(): Membership;
+  /** False once the node is closed or failed. */
+  isRunning(): boolean;
+  /** This node applied a configuration without itself: stop ticking and tell the listeners. */
+  removed(): void;
+}
+
+/**
+ * The members this node's transport knows, kept in step with the applied
+ * configurations and member addresses; and whether this node was removed.
+ */
+export class KnownMembers {
+  /** Every node this node's transport may know as a member, so that the ones that leave are forgotten. */
+  private readonly knownMembers = new Set<NodeId>();
+  /** This node has been a member of an applied configuration (a joining node is not, until it is added). */
+  private wasMember: boolean;
+  /** This node applied a configuration without itself: it stopped ticking. */
+  private isRemoved = false;
+
+  constructor(
+    private readonly host: KnownMembersHost,
+    membership: Membership,
+  ) {
+    for (const id of membersOf(membership)) this.knownMembers.add(id);
+    for (const [id, address] of host.addresses.entries()) this.applyAddress(id, address);
+    this.wasMember = this.knownMembers.has(host.id);
+  }
+
+  /** True once this node applied a configuration that removed it. */
+  get removed(): boolean {
+    return this.isRemoved;
+  }
+
+  /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
+  learnAddress(id: NodeId, address: string): void {
+    this.host.addresses.set(id, address);
+    this.knownMembers.add(id);
+    if (id !== this.host.id) this.host.transport.addPeer(id, address);
+  }
+
+  /**
+   * An address entry was applied. The leader's transport accepted the address
+   * before it was logged; should this node's transport refuse it, the peer is
+   * merely unreachable from here, which Raft tolerates — no reason to stop.
+   */
+  applyAddress(id: NodeId, address: string): void {
+    try {
+      this.learnAddress(id, address);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+    }
+  }
+
+  /**
+   * A configuration was applied (committed): members that left it are
+   * forgotten, after an election timeout so that the leader's last append
+   * (telling them the commit index) still reaches them; and this node learns
+   * whether it was removed.
+   */
+  configurationApplied(applied: Membership): void {
+    const host = this.host;
+    const members = new Set([...membersOf(applied), ...membersOf(host.membership())]);
+    // A joining node learns the members it was started with from the configurations it applies.
+    for (const id of members) this.knownMembers.add(id);
+    const leavers = [...this.knownMembers].filter((id) => !members.has(id));
+    if (leavers.length > 0) {
+      host.clock.setTimeout(() => {
+        // After close() the storage may be closed too: nothing to forget then.
+        if (!host.isRunning()) return;
+        const now = membersOf(host.membership());
+        for (const id of leavers) {
+          if (now.has(id)) continue;
+          this.knownMembers.delete(id);
+          host.addresses.delete(id);
+          if (id !== host.id) host.transport.removePeer(id);
+        }
+      }, host.forgetAfterMs);
+    }
+    if (membersOf(applied).has(host.id)) this.wasMember = true;
+    else if (this.wasMember && !this.isRemoved) {
+      // Removed: stop ticking, so this node never campaigns again; it still answers messages.
+      this.isRemoved = true;
+      host.removed();
+    }
+  }
+}

@@ -33,7 +33,7 @@ export interface MembershipHost {
   transferLeadership(target: NodeId, timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
   /** Runs the Ready loop for what was just proposed. */
   wake(): void;
-  /** False once the node is closed or failed: waits end with the node's error. */
+  /** Throws the node's error (closed or failed) once it has stopped, so waits end with it; returns while it runs. */
   throwIfStopped(): void;
 }
 

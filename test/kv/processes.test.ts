@@ -33,6 +33,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // When start() itself failed there is nothing to stop; its error already failed beforeAll.
+  if ((cluster as ProcessCluster | undefined) === undefined) return;
   const codes = await cluster.stop();
   const report = await cluster.exitReport();
   await cluster.remove();

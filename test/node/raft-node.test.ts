@@ -117,7 +117,7 @@ describe('RaftNode: failures', () => {
     const fatal = new Promise<Error>((resolve) => c.node(leader).once('fatal', resolve));
     const outcome = await c.run(c.node(leader).propose(text('boom'))).catch((e: unknown) => e);
     expect(outcome).toBeInstanceOf(NodeFailedError);
-    expect(await fatal).toBeInstanceOf(NodeFailedError);
+    expect(await c.run(fatal)).toBeInstanceOf(NodeFailedError);
     expect(c.node(leader).status().role).toBe('stopped');
     expect(() => c.node(leader).propose(text('more'))).toThrow(NodeFailedError);
   });

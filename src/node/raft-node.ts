@@ -12,7 +12,6 @@ import {
   NodeFailedError,
   NotLeaderError,
   ProposalTooLargeError,
-  TransferFailedError,
 } from '../errors.js';
 import type { NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { LogStorage } from '../storage/storage.js';
@@ -36,8 +35,9 @@ import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
+import { LeadershipTransfers } from './leadership-transfers.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
-import type { ApplyOutcome, Deferred } from './waiters.js';
+import type { ApplyOutcome } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
@@ -87,7 +87,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
   private readonly awaitingLeader = new AwaitingLeader();
   /** Leadership transfers this node started and is watching. */
-  private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
+  private readonly transfers: LeadershipTransfers;
   private appliedIndex: Index;
   private readonly snapshotTaker: SnapshotTaker<Result>;
   private readonly applier: EntryApplier<Result>;
@@ -133,6 +133,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       maxUncommittedBytes: options.limits.maxUncommittedBytes,
       applied: appliedIndex,
     });
+    this.transfers = new LeadershipTransfers({ id: options.id, clock: options.clock });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
     const policy = options.snapshotting;
     this.sender = new SnapshotSender(
@@ -331,11 +332,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.checkRunning();
     this.core.transferLeadership(target);
     const timeoutMs = options.timeoutMs ?? 2 * this.options.electionTicks * this.options.tickIntervalMs;
-    const watch = { target, deferred: guardedPromise<void>('leadership transfer', this.options.clock, timeoutMs, options.signal, () => this.transfers.delete(watch)) };
-    if (target === this.options.id) watch.deferred.resolve();
-    else if (!watch.deferred.settled) this.transfers.add(watch);
+    const transferred = this.transfers.watch(target, timeoutMs, options.signal);
     this.wake();
-    return watch.deferred.promise;
+    return transferred;
   }
 
   // ---- membership ------------------------------------------------------------
@@ -594,7 +593,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const commit = core.commitIndex;
     const seen = this.lastSeen;
     if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
-      if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+      if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
       this.awaitingLeader.dispatch(leader);
       return;
     }
@@ -610,18 +609,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }
     if (leader !== before.leader) this.emit('leader', leader);
     if (commit !== before.commit) this.emit('commit', commit);
-    if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+    if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
     this.awaitingLeader.dispatch(leader);
-  }
-
-  private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {
-    for (const watch of this.transfers) {
-      if (leader === watch.target) watch.deferred.resolve();
-      else if (role === 'leader' && transferee !== watch.target) watch.deferred.reject(new TransferFailedError(watch.target, 'not completed within an election timeout'));
-      else if (leader !== null && leader !== this.options.id) watch.deferred.reject(new TransferFailedError(watch.target, `${leader} became leader instead`));
-      else continue;
-      this.transfers.delete(watch);
-    }
   }
 
   private fail(error: unknown): void {
@@ -639,8 +628,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.waiters.rejectAll(error);
     this.forwarding.rejectAll(error);
     this.reads.rejectAll(error);
-    for (const watch of this.transfers) watch.deferred.reject(error);
-    this.transfers.clear();
+    this.transfers.rejectAll(error);
     this.awaitingLeader.rejectAll(error);
   }
 

@@ -1,6 +1,6 @@
 import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
-import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
+import type { CoreReader, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
 import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
 import {
@@ -36,34 +36,14 @@ import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
+import { nodeStatus } from './node-status.js';
+import type { NodeStatus } from './node-status.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
+export type { NodeStatus } from './node-status.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
-
-/** A node's state, from {@link RaftNode.status}. */
-export interface NodeStatus {
-  readonly id: NodeId;
-  /** `stopped` after `close()` or a fatal failure. */
-  readonly role: Role | 'stopped';
-  readonly term: Term;
-  readonly leader: NodeId | null;
-  readonly commitIndex: Index;
-  readonly appliedIndex: Index;
-  /** The voters of the configuration in force (its incoming half while joint). */
-  readonly members: readonly NodeId[];
-  /** Non-voting members: they receive the log but do not vote. */
-  readonly learners: readonly NodeId[];
-  /** While a change of several voters is under way: the voters of the configuration being left; otherwise null. */
-  readonly joint: { readonly outgoingVoters: readonly NodeId[] } | null;
-  /** Log index of the entry that installed the configuration in force. */
-  readonly configIndex: Index;
-  /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */
-  readonly removed: boolean;
-  /** On the leader: every voter's replication progress. */
-  readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
-}
 
 /**
  * A Raft node: the pure core driven by timers, durable storage, a transport
@@ -424,21 +404,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** The node's current state. */
   status(): NodeStatus {
-    const status = this.core.status();
-    return {
-      id: status.id,
-      role: this.state === 'running' ? status.role : 'stopped',
-      term: status.term,
-      leader: this.state === 'running' ? status.leader : null,
-      commitIndex: status.commitIndex,
-      appliedIndex: this.appliedIndex,
-      members: status.voters,
-      learners: status.membership.learners ?? [],
-      joint: status.joint ? { outgoingVoters: status.membership.outgoingVoters ?? [] } : null,
-      configIndex: status.configIndex,
-      removed: this.members.removed,
-      progress: status.progress,
-    };
+    return nodeStatus(this.core.status(), this.state === 'running', this.appliedIndex, this.members.removed);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, HardState, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import {
   InvalidArgumentError,
   KeelError,
@@ -37,6 +37,7 @@ import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
+import { StatusEvents } from './status-events.js';
 import type { NodeStatus } from './node-status.js';
 import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome } from './waiters.js';
@@ -73,7 +74,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly applier: EntryApplier<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
-  private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
+  private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
   /** The running (or last) Ready loop, for close() to wait on. */
   private loop: Promise<void> | null = null;
@@ -172,7 +173,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       appliedIndex,
     );
     const status = this.core.status();
-    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
+    this.statusEvents = new StatusEvents(
+      { events: this, leftLeadership: () => this.sender.cancelAll() },
+      { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex },
+    );
     this.members = new KnownMembers(
       {
         id: options.id,
@@ -547,34 +551,17 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   }
 
   /**
-   * Emits what changed since the last call. Runs after every tick and Ready,
-   * so it reads the core's fields directly rather than building a status.
-   * Every field is recorded before any listener runs: a listener may re-enter.
+   * Emits what changed since the last call, then settles the transfers and
+   * sends the requests that were waiting for a leader. Runs after every tick
+   * and Ready, so it reads the core's fields directly rather than building a
+   * status. Role and leader are read before any listener runs: a listener may
+   * re-enter.
    */
   private emitChanges(): void {
     const core = this.core;
     const role = core.role;
     const leader = core.leader;
-    const term = core.currentTerm;
-    const commit = core.commitIndex;
-    const seen = this.lastSeen;
-    if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
-      if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
-      this.awaitingLeader.dispatch(leader);
-      return;
-    }
-    const before = { ...seen };
-    seen.role = role;
-    seen.leader = leader;
-    seen.term = term;
-    seen.commit = commit;
-    if (term !== before.term) this.emit('term', term);
-    if (role !== before.role) {
-      if (before.role === 'leader') this.sender.cancelAll();
-      this.emit('role', role);
-    }
-    if (leader !== before.leader) this.emit('leader', leader);
-    if (commit !== before.commit) this.emit('commit', commit);
+    this.statusEvents.emitChanges(role, leader, core.currentTerm, core.commitIndex);
     if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
     this.awaitingLeader.dispatch(leader);
   }

@@ -10,7 +10,6 @@ import {
   AbortedError,
   NodeClosedError,
   NodeFailedError,
-  NotLeaderError,
   ProposalTooLargeError,
 } from '../errors.js';
 import type { NodeMessage, TransportHandler } from '../transport/transport.js';
@@ -24,6 +23,7 @@ import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
 import { encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
+import { Proposals } from './proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import { SessionTable } from './sessions.js';
@@ -39,7 +39,7 @@ import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
 import { StatusEvents } from './status-events.js';
 import type { NodeStatus } from './node-status.js';
-import { ApplyWaiters, guardedPromise } from './waiters.js';
+import { ApplyWaiters } from './waiters.js';
 import type { ApplyOutcome } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
@@ -64,6 +64,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly options: ResolvedNodeOptions<Result>;
   private readonly waiters: ApplyWaiters<Result>;
   private readonly forwarding: ForwardedProposals;
+  private readonly proposals: Proposals<Result>;
   private readonly reads: ReadBarriers;
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
   private readonly awaitingLeader = new AwaitingLeader();
@@ -149,6 +150,16 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       nextRequestId: () => this.nextRequestId++,
       fail: (error) => this.fail(error),
     });
+    this.proposals = new Proposals<Result>({
+      core: this.core,
+      clock: options.clock,
+      forwardProposals: options.forwardProposals,
+      waiters: this.waiters,
+      forwarding: this.forwarding,
+      awaitingLeader: this.awaitingLeader,
+      appliedIndex: () => this.appliedIndex,
+      wake: () => this.wake(),
+    });
     this.reads = new ReadBarriers({
       id: options.id,
       core: this.core,
@@ -202,7 +213,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
       addPeer: (id, address) => this.members.learnAddress(id, address),
-      waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
+      waitApplied: (receipt, timeoutMs, signal) => this.proposals.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       wake: () => this.wake(),
       throwIfStopped: () => this.checkRunning(),
@@ -256,39 +267,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (options.session !== undefined) checkSession(options.session);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const payload = encodeCommand(command, options.session);
-    let waitingAt: Index | null = null;
-    const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
-      if (waitingAt !== null) this.waiters.remove(waitingAt, deferred);
-    });
-    const dispatch = (): void => {
-      if (deferred.settled) return;
-      // Per proposal: read role and leader directly, not the whole status (which builds the progress map).
-      const core = this.core;
-      if (core.role === 'leader') {
-        try {
-          const receipt = this.core.propose(payload);
-          waitingAt = receipt.lastIndex;
-          this.waiters.add(receipt.lastIndex, receipt.term, deferred, this.appliedIndex);
-          this.wake();
-        } catch (error) {
-          deferred.reject(error);
-        }
-      } else if (!this.options.forwardProposals) {
-        deferred.reject(new NotLeaderError(core.leader));
-      } else if (core.leader === null) {
-        this.awaitingLeader.add({ dispatch, reject: (error) => deferred.reject(error) });
-      } else {
-        void this.forwarding.forward(core.leader, payload, timeoutMs, options.signal).then(
-          ({ index, term }) => {
-            waitingAt = index;
-            if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
-          },
-          (error: unknown) => deferred.reject(error),
-        );
-      }
-    };
-    dispatch();
-    return deferred.promise;
+    return this.proposals.propose(payload, timeoutMs, options.signal);
   }
 
   /**
@@ -379,13 +358,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** Resolves once the entry at `index` of `term` is applied here; rejects like a proposal's wait. */
-  private waitApplied(index: Index, term: Term, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const deferred = guardedPromise<Result>('membership change', this.options.clock, timeoutMs, signal, () => this.waiters.remove(index, deferred));
-    if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
-    return deferred.promise.then(() => undefined);
   }
 
   /**

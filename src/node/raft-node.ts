@@ -6,14 +6,12 @@ import type { Entry, HardState, Index, NodeId, SnapshotMeta, Term } from '../cor
 import {
   InvalidArgumentError,
   KeelError,
-  LogNotLoadedError,
   AbortedError,
   NodeClosedError,
   NodeFailedError,
   ProposalTooLargeError,
 } from '../errors.js';
 import type { NodeMessage, TransportHandler } from '../transport/transport.js';
-import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -26,8 +24,7 @@ import { ForwardedProposals } from './forwarded-proposals.js';
 import { Proposals } from './proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
-import { SessionTable } from './sessions.js';
-import type { ClientSession } from './sessions.js';
+import { SessionTable, checkSession } from './sessions.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
@@ -35,6 +32,7 @@ import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
+import { whenLogLoaded } from './when-log-loaded.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
 import { StatusEvents } from './status-events.js';
@@ -560,32 +558,5 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private checkRunning(): void {
     if (this.state === 'closed') throw new NodeClosedError();
     if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
-  }
-}
-
-function checkSession(session: ClientSession): void {
-  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > 1024) {
-    throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
-  }
-  if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
-}
-
-/** Most attempts to read the stored log at start; each attempt waits for the storage's loads. */
-const MAX_LOAD_ATTEMPTS = 1000;
-
-/**
- * Creates the node, which recomputes its configuration from the stored log.
- * An asynchronous storage may not have loaded that log yet
- * ({@link LogNotLoadedError}): wait for its loads and try again.
- */
-async function whenLogLoaded<T>(storage: LogStorage, create: () => T): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return create();
-    } catch (error) {
-      const settle = (storage as { loadsSettled?: () => Promise<void> }).loadsSettled;
-      if (!(error instanceof LogNotLoadedError) || settle === undefined || attempt >= MAX_LOAD_ATTEMPTS) throw error;
-      await settle.call(storage);
-    }
   }
 }

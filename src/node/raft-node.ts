@@ -1,4 +1,3 @@
-import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, RaftStatus } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
@@ -11,7 +10,6 @@ import {
   NodeFailedError,
   ProposalTooLargeError,
 } from '../errors.js';
-import type { NodeMessage, TransportHandler } from '../transport/transport.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -21,6 +19,7 @@ import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
 import { encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
+import { PeerMessages } from './peer-messages.js';
 import { Proposals } from './proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
@@ -73,6 +72,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly applier: EntryApplier<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
+  private readonly peers: PeerMessages;
   private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
   /** The running (or last) Ready loop, for close() to wait on. */
@@ -137,7 +137,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       options.id,
       options.snapshots,
       (to, ack) => options.transport.send(to, ack),
-      (from, term, snapshot) => this.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
+      (from, term, snapshot) => this.peers.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
       (error) => this.fail(error),
     );
     this.forwarding = new ForwardedProposals({
@@ -147,6 +147,16 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       send: (to, message) => options.transport.send(to, message),
       nextRequestId: () => this.nextRequestId++,
       fail: (error) => this.fail(error),
+    });
+    this.peers = new PeerMessages({
+      core: this.core,
+      transport: options.transport,
+      forwarding: this.forwarding,
+      sender: this.sender,
+      receiver: this.receiver,
+      isRunning: () => this.state === 'running',
+      fail: (error) => this.fail(error),
+      wake: () => this.wake(),
     });
     this.proposals = new Proposals<Result>({
       core: this.core,
@@ -236,7 +246,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
     const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions, addresses));
-    await resolved.transport.start(node.handler());
+    await resolved.transport.start(node.peers.handler());
     node.scheduleTick();
     node.wake();
     return node;
@@ -420,14 +430,14 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    this.sendAll(ready.parallelMessages);
+    this.peers.sendAll(ready.parallelMessages);
     if (ready.hardState !== null) this.hardState = ready.hardState;
     if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
     // A change of commit index alone is not worth an fsync (it is recomputed after a crash, as in etcd);
     // it is written with the next write that must be durable: new entries, a new term or vote.
     if (ready.mustSync) await this.options.storage.append(ready.entries, this.hardState ?? undefined);
     if (this.state !== 'running') return;
-    this.sendAll(ready.messages);
+    this.peers.sendAll(ready.messages);
     for (const entry of ready.committedEntries) {
       // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
       const pending = this.applier.apply(entry);
@@ -458,53 +468,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.appliedIndex = meta.index;
     this.snapshotTaker.installed(meta.index);
     this.emit('snapshot', meta.index);
-  }
-
-  // ---- messages -------------------------------------------------------------
-
-  private handler(): TransportHandler {
-    return {
-      receive: (message) => this.receive(message),
-      unreachable: (peer) => {
-        if (this.state === 'running') this.core.reportUnreachable(peer);
-      },
-    };
-  }
-
-  private receive(message: NodeMessage): void {
-    if (this.state !== 'running') return;
-    try {
-      switch (message.kind) {
-        case 'raft':
-          this.core.step(message.message);
-          break;
-        case 'forward':
-          this.forwarding.answer(message);
-          break;
-        case 'forwardResult':
-          this.forwarding.settle(message);
-          break;
-        case 'snapshotChunk':
-          this.receiver.receive(message);
-          return;
-        case 'snapshotAck':
-          this.sender.acknowledge(message);
-          return;
-      }
-    } catch (error) {
-      // A malformed or unexpected message from a peer is dropped; it must not stop this node. A broken invariant does.
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') this.fail(error);
-      return;
-    }
-    this.wake();
-  }
-
-  private sendAll(messages: readonly Message[]): void {
-    for (const message of messages) {
-      // The core names which follower needs a snapshot; the sender streams the newest one in chunks.
-      if (message.type === 'installSnapshot') this.sender.start(message.to, message.term);
-      else this.options.transport.send(message.to, { kind: 'raft', message });
-    }
   }
 
   // ---- time, events, shutdown ------------------------------------------------

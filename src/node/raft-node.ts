@@ -13,7 +13,7 @@ import {
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
-import { resolveNodeOptions } from './options.js';
+import { coreConfig, resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
@@ -97,22 +97,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sessions = sessions;
     this.addresses = addresses;
     this.appliedIndex = appliedIndex;
-    this.core = new RawNode({
-      id: options.id,
-      voters: options.members,
-      storage: options.storage,
-      random: options.random,
-      electionTicks: options.electionTicks,
-      heartbeatTicks: options.heartbeatTicks,
-      preVote: options.preVote,
-      checkQuorum: options.checkQuorum,
-      maxClockDriftTicks: options.maxClockDriftTicks,
-      maxInflightMsgs: options.limits.maxInflightMsgs,
-      maxMsgBytes: options.limits.maxMsgBytes,
-      maxEntryBytes: options.limits.maxCommandBytes + 1,
-      maxUncommittedBytes: options.limits.maxUncommittedBytes,
-      applied: appliedIndex,
-    });
+    this.core = new RawNode(coreConfig(options, appliedIndex));
     this.transfers = new LeadershipTransfers({ id: options.id, clock: options.clock });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
     const policy = options.snapshotting;

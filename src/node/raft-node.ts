@@ -1,7 +1,6 @@
 import { RawNode } from '../core/raw-node.js';
 import type { CoreReader, RaftStatus } from '../core/raw-node.js';
-import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
+import type { Entry, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import {
   InvalidArgumentError,
   KeelError,
@@ -31,6 +30,7 @@ import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
+import { ReadyLoop } from './ready-loop.js';
 import { whenLogLoaded } from './when-log-loaded.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
@@ -75,10 +75,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly peers: PeerMessages;
   private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
-  /** The running (or last) Ready loop, for close() to wait on. */
-  private loop: Promise<void> | null = null;
-  /** True while the Ready loop runs: at most one runs at a time. */
-  private looping = false;
+  private readonly readyLoop: ReadyLoop;
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
   private nextRequestId = 1;
@@ -88,8 +85,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly addresses: MemberAddresses;
   private readonly membershipChanges: MembershipChanges;
   private readonly members: KnownMembers;
-  /** The newest hard state handed out by the core, written with the next durable write. */
-  private hardState: HardState | null = null;
 
   private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
     super();
@@ -217,6 +212,19 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       stateMachine: options.stateMachine,
       members: this.members,
       finish: (entry, outcome) => this.finishApply(entry, outcome),
+    });
+    this.readyLoop = new ReadyLoop({
+      core: this.core,
+      storage: options.storage,
+      peers: this.peers,
+      reads: this.reads,
+      applier: this.applier,
+      snapshotTaker: this.snapshotTaker,
+      isRunning: () => this.state === 'running',
+      appliedIndex: () => this.appliedIndex,
+      installSnapshot: (meta) => this.installSnapshot(meta),
+      emitChanges: () => this.emitChanges(),
+      fail: (error) => this.fail(error),
     });
   }
 
@@ -384,7 +392,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   async close(): Promise<void> {
     if (this.state === 'running') this.state = 'closed';
     this.stop(new NodeClosedError());
-    await this.loop;
+    await this.readyLoop.current;
     await this.receiver.close();
     await this.options.transport.close();
   }
@@ -397,43 +405,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
   private wake(): void {
-    // The loop re-checks for work after every Ready, so an input arriving while it runs needs nothing more.
-    if (this.state !== 'running' || this.looping || !this.core.hasReady()) return;
-    this.loop = this.runLoop();
-  }
-
-  private async runLoop(): Promise<void> {
-    this.looping = true;
-    try {
-      while (this.state === 'running' && this.core.hasReady()) await this.handleReady(this.core.ready());
-    } catch (error) {
-      this.fail(error);
-    } finally {
-      // Synchronously after the last hasReady() said no: an input arriving after this starts a new loop.
-      this.looping = false;
-    }
-  }
-
-  private async handleReady(ready: Ready): Promise<void> {
-    this.peers.sendAll(ready.parallelMessages);
-    if (ready.hardState !== null) this.hardState = ready.hardState;
-    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
-    // A change of commit index alone is not worth an fsync (it is recomputed after a crash, as in etcd);
-    // it is written with the next write that must be durable: new entries, a new term or vote.
-    if (ready.mustSync) await this.options.storage.append(ready.entries, this.hardState ?? undefined);
-    if (this.state !== 'running') return;
-    this.peers.sendAll(ready.messages);
-    for (const entry of ready.committedEntries) {
-      // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
-      const pending = this.applier.apply(entry);
-      if (pending !== undefined) await pending;
-      if (this.state !== 'running') return;
-    }
-    for (const readState of ready.readStates) this.reads.confirm(readState.requestId, readState.index);
-    this.reads.release(this.appliedIndex);
-    this.core.advance();
-    this.emitChanges();
-    if (this.snapshotTaker.due()) await this.snapshotTaker.take();
+    this.readyLoop.wake();
   }
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {

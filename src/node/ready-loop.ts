@@ -53,13 +53,13 @@ export class ReadyLoop {
   wake(): void {
     // The loop re-checks for work after every Ready, so an input arriving while it runs needs nothing more.
     if (!this.host.isRunning() || this.looping || !this.host.core.hasReady()) return;
-    this.loop = this.run();
+    this.loop = this.runLoop();
   }
 
-  private async run(): Promise<void> {
+  private async runLoop(): Promise<void> {
     this.looping = true;
     try {
-      while (this.host.isRunning() && this.host.core.hasReady()) await this.handle(this.host.core.ready());
+      while (this.host.isRunning() && this.host.core.hasReady()) await this.handleReady(this.host.core.ready());
     } catch (error) {
       this.host.fail(error);
     } finally {
@@ -68,7 +68,7 @@ export class ReadyLoop {
     }
   }
 
-  private async handle(ready: Ready): Promise<void> {
+  private async handleReady(ready: Ready): Promise<void> {
     const host = this.host;
     host.peers.sendAll(ready.parallelMessages);
     if (ready.hardState !== null) this.hardState = ready.hardState;

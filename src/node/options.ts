@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { NodeId } from '../core/types.js';
+import type { RaftConfig } from '../core/config.js';
+import type { Index, NodeId } from '../core/types.js';
 import { InvalidConfigError } from '../errors.js';
 import type { LogStorage } from '../storage/storage.js';
 import type { SnapshotStore } from '../storage/snapshot-store.js';
@@ -187,6 +188,30 @@ function clockDriftTicks(value: number | undefined, electionTicks: number): numb
   const ticks = nonNegative('maxClockDriftTicks', value, 1);
   if (ticks >= electionTicks) throw new InvalidConfigError('maxClockDriftTicks', `${ticks} must be less than electionTicks ${electionTicks}`);
   return ticks;
+}
+
+/**
+ * The core's configuration from the node's resolved options. The core's entry
+ * limit is `maxCommandBytes` plus the kind byte of a plain command (see
+ * payload.ts).
+ */
+export function coreConfig<Result>(options: ResolvedNodeOptions<Result>, appliedIndex: Index): RaftConfig {
+  return {
+    id: options.id,
+    voters: options.members,
+    storage: options.storage,
+    random: options.random,
+    electionTicks: options.electionTicks,
+    heartbeatTicks: options.heartbeatTicks,
+    preVote: options.preVote,
+    checkQuorum: options.checkQuorum,
+    maxClockDriftTicks: options.maxClockDriftTicks,
+    maxInflightMsgs: options.limits.maxInflightMsgs,
+    maxMsgBytes: options.limits.maxMsgBytes,
+    maxEntryBytes: options.limits.maxCommandBytes + 1,
+    maxUncommittedBytes: options.limits.maxUncommittedBytes,
+    applied: appliedIndex,
+  };
 }
 
 function nonNegative(field: string, value: number | undefined, fallback: number): number {

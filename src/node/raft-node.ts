@@ -1,34 +1,28 @@
-import type { Message } from '../core/message.js';
 import { RawNode } from '../core/raw-node.js';
-import type { CoreReader, FollowerStatus, RaftStatus } from '../core/raw-node.js';
-import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, NodeId, Role, SnapshotMeta, Term } from '../core/types.js';
+import type { CoreReader, RaftStatus } from '../core/raw-node.js';
+import type { Entry, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import {
   InvalidArgumentError,
   KeelError,
-  LogNotLoadedError,
   AbortedError,
   NodeClosedError,
   NodeFailedError,
-  NotLeaderError,
   ProposalTooLargeError,
-  TransferFailedError,
 } from '../errors.js';
-import type { NodeMessage, TransportHandler } from '../transport/transport.js';
-import type { LogStorage } from '../storage/storage.js';
 import type { TimerHandle } from './clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
-import { resolveNodeOptions } from './options.js';
+import { coreConfig, resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
 import { encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
+import { PeerMessages } from './peer-messages.js';
+import { Proposals } from './proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
-import { SessionTable } from './sessions.js';
-import type { ClientSession } from './sessions.js';
+import { SessionTable, checkSession } from './sessions.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
@@ -36,34 +30,18 @@ import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
-import { ApplyWaiters, guardedPromise } from './waiters.js';
-import type { ApplyOutcome, Deferred } from './waiters.js';
+import { ReadyLoop } from './ready-loop.js';
+import { whenLogLoaded } from './when-log-loaded.js';
+import { LeadershipTransfers } from './leadership-transfers.js';
+import { nodeStatus } from './node-status.js';
+import { StatusEvents } from './status-events.js';
+import type { NodeStatus } from './node-status.js';
+import { ApplyWaiters } from './waiters.js';
+import type { ApplyOutcome } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
+export type { NodeStatus } from './node-status.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
-
-/** A node's state, from {@link RaftNode.status}. */
-export interface NodeStatus {
-  readonly id: NodeId;
-  /** `stopped` after `close()` or a fatal failure. */
-  readonly role: Role | 'stopped';
-  readonly term: Term;
-  readonly leader: NodeId | null;
-  readonly commitIndex: Index;
-  readonly appliedIndex: Index;
-  /** The voters of the configuration in force (its incoming half while joint). */
-  readonly members: readonly NodeId[];
-  /** Non-voting members: they receive the log but do not vote. */
-  readonly learners: readonly NodeId[];
-  /** While a change of several voters is under way: the voters of the configuration being left; otherwise null. */
-  readonly joint: { readonly outgoingVoters: readonly NodeId[] } | null;
-  /** Log index of the entry that installed the configuration in force. */
-  readonly configIndex: Index;
-  /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */
-  readonly removed: boolean;
-  /** On the leader: every voter's replication progress. */
-  readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
-}
 
 /**
  * A Raft node: the pure core driven by timers, durable storage, a transport
@@ -83,22 +61,21 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly options: ResolvedNodeOptions<Result>;
   private readonly waiters: ApplyWaiters<Result>;
   private readonly forwarding: ForwardedProposals;
+  private readonly proposals: Proposals<Result>;
   private readonly reads: ReadBarriers;
   /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
   private readonly awaitingLeader = new AwaitingLeader();
   /** Leadership transfers this node started and is watching. */
-  private readonly transfers = new Set<{ target: NodeId; deferred: Deferred<void> }>();
+  private readonly transfers: LeadershipTransfers;
   private appliedIndex: Index;
   private readonly snapshotTaker: SnapshotTaker<Result>;
   private readonly applier: EntryApplier<Result>;
   private readonly sender: SnapshotSender;
   private readonly receiver: SnapshotReceiver;
-  private readonly lastSeen: { role: Role; leader: NodeId | null; term: Term; commit: Index };
+  private readonly peers: PeerMessages;
+  private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
-  /** The running (or last) Ready loop, for close() to wait on. */
-  private loop: Promise<void> | null = null;
-  /** True while the Ready loop runs: at most one runs at a time. */
-  private looping = false;
+  private readonly readyLoop: ReadyLoop;
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
   private nextRequestId = 1;
@@ -108,8 +85,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly addresses: MemberAddresses;
   private readonly membershipChanges: MembershipChanges;
   private readonly members: KnownMembers;
-  /** The newest hard state handed out by the core, written with the next durable write. */
-  private hardState: HardState | null = null;
 
   private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
     super();
@@ -117,22 +92,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sessions = sessions;
     this.addresses = addresses;
     this.appliedIndex = appliedIndex;
-    this.core = new RawNode({
-      id: options.id,
-      voters: options.members,
-      storage: options.storage,
-      random: options.random,
-      electionTicks: options.electionTicks,
-      heartbeatTicks: options.heartbeatTicks,
-      preVote: options.preVote,
-      checkQuorum: options.checkQuorum,
-      maxClockDriftTicks: options.maxClockDriftTicks,
-      maxInflightMsgs: options.limits.maxInflightMsgs,
-      maxMsgBytes: options.limits.maxMsgBytes,
-      maxEntryBytes: options.limits.maxCommandBytes + 1,
-      maxUncommittedBytes: options.limits.maxUncommittedBytes,
-      applied: appliedIndex,
-    });
+    this.core = new RawNode(coreConfig(options, appliedIndex));
+    this.transfers = new LeadershipTransfers({ id: options.id, clock: options.clock });
     this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
     const policy = options.snapshotting;
     this.sender = new SnapshotSender(
@@ -156,7 +117,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       options.id,
       options.snapshots,
       (to, ack) => options.transport.send(to, ack),
-      (from, term, snapshot) => this.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
+      (from, term, snapshot) => this.peers.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
       (error) => this.fail(error),
     );
     this.forwarding = new ForwardedProposals({
@@ -166,6 +127,26 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       send: (to, message) => options.transport.send(to, message),
       nextRequestId: () => this.nextRequestId++,
       fail: (error) => this.fail(error),
+    });
+    this.peers = new PeerMessages({
+      core: this.core,
+      transport: options.transport,
+      forwarding: this.forwarding,
+      sender: this.sender,
+      receiver: this.receiver,
+      isRunning: () => this.state === 'running',
+      fail: (error) => this.fail(error),
+      wake: () => this.wake(),
+    });
+    this.proposals = new Proposals<Result>({
+      core: this.core,
+      clock: options.clock,
+      forwardProposals: options.forwardProposals,
+      waiters: this.waiters,
+      forwarding: this.forwarding,
+      awaitingLeader: this.awaitingLeader,
+      appliedIndex: () => this.appliedIndex,
+      wake: () => this.wake(),
     });
     this.reads = new ReadBarriers({
       id: options.id,
@@ -191,7 +172,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       appliedIndex,
     );
     const status = this.core.status();
-    this.lastSeen = { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex };
+    this.statusEvents = new StatusEvents(
+      { events: this, leftLeadership: () => this.sender.cancelAll() },
+      { role: status.role, leader: status.leader, term: status.term, commit: status.commitIndex },
+    );
     this.members = new KnownMembers(
       {
         id: options.id,
@@ -217,7 +201,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
       addPeer: (id, address) => this.members.learnAddress(id, address),
-      waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
+      waitApplied: (receipt, timeoutMs, signal) => this.proposals.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       wake: () => this.wake(),
       throwIfStopped: () => this.checkRunning(),
@@ -228,6 +212,19 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       stateMachine: options.stateMachine,
       members: this.members,
       finish: (entry, outcome) => this.finishApply(entry, outcome),
+    });
+    this.readyLoop = new ReadyLoop({
+      core: this.core,
+      storage: options.storage,
+      peers: this.peers,
+      reads: this.reads,
+      applier: this.applier,
+      snapshotTaker: this.snapshotTaker,
+      isRunning: () => this.state === 'running',
+      appliedIndex: () => this.appliedIndex,
+      installSnapshot: (meta) => this.installSnapshot(meta),
+      emitChanges: () => this.emitChanges(),
+      fail: (error) => this.fail(error),
     });
   }
 
@@ -242,7 +239,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
     const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions, addresses));
-    await resolved.transport.start(node.handler());
+    await resolved.transport.start(node.peers.handler());
     node.scheduleTick();
     node.wake();
     return node;
@@ -271,39 +268,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (options.session !== undefined) checkSession(options.session);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const payload = encodeCommand(command, options.session);
-    let waitingAt: Index | null = null;
-    const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
-      if (waitingAt !== null) this.waiters.remove(waitingAt, deferred);
-    });
-    const dispatch = (): void => {
-      if (deferred.settled) return;
-      // Per proposal: read role and leader directly, not the whole status (which builds the progress map).
-      const core = this.core;
-      if (core.role === 'leader') {
-        try {
-          const receipt = this.core.propose(payload);
-          waitingAt = receipt.lastIndex;
-          this.waiters.add(receipt.lastIndex, receipt.term, deferred, this.appliedIndex);
-          this.wake();
-        } catch (error) {
-          deferred.reject(error);
-        }
-      } else if (!this.options.forwardProposals) {
-        deferred.reject(new NotLeaderError(core.leader));
-      } else if (core.leader === null) {
-        this.awaitingLeader.add({ dispatch, reject: (error) => deferred.reject(error) });
-      } else {
-        void this.forwarding.forward(core.leader, payload, timeoutMs, options.signal).then(
-          ({ index, term }) => {
-            waitingAt = index;
-            if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
-          },
-          (error: unknown) => deferred.reject(error),
-        );
-      }
-    };
-    dispatch();
-    return deferred.promise;
+    return this.proposals.propose(payload, timeoutMs, options.signal);
   }
 
   /**
@@ -331,11 +296,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.checkRunning();
     this.core.transferLeadership(target);
     const timeoutMs = options.timeoutMs ?? 2 * this.options.electionTicks * this.options.tickIntervalMs;
-    const watch = { target, deferred: guardedPromise<void>('leadership transfer', this.options.clock, timeoutMs, options.signal, () => this.transfers.delete(watch)) };
-    if (target === this.options.id) watch.deferred.resolve();
-    else if (!watch.deferred.settled) this.transfers.add(watch);
+    const transferred = this.transfers.watch(target, timeoutMs, options.signal);
     this.wake();
-    return watch.deferred.promise;
+    return transferred;
   }
 
   // ---- membership ------------------------------------------------------------
@@ -398,13 +361,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     }
   }
 
-  /** Resolves once the entry at `index` of `term` is applied here; rejects like a proposal's wait. */
-  private waitApplied(index: Index, term: Term, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const deferred = guardedPromise<Result>('membership change', this.options.clock, timeoutMs, signal, () => this.waiters.remove(index, deferred));
-    if (!deferred.settled) this.waiters.add(index, term, deferred, this.appliedIndex);
-    return deferred.promise.then(() => undefined);
-  }
-
   /**
    * A read-only view of the core, for invariant checkers, simulators and
    * debugging tools: its full status (vote, log bounds, progress) and the
@@ -425,21 +381,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** The node's current state. */
   status(): NodeStatus {
-    const status = this.core.status();
-    return {
-      id: status.id,
-      role: this.state === 'running' ? status.role : 'stopped',
-      term: status.term,
-      leader: this.state === 'running' ? status.leader : null,
-      commitIndex: status.commitIndex,
-      appliedIndex: this.appliedIndex,
-      members: status.voters,
-      learners: status.membership.learners ?? [],
-      joint: status.joint ? { outgoingVoters: status.membership.outgoingVoters ?? [] } : null,
-      configIndex: status.configIndex,
-      removed: this.members.removed,
-      progress: status.progress,
-    };
+    return nodeStatus(this.core.status(), this.state === 'running', this.appliedIndex, this.members.removed);
   }
 
   /**
@@ -450,7 +392,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   async close(): Promise<void> {
     if (this.state === 'running') this.state = 'closed';
     this.stop(new NodeClosedError());
-    await this.loop;
+    await this.readyLoop.current;
     await this.receiver.close();
     await this.options.transport.close();
   }
@@ -463,43 +405,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
   private wake(): void {
-    // The loop re-checks for work after every Ready, so an input arriving while it runs needs nothing more.
-    if (this.state !== 'running' || this.looping || !this.core.hasReady()) return;
-    this.loop = this.runLoop();
-  }
-
-  private async runLoop(): Promise<void> {
-    this.looping = true;
-    try {
-      while (this.state === 'running' && this.core.hasReady()) await this.handleReady(this.core.ready());
-    } catch (error) {
-      this.fail(error);
-    } finally {
-      // Synchronously after the last hasReady() said no: an input arriving after this starts a new loop.
-      this.looping = false;
-    }
-  }
-
-  private async handleReady(ready: Ready): Promise<void> {
-    this.sendAll(ready.parallelMessages);
-    if (ready.hardState !== null) this.hardState = ready.hardState;
-    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
-    // A change of commit index alone is not worth an fsync (it is recomputed after a crash, as in etcd);
-    // it is written with the next write that must be durable: new entries, a new term or vote.
-    if (ready.mustSync) await this.options.storage.append(ready.entries, this.hardState ?? undefined);
-    if (this.state !== 'running') return;
-    this.sendAll(ready.messages);
-    for (const entry of ready.committedEntries) {
-      // A synchronous state machine is applied without awaiting: no promise per entry on the hot path.
-      const pending = this.applier.apply(entry);
-      if (pending !== undefined) await pending;
-      if (this.state !== 'running') return;
-    }
-    for (const readState of ready.readStates) this.reads.confirm(readState.requestId, readState.index);
-    this.reads.release(this.appliedIndex);
-    this.core.advance();
-    this.emitChanges();
-    if (this.snapshotTaker.due()) await this.snapshotTaker.take();
+    this.readyLoop.wake();
   }
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
@@ -521,53 +427,6 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.emit('snapshot', meta.index);
   }
 
-  // ---- messages -------------------------------------------------------------
-
-  private handler(): TransportHandler {
-    return {
-      receive: (message) => this.receive(message),
-      unreachable: (peer) => {
-        if (this.state === 'running') this.core.reportUnreachable(peer);
-      },
-    };
-  }
-
-  private receive(message: NodeMessage): void {
-    if (this.state !== 'running') return;
-    try {
-      switch (message.kind) {
-        case 'raft':
-          this.core.step(message.message);
-          break;
-        case 'forward':
-          this.forwarding.answer(message);
-          break;
-        case 'forwardResult':
-          this.forwarding.settle(message);
-          break;
-        case 'snapshotChunk':
-          this.receiver.receive(message);
-          return;
-        case 'snapshotAck':
-          this.sender.acknowledge(message);
-          return;
-      }
-    } catch (error) {
-      // A malformed or unexpected message from a peer is dropped; it must not stop this node. A broken invariant does.
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') this.fail(error);
-      return;
-    }
-    this.wake();
-  }
-
-  private sendAll(messages: readonly Message[]): void {
-    for (const message of messages) {
-      // The core names which follower needs a snapshot; the sender streams the newest one in chunks.
-      if (message.type === 'installSnapshot') this.sender.start(message.to, message.term);
-      else this.options.transport.send(message.to, { kind: 'raft', message });
-    }
-  }
-
   // ---- time, events, shutdown ------------------------------------------------
 
   private scheduleTick(): void {
@@ -582,46 +441,19 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   }
 
   /**
-   * Emits what changed since the last call. Runs after every tick and Ready,
-   * so it reads the core's fields directly rather than building a status.
-   * Every field is recorded before any listener runs: a listener may re-enter.
+   * Emits what changed since the last call, then settles the transfers and
+   * sends the requests that were waiting for a leader. Runs after every tick
+   * and Ready, so it reads the core's fields directly rather than building a
+   * status. Role and leader are read before any listener runs: a listener may
+   * re-enter.
    */
   private emitChanges(): void {
     const core = this.core;
     const role = core.role;
     const leader = core.leader;
-    const term = core.currentTerm;
-    const commit = core.commitIndex;
-    const seen = this.lastSeen;
-    if (role === seen.role && leader === seen.leader && term === seen.term && commit === seen.commit) {
-      if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
-      this.awaitingLeader.dispatch(leader);
-      return;
-    }
-    const before = { ...seen };
-    seen.role = role;
-    seen.leader = leader;
-    seen.term = term;
-    seen.commit = commit;
-    if (term !== before.term) this.emit('term', term);
-    if (role !== before.role) {
-      if (before.role === 'leader') this.sender.cancelAll();
-      this.emit('role', role);
-    }
-    if (leader !== before.leader) this.emit('leader', leader);
-    if (commit !== before.commit) this.emit('commit', commit);
-    if (this.transfers.size > 0) this.checkTransfers(role, leader, core.leadTransferee);
+    this.statusEvents.emitChanges(role, leader, core.currentTerm, core.commitIndex);
+    if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
     this.awaitingLeader.dispatch(leader);
-  }
-
-  private checkTransfers(role: Role, leader: NodeId | null, transferee: NodeId | null): void {
-    for (const watch of this.transfers) {
-      if (leader === watch.target) watch.deferred.resolve();
-      else if (role === 'leader' && transferee !== watch.target) watch.deferred.reject(new TransferFailedError(watch.target, 'not completed within an election timeout'));
-      else if (leader !== null && leader !== this.options.id) watch.deferred.reject(new TransferFailedError(watch.target, `${leader} became leader instead`));
-      else continue;
-      this.transfers.delete(watch);
-    }
   }
 
   private fail(error: unknown): void {
@@ -639,40 +471,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.waiters.rejectAll(error);
     this.forwarding.rejectAll(error);
     this.reads.rejectAll(error);
-    for (const watch of this.transfers) watch.deferred.reject(error);
-    this.transfers.clear();
+    this.transfers.rejectAll(error);
     this.awaitingLeader.rejectAll(error);
   }
 
   private checkRunning(): void {
     if (this.state === 'closed') throw new NodeClosedError();
     if (this.state === 'failed') throw this.failure ?? new NodeClosedError();
-  }
-}
-
-function checkSession(session: ClientSession): void {
-  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > 1024) {
-    throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
-  }
-  if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
-}
-
-/** Most attempts to read the stored log at start; each attempt waits for the storage's loads. */
-const MAX_LOAD_ATTEMPTS = 1000;
-
-/**
- * Creates the node, which recomputes its configuration from the stored log.
- * An asynchronous storage may not have loaded that log yet
- * ({@link LogNotLoadedError}): wait for its loads and try again.
- */
-async function whenLogLoaded<T>(storage: LogStorage, create: () => T): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return create();
-    } catch (error) {
-      const settle = (storage as { loadsSettled?: () => Promise<void> }).loadsSettled;
-      if (!(error instanceof LogNotLoadedError) || settle === undefined || attempt >= MAX_LOAD_ATTEMPTS) throw error;
-      await settle.call(storage);
-    }
   }
 }

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { CorruptionError } from '../errors.js';
+import { CorruptionError, InvalidArgumentError } from '../errors.js';
 
 /** A client's identity and the sequence number of one of its requests. */
 export interface ClientSession {
@@ -7,6 +7,14 @@ export interface ClientSession {
   readonly clientId: string;
   /** Increases with every new request of this client; a retry reuses it. */
   readonly seq: number;
+}
+
+/** Checks a proposal's session at the public boundary; throws {@link InvalidArgumentError} naming the bad field. */
+export function checkSession(session: ClientSession): void {
+  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > 1024) {
+    throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
+  }
+  if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
 }
 
 interface SessionRecord {

@@ -1,0 +1,47 @@
+import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
+import type { Index, NodeId, Role, Term } from '../core/types.js';
+
+/** A node's state, from {@link RaftNode.status}. */
+export interface NodeStatus {
+  readonly id: NodeId;
+  /** `stopped` after `close()` or a fatal failure. */
+  readonly role: Role | 'stopped';
+  readonly term: Term;
+  readonly leader: NodeId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  /** The voters of the configuration in force (its incoming half while joint). */
+  readonly members: readonly NodeId[];
+  /** Non-voting members: they receive the log but do not vote. */
+  readonly learners: readonly NodeId[];
+  /** While a change of several voters is under way: the voters of the configuration being left; otherwise null. */
+  readonly joint: { readonly outgoingVoters: readonly NodeId[] } | null;
+  /** Log index of the entry that installed the configuration in force. */
+  readonly configIndex: Index;
+  /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */
+  readonly removed: boolean;
+  /** On the leader: every voter's replication progress. */
+  readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
+}
+
+/**
+ * Builds a node's public status from the core's full status and the runtime's
+ * own state. A node that is not running reports the role `stopped` and no
+ * leader, whatever its core last knew.
+ */
+export function nodeStatus(core: RaftStatus, running: boolean, appliedIndex: Index, removed: boolean): NodeStatus {
+  return {
+    id: core.id,
+    role: running ? core.role : 'stopped',
+    term: core.term,
+    leader: running ? core.leader : null,
+    commitIndex: core.commitIndex,
+    appliedIndex,
+    members: core.voters,
+    learners: core.membership.learners ?? [],
+    joint: core.joint ? { outgoingVoters: core.membership.outgoingVoters ?? [] } : null,
+    configIndex: core.configIndex,
+    removed,
+    progress: core.progress,
+  };
+}

@@ -8,6 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Random } from '../util/random.js';
 import { SeededRandom } from '../util/random.js';
 import type { Clock } from './clock.js';
+import { MAX_COMMAND_OVERHEAD_BYTES } from './payload.js';
 import { SystemClock } from './clock.js';
 import type { StateMachine } from './state-machine.js';
 
@@ -192,8 +193,9 @@ function clockDriftTicks(value: number | undefined, electionTicks: number): numb
 
 /**
  * The core's configuration from the node's resolved options. The core's entry
- * limit is `maxCommandBytes` plus the kind byte of a plain command (see
- * payload.ts).
+ * limit is `maxCommandBytes` plus the most a payload adds to a command, a
+ * session's header included (payload.ts), so that the core never refuses a
+ * command that `propose` accepted.
  */
 export function coreConfig<Result>(options: ResolvedNodeOptions<Result>, appliedIndex: Index): RaftConfig {
   return {
@@ -208,7 +210,7 @@ export function coreConfig<Result>(options: ResolvedNodeOptions<Result>, applied
     maxClockDriftTicks: options.maxClockDriftTicks,
     maxInflightMsgs: options.limits.maxInflightMsgs,
     maxMsgBytes: options.limits.maxMsgBytes,
-    maxEntryBytes: options.limits.maxCommandBytes + 1,
+    maxEntryBytes: options.limits.maxCommandBytes + MAX_COMMAND_OVERHEAD_BYTES,
     maxUncommittedBytes: options.limits.maxUncommittedBytes,
     applied: appliedIndex,
   };

@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import { CorruptionError } from '../errors.js';
 import { decodeMemberAddress, PAYLOAD_MEMBER_ADDRESS } from './member-addresses.js';
 import type { ClientSession } from './sessions.js';
+import { MAX_CLIENT_ID_LENGTH } from './sessions.js';
 
 /**
  * How the runtime wraps a user's command in a log entry. An empty entry is a
@@ -13,6 +14,17 @@ export const PAYLOAD_COMMAND = 0x01;
 export const PAYLOAD_SESSION_COMMAND = 0x02;
 
 const packr = new Packr({ useRecords: false });
+
+/**
+ * The most bytes a payload adds to the user's command: the kind byte, and with
+ * a session the 4-byte header length and the msgpack `[clientId, seq]` header
+ * at its largest (a fixarray byte; a str32 header of 5 bytes — msgpackr may
+ * reserve one for any string of more than a few characters — and a
+ * {@link MAX_CLIENT_ID_LENGTH}-unit id of at most 3 UTF-8 bytes per unit; a
+ * seq of at most 9 bytes). The core's entry limit adds this to
+ * `maxCommandBytes`, so that every command `propose` accepts fits.
+ */
+export const MAX_COMMAND_OVERHEAD_BYTES = 1 + 4 + 1 + 5 + 3 * MAX_CLIENT_ID_LENGTH + 9;
 
 /** Wraps a command (and its session, if any) for the log. */
 export function encodeCommand(command: Uint8Array, session?: ClientSession): Uint8Array {

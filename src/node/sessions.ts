@@ -9,10 +9,13 @@ export interface ClientSession {
   readonly seq: number;
 }
 
+/** The longest client id a session may carry, in UTF-16 code units (JavaScript's string length). */
+export const MAX_CLIENT_ID_LENGTH = 1024;
+
 /** Checks a proposal's session at the public boundary; throws {@link InvalidArgumentError} naming the bad field. */
 export function checkSession(session: ClientSession): void {
-  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > 1024) {
-    throw new InvalidArgumentError('propose: session.clientId must be a non-empty string of at most 1024 characters');
+  if (typeof session.clientId !== 'string' || session.clientId.length === 0 || session.clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw new InvalidArgumentError(`propose: session.clientId must be a non-empty string of at most ${MAX_CLIENT_ID_LENGTH} characters`);
   }
   if (!Number.isSafeInteger(session.seq) || session.seq < 1) throw new InvalidArgumentError('propose: session.seq must be a positive integer');
 }

@@ -184,6 +184,15 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     expect(c.node(leader).status().commitIndex).toBe(before);
   });
 
+  test('a command of exactly maxCommandBytes is accepted with or without a session (the session header does not count against it)', async () => {
+    const c = await startCluster(undefined, undefined, { limits: { maxCommandBytes: 16 } });
+    const leader = await c.waitForLeader();
+    await expect(c.run(c.node(leader).propose(new Uint8Array(16)))).resolves.toBeDefined();
+    const longId = 'é'.repeat(1024);
+    await expect(c.run(c.node(leader).propose(new Uint8Array(16), { session: { clientId: longId, seq: Number.MAX_SAFE_INTEGER } }))).resolves.toBeDefined();
+    expect(() => c.node(leader).propose(new Uint8Array(17), { session: { clientId: 'c1', seq: 1 } })).toThrow(ProposalTooLargeError);
+  });
+
   test('after close(), operations reject with NodeClosedError and pending ones are settled', async () => {
     const c = await startCluster();
     const leader = await c.waitForLeader();

@@ -68,22 +68,7 @@ export class NodeCluster {
   }
 
   async startNode(id: string): Promise<RaftNode<number>> {
-    const entry = this.entry(id);
-    entry.machine = new ListStateMachine();
-    entry.node = await RaftNode.open<number>({
-      id,
-      members: this.ids,
-      storage: entry.storage,
-      snapshots: entry.snapshots,
-      transport: this.network.transport(id),
-      stateMachine: entry.machine,
-      clock: this.clock,
-      random: new SeededRandom(this.seeds.nextUint32()),
-      tickIntervalMs: TICK_MS,
-      electionTicks: ELECTION_TICKS,
-      ...this.extra,
-    });
-    return entry.node;
+    return this.openNode(id, { members: this.ids });
   }
 
   /**
@@ -92,11 +77,16 @@ export class NodeCluster {
    */
   async joinNode(id: string, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
     if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
+    return this.openNode(id, { join: true }, extra);
+  }
+
+  /** Opens node `id` on its stored state, with a fresh state machine, the cluster's clock, network and timing. */
+  private async openNode(id: string, membership: { readonly members: readonly string[] } | { readonly join: true }, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
     const entry = this.entry(id);
     entry.machine = new ListStateMachine();
     entry.node = await RaftNode.open<number>({
       id,
-      join: true,
+      ...membership,
       storage: entry.storage,
       snapshots: entry.snapshots,
       transport: this.network.transport(id),

@@ -18,6 +18,7 @@ import { MemoryStorage } from '../src/storage/memory.js';
 import type { LogStorage } from '../src/storage/storage.js';
 import { LocalNetwork } from '../src/transport/local-network.js';
 import { SystemClock } from '../src/node/clock.js';
+import { runClosedLoop } from './closed-loop.js';
 
 export interface RuntimeBenchRow {
   readonly storage: 'memory' | 'level';
@@ -111,20 +112,7 @@ function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolea
 /** One row: a fresh 3-node in-process cluster on `kind` storage, closed-loop clients keeping `inFlight` proposals on the leader. */
 export async function measureCluster(kind: 'memory' | 'level', inFlight: number, entries: number): Promise<RuntimeBenchRow> {
   return withCluster(kind, async (leader) => {
-    const latencies: number[] = [];
-    let issued = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (issued < entries) {
-          issued++;
-          const begin = performance.now();
-          await leader.propose(COMMAND, { timeoutMs: 60_000 });
-          latencies.push(performance.now() - begin);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
+    const { seconds, latenciesMs: latencies } = await runClosedLoop(() => leader.propose(COMMAND, { timeoutMs: 60_000 }), inFlight, entries);
     latencies.sort((a, b) => a - b);
     return { storage: kind, inFlight, entries, entriesPerSecond: entries / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
   });

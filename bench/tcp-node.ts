@@ -10,6 +10,7 @@ import type { StateMachine } from '../src/node/state-machine.js';
 import { LevelStorage } from '../src/storage/level.js';
 import { MemorySnapshotStore } from '../src/storage/memory-snapshot-store.js';
 import { TcpTransport } from '../src/transport/tcp.js';
+import { runClosedLoop } from './closed-loop.js';
 
 /** What the parent sends. */
 export type ParentMessage =
@@ -92,21 +93,8 @@ async function handle(message: ParentMessage): Promise<void> {
 }
 
 async function run(inFlight: number, entries: number): Promise<ChildMessage> {
-  const latenciesMs: number[] = [];
   const before = transport!.stats();
-  let issued = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (issued < entries) {
-        issued++;
-        const begin = performance.now();
-        await node!.propose(COMMAND, { timeoutMs: 60_000 });
-        latenciesMs.push(performance.now() - begin);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const { seconds, latenciesMs } = await runClosedLoop(() => node!.propose(COMMAND, { timeoutMs: 60_000 }), inFlight, entries);
   const after = transport!.stats();
   return { type: 'result', seconds, latenciesMs, framesSent: after.framesSent - before.framesSent, writes: after.writes - before.writes };
 }

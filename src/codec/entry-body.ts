@@ -88,19 +88,19 @@ export function readCanonicalEntryBody(body: Uint8Array): EntryBodyFields | unde
   return [term.value, typeCode.value, body.subarray(bin.start)];
 }
 
-function uintBytes(value: number): number {
+export function uintBytes(value: number): number {
   if (value <= POSITIVE_FIXINT_MAX) return 1;
   if (value <= 0xff) return 2;
   if (value <= 0xffff) return 3;
   return value < UINT32_RANGE ? 5 : 9;
 }
 
-function binHeaderBytes(length: number): number {
+export function binHeaderBytes(length: number): number {
   if (length <= 0xff) return 2;
   return length <= 0xffff ? 3 : 5;
 }
 
-function writeUint(out: Buffer, at: number, value: number): number {
+export function writeUint(out: Buffer, at: number, value: number): number {
   if (value <= POSITIVE_FIXINT_MAX) {
     out[at] = value;
     return at + 1;
@@ -125,7 +125,7 @@ function writeUint(out: Buffer, at: number, value: number): number {
   return at + 9;
 }
 
-function writeBinHeader(out: Buffer, at: number, length: number): number {
+export function writeBinHeader(out: Buffer, at: number, length: number): number {
   if (length <= 0xff) {
     out[at] = BIN_8;
     out[at + 1] = length;
@@ -142,7 +142,7 @@ function writeBinHeader(out: Buffer, at: number, length: number): number {
 }
 
 /** An unsigned integer in the smallest form {@link writeUint} would choose; anything else is not canonical. */
-function readUint(body: Uint8Array, view: DataView, at: number): { value: number; next: number } | undefined {
+export function readUint(body: Uint8Array, view: DataView, at: number): { value: number; next: number } | undefined {
   const tag = body[at];
   if (tag === undefined) return undefined;
   if (tag <= POSITIVE_FIXINT_MAX) return { value: tag, next: at + 1 };
@@ -160,7 +160,7 @@ function canonical(value: number, next: number, minimum: number): { value: numbe
   return value >= minimum ? { value, next } : undefined;
 }
 
-function readBinHeader(body: Uint8Array, view: DataView, at: number): { start: number; length: number } | undefined {
+export function readBinHeader(body: Uint8Array, view: DataView, at: number): { start: number; length: number } | undefined {
   const tag = body[at];
   if (tag === BIN_8 && at + 2 <= body.byteLength) return { start: at + 2, length: view.getUint8(at + 1) };
   if (tag === BIN_16 && at + 3 <= body.byteLength) return { start: at + 3, length: view.getUint16(at + 1) };

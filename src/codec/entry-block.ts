@@ -19,10 +19,9 @@ import type { EntryBodyFields } from './entry-body.js';
 import { InvariantError } from '../errors.js';
 import { RECORD_FORMAT_VERSION, RECORD_HEADER_BYTES, sealRecordWithChecksum } from './record.js';
 
-/** One entry of a block, as the encoder needs it. */
+/** One entry of a block, as the encoder needs it; its type code comes from the caller's `typeCodeOf`. */
 export interface BlockEntry {
   readonly term: number;
-  readonly typeCode: number;
   readonly data: Uint8Array;
 }
 
@@ -49,13 +48,20 @@ export function blockHeaderBytes(count: number): number {
  * `RECORD_HEADER_BYTES + blockHeaderBytes(to - from) + Σ blockEntryBytes` long,
  * and returns it. `from === to` writes an empty block.
  */
-export function writeEntryBlock(record: Buffer, key: Uint8Array, entries: readonly BlockEntry[], from: number, to: number): Buffer {
+export function writeEntryBlock<T extends BlockEntry>(
+  record: Buffer,
+  key: Uint8Array,
+  entries: readonly T[],
+  from: number,
+  to: number,
+  typeCodeOf: (entry: T) => number,
+): Buffer {
   let at = writeArrayHeader(record, RECORD_HEADER_BYTES, to - from);
   for (let i = from; i < to; i++) {
     const entry = entries[i]!;
     record[at++] = FIXARRAY_3;
     at = writeUint(record, at, entry.term);
-    at = writeUint(record, at, entry.typeCode);
+    at = writeUint(record, at, typeCodeOf(entry));
     at = writeBinHeader(record, at, entry.data.byteLength);
     record.set(entry.data, at);
     at += entry.data.byteLength;
@@ -68,7 +74,7 @@ export function writeEntryBlock(record: Buffer, key: Uint8Array, entries: readon
 /**
  * Reads a block body in exactly the form {@link writeEntryBlock} writes.
  * Returns undefined for anything else, for the caller's general decoder. Each
- * `data` is a view into `body`.
+ * `data` is a plain `Uint8Array` view into `body`'s memory.
  */
 export function readCanonicalEntryBlock(body: Uint8Array): EntryBodyFields[] | undefined {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -84,7 +90,7 @@ export function readCanonicalEntryBlock(body: Uint8Array): EntryBodyFields[] | u
     if (typeCode === undefined) return undefined;
     const bin = readBinHeader(body, view, typeCode.next);
     if (bin === undefined || bin.start + bin.length > body.byteLength) return undefined;
-    fields.push([term.value, typeCode.value, body.subarray(bin.start, bin.start + bin.length)]);
+    fields.push([term.value, typeCode.value, new Uint8Array(body.buffer, body.byteOffset + bin.start, bin.length)]);
     at = bin.start + bin.length;
   }
   return at === body.byteLength ? fields : undefined;

@@ -4,8 +4,8 @@ import { CorruptionError, KeelError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { scanRange } from './level-db.js';
 import type { LevelDb } from './level-db.js';
-import { entryKey, isEntryKey, keyIndex, keyName } from './level-keys.js';
-import { decodeEntry } from './level-records.js';
+import { blockStartAt, decodeBlock, entriesWithin } from './entry-blocks.js';
+import { entryKey } from './level-keys.js';
 import { LoadedRanges } from './loaded-ranges.js';
 import type { ResidentRun } from './tail-cache.js';
 
@@ -136,21 +136,37 @@ export class EntryLoader {
     if (error !== null) this.failure = { index: low + entries.length, error };
   }
 
-  /** Reads contiguous entries from `low` into `entries`; a gap or a short range is a hole in the log. */
+  /**
+   * Reads contiguous entries from `low` into `entries`, starting at the block
+   * that holds `low`; a gap or a short range is a hole in the log. A block
+   * replaces the entries of the blocks before it from its first index on (see
+   * entry-blocks.ts), so the read stops for `bytesMax` only at a block
+   * boundary, once it knows that the next block does not replace what it read.
+   */
   private async read(low: Index, stop: Index, bytesMax: number, entries: Entry[]): Promise<void> {
+    const start = await blockStartAt(this.db, low);
+    if (start === undefined) throw new CorruptionError(`entry:${low}`, `missing: hole in the log, no entry from ${low} to ${stop - 1}`);
     let bytes = 0;
-    await scanRange(this.db, { gte: entryKey(low), lt: entryKey(stop) }, (key, value) => {
+    await scanRange(this.db, { gte: entryKey(start), lt: entryKey(stop) }, (key, value) => {
+      const { first, entries: block } = decodeBlock(key, value);
       const expected = low + entries.length;
-      if (!isEntryKey(key)) throw new CorruptionError(keyName(key), 'malformed entry key');
-      const index = keyIndex(key);
-      if (index !== expected) throw new CorruptionError(`entry:${expected}`, `missing: hole in the log before ${index}`);
-      const entry = decodeEntry(key, value, index);
-      entries.push(entry);
-      bytes += entrySizeBytes(entry);
-      return bytes < bytesMax;
+      if (first > expected) throw new CorruptionError(`entry:${expected}`, `missing: hole in the log before ${first}`);
+      if (first < expected && first > low) {
+        for (const replaced of entries.splice(first - low)) bytes -= entrySizeBytes(replaced);
+      }
+      if (entries.length > 0 && bytes >= bytesMax) return false;
+      for (let index = Math.max(first, low); index < stop && index - first < block.length; index++) {
+        const entry = block[index - first]!;
+        entries.push(entry);
+        bytes += entrySizeBytes(entry);
+      }
+      return true;
     });
+    // Blocks are read whole; keep only what the load asked for.
+    const full = entries.length > 0 && bytes >= bytesMax;
+    entries.length = entriesWithin(entries, bytesMax);
     const next = low + entries.length;
-    if (bytes < bytesMax && next < stop) {
+    if (!full && next < stop) {
       throw new CorruptionError(`entry:${next}`, `missing: hole in the log, no entry from ${next} to ${stop - 1}`);
     }
   }

@@ -14,14 +14,15 @@
 import { entrySizeBytes } from '../core/types.js';
 import type { Entry, HardState, Index, SnapshotMeta } from '../core/types.js';
 import { CorruptionError } from '../errors.js';
-import { getValue, getValues, scanRange } from './level-db.js';
+import { getValue, scanRange } from './level-db.js';
+import { blockAt, decodeBlock, entriesWithin } from './entry-blocks.js';
 import type { LevelDb } from './level-db.js';
 import {
   ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_PREFIX, isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY,
   SNAPSHOT_PREFIX, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
 } from './level-keys.js';
 import {
-  decodeEntry, decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, STORAGE_FORMAT_VERSION,
+  decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, READABLE_FORMAT_VERSIONS,
 } from './level-records.js';
 import type { StorageMeta, TermRun } from './level-records.js';
 import { readVersionedRecord } from './versioned-record.js';
@@ -64,8 +65,7 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
   const snapshot = snapshotRecord.value;
   const firstIndex = (snapshot?.index ?? 0) + 1;
   const runs = await readTermRuns(db);
-  const tail = await readTail(db, firstIndex, tailBytesMax);
-  const lastIndex = tail.length === 0 ? firstIndex - 1 : tail[tail.length - 1]!.index;
+  const { entries: tail, lastIndex } = await readTail(db, firstIndex, tailBytesMax);
   if (hardState.value.commit > lastIndex) {
     // Writes never leave commit past the log (LevelStorage refuses them), so entries were lost.
     throw new CorruptionError(`entry:${lastIndex + 1}`, `missing: the hard state commits up to ${hardState.value.commit}, but the log ends at ${lastIndex}`);
@@ -96,8 +96,8 @@ async function readMeta(db: LevelDb, expected: ExpectedIdentity): Promise<Storag
   }
   const meta = decodeStorageMeta(value);
   const label = keyName(META_KEY);
-  if (meta.formatVersion !== STORAGE_FORMAT_VERSION) {
-    throw new CorruptionError(label, `unknown storage format version ${meta.formatVersion} (this build reads ${STORAGE_FORMAT_VERSION})`);
+  if (!READABLE_FORMAT_VERSIONS.includes(meta.formatVersion)) {
+    throw new CorruptionError(label, `unknown storage format version ${meta.formatVersion} (this build reads ${READABLE_FORMAT_VERSIONS.join(' and ')})`);
   }
   if (meta.nodeId !== expected.nodeId) {
     throw new CorruptionError(label, `storage belongs to node ${JSON.stringify(meta.nodeId)}, not ${JSON.stringify(expected.nodeId)}`);
@@ -130,26 +130,47 @@ async function readTermRuns(db: LevelDb): Promise<TermRun[]> {
   return runs;
 }
 
+/** The newest entries and where the log ends. */
+interface Tail {
+  /** Ascending, ending at `lastIndex`; bounded by the tail budget. */
+  readonly entries: Entry[];
+  readonly lastIndex: Index;
+}
+
 /**
- * Reads the newest entries backwards from the last one until `tailBytesMax`
- * is reached, checking that they are contiguous (a gap is a hole in the log).
+ * Reads the newest blocks backwards from the last one until `tailBytesMax`
+ * bytes of entries are read or the block holding `firstIndex` is reached.
+ * The last block ends the log (an empty one ends it just before its key); each
+ * block below supplies entries up to the next block's key, and must reach it:
+ * a gap is a hole in the log. The log ends at `firstIndex - 1` at the least
+ * (a snapshot past every stored entry).
  */
-async function readTail(db: LevelDb, firstIndex: Index, tailBytesMax: number): Promise<Entry[]> {
+async function readTail(db: LevelDb, firstIndex: Index, tailBytesMax: number): Promise<Tail> {
   const descending: Entry[] = [];
   let bytes = 0;
-  await scanRange(db, { gte: entryKey(firstIndex), lt: ENTRY_RANGE_END, reverse: true }, (key, value) => {
-    if (!isEntryKey(key)) throw new CorruptionError(keyName(key), 'malformed entry key');
-    const index = keyIndex(key);
-    const previous = descending[descending.length - 1];
-    if (previous !== undefined && index !== previous.index - 1) {
-      throw new CorruptionError(`entry:${previous.index - 1}`, `missing: hole in the log between ${index} and ${previous.index}`);
+  let lastIndex = firstIndex - 1;
+  /** The lowest index read so far: blocks below supply entries up to `above - 1`. */
+  let above: Index | null = null;
+  await scanRange(db, { gte: ENTRY_RANGE_START, lt: ENTRY_RANGE_END, reverse: true }, (key, value) => {
+    const { first, entries } = decodeBlock(key, value);
+    const end = first + entries.length - 1;
+    if (above === null) {
+      lastIndex = Math.max(end, firstIndex - 1);
+      above = lastIndex + 1;
+    } else if (end < above - 1 && above - 1 >= firstIndex) {
+      throw new CorruptionError(`entry:${end + 1}`, `missing: hole in the log between ${end} and ${above}`);
     }
-    const entry = decodeEntry(key, value, index);
-    descending.push(entry);
-    bytes += entrySizeBytes(entry);
-    return bytes < tailBytesMax;
+    for (let index = Math.min(end, above - 1); index >= Math.max(first, firstIndex); index--) {
+      const entry = entries[index - first]!;
+      descending.push(entry);
+      bytes += entrySizeBytes(entry);
+    }
+    above = Math.min(above, first);
+    return bytes < tailBytesMax && first > firstIndex;
   });
-  return descending.reverse();
+  // Blocks are read whole; the tail keeps only the newest entries up to the budget.
+  descending.length = entriesWithin(descending, tailBytesMax);
+  return { entries: descending.reverse(), lastIndex };
 }
 
 /** The run table must cover exactly `firstIndex .. lastIndex`, with a new term at every run. */
@@ -186,23 +207,21 @@ function checkTailTerms(tail: readonly Entry[], runs: readonly TermRun[]): void 
  * can see cheaply. Holes elsewhere surface when that range is loaded.
  */
 async function probeColdEntries(db: LevelDb, runs: readonly TermRun[], firstIndex: Index, tailStart: Index): Promise<void> {
-  const probes = runs.filter((run) => run.start < tailStart);
-  if (probes.length === 0) return;
-  const values = await getValues(db, probes.map((run) => entryKey(run.start)));
-  for (let i = 0; i < probes.length; i++) {
-    const run = probes[i]!;
-    const value = values[i];
-    if (value === undefined) {
+  for (const run of runs) {
+    if (run.start >= tailStart) return;
+    const block = await blockAt(db, run.start);
+    const entry = block?.entries[run.start - block.first];
+    if (entry === undefined) {
       const where = run.start === firstIndex ? 'the first index' : `the start of term ${run.term}`;
       throw new CorruptionError(`entry:${run.start}`, `missing: hole in the log at ${where}`);
     }
-    const entry = decodeEntry(entryKey(run.start), value, run.start);
     if (entry.term !== run.term) {
-      throw new CorruptionError(`entry:${run.start}`, `entry has term ${entry.term}, but the term run says ${run.term}`);
+      throw new CorruptionError(`entry:${block!.first}`, `entry ${run.start} has term ${entry.term}, but the term run says ${run.term}`);
     }
   }
 }
 
+/** The lowest entry key below `firstIndex`: compacted garbage, or the block that holds `firstIndex` and older entries. */
 async function findGarbageFloor(db: LevelDb, firstIndex: Index): Promise<Index | null> {
   let floor: Index | null = null;
   await scanRange(db, { gte: ENTRY_RANGE_START, lt: entryKey(firstIndex), limit: 1 }, (key) => {

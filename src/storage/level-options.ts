@@ -65,10 +65,15 @@ export interface ResolvedLevelStorageOptions {
   readonly membership: Membership | null;
 }
 
-/** Default tail budget: 4 MiB, about 27,000 entries of 128 bytes. */
+/** Default tail budget: 1 MiB, about 7,000 entries of 128 bytes. */
 export const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
-/** Default tail read at open: 1 MiB, about 7,000 entries of 128 bytes. */
-export const DEFAULT_OPEN_TAIL_BYTES = 1024 * 1024;
+/**
+ * Default tail read at open: 64 KiB, about 450 entries of 128 bytes. Decoding
+ * the tail is most of what open costs beyond LevelDB's own open; the tail
+ * grows to `tailCacheBytes` as entries are appended, and older entries load
+ * on demand a block at a time.
+ */
+export const DEFAULT_OPEN_TAIL_BYTES = 64 * 1024;
 /** Default budget of entries loaded on demand: 4 MiB. */
 export const DEFAULT_LOADED_CACHE_BYTES = 4 * 1024 * 1024;
 /** Default largest entry: 16 MiB. */

@@ -3,8 +3,8 @@
  * its msgpack body, and the shape checks that turn a record that passed its
  * checksum but does not fit the schema into a {@link CorruptionError}.
  *
- * Entries (`[term, type, data]`; the key holds the index) and term runs
- * (`[start, term]`) are positional arrays: they are written by the thousand,
+ * Entries are stored in blocks (`[[term, type, data], …]`; the key holds the
+ * first entry's index), and term runs (`[start, term]`) are positional arrays: they are written by the thousand,
  * and a map would repeat field names in every one. The single records (meta,
  * hard state, snapshot) are maps so that a dump reads plainly.
  *
@@ -12,14 +12,25 @@
  */
 import { plainMembership } from '../confchange/encoding.js';
 import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
-import { encodeEntryRecord, entryRecordBytes, readCanonicalEntryBody, writeEntryRecord } from '../codec/entry-body.js';
-import { decodeRecord, encodeRecord, openRecord, unpackBody } from '../codec/record.js';
+import { encodeEntryRecord, readCanonicalEntryBody } from '../codec/entry-body.js';
+import type { EntryBodyFields } from '../codec/entry-body.js';
+import { blockEntryBytes, blockHeaderBytes, readCanonicalEntryBlock, writeEntryBlock } from '../codec/entry-block.js';
+import { decodeRecord, encodeRecord, openRecord, RECORD_HEADER_BYTES, unpackBody } from '../codec/record.js';
 import { CorruptionError } from '../errors.js';
 import type { BatchSink } from './group-commit.js';
 import { entryKey, INDEX_KEY_BYTES, keyName, META_KEY, rewriteEntryKey, termRunKey } from './level-keys.js';
 
-/** The storage layout version recorded in the meta record. Bumped on any incompatible change of the key layout. */
-export const STORAGE_FORMAT_VERSION = 1;
+/**
+ * The storage layout version recorded in the meta record. Bumped on any
+ * incompatible change of the key layout. Version 2 stores entries in blocks;
+ * version 1 stored one record per entry, which version 2 reads as blocks of
+ * one entry, so a version 1 database is upgraded at open by rewriting the
+ * meta record only.
+ */
+export const STORAGE_FORMAT_VERSION = 2;
+
+/** Format versions this build opens. */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
 /** Entry type codes on disk. */
 const ENTRY_TYPE_NORMAL = 0;
@@ -40,8 +51,9 @@ export interface TermRun {
 }
 
 /**
- * Encodes the entry as the value stored under `key`, which must be
- * {@link entryKey}(entry.index); the writer passes the key it already built.
+ * Encodes the entry as a single-entry record of storage format 1, stored
+ * under {@link entryKey}(entry.index). Keel writes blocks now; this stays for
+ * tests of reading format-1 databases and of damaged records.
  */
 export function encodeEntry(entry: Entry, key: Uint8Array = entryKey(entry.index)): Buffer {
   return encodeEntryRecord(key, entry.term, entryTypeCode(entry), entry.data);
@@ -51,59 +63,92 @@ function entryTypeCode(entry: Entry): number {
   return entry.type === 'config' ? ENTRY_TYPE_CONFIG : ENTRY_TYPE_NORMAL;
 }
 
-/** Record sizes up to this many bytes get a reusable buffer in {@link EntryEncoder}. */
-const REUSED_RECORD_MAX_BYTES = 16 * 1024;
-/** At most this many distinct record sizes are kept; then the set starts over. */
-const REUSED_RECORD_SIZES = 32;
+/**
+ * Bodies of at most this many bytes go in one block; a longer batch is split,
+ * and a single entry larger than this gets a block of its own. Large enough
+ * that a batch of a few hundred small entries is one LevelDB value, small
+ * enough that reading one entry below the tail decodes little besides it.
+ */
+export const BLOCK_TARGET_BYTES = 64 * 1024;
 
 /**
- * Encodes entries for a {@link BatchSink} into buffers it reuses from one
- * entry to the next: one key buffer, and one record buffer per record size.
- * A sink copies what it is given before returning (LevelDB's chained batch
- * copies each key and value into native memory inside `put`), so the buffers
- * are free again at once. This saves two allocations per stored entry, which
- * with the garbage they leave measured about a third of LevelStorage's own
- * CPU per appended entry.
+ * Encodes entries for a {@link BatchSink} as entry blocks (see
+ * codec/entry-block.ts): each append becomes as few LevelDB values as
+ * {@link BLOCK_TARGET_BYTES} allows, keyed by the first index of each. LevelDB
+ * costs a memtable insert and a native call per key whatever its size, so
+ * one value per block rather than per entry is what lets LevelStorage write
+ * as fast as raw per-entry batches of the same payloads or faster.
+ *
+ * The key buffer is reused from block to block: a sink copies what it is
+ * given before returning (LevelDB's chained batch copies each key and value
+ * into native memory inside `put`).
  */
 export class EntryEncoder {
   private readonly key = Buffer.allocUnsafe(INDEX_KEY_BYTES);
-  private readonly records = new Map<number, Buffer>();
+  private readonly sizes: number[] = [];
 
-  /** Puts every entry's key and record into `sink`, in order. */
+  /** Puts `entries` (consecutive indexes) into `sink` as one or more blocks, in order. */
   putAll(entries: readonly Entry[], sink: BatchSink): void {
-    for (const entry of entries) {
-      const key = rewriteEntryKey(this.key, entry.index);
-      const typeCode = entryTypeCode(entry);
-      sink.put(key, writeEntryRecord(this.recordBuffer(entryRecordBytes(entry.term, typeCode, entry.data.byteLength)), key, entry.term, typeCode, entry.data));
+    const sizes = this.sizes;
+    sizes.length = 0;
+    for (const entry of entries) sizes.push(blockEntryBytes(entry.term, entryTypeCode(entry), entry.data.byteLength));
+    let from = 0;
+    while (from < entries.length) {
+      let to = from + 1;
+      let bodyBytes = sizes[from]!;
+      while (to < entries.length && bodyBytes + sizes[to]! <= BLOCK_TARGET_BYTES) bodyBytes += sizes[to++]!;
+      const key = rewriteEntryKey(this.key, entries[from]!.index);
+      const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + blockHeaderBytes(to - from) + bodyBytes);
+      sink.put(key, writeEntryBlock(record, key, entries, from, to, entryTypeCode));
+      from = to;
     }
   }
 
-  private recordBuffer(size: number): Buffer {
-    if (size > REUSED_RECORD_MAX_BYTES) return Buffer.allocUnsafe(size);
-    let record = this.records.get(size);
-    if (record === undefined) {
-      if (this.records.size >= REUSED_RECORD_SIZES) this.records.clear();
-      record = Buffer.allocUnsafe(size);
-      this.records.set(size, record);
-    }
-    return record;
+  /**
+   * Puts an empty block at `index`: it ends the log at `index - 1`, hiding the
+   * entries an older block starting below `index` holds from `index` on.
+   */
+  putEnd(index: Index, sink: BatchSink): void {
+    const key = rewriteEntryKey(this.key, index);
+    sink.put(key, writeEntryBlock(Buffer.allocUnsafe(RECORD_HEADER_BYTES + blockHeaderBytes(0)), key, [], 0, 0, entryTypeCode));
   }
 }
 
-/** Decodes and checks the entry stored under `key`, which holds `index`. */
-export function decodeEntry(key: Uint8Array, value: Uint8Array, index: Index): Entry {
-  const label = `entry:${index}`;
+/**
+ * Decodes and checks the value stored under the entry key `key`, whose index
+ * is `first`: the entries `first, first + 1, …` it holds. Reads both the
+ * blocks of storage format 2 and the single-entry records of format 1 (a
+ * database written by format 1 reads as blocks of one entry).
+ */
+export function decodeEntryBlock(key: Uint8Array, value: Uint8Array, first: Index): Entry[] {
+  const label = `entry:${first}`;
   const body = openRecord(key, value, label);
-  const fields = readCanonicalEntryBody(body) ?? unpackBody(body, label);
-  if (!Array.isArray(fields) || fields.length !== 3) throw new CorruptionError(label, 'entry record is not a 3-element array');
+  const fields = readCanonicalEntryBlock(body) ?? singleEntry(readCanonicalEntryBody(body)) ?? generalFields(unpackBody(body, label), label);
+  return fields.map((entryFields, i) => checkEntry(entryFields as unknown, first + i, label));
+}
+
+function singleEntry(fields: EntryBodyFields | undefined): EntryBodyFields[] | undefined {
+  return fields === undefined ? undefined : [fields];
+}
+
+/** A body in msgpack that is not in canonical form: a block (array of entries) or one format-1 entry. */
+function generalFields(body: unknown, label: string): readonly unknown[] {
+  if (!Array.isArray(body)) throw new CorruptionError(label, 'entry record is not an array');
+  const isSingleEntry = body.length === 3 && !Array.isArray(body[0]);
+  return isSingleEntry ? [body] : body;
+}
+
+function checkEntry(fields: unknown, index: Index, label: string): Entry {
+  if (!Array.isArray(fields) || fields.length !== 3) throw new CorruptionError(label, `entry ${index} is not a 3-element array`);
   const [term, type, data] = fields as readonly unknown[];
-  if (!isPositiveInteger(term)) throw new CorruptionError(label, `entry record has invalid term ${String(term)}`);
-  if (type !== ENTRY_TYPE_NORMAL && type !== ENTRY_TYPE_CONFIG) throw new CorruptionError(label, `entry record has unknown type ${String(type)}`);
-  if (!(data instanceof Uint8Array)) throw new CorruptionError(label, 'entry record data is not binary');
+  if (!isPositiveInteger(term)) throw new CorruptionError(label, `entry ${index} has invalid term ${String(term)}`);
+  if (type !== ENTRY_TYPE_NORMAL && type !== ENTRY_TYPE_CONFIG) throw new CorruptionError(label, `entry ${index} has unknown type ${String(type)}`);
+  if (!(data instanceof Uint8Array)) throw new CorruptionError(label, `entry ${index} data is not binary`);
   // Expose a plain Uint8Array (msgpackr hands back Buffers), so that read
   // entries look exactly like the ones callers append.
   const entryType = type === ENTRY_TYPE_CONFIG ? 'config' : 'normal';
-  return { index, term, type: entryType, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const plain = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { index, term, type: entryType, data: plain };
 }
 
 /** Encodes a hard state version stored under `key`. */

@@ -115,7 +115,8 @@ export class LevelStorage implements LogStorage {
     let storage: LevelStorage;
     try {
       const expected = { nodeId: resolved.nodeId, clusterId: resolved.clusterId };
-      const stored = (await readStoredState(db, expected, resolved.openTailBytes)) ?? (await initialise(db, resolved));
+      const read = await readStoredState(db, expected, resolved.openTailBytes);
+      const stored = read === null ? await initialise(db, resolved) : await upgradeFormat(db, read, resolved.location);
       storage = new LevelStorage(db, resolved, stored);
     } catch (error) {
       // The open failed: release the lock. A failure to close would hide the
@@ -271,8 +272,11 @@ export class LevelStorage implements LogStorage {
     const first = entries[0]!;
     const lastNew = entries[entries.length - 1]!.index;
     if (first.index <= this.last) {
-      // Entries up to `lastNew` are overwritten by the puts below; only those past it need deleting.
-      for (let index = lastNew + 1; index <= this.last; index++) sink.del(entryKey(index));
+      // Every block key past the conflict goes: a block keyed at or below
+      // `lastNew` would otherwise replace the new entries from its key on.
+      // The block holding `first.index` may start below it; the new block
+      // keyed at `first.index` replaces its entries from there (entry-blocks.ts).
+      for (let index = first.index + 1; index <= this.last; index++) sink.del(entryKey(index));
       this.loader.truncateFrom(first.index);
     }
     pushTermRunChanges(sink, this.runs.append(entries));
@@ -293,6 +297,8 @@ export class LevelStorage implements LogStorage {
       // batch (those keys would otherwise read as the log after a restart).
       // Entries at or below it become garbage, collected once this is durable.
       for (let index = meta.index + 1; index <= this.last; index++) sink.del(entryKey(index));
+      // A block starting at or below the snapshot may hold entries past it: an empty block ends the log there.
+      if (this.last > meta.index) this.encoder.putEnd(meta.index + 1, sink);
       pushTermRunChanges(sink, this.runs.clear());
       this.tail.clear();
       this.loader.clear();
@@ -369,6 +375,25 @@ async function initialise(db: LevelDb, options: ResolvedLevelStorageOptions): Pr
     tail: [],
     garbageFloor: null,
   };
+}
+
+/**
+ * A database of an older format that this build reads as it is (format 1:
+ * entries as blocks of one) is marked with the current format before anything
+ * is written in it, so that an older build refuses it rather than misreading
+ * the blocks written from now on.
+ */
+async function upgradeFormat(db: LevelDb, stored: StoredState, location: string): Promise<StoredState> {
+  if (stored.meta.formatVersion === STORAGE_FORMAT_VERSION) return stored;
+  const meta = { ...stored.meta, formatVersion: STORAGE_FORMAT_VERSION };
+  const batch = openBatch(db);
+  batch.put(META_KEY, encodeStorageMeta(meta));
+  try {
+    await batch.write();
+  } catch (error) {
+    throw new StorageIOError(`cannot upgrade storage at ${location} to format ${STORAGE_FORMAT_VERSION}`, { cause: error });
+  }
+  return { ...stored, meta };
 }
 
 function pushTermRunChanges(sink: BatchSink, changes: TermRunChanges): void {

@@ -1,10 +1,13 @@
 import type { Index } from '../core/types.js';
 import { StorageIOError } from '../errors.js';
 import type { LevelDb } from './level-db.js';
+import { blockStartAt } from './entry-blocks.js';
 import { entryKey } from './level-keys.js';
 
 /**
- * Deletes entries that a snapshot compacted away.
+ * Deletes entries that a snapshot compacted away: every block below the one
+ * that holds the first index. That block may start below the first index; it
+ * stays until a later compaction passes its last entry.
  *
  * Compaction is made atomic by the snapshot record, not by deleting the
  * prefix: once the new snapshot meta is durable, every entry below its index
@@ -19,10 +22,12 @@ import { entryKey } from './level-keys.js';
  * durable snapshot, so it cannot race with appends, which only write above it.
  */
 export class PrefixCollector {
-  /** Invariant: no entry below `floor` remains on disk. */
+  /** Invariant: no entry key below `floor` remains on disk, except the block holding the first index. */
   private floor: Index;
   /** Everything below `target` is garbage. */
   private target: Index;
+  /** Collections have run for every first index up to this one. */
+  private collected: Index;
   private running: Promise<void> | null = null;
 
   /**
@@ -39,11 +44,12 @@ export class PrefixCollector {
   ) {
     this.floor = Math.min(floor, firstIndex);
     this.target = firstIndex;
+    this.collected = this.floor;
   }
 
   /** Starts collecting when there is garbage left from before the storage was opened. */
   start(): void {
-    if (this.floor < this.target) this.run();
+    if (this.collected < this.target) this.run();
   }
 
   /** A snapshot with first index `firstIndex` is durable: collect the entries below it. */
@@ -66,15 +72,20 @@ export class PrefixCollector {
   }
 
   private async collect(): Promise<void> {
-    while (this.floor < this.target) {
+    while (this.collected < this.target) {
       const upTo = this.target;
+      let keep: Index;
       try {
-        await this.db.clear({ gte: entryKey(this.floor), lt: entryKey(upTo) });
+        // The block holding the first index may start below it; it stays,
+        // with everything from its key on (see entry-blocks.ts).
+        keep = Math.min(upTo, (await blockStartAt(this.db, upTo)) ?? upTo);
+        if (this.floor < keep) await this.db.clear({ gte: entryKey(this.floor), lt: entryKey(keep) });
       } catch (error) {
         this.onFailure(new StorageIOError(`cannot delete compacted entries ${this.floor}..${upTo - 1}`, { cause: error }));
         return;
       }
-      this.floor = upTo;
+      this.floor = Math.max(this.floor, keep);
+      this.collected = upTo;
     }
   }
 }

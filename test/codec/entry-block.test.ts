@@ -1,19 +1,19 @@
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { blockEntryBytes, blockHeaderBytes, readCanonicalEntryBlock, writeEntryBlock } from '../../src/codec/entry-block.js';
-import type { BlockEntry } from '../../src/codec/entry-block.js';
 import { encodeRecord, openRecord, RECORD_HEADER_BYTES } from '../../src/codec/record.js';
 
 const key = Uint8Array.of(0x65, 0, 0, 0, 0, 0, 0, 0, 1);
 
 const unsigned = fc.oneof(fc.nat(300), fc.constantFrom(127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32), fc.maxSafeNat());
-const blockEntry: fc.Arbitrary<BlockEntry> = fc.record({ term: unsigned, typeCode: fc.nat(3), data: fc.uint8Array({ maxLength: 300 }) });
+interface TestEntry { readonly term: number; readonly typeCode: number; readonly data: Uint8Array }
+const blockEntry: fc.Arbitrary<TestEntry> = fc.record({ term: unsigned, typeCode: fc.nat(3), data: fc.uint8Array({ maxLength: 300 }) });
 /** Counts around the array header's boundaries (15/16 entries) and the empty block. */
 const blocks = fc.oneof(fc.array(blockEntry, { maxLength: 20 }), fc.integer({ min: 14, max: 17 }).chain((n) => fc.array(blockEntry, { minLength: n, maxLength: n })));
 
-function encode(entries: readonly BlockEntry[]): Buffer {
+function encode(entries: readonly TestEntry[]): Buffer {
   const size = RECORD_HEADER_BYTES + blockHeaderBytes(entries.length) + entries.reduce((sum, e) => sum + blockEntryBytes(e.term, e.typeCode, e.data.byteLength), 0);
-  return writeEntryBlock(Buffer.allocUnsafe(size), key, entries, 0, entries.length);
+  return writeEntryBlock(Buffer.allocUnsafe(size), key, entries, 0, entries.length, (e) => e.typeCode);
 }
 
 describe('entry block codec', () => {

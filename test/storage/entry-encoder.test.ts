@@ -1,12 +1,12 @@
 /**
- * EntryEncoder reuses its buffers from entry to entry; what a copying sink
- * receives must be exactly what the one-entry encoder produces.
+ * EntryEncoder writes entries as blocks and reuses its key buffer from block
+ * to block; what a copying sink receives must decode to exactly the entries.
  */
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/types.js';
-import { entryKey } from '../../src/storage/level-keys.js';
-import { decodeEntry, encodeEntry, EntryEncoder } from '../../src/storage/level-records.js';
+import { entryKey, keyIndex } from '../../src/storage/level-keys.js';
+import { BLOCK_TARGET_BYTES, decodeEntryBlock, encodeEntry, EntryEncoder } from '../../src/storage/level-records.js';
 
 /** A sink that copies, as LevelDB's chained batch does. */
 function copyingSink() {
@@ -29,22 +29,49 @@ const entries: fc.Arbitrary<Entry[]> = fc
   })));
 
 describe('EntryEncoder', () => {
-  it('hands a copying sink the same keys and records as entryKey and encodeEntry, entry after entry', () => {
+  it('hands a copying sink blocks keyed by their first index that decode to exactly the entries, in order', () => {
     const encoder = new EntryEncoder();
     fc.assert(
       fc.property(entries, (batch) => {
         const sink = copyingSink();
         encoder.putAll(batch, sink);
 
-        expect(sink.puts).toHaveLength(batch.length);
-        batch.forEach((entry, i) => {
-          const { key, value } = sink.puts[i]!;
-          expect(key.equals(entryKey(entry.index))).toBe(true);
-          expect(value.equals(encodeEntry(entry))).toBe(true);
-          expect(decodeEntry(key, value, entry.index)).toEqual(entry);
+        const decoded = sink.puts.flatMap(({ key, value }) => {
+          const first = keyIndex(key);
+          expect(key.equals(entryKey(first))).toBe(true);
+          const block = decodeEntryBlock(key, value, first);
+          // A block is split at BLOCK_TARGET_BYTES of body, unless one entry alone is larger.
+          if (block.length > 1) expect(value.byteLength).toBeLessThanOrEqual(BLOCK_TARGET_BYTES + 16);
+          return block;
         });
+        expect(decoded).toEqual(batch);
+        expect(sink.puts.length).toBeLessThanOrEqual(batch.length);
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('writes a batch of small entries as one block', () => {
+    const sink = copyingSink();
+    const batch = Array.from({ length: 300 }, (_, i) => ({ index: 10 + i, term: 2, type: 'normal' as const, data: new Uint8Array(128).fill(i) }));
+
+    new EntryEncoder().putAll(batch, sink);
+
+    expect(sink.puts.map(({ key }) => keyIndex(key))).toEqual([10]);
+  });
+
+  it('writes an empty block that decodes to no entries', () => {
+    const sink = copyingSink();
+
+    new EntryEncoder().putEnd(42, sink);
+
+    expect(sink.puts).toHaveLength(1);
+    expect(decodeEntryBlock(sink.puts[0]!.key, sink.puts[0]!.value, 42)).toEqual([]);
+  });
+
+  it('reads a format-1 single-entry record as a block of one entry', () => {
+    const entry = { index: 7, term: 3, type: 'config' as const, data: Uint8Array.of(1, 2, 3) };
+
+    expect(decodeEntryBlock(entryKey(7), encodeEntry(entry), 7)).toEqual([entry]);
   });
 });

@@ -16,13 +16,16 @@ import { digest, flipByte, rawGet, settle, versionsOf, withRaw } from './level-r
 import { entry, log, plain, readAll, readEntries } from './log-builders.js';
 import { makeTempDir, removeTempDirs } from './temp-dirs.js';
 
-/** Entries 1..400 in terms 1..8 (a new term every 50 entries), snapshot at 20, commit 400. */
+/** Entries 1..400 in terms 1..8 (a new term every 50 entries) in blocks of 10, snapshot at 20, commit 400. */
 const LAST_INDEX = 400;
 const SNAPSHOT_INDEX = 20;
 const termOf = (index: number): number => 1 + Math.floor(index / 50);
 const IDENTITY = { nodeId: 'n1', clusterId: 'c1' };
 
 afterEach(removeTempDirs);
+
+/** The key of the block holding `index`: the fixture appends 10 entries at a time, each append one block. */
+const blockKey = (index: number): Buffer => entryKey(index - ((index - 1) % 10));
 
 async function buildFixture(): Promise<string> {
   const location = await makeTempDir('corrupt');
@@ -60,10 +63,10 @@ async function writeHardStateVersion(db: RawDb, state: HardState): Promise<void>
 }
 
 const openFailures: OpenFailureCase[] = [
-  { name: 'a flipped body byte in a tail entry', damage: (db) => flipByte(db, entryKey(390), -1), key: 'entry:390', message: /checksum mismatch/ },
-  { name: 'a flipped checksum byte', damage: (db) => flipByte(db, entryKey(390), 2), key: 'entry:390', message: /checksum mismatch/ },
-  { name: 'an unknown record format version', damage: (db) => flipByte(db, entryKey(390), 0, 0x02), key: 'entry:390', message: /unknown record format version 3/ },
-  { name: 'a truncated record', damage: async (db) => db.put(entryKey(390), (await rawGet(db, entryKey(390))).subarray(0, 3)), key: 'entry:390', message: /shorter than its 5-byte header/ },
+  { name: 'a flipped body byte in a tail block', damage: (db) => flipByte(db, blockKey(390), -1), key: 'entry:381', message: /checksum mismatch/ },
+  { name: 'a flipped checksum byte', damage: (db) => flipByte(db, blockKey(390), 2), key: 'entry:381', message: /checksum mismatch/ },
+  { name: 'an unknown record format version', damage: (db) => flipByte(db, blockKey(390), 0, 0x02), key: 'entry:381', message: /unknown record format version 3/ },
+  { name: 'a truncated record', damage: async (db) => db.put(blockKey(390), (await rawGet(db, blockKey(390))).subarray(0, 3)), key: 'entry:381', message: /shorter than its 5-byte header/ },
   { name: 'a flipped hard state', damage: async (db) => flipByte(db, await versionAt(db, HARD_STATE_PREFIX, 0), -1), key: 'hardState:41' },
   { name: 'a flipped previous hard state version', damage: async (db) => flipByte(db, await versionAt(db, HARD_STATE_PREFIX, 1), -1), key: 'hardState:40' },
   { name: 'a lost newest hard state version', damage: async (db) => db.del(await versionAt(db, HARD_STATE_PREFIX, 0)), key: 'hardState', message: /found 40$/ },
@@ -87,22 +90,22 @@ const openFailures: OpenFailureCase[] = [
   { name: 'a flipped storage meta', damage: (db) => flipByte(db, META_KEY, 7), key: 'meta' },
   {
     name: 'an unknown storage format version',
-    damage: putRecord(META_KEY, encodeStorageMeta({ formatVersion: 2, nodeId: 'n1', clusterId: 'c1' })),
+    damage: putRecord(META_KEY, encodeStorageMeta({ formatVersion: 3, nodeId: 'n1', clusterId: 'c1' })),
     key: 'meta',
-    message: /unknown storage format version 2/,
+    message: /unknown storage format version 3/,
   },
   { name: 'another node id', damage: () => Promise.resolve(), key: 'meta', message: /node "n1", not "n2"/, options: { nodeId: 'n2' } },
   { name: 'another cluster id', damage: () => Promise.resolve(), key: 'meta', message: /cluster "c1", not "c2"/, options: { clusterId: 'c2' } },
   { name: 'a missing storage meta', damage: (db) => db.del(META_KEY), key: 'meta', message: /missing/ },
-  { name: 'a hole in the tail', damage: (db) => db.del(entryKey(300)), key: 'entry:300', message: /hole in the log/ },
-  { name: 'a lost last entry (commit past the log)', damage: (db) => db.del(entryKey(400)), key: 'entry:400', message: /commits up to 400/ },
-  { name: 'a value moved under another key', damage: async (db) => db.put(entryKey(301), await rawGet(db, entryKey(302))), key: 'entry:301', message: /checksum mismatch/ },
+  { name: 'a hole in the tail', damage: (db) => db.del(blockKey(300)), key: 'entry:291', message: /hole in the log between 290 and 301/ },
+  { name: 'a lost last block (commit past the log)', damage: (db) => db.del(blockKey(400)), key: 'entry:391', message: /commits up to 400/ },
+  { name: 'a value moved under another key', damage: async (db) => db.put(blockKey(311), await rawGet(db, blockKey(301))), key: 'entry:311', message: /checksum mismatch/ },
   { name: 'an entry whose term disagrees with the term runs', damage: putRecord(entryKey(310), encodeEntry(entry(310, 99, 20))), key: 'entry:310', message: /term 99/ },
   { name: 'a lost term run', damage: (db) => db.del(termRunKey(100)), key: 'entry:100', message: /term runs say 2/ },
   { name: 'a term run past the last index', damage: putRecord(termRunKey(500), encodeTermRun({ start: 500, term: 20 })), key: 'termRun:500' },
   { name: 'a hard state committing past the log', damage: (db) => writeHardStateVersion(db, hardState(401)), key: 'entry:401' },
-  { name: 'a hole at a term start below the tail', damage: (db) => db.del(entryKey(100)), key: 'entry:100', message: /hole/, options: { tailCacheBytes: 2048 } },
-  { name: 'a hole at the first index below the tail', damage: (db) => db.del(entryKey(21)), key: 'entry:21', message: /hole/, options: { tailCacheBytes: 2048 } },
+  { name: 'a hole at a term start below the tail', damage: (db) => db.del(blockKey(100)), key: 'entry:100', message: /hole in the log at the start of term 3/, options: { tailCacheBytes: 2048 } },
+  { name: 'a hole at the first index below the tail', damage: (db) => db.del(blockKey(21)), key: 'entry:21', message: /hole in the log at the first index/, options: { tailCacheBytes: 2048 } },
 ];
 
 describe('LevelStorage with damaged records', () => {
@@ -152,26 +155,26 @@ describe('LevelStorage with damaged records', () => {
     }
 
     it('reports a hole inside a term as CorruptionError naming the missing entry', async () => {
-      const storage = await openWithSmallTail((db) => db.del(entryKey(120)));
+      const storage = await openWithSmallTail((db) => db.del(blockKey(120)));
       const settleLoads = () => storage.loadsSettled();
 
-      const before = await readEntries(storage, 101, 120, Number.MAX_SAFE_INTEGER, settleLoads);
-      const reading = readEntries(storage, 120, 130, Number.MAX_SAFE_INTEGER, settleLoads);
+      const before = await readEntries(storage, 101, 111, Number.MAX_SAFE_INTEGER, settleLoads);
+      const reading = readEntries(storage, 111, 130, Number.MAX_SAFE_INTEGER, settleLoads);
 
-      expect(plain(before)).toEqual(plain(log(101, Array<number>(19).fill(3), 20)));
-      await expect(reading).rejects.toMatchObject({ code: 'KEEL_CORRUPTION', key: 'entry:120' });
+      expect(plain(before)).toEqual(plain(log(101, Array<number>(10).fill(3), 20)));
+      await expect(reading).rejects.toMatchObject({ code: 'KEEL_CORRUPTION', key: 'entry:111' });
       await storage.close();
     });
 
     it('reports a flipped entry as CorruptionError every time it is asked for, never as data', async () => {
-      const storage = await openWithSmallTail((db) => flipByte(db, entryKey(130), -3));
+      const storage = await openWithSmallTail((db) => flipByte(db, blockKey(135), -3));
       const settleLoads = () => storage.loadsSettled();
 
       const before = await readEntries(storage, 125, 140, Number.MAX_SAFE_INTEGER, settleLoads);
 
-      expect(before.map((e) => e.index)).toEqual([125, 126, 127, 128, 129]);
-      expect(() => storage.entries(130, 140, Number.MAX_SAFE_INTEGER)).toThrow(/corruption at entry:130: checksum mismatch/);
-      expect(() => storage.entries(130, 131, 1)).toThrow(CorruptionError);
+      expect(before.map((e) => e.index)).toEqual([125, 126, 127, 128, 129, 130]);
+      expect(() => storage.entries(131, 140, Number.MAX_SAFE_INTEGER)).toThrow(/corruption at entry:131: checksum mismatch/);
+      expect(() => storage.entries(131, 132, 1)).toThrow(CorruptionError);
       await storage.close();
     });
   });

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Level } from 'level';
 import { entrySizeBytes } from '../../src/core/types.js';
 import { InvalidArgumentError, StorageIOError, StorageLockedError } from '../../src/errors.js';
-import { entryKey, isEntryKey, keyIndex } from '../../src/storage/level-keys.js';
-import { encodeEntry } from '../../src/storage/level-records.js';
+import { entryKey, isEntryKey, keyIndex, META_KEY, termRunKey } from '../../src/storage/level-keys.js';
+import { decodeStorageMeta, encodeEntry, encodeStorageMeta, encodeTermRun } from '../../src/storage/level-records.js';
 import { LevelStorage } from '../../src/storage/level.js';
 import type { LevelStorageOptions } from '../../src/storage/level.js';
 import type { LogStorage } from '../../src/storage/storage.js';
@@ -218,18 +218,26 @@ describe('LevelStorage', () => {
     it('deletes compacted entries after the snapshot is durable', async () => {
       const location = await makeTempDir('compact');
       const storage = await openAt(location);
-      await storage.append(log(1, Array<number>(50).fill(1)));
+      for (let first = 1; first <= 50; first += 10) await storage.append(log(first, Array<number>(10).fill(1)));
 
       await storage.saveSnapshot({ index: 40, term: 1, membership: { voters: ['n1'] } });
       await storage.close();
+      // Entries are stored in blocks, one per append here, keyed by their first index.
+      expect(await storedEntryIndexes(location)).toEqual([41]);
 
-      expect(await storedEntryIndexes(location)).toEqual(Array.from({ length: 10 }, (_, i) => 41 + i));
+      const reopened = await openAt(location);
+      await reopened.saveSnapshot({ index: 45, term: 1, membership: { voters: ['n1'] } });
+      expect(plain(await readAll(reopened))).toEqual(plain(log(46, [1, 1, 1, 1, 1])));
+      await reopened.close();
+      // The block holding the new first index starts below it: it stays, whole.
+      expect(await storedEntryIndexes(location)).toEqual([41]);
     });
 
     it('collects compacted entries left over by a crash at the next open', async () => {
       const location = await makeTempDir('garbage');
       const storage = await openAt(location);
-      await storage.append(log(1, [1, 1, 1, 1]));
+      await storage.append(log(1, [1, 1]));
+      await storage.append(log(3, [1, 1]));
       await storage.saveSnapshot({ index: 2, term: 1, membership: { voters: ['n1'] } });
       await storage.close();
       // As if the process died between the snapshot batch and the clear of its prefix.
@@ -242,7 +250,67 @@ describe('LevelStorage', () => {
       expect(plain(await readAll(reopened))).toEqual(plain(log(3, [1, 1])));
       await reopened.close();
 
-      expect(await storedEntryIndexes(location)).toEqual([3, 4]);
+      expect(await storedEntryIndexes(location)).toEqual([3]);
+    });
+  });
+
+  describe('entry blocks', () => {
+    it('stores an append as one block and reads a truncation inside it back from disk, before and after reopening', async () => {
+      const location = await makeTempDir('block-truncate');
+      const writer = await openAt(location);
+      await writer.append(log(1, Array<number>(100).fill(1), 50));
+      // Conflict at 50: the new block keyed 50 replaces entries 50..100 of the block keyed 1.
+      await writer.append(log(50, Array<number>(11).fill(2), 50));
+      const expected = plain([...log(1, Array<number>(49).fill(1), 50), ...log(50, Array<number>(11).fill(2), 50)]);
+      await writer.close();
+      expect(await storedEntryIndexes(location)).toEqual([1, 50]);
+
+      // A tail of one entry: everything else comes through the on-demand loader, in small loads.
+      const reader = await openAt(location, { tailCacheBytes: 0, loadedCacheBytes: 1024 });
+
+      expect(reader.lastIndex()).toBe(60);
+      expect(plain(await readAll(reader, () => reader.loadsSettled(), 300))).toEqual(expected);
+    });
+
+    it('ends the log at a snapshot that does not match it, even inside a block, across a reopen', async () => {
+      const location = await makeTempDir('block-snapshot');
+      const writer = await openAt(location);
+      await writer.append(log(1, Array<number>(10).fill(1)));
+
+      await writer.saveSnapshot({ index: 5, term: 3, membership: { voters: ['n1'] } });
+      await writer.close();
+      const reopened = await openAt(location);
+
+      expect([reopened.firstIndex(), reopened.lastIndex()]).toEqual([6, 5]);
+      await reopened.append(log(6, [3, 3]));
+      await reopened.close();
+      const last = await openAt(location, { tailCacheBytes: 0 });
+      expect(plain(await readAll(last, () => last.loadsSettled()))).toEqual(plain(log(6, [3, 3])));
+    });
+
+    it('opens a format-1 database (one record per entry), reads it, and marks it format 2 before writing blocks', async () => {
+      const location = await makeTempDir('format-1');
+      await (await openAt(location)).close();
+      const raw = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      await raw.batch([
+        { type: 'put', key: META_KEY, value: encodeStorageMeta({ formatVersion: 1, nodeId: 'n1', clusterId: null }) },
+        { type: 'put', key: termRunKey(1), value: encodeTermRun({ start: 1, term: 1 }) },
+        ...log(1, [1, 1, 1, 1, 1]).map((e) => ({ type: 'put' as const, key: entryKey(e.index), value: encodeEntry(e) })),
+      ]);
+      await raw.close();
+
+      const storage = await openAt(location, { tailCacheBytes: 0 });
+      const read = await readAll(storage, () => storage.loadsSettled());
+      await storage.append(log(6, [1, 1]));
+      await storage.close();
+      const check = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const meta = decodeStorageMeta((await check.get(META_KEY))!);
+      await check.close();
+      const reopened = await openAt(location);
+
+      expect(plain(read)).toEqual(plain(log(1, [1, 1, 1, 1, 1])));
+      expect(meta.formatVersion).toBe(2);
+      expect(plain(await readAll(reopened))).toEqual(plain(log(1, Array<number>(7).fill(1))));
     });
   });
 });

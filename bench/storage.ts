@@ -49,6 +49,8 @@ export interface OpenResult {
   /** Median of the runs. */
   readonly openMilliseconds: number;
   readonly fullScanMilliseconds: number;
+  /** LevelDB's own open of the same database through raw `level` (median): the floor under Keel's open. */
+  readonly levelOpenMilliseconds: number;
   /** open / full scan. */
   readonly ratio: number;
   readonly tailEntriesLoadedAtOpen: number;
@@ -218,6 +220,7 @@ async function buildLargeLog(location: string, entries: number, log: (line: stri
 async function benchOpen(location: string, entries: number, log: (line: string) => void): Promise<OpenResult> {
   const openTimes: number[] = [];
   const scanTimes: number[] = [];
+  const levelOpenTimes: number[] = [];
   let tailEntriesLoadedAtOpen = 0;
   for (let run = 0; run < OPEN_RUNS; run++) {
     let storage: LevelStorage | undefined;
@@ -228,13 +231,24 @@ async function benchOpen(location: string, entries: number, log: (line: string) 
     tailEntriesLoadedAtOpen = storage!.stats().tailEntries;
     await storage!.close();
     scanTimes.push(await timeSeconds(() => fullScan(location, entries)) * 1000);
+    levelOpenTimes.push(await timeLevelOpen(location));
   }
   const openMilliseconds = median(openTimes);
   const fullScanMilliseconds = median(scanTimes);
-  const result = { entries, openMilliseconds, fullScanMilliseconds, ratio: openMilliseconds / fullScanMilliseconds, tailEntriesLoadedAtOpen };
+  const levelOpenMilliseconds = median(levelOpenTimes);
+  const result = { entries, openMilliseconds, fullScanMilliseconds, levelOpenMilliseconds, ratio: openMilliseconds / fullScanMilliseconds, tailEntriesLoadedAtOpen };
   log(`open of ${entries.toLocaleString('en-US')} entries: ${openMilliseconds.toFixed(1)} ms (tail of ${tailEntriesLoadedAtOpen} entries) ` +
-    `vs full scan ${fullScanMilliseconds.toFixed(1)} ms: ${(result.ratio * 100).toFixed(1)} % (median of ${OPEN_RUNS})`);
+    `vs full scan ${fullScanMilliseconds.toFixed(1)} ms: ${(result.ratio * 100).toFixed(1)} % (median of ${OPEN_RUNS}); ` +
+    `LevelDB's own open ${levelOpenMilliseconds.toFixed(1)} ms (${(levelOpenMilliseconds / fullScanMilliseconds * 100).toFixed(1)} %)`);
   return result;
+}
+
+/** Milliseconds for LevelDB alone to open the database (closed again untimed). */
+async function timeLevelOpen(location: string): Promise<number> {
+  const raw = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const seconds = await timeSeconds(() => raw.open());
+  await raw.close();
+  return seconds * 1000;
 }
 
 /**

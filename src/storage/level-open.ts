@@ -58,14 +58,22 @@ export interface StoredState {
  * key for anything damaged, missing or belonging to another node or cluster.
  */
 export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, tailBytesMax: number): Promise<StoredState | null> {
-  const meta = await readMeta(db, expected);
+  // The reads that do not depend on each other run at once: each is a round
+  // trip to LevelDB's thread, and their latency, not their work, is most of
+  // what open costs. Failures are reported in this order, as if sequential.
+  const [meta, hardState, snapshotRecord, runs] = await settledInOrder([
+    readMeta(db, expected),
+    readVersionedRecord(db, HARD_STATE_PREFIX, decodeHardState, 'hardState'),
+    readVersionedRecord(db, SNAPSHOT_PREFIX, decodeSnapshotMeta, 'snapshot'),
+    readTermRuns(db),
+  ] as const, (results) => results[0].status === 'fulfilled' && results[0].value === null);
   if (meta === null) return null;
-  const hardState = await readVersionedRecord(db, HARD_STATE_PREFIX, decodeHardState, 'hardState');
-  const snapshotRecord = await readVersionedRecord(db, SNAPSHOT_PREFIX, decodeSnapshotMeta, 'snapshot');
   const snapshot = snapshotRecord.value;
   const firstIndex = (snapshot?.index ?? 0) + 1;
-  const runs = await readTermRuns(db);
-  const { entries: tail, lastIndex } = await readTail(db, firstIndex, tailBytesMax);
+  const [{ entries: tail, lastIndex }, garbageFloor] = await settledInOrder([
+    readTail(db, firstIndex, tailBytesMax),
+    findGarbageFloor(db, firstIndex),
+  ] as const);
   if (hardState.value.commit > lastIndex) {
     // Writes never leave commit past the log (LevelStorage refuses them), so entries were lost.
     throw new CorruptionError(`entry:${lastIndex + 1}`, `missing: the hard state commits up to ${hardState.value.commit}, but the log ends at ${lastIndex}`);
@@ -74,7 +82,6 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
   checkTailTerms(tail, runs);
   const tailStart = tail[0]?.index ?? lastIndex + 1;
   await probeColdEntries(db, runs, firstIndex, tailStart);
-  const garbageFloor = await findGarbageFloor(db, firstIndex);
   return {
     meta,
     hardState: hardState.value,
@@ -86,6 +93,25 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
     tail,
     garbageFloor,
   };
+}
+
+/**
+ * Waits for every read, then returns their values or throws the error of the
+ * first one (in list order) that failed, so the error open reports does not
+ * depend on which read finished first. When `stopEarly` holds for the
+ * settled results (an empty database), the values are returned without
+ * looking at the others' failures.
+ */
+async function settledInOrder<T extends readonly unknown[]>(
+  reads: { readonly [K in keyof T]: Promise<T[K]> },
+  stopEarly: (results: { readonly [K in keyof T]: PromiseSettledResult<T[K]> }) => boolean = () => false,
+): Promise<T> {
+  const results = (await Promise.allSettled(reads)) as unknown as { readonly [K in keyof T]: PromiseSettledResult<T[K]> };
+  if (stopEarly(results)) return results.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as unknown as T;
+  for (const result of results as readonly PromiseSettledResult<unknown>[]) {
+    if (result.status === 'rejected') throw result.reason;
+  }
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 async function readMeta(db: LevelDb, expected: ExpectedIdentity): Promise<StorageMeta | null> {

@@ -4,8 +4,13 @@
  * and the record checksum covers the key, so a value read under another key
  * fails its check.
  *
- * Entries are the one record written and read by the thousand (every append,
- * and the tail at every open), and msgpackr's general encoder costs a few
+ * Storage format 1 stored one such record per entry; format 2 stores entry
+ * blocks (entry-block.ts), whose entries have this same layout and are
+ * written and read with the helpers exported here. This module's whole-record
+ * functions remain for reading format-1 databases and for tests.
+ *
+ * Entries are written and read by the thousand (every append, and the tail at
+ * every open), and msgpackr's general encoder costs a few
  * microseconds per call, which shows against a synced batch. The layout is
  * fixed, so this writes the same bytes msgpackr does — a fixarray of three,
  * unsigned integers in their smallest form (float64 above 2^32, as msgpackr

@@ -1,7 +1,7 @@
 import type { Membership, NodeId } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { MemberAddresses } from './member-addresses.js';
 import { membersOf } from './membership-changes.js';
 
@@ -33,6 +33,8 @@ export class KnownMembers {
   private wasMember: boolean;
   /** This node applied a configuration without itself: it stopped ticking. */
   private isRemoved = false;
+  /** Pending timers that will forget members that left; cleared by {@link stop}. */
+  private readonly forgetTimers = new Set<TimerHandle>();
 
   constructor(
     private readonly host: KnownMembersHost,
@@ -81,7 +83,8 @@ export class KnownMembers {
     for (const id of members) this.knownMembers.add(id);
     const leavers = [...this.knownMembers].filter((id) => !members.has(id));
     if (leavers.length > 0) {
-      host.clock.setTimeout(() => {
+      const timer = host.clock.setTimeout(() => {
+        this.forgetTimers.delete(timer);
         // After close() the storage may be closed too: nothing to forget then.
         if (!host.isRunning()) return;
         const now = membersOf(host.membership());
@@ -92,6 +95,7 @@ export class KnownMembers {
           if (id !== host.id) host.transport.removePeer(id);
         }
       }, host.forgetAfterMs);
+      this.forgetTimers.add(timer);
     }
     if (membersOf(applied).has(host.id)) this.wasMember = true;
     else if (this.wasMember && !this.isRemoved) {
@@ -99,5 +103,14 @@ export class KnownMembers {
       this.isRemoved = true;
       host.removed();
     }
+  }
+
+  /**
+   * The node stopped (closed or failed): clears the pending timers, so that a
+   * closed node leaves no timer behind to keep the process alive.
+   */
+  stop(): void {
+    for (const timer of this.forgetTimers) this.host.clock.clearTimeout(timer);
+    this.forgetTimers.clear();
   }
 }

@@ -467,6 +467,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private stop(error: KeelError): void {
     if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    this.members.stop();
     this.sender.cancelAll();
     this.waiters.rejectAll(error);
     this.forwarding.rejectAll(error);

@@ -103,7 +103,7 @@ export interface NodeLimits {
   readonly maxInflightMsgs?: number;
   /** Entry bytes in one AppendEntries. @defaultValue 1 MiB */
   readonly maxMsgBytes?: number;
-  /** Proposals waiting for their result at once. @defaultValue 100000 */
+  /** Proposals waiting for their result at once on this node; past it, `propose` rejects with `ProposalDroppedError`. @defaultValue 100000 */
   readonly maxPendingProposals?: number;
   /** Client sessions remembered for exactly-once retries (least recently used forgotten first). @defaultValue 10000 */
   readonly maxSessions?: number;

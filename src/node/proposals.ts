@@ -1,6 +1,6 @@
 import type { RawNode } from '../core/raw-node.js';
 import type { Index, Term } from '../core/types.js';
-import { NotLeaderError } from '../errors.js';
+import { NotLeaderError, ProposalDroppedError } from '../errors.js';
 import type { AwaitingLeader } from './awaiting-leader.js';
 import type { Clock } from './clock.js';
 import type { ForwardedProposals } from './forwarded-proposals.js';
@@ -11,6 +11,8 @@ import type { ApplyWaiters } from './waiters.js';
 export interface ProposalsHost<Result> {
   readonly core: RawNode;
   readonly clock: Clock;
+  /** Proposals this node lets wait for their result at once (`limits.maxPendingProposals`). */
+  readonly maxPending: number;
   /** Whether a follower hands proposals to the leader (`forwardProposals`) rather than refusing them. */
   readonly forwardProposals: boolean;
   /** The node's apply waits, shared with the apply path that settles them. */
@@ -29,15 +31,32 @@ export interface ProposalsHost<Result> {
  * way it then waits for its entry to be applied here.
  */
 export class Proposals<Result> {
+  /** Proposals made here and not settled yet, wherever they wait (core, leader, leader queue). */
+  private pending = 0;
+
   constructor(private readonly host: ProposalsHost<Result>) {}
 
-  /** Proposes the encoded `payload` and resolves with the state machine's result once it is applied here. */
+  /**
+   * Proposes the encoded `payload` and resolves with the state machine's
+   * result once it is applied here. Rejects at once with
+   * `ProposalDroppedError` while `maxPending` proposals are waiting: each
+   * holds a promise and a timer, so an unbounded queue behind a slow or
+   * partitioned leader would grow without limit.
+   */
   propose(payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<Result> {
     const host = this.host;
+    if (this.pending >= host.maxPending) {
+      return Promise.reject(new ProposalDroppedError(`${this.pending} proposals are already waiting (limits.maxPendingProposals)`));
+    }
     let waitingAt: Index | null = null;
     const deferred = guardedPromise<Result>('proposal', host.clock, timeoutMs, signal, () => {
       if (waitingAt !== null) host.waiters.remove(waitingAt, deferred);
     });
+    this.pending++;
+    const settled = (): void => {
+      this.pending--;
+    };
+    deferred.promise.then(settled, settled);
     const dispatch = (): void => {
       if (deferred.settled) return;
       // Per proposal: read role and leader directly, not the whole status (which builds the progress map).

@@ -141,6 +141,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.proposals = new Proposals<Result>({
       core: this.core,
       clock: options.clock,
+      maxPending: options.limits.maxPendingProposals,
       forwardProposals: options.forwardProposals,
       waiters: this.waiters,
       forwarding: this.forwarding,

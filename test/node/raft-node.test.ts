@@ -6,6 +6,7 @@ import {
   NodeClosedError,
   NodeFailedError,
   NotLeaderError,
+  ProposalDroppedError,
   ProposalTooLargeError,
   TimeoutError,
 } from '../../src/errors.js';
@@ -191,6 +192,19 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     const longId = 'é'.repeat(1024);
     await expect(c.run(c.node(leader).propose(new Uint8Array(16), { session: { clientId: longId, seq: Number.MAX_SAFE_INTEGER } }))).resolves.toBeDefined();
     expect(() => c.node(leader).propose(new Uint8Array(17), { session: { clientId: 'c1', seq: 1 } })).toThrow(ProposalTooLargeError);
+  });
+
+  test('past limits.maxPendingProposals a proposal is refused with ProposalDroppedError, and accepted again once some settle', async () => {
+    const c = await startCluster(undefined, undefined, { limits: { maxPendingProposals: 3 } });
+    const leader = await c.waitForLeader();
+    for (const id of c.ids) if (id !== leader) c.network.isolate([id], c.ids);
+    const waiting = [text('a'), text('b'), text('c')].map((command) => c.node(leader).propose(command));
+
+    await expect(c.node(leader).propose(text('d'))).rejects.toBeInstanceOf(ProposalDroppedError);
+    await expect(c.node(leader).propose(text('d'))).rejects.toThrow(/3 proposals are already waiting/);
+    c.network.heal();
+    await expect(c.run(Promise.all(waiting))).resolves.toEqual([1, 2, 3]);
+    await expect(c.run(c.node(leader).propose(text('e')))).resolves.toBe(4);
   });
 
   test('after close(), operations reject with NodeClosedError and pending ones are settled', async () => {

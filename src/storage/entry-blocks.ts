@@ -24,22 +24,22 @@ export interface StoredBlock {
 
 /** The first index of the block with the greatest key at or below `index`, or undefined when there is none. */
 export async function blockStartAt(db: LevelDb, index: Index): Promise<Index | undefined> {
-  let start: Index | undefined;
-  await scanRange(db, { gte: ENTRY_RANGE_START, lt: entryKey(index + 1), reverse: true, limit: 1 }, (key) => {
-    start = blockFirst(key);
-    return false;
-  });
-  return start;
+  return visitBlockAt(db, index, (key) => blockFirst(key));
 }
 
 /** The block holding `index` (the greatest key at or below it), decoded, or undefined when there is none. */
 export async function blockAt(db: LevelDb, index: Index): Promise<StoredBlock | undefined> {
-  let block: StoredBlock | undefined;
+  return visitBlockAt(db, index, decodeBlock);
+}
+
+/** Reads the record with the greatest entry key at or below `index` (one reverse seek) through `read`. */
+async function visitBlockAt<T>(db: LevelDb, index: Index, read: (key: Buffer, value: Buffer) => T): Promise<T | undefined> {
+  let result: T | undefined;
   await scanRange(db, { gte: ENTRY_RANGE_START, lt: entryKey(index + 1), reverse: true, limit: 1 }, (key, value) => {
-    block = decodeBlock(key, value);
+    result = read(key, value);
     return false;
   });
-  return block;
+  return result;
 }
 
 /** Checks an entry key's shape and decodes the block stored under it. */

@@ -9,7 +9,7 @@
  * a leader before the next kill.
  */
 import { performance } from 'node:perf_hooks';
-import { ProcessCluster } from '../src/testing/process-cluster.js';
+import { ProcessCluster } from './support/process-cluster.js';
 
 /** What {@link benchFailover} measures. */
 export interface FailoverResult {

@@ -16,6 +16,7 @@ import type { NodeObservation } from './invariants.js';
 /** Core options shared by every node of a {@link CoreCluster}. */
 export type ClusterRaftOptions = Partial<Omit<RaftConfig, 'id' | 'voters' | 'learners' | 'storage' | 'random' | 'applied'>>;
 
+/** How to build a {@link CoreCluster}. */
 export interface CoreClusterOptions {
   /** Node ids; defaults to n1..n3. */
   readonly ids?: readonly NodeId[];
@@ -29,6 +30,7 @@ export interface CoreClusterOptions {
   readonly learners?: readonly NodeId[];
   /** Seeds every node's randomized election timeouts. @defaultValue 1 */
   readonly seed?: number;
+  /** Core options for every node (timeouts, PreVote, CheckQuorum, flow control). @defaultValue the core's defaults */
   readonly raft?: ClusterRaftOptions;
   /** Check safety invariants after every step. @defaultValue true */
   readonly checkInvariants?: boolean;
@@ -45,16 +47,21 @@ export type ReadyPhase = 'idle' | 'taken' | 'persisted';
 
 /** One node of a {@link CoreCluster}: a core, its durable storage and a toy state machine (the list of applied entries). */
 export class CoreNode {
+  /** The running core; null while the node is crashed. */
   raw: RawNode | null = null;
   /** Volatile: what the state machine applied, entry `i` at position `i - 1`. */
   state: Entry[] = [];
   /** Durable: the state machine image stored with the storage's snapshot. */
   snapshotState: Entry[] = [];
+  /** How far the outstanding Ready has been handled. */
   phase: ReadyPhase = 'idle';
+  /** The Ready taken and not yet advanced, or null. */
   ready: Ready | null = null;
+  /** Read states released by the core, in order; a test reads and clears them. */
   readStates: ReadState[] = [];
   /** Images of snapshots received from leaders, by snapshot index, until the Ready installs them. */
   incomingSnapshots = new Map<number, readonly Entry[]>();
+  /** Seeds this node's randomized election timeouts; survives restarts. */
   readonly random: SeededRandom;
 
   constructor(
@@ -65,6 +72,7 @@ export class CoreNode {
     this.random = new SeededRandom(seed);
   }
 
+  /** True unless the node is crashed. */
   get alive(): boolean {
     return this.raw !== null;
   }
@@ -78,16 +86,20 @@ export class CoreNode {
  * take the Ready and send its parallel messages; persist; then send the rest,
  * apply and advance. A crash loses whatever was not persisted.
  *
- * Used by the demo, by scenario tests and by the property test; like etcd's
- * rafttest, it is a testing tool, not a runtime.
+ * Used by `keel sim`, by scenario tests and by the property test, and
+ * exported as `keel/testing`; like etcd's rafttest, it is a testing tool, not
+ * a runtime.
  */
 export class CoreCluster {
+  /** Every node's id, in the order Readies are processed by {@link stabilize}. */
   readonly ids: readonly NodeId[];
+  /** Every node, crashed or alive. */
   readonly nodes = new Map<NodeId, CoreNode>();
   /** Messages on the wire, oldest first. */
   inFlight: InFlight[] = [];
   /** Directed links that drop everything: `"from>to"`. */
   readonly cutLinks = new Set<string>();
+  /** Checks safety after every step; null when `checkInvariants` is false. */
   readonly checker: SafetyChecker | null;
   private readonly raftOptions: ClusterRaftOptions;
   private readonly initialVoters: readonly NodeId[];
@@ -107,12 +119,14 @@ export class CoreCluster {
     }
   }
 
+  /** The node `id`; throws {@link InvalidArgumentError} for an unknown id. */
   node(id: NodeId): CoreNode {
     const node = this.nodes.get(id);
     if (node === undefined) throw new InvalidArgumentError(`unknown node ${id}`);
     return node;
   }
 
+  /** The running core of `id`; throws {@link InvalidArgumentError} when it is crashed. */
   raw(id: NodeId): RawNode {
     const raw = this.node(id).raw;
     if (raw === null) throw new InvalidArgumentError(`node ${id} is crashed`);
@@ -131,22 +145,26 @@ export class CoreCluster {
 
   // ---- inputs -----------------------------------------------------------
 
+  /** Advances `id`'s logical clock by one tick. */
   tick(id: NodeId): void {
     this.node(id).raw?.tick();
     this.observe();
   }
 
+  /** Ticks every live node once. */
   tickAll(): void {
     for (const node of this.nodes.values()) node.raw?.tick();
     this.observe();
   }
 
+  /** Proposes commands at `id`; see {@link RawNode.propose}. */
   propose(id: NodeId, data: Uint8Array | readonly Uint8Array[]): ProposalReceipt {
     const receipt = this.raw(id).propose(data);
     this.observe();
     return receipt;
   }
 
+  /** Makes `id` start an election now. */
   campaign(id: NodeId): void {
     this.raw(id).campaign();
     this.observe();
@@ -166,11 +184,13 @@ export class CoreCluster {
     return receipt;
   }
 
+  /** Asks `id` (the leader) to hand leadership to `target` (§3.10 of the dissertation). */
   transferLeadership(id: NodeId, target: NodeId): void {
     this.raw(id).transferLeadership(target);
     this.observe();
   }
 
+  /** Starts a linearizable read at `id`; its read state lands in {@link CoreNode.readStates}. */
   readIndex(id: NodeId, requestId: string, options: { readonly lease?: boolean } = {}): void {
     this.raw(id).readIndex(requestId, options);
     this.observe();
@@ -294,6 +314,7 @@ export class CoreCluster {
     }
   }
 
+  /** Restores every cut link. */
   heal(): void {
     this.cutLinks.clear();
   }

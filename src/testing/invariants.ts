@@ -110,6 +110,7 @@ export class SafetyChecker {
   private readonly votes = new Map<string, NodeId>();
   /** Each node's log as read for its last observation (see {@link observe}). */
   private readonly lastLogs = new Map<NodeId, LogTerms>();
+  /** How many observations were checked: a test can assert that the checker ran. */
   steps = 0;
 
   /**

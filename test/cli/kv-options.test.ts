@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseKvOptions } from '../../src/cli/kv-options.js';
+import { parseKvOptions } from '../../cli/kv-options.js';
 
 const base = ['--id', 'n4', '--peers', 'n1=127.0.0.1:7001,n4=127.0.0.1:7004', '--http', '127.0.0.1:8004', '--data', '/tmp/keel-n4', '--insecure'];
 

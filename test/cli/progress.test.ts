@@ -1,6 +1,6 @@
 /** The swarm's progress line on a terminal. */
 import { describe, expect, test } from 'vitest';
-import { progressLine } from '../../src/cli/sim-runtime.js';
+import { progressLine } from '../../cli/sim-runtime.js';
 
 describe('progressLine', () => {
   test('shows the bar, runs done, failures, the pace and the time left', () => {

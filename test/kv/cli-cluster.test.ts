@@ -1,7 +1,7 @@
 /** `keel kv` processes with mutual TLS, and a data directory that another process holds. */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ProcessCluster } from '../../src/testing/process-cluster.js';
+import { ProcessCluster } from '../../bench/support/process-cluster.js';
 import { createTestPki } from '../transport/test-certificates.js';
 
 /**

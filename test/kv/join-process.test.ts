@@ -5,7 +5,7 @@
  * cluster keeps writing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster } from '../../src/testing/process-cluster.js';
+import { ProcessCluster } from '../../bench/support/process-cluster.js';
 
 let cluster: ProcessCluster;
 

@@ -16,7 +16,7 @@ import { checkLinearizability } from '../../sim/checker/linearizability.js';
 import { HistoryRecorder } from '../../sim/history.js';
 import type { Invocation, PendingOperation } from '../../sim/history.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { ProcessCluster } from '../../src/testing/process-cluster.js';
+import { ProcessCluster } from '../../bench/support/process-cluster.js';
 
 const SEED = Number(process.env['KEEL_FAULT_SEED'] ?? 20261124);
 const FAULT_PHASE_MS = 20_000;

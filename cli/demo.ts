@@ -21,7 +21,7 @@ Options:
   --once       run the demo steps, then stop the cluster and exit 0
 `;
 
-const BIN = fileURLToPath(new URL('../../../bin/keel.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/keel.js', import.meta.url));
 const LEADER_TIMEOUT_MS = 30_000;
 
 interface DemoNode {

@@ -1,11 +1,11 @@
-import { InvalidArgumentError } from '../errors.js';
-import { formatRunReport } from '../../sim/runtime/run.js';
-import type { RunOptions } from '../../sim/runtime/run.js';
-import type { ScenarioRun } from '../../sim/runtime/scenario-arbitrary.js';
-import { shrinkSeed } from '../../sim/runtime/shrink.js';
-import type { ShrinkResult } from '../../sim/runtime/shrink.js';
-import { describeFault } from '../../sim/world/faults.js';
-import { traceSeed } from '../../sim/timeline/trace-run.js';
+import { InvalidArgumentError } from '../src/errors.js';
+import { formatRunReport } from '../sim/runtime/run.js';
+import type { RunOptions } from '../sim/runtime/run.js';
+import type { ScenarioRun } from '../sim/runtime/scenario-arbitrary.js';
+import { shrinkSeed } from '../sim/runtime/shrink.js';
+import type { ShrinkResult } from '../sim/runtime/shrink.js';
+import { describeFault } from '../sim/world/faults.js';
+import { traceSeed } from '../sim/timeline/trace-run.js';
 import { UsageError } from './args.js';
 import { writeTimeline } from './sim-trace.js';
 

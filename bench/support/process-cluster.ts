@@ -1,6 +1,9 @@
 /**
  * A cluster of real `keel kv` processes on loopback, for the fault tests and
- * the failover benchmark. Every
+ * the failover benchmark. It lives beside the benchmarks, not in `src/` nor in
+ * `keel/testing`: it spawns processes and sends them signals, which is Keel's
+ * own test harness rather than a tool for users, yet `keel bench --only
+ * failover` ships in the package and needs it. Every
  * directed peer link a→b goes through a TCP proxy owned by the test, so a
  * link can be cut (connections destroyed, new ones refused) and healed. Nodes
  * can be killed with SIGKILL and restarted on the same data directory, and
@@ -17,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** bin/keel.js of this package, found from this file in src/ (tests) or dist/src/ (benchmarks). */
+/** bin/keel.js of this package, found from this file in bench/support/ (tests) or dist/bench/support/ (benchmarks). */
 const BIN = ((): string => {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json'))) return join(dir, 'bin', 'keel.js');

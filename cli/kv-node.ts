@@ -7,15 +7,15 @@
  */
 import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KeelError } from '../errors.js';
-import type { KvResult } from '../kv/commands.js';
-import { KvHttpServer } from '../kv/service.js';
-import { KvStore } from '../kv/store.js';
-import { RaftNode } from '../node/raft-node.js';
-import { FileSnapshotStore } from '../storage/file-snapshot-store.js';
-import { LevelStorage } from '../storage/level.js';
-import { TcpTransport } from '../transport/tcp.js';
-import type { PeerAddress, TcpTransportOptions } from '../transport/tcp-options.js';
+import { KeelError } from '../src/errors.js';
+import type { KvResult } from '../src/kv/commands.js';
+import { KvHttpServer } from '../src/kv/service.js';
+import { KvStore } from '../src/kv/store.js';
+import { RaftNode } from '../src/node/raft-node.js';
+import { FileSnapshotStore } from '../src/storage/file-snapshot-store.js';
+import { LevelStorage } from '../src/storage/level.js';
+import { TcpTransport } from '../src/transport/tcp.js';
+import type { PeerAddress, TcpTransportOptions } from '../src/transport/tcp-options.js';
 import { UsageError } from './args.js';
 import type { Log } from './json-log.js';
 import type { KvCommandOptions } from './kv-options.js';

@@ -1,7 +1,7 @@
-import { applyStep, emptyStats, healAndConverge, randomStep } from '../../sim/core-schedule.js';
-import type { ScheduleStats } from '../../sim/core-schedule.js';
-import { CoreCluster } from '../testing/core-cluster.js';
-import { SeededRandom } from '../util/random.js';
+import { applyStep, emptyStats, healAndConverge, randomStep } from '../sim/core-schedule.js';
+import type { ScheduleStats } from '../sim/core-schedule.js';
+import { CoreCluster } from '../src/testing/core-cluster.js';
+import { SeededRandom } from '../src/util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
 import { runRuntimeSim } from './sim-runtime.js';
 

@@ -8,7 +8,7 @@
  * six proxy listeners open until the test timed out.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { ProcessCluster } from '../../src/testing/process-cluster.js';
+import { ProcessCluster } from '../../../bench/support/process-cluster.js';
 
 let cluster: ProcessCluster | null = null;
 afterEach(async () => {

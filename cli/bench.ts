@@ -20,13 +20,13 @@ type Bench = (options: { quick: boolean; log: (line: string) => void }) => Promi
 
 /** Benchmarks live under bench/ (compiled to dist/bench/), loaded only when asked for. */
 const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
-  core: async () => (await import('../../bench/core.js')).benchCore,
-  runtime: async () => (await import('../../bench/runtime.js')).benchRuntime,
-  storage: async () => (await import('../../bench/storage.js')).benchStorage,
-  linearizability: async () => (await import('../../bench/linearizability.js')).benchLinearizability,
-  tcp: async () => (await import('../../bench/tcp.js')).benchTcp,
-  failover: async () => (await import('../../bench/failover.js')).benchFailover,
-  sim: async () => (await import('../../bench/sim.js')).benchSim,
+  core: async () => (await import('../bench/core.js')).benchCore,
+  runtime: async () => (await import('../bench/runtime.js')).benchRuntime,
+  storage: async () => (await import('../bench/storage.js')).benchStorage,
+  linearizability: async () => (await import('../bench/linearizability.js')).benchLinearizability,
+  tcp: async () => (await import('../bench/tcp.js')).benchTcp,
+  failover: async () => (await import('../bench/failover.js')).benchFailover,
+  sim: async () => (await import('../bench/sim.js')).benchSim,
 };
 
 /** `keel bench`. */

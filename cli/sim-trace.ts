@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { formatRunReport, formatSwarmReport } from '../../sim/runtime/run.js';
-import type { RunOptions } from '../../sim/runtime/run.js';
-import { summarizeSwarm } from '../../sim/runtime/report.js';
-import { traceSeed } from '../../sim/timeline/trace-run.js';
+import { formatRunReport, formatSwarmReport } from '../sim/runtime/run.js';
+import type { RunOptions } from '../sim/runtime/run.js';
+import { summarizeSwarm } from '../sim/runtime/report.js';
+import { traceSeed } from '../sim/timeline/trace-run.js';
 import { UsageError } from './args.js';
 
 /** One seed with its timeline written to `path`; the same output as an untraced run otherwise. */

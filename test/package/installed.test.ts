@@ -1,0 +1,86 @@
+/**
+ * The published package, as a user gets it: `npm pack`, installed offline
+ * into an empty project, then its commands and entry points run from there.
+ * It catches what the repository's own tests cannot see: a command that
+ * needs a file the package does not ship (`keel bench` once failed with
+ * ERR_MODULE_NOT_FOUND for dist/bench/core.js), or an export that points
+ * nowhere. Needs the built dist/ (the global setup builds it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { installOffline, packInto, runCommand } from './consumer-project.js';
+import type { CommandResult } from './consumer-project.js';
+
+describe('the packed keel package installed into an empty project', () => {
+  let project = '';
+  let packedFiles: readonly string[] = [];
+
+  beforeAll(() => {
+    project = mkdtempSync(join(tmpdir(), 'keel-installed-'));
+    const packed = packInto(project);
+    packedFiles = packed.files;
+    const install = installOffline(project, packed.filename);
+    expect(install.status, `npm ci --offline failed:\n${install.stderr}`).toBe(0);
+  });
+
+  afterAll(() => {
+    if (project !== '') rmSync(project, { recursive: true, force: true });
+  });
+
+  function keel(...args: string[]): CommandResult {
+    return runCommand('npx', ['--offline', 'keel', ...args], project);
+  }
+
+  test('the tarball holds the compiled CLI, benchmarks and simulator, and none of the tests', () => {
+    for (const path of ['bin/keel.js', 'dist/cli/main.js', 'dist/bench/core.js', 'dist/bench/support/process-cluster.js', 'dist/sim/index.js', 'dist/src/testing/index.d.ts']) {
+      expect(packedFiles, path).toContain(path);
+    }
+    expect(packedFiles.filter((path) => path.startsWith('test/') || path.startsWith('dist/test/'))).toEqual([]);
+    expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  test('npx keel --help lists the commands', () => {
+    const result = keel('--help');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Usage: keel <command> [options]');
+    expect(result.stdout).toMatch(/^ {2}bench {2}run the benchmarks/m);
+  });
+
+  test('npx keel sim --seed 1 runs one simulated world without a violation', () => {
+    const result = keel('sim', '--seed', '1');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^violations +0$/m);
+    expect(result.stdout).toMatch(/^liveness failures +0$/m);
+  });
+
+  test('npx keel bench --quick --only core finds the shipped benchmark and prints its figures', () => {
+    const result = keel('bench', '--quick', '--only', 'core');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('== core ==');
+    expect(result.stdout).toMatch(/^ +1024 +\d+ +[\d.]+ +[\d,]+$/m);
+  });
+
+  test('npx keel kv --help prints the usage of the key-value node', () => {
+    const result = keel('kv', '--help');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: keel kv --id ID --peers/);
+  });
+
+  test("the entry points 'keel', 'keel/testing' and 'keel/sim' import, and keel/testing elects a leader", () => {
+    const script = [
+      "import { RaftNode, LevelStorage } from 'keel';",
+      "import { CoreCluster, SafetyChecker } from 'keel/testing';",
+      "import { runSeed } from 'keel/sim';",
+      'const cluster = new CoreCluster({ seed: 7 });',
+      "const leader = cluster.elect('n2');",
+      'console.log([typeof RaftNode, typeof LevelStorage, typeof SafetyChecker, typeof runSeed].join(" "));',
+      'console.log(`leader ${leader} after ${cluster.checker.steps} checked steps`);',
+    ].join('\n');
+    const result = runCommand(process.execPath, ['--input-type=module', '--eval', script], project);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('function function function function');
+    expect(result.stdout).toMatch(/^leader n2 after [1-9]\d* checked steps$/m);
+  });
+});

@@ -59,7 +59,8 @@ export { JointConfig } from './quorum/joint.js';
 export type { ConfChange, ConfChangeOptions } from './confchange/confchange.js';
 export type { VoteResult } from './quorum/majority.js';
 export type { ProgressState } from './progress/progress.js';
-export type { LogReader, LogStorage, InitialState } from './storage/storage.js';
+export type { LogReader, InitialState } from './core/log-reader.js';
+export type { LogStorage } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export { LevelStorage } from './storage/level.js';
 export type { LevelStorageOptions, LevelStorageStats } from './storage/level.js';
@@ -96,6 +97,5 @@ export {
   InvalidConfChangeError,
   LeaderNotReadyError,
   UnknownMemberError,
-  LogNotLoadedError,
 } from './errors.js';
 export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';

@@ -15,8 +15,8 @@ export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } fr
 export type { StateMachine, AppliedCommand } from './node/state-machine.js';
 export type { ClientSession } from './node/sessions.js';
 export type { NodeEvents } from './node/events.js';
-export { SystemClock, VirtualClock } from './node/clock.js';
-export type { Clock, TimerHandle } from './node/clock.js';
+export { SystemClock, VirtualClock } from './util/clock.js';
+export type { Clock, TimerHandle } from './util/clock.js';
 export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
 export { LocalNetwork } from './transport/local-network.js';
 export type { LinkDecision, LinkPolicy } from './transport/local-network.js';

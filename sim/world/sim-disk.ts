@@ -20,7 +20,7 @@
  */
 import type { Entry, HardState, SnapshotMeta } from '../../src/core/types.js';
 import { StorageClosedError, StorageIOError } from '../../src/errors.js';
-import type { Clock } from '../../src/node/clock.js';
+import type { Clock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import type { InitialState } from '../../src/core/log-reader.js';
 import type { LogStorage } from '../../src/storage/storage.js';

@@ -9,7 +9,7 @@ import {
   NodeFailedError,
   ProposalTooLargeError,
 } from '../errors.js';
-import type { TimerHandle } from './clock.js';
+import type { TimerHandle } from '../util/clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { coreConfig, resolveNodeOptions } from './options.js';

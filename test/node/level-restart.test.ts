@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { flushMicrotasks, VirtualClock } from '../../src/node/clock.js';
+import { flushMicrotasks, VirtualClock } from '../../src/util/clock.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import { FileSnapshotStore } from '../../src/storage/file-snapshot-store.js';
 import { LevelStorage } from '../../src/storage/level.js';

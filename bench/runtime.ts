@@ -17,7 +17,7 @@ import { MemorySnapshotStore } from '../src/storage/memory-snapshot-store.js';
 import { MemoryStorage } from '../src/storage/memory.js';
 import type { LogStorage } from '../src/storage/storage.js';
 import { LocalNetwork } from '../src/transport/local-network.js';
-import { SystemClock } from '../src/node/clock.js';
+import { SystemClock } from '../src/util/clock.js';
 import { runClosedLoop } from './closed-loop.js';
 
 export interface RuntimeBenchRow {

@@ -35,8 +35,7 @@ export type KeelErrorCode =
   | 'KEEL_CONF_CHANGE_IN_PROGRESS'
   | 'KEEL_INVALID_CONF_CHANGE'
   | 'KEEL_LEADER_NOT_READY'
-  | 'KEEL_UNKNOWN_MEMBER'
-  | 'KEEL_LOG_NOT_LOADED';
+  | 'KEEL_UNKNOWN_MEMBER';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -307,19 +306,5 @@ export class UnknownMemberError extends KeelError {
 export class LeaderNotReadyError extends KeelError {
   constructor(what: string) {
     super('KEEL_LEADER_NOT_READY', `${what} refused: the leader has not committed an entry of its term yet`);
-  }
-}
-
-/**
- * The core could not read its stored log to recompute its configuration: the
- * storage is still loading older entries. Wait for the storage's loads to
- * settle, then create the core again.
- */
-export class LogNotLoadedError extends KeelError {
-  readonly index: number;
-
-  constructor(index: number) {
-    super('KEEL_LOG_NOT_LOADED', `the stored log from index ${index} is not loaded yet; wait for the storage and retry`);
-    this.index = index;
   }
 }

@@ -15,8 +15,8 @@ export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } fr
 export type { StateMachine, AppliedCommand } from './node/state-machine.js';
 export type { ClientSession } from './node/sessions.js';
 export type { NodeEvents } from './node/events.js';
-export { SystemClock, VirtualClock } from './node/clock.js';
-export type { Clock, TimerHandle } from './node/clock.js';
+export { SystemClock, VirtualClock } from './util/clock.js';
+export type { Clock, TimerHandle } from './util/clock.js';
 export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
 export { LocalNetwork } from './transport/local-network.js';
 export type { LinkDecision, LinkPolicy } from './transport/local-network.js';
@@ -59,7 +59,8 @@ export { JointConfig } from './quorum/joint.js';
 export type { ConfChange, ConfChangeOptions } from './confchange/confchange.js';
 export type { VoteResult } from './quorum/majority.js';
 export type { ProgressState } from './progress/progress.js';
-export type { LogReader, LogStorage, InitialState } from './storage/storage.js';
+export type { LogReader, InitialState } from './core/log-reader.js';
+export type { LogStorage } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export { LevelStorage } from './storage/level.js';
 export type { LevelStorageOptions, LevelStorageStats } from './storage/level.js';
@@ -96,6 +97,5 @@ export {
   InvalidConfChangeError,
   LeaderNotReadyError,
   UnknownMemberError,
-  LogNotLoadedError,
 } from './errors.js';
 export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';

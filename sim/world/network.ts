@@ -12,7 +12,7 @@
  * already in flight on a cut link are lost too.
  */
 import type { NodeId } from '../../src/core/types.js';
-import type { VirtualClock } from '../../src/node/clock.js';
+import type { VirtualClock } from '../../src/util/clock.js';
 import { LocalNetwork } from '../../src/transport/local-network.js';
 import type { LinkDecision } from '../../src/transport/local-network.js';
 import type { NodeMessage, Transport, TransportHandler } from '../../src/transport/transport.js';

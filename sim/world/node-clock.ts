@@ -7,7 +7,7 @@
  * node's timers are entries in that queue; this adapter only rescales their
  * delays, holds them while the node is paused and forgets them once it died.
  */
-import type { Clock, TimerHandle, VirtualClock } from '../../src/node/clock.js';
+import type { Clock, TimerHandle, VirtualClock } from '../../src/util/clock.js';
 
 interface HeldCallback {
   readonly id: number;

@@ -20,9 +20,10 @@
  */
 import type { Entry, HardState, SnapshotMeta } from '../../src/core/types.js';
 import { StorageClosedError, StorageIOError } from '../../src/errors.js';
-import type { Clock } from '../../src/node/clock.js';
+import type { Clock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
-import type { InitialState, LogStorage } from '../../src/storage/storage.js';
+import type { InitialState } from '../../src/core/log-reader.js';
+import type { LogStorage } from '../../src/storage/storage.js';
 import { assert } from '../../src/util/assert.js';
 import type { SeededRandom } from '../../src/util/random.js';
 import { chance, uniform } from './streams.js';
@@ -196,6 +197,9 @@ export class DiskHandle implements LogStorage {
   }
   snapshotMeta(): SnapshotMeta {
     return this.readable().snapshotMeta();
+  }
+  configEntries(): readonly Entry[] {
+    return this.readable().configEntries();
   }
 
   /**

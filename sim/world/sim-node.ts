@@ -6,7 +6,7 @@
 import type { CoreReader } from '../../src/core/raw-node.js';
 import type { Entry, HardState, Index, NodeId } from '../../src/core/types.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import type { VirtualClock } from '../../src/node/clock.js';
+import type { VirtualClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { observationOf } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';

@@ -6,7 +6,7 @@
  * nothing in the world does real I/O), then checks Raft's safety invariants. The first broken invariant stops the world.
  */
 import type { Entry, Index, NodeId } from '../../src/core/types.js';
-import { VirtualClock } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
 import type { RaftNode } from '../../src/node/raft-node.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';

@@ -1,7 +1,6 @@
 import { decodeMembership } from '../confchange/encoding.js';
 import { normalizeMembership } from '../confchange/confchange.js';
-import { LogNotLoadedError } from '../errors.js';
-import type { LogReader } from '../storage/storage.js';
+import type { LogReader } from './log-reader.js';
 import { assert } from '../util/assert.js';
 import type { Entry, Index, Membership } from './types.js';
 
@@ -10,9 +9,6 @@ export interface ConfigPoint {
   readonly index: Index;
   readonly membership: Membership;
 }
-
-/** Bytes read per storage call while scanning the log for config entries at start. */
-const SCAN_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * The configurations a node's log installs, oldest first (dissertation §4.1:
@@ -34,19 +30,20 @@ export class ConfigHistory {
   /**
    * Recomputes the history of a restarted node from its storage: the
    * snapshot's configuration (`base`), then every config entry of the stored
-   * log. Throws {@link LogNotLoadedError} when the storage has not loaded
-   * part of the log yet.
+   * log. Storage answers {@link LogReader.configEntries} from memory ("ready
+   * at open"), so this never waits and never reads the rest of the log.
    */
   static fromStorage(storage: LogReader, base: ConfigPoint): ConfigHistory {
     const history = new ConfigHistory(base);
+    const first = storage.firstIndex();
     const last = storage.lastIndex();
-    let low = storage.firstIndex();
-    while (low <= last) {
-      const entries = storage.entries(low, last + 1, SCAN_CHUNK_BYTES);
-      if (entries === undefined) throw new LogNotLoadedError(low);
-      assert(entries.length > 0, () => `config history: storage returned no entries from ${low}`);
-      history.append(entries);
-      low += entries.length;
+    let previous = base.index;
+    for (const entry of storage.configEntries()) {
+      assert(entry.type === 'config', () => `config history: storage listed entry ${entry.index} of type ${entry.type} as a config entry`);
+      assert(entry.index > previous && entry.index >= first && entry.index <= last,
+        () => `config history: config entry ${entry.index} is out of order (after ${previous}) or outside the log ${first}..${last}`);
+      history.append([entry]);
+      previous = entry.index;
     }
     return history;
   }

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../errors.js';
-import type { LogReader } from '../storage/storage.js';
+import type { LogReader } from './log-reader.js';
 import type { Random } from '../util/random.js';
 import type { Index, NodeId } from './types.js';
 
@@ -92,6 +92,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
   checkId('id', config.id);
   const { voters, learners } = checkMembers(config.voters, config.learners, config.id);
   if (typeof config.storage?.lastIndex !== 'function') throw new InvalidConfigError('storage', 'must implement LogReader');
+  if (typeof config.storage.configEntries !== 'function') throw new InvalidConfigError('storage', 'must implement LogReader.configEntries');
   if (typeof config.random?.nextInt !== 'function') throw new InvalidConfigError('random', 'must implement Random');
   const electionTicks = positiveInteger('electionTicks', config.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', config.heartbeatTicks, 1);

@@ -1,5 +1,5 @@
 import { CompactedError } from '../errors.js';
-import type { LogReader } from '../storage/storage.js';
+import type { LogReader } from './log-reader.js';
 import { assert } from '../util/assert.js';
 import { entrySizeBytes } from './types.js';
 import type { Entry, Index, SnapshotMeta, Term } from './types.js';

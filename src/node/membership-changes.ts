@@ -13,7 +13,7 @@ import {
   TransferFailedError,
   UnknownMemberError,
 } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import { encodeMemberAddress } from './member-addresses.js';
 import { guardedPromise } from './waiters.js';
 

@@ -7,9 +7,9 @@ import type { SnapshotStore } from '../storage/snapshot-store.js';
 import type { Transport } from '../transport/transport.js';
 import type { Random } from '../util/random.js';
 import { SeededRandom } from '../util/random.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import { MAX_COMMAND_OVERHEAD_BYTES } from './payload.js';
-import { SystemClock } from './clock.js';
+import { SystemClock } from '../util/clock.js';
 import type { StateMachine } from './state-machine.js';
 
 /** Options of {@link RaftNode.open}. */

@@ -2,7 +2,7 @@ import type { RawNode } from '../core/raw-node.js';
 import type { Index, Term } from '../core/types.js';
 import { NotLeaderError, ProposalDroppedError } from '../errors.js';
 import type { AwaitingLeader } from './awaiting-leader.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { ForwardedProposals } from './forwarded-proposals.js';
 import { guardedPromise } from './waiters.js';
 import type { ApplyWaiters } from './waiters.js';

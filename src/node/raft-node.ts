@@ -9,7 +9,7 @@ import {
   NodeFailedError,
   ProposalTooLargeError,
 } from '../errors.js';
-import type { TimerHandle } from './clock.js';
+import type { TimerHandle } from '../util/clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { coreConfig, resolveNodeOptions } from './options.js';
@@ -31,7 +31,6 @@ import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
 import { ReadyLoop } from './ready-loop.js';
-import { whenLogLoaded } from './when-log-loaded.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
 import { StatusEvents } from './status-events.js';
@@ -239,7 +238,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const sessions = new SessionTable(resolved.limits.maxSessions);
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
-    const node = await whenLogLoaded(resolved.storage, () => new RaftNode<Result>(resolved, appliedIndex, sessions, addresses));
+    const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses);
     await resolved.transport.start(node.peers.handler());
     node.scheduleTick();
     node.wake();

@@ -1,7 +1,7 @@
 import type { RawNode } from '../core/raw-node.js';
 import type { Index, NodeId } from '../core/types.js';
 import type { AwaitingLeader } from './awaiting-leader.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../util/clock.js';
 import type { ReadOptions } from './request-options.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';

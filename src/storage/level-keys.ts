@@ -14,11 +14,17 @@
  * | `h` + version (8 bytes) | hard state (term, vote, commit); the two newest versions |
  * | `s` + version (8 bytes) | snapshot meta (index, term, voters) or none; the two newest versions |
  * | `r` + start (8 bytes)   | term run: entries from `start` have `term` |
- * | `e` + index (8 bytes)   | one log entry                           |
+ * | `e` + index (8 bytes)   | a block of log entries, from `index` on |
+ * | `c` + index (8 bytes)   | a copy of the configuration entry at `index` |
  *
  * The hard state and the snapshot meta are rewritten often, so they are not
  * overwritten in place: each write adds the next version and deletes the one
  * before the previous (see versioned-record.ts for why).
+ *
+ * The `c` keys are a small index of the log's configuration entries, written
+ * in the same batch as the entries themselves: a restarted node needs every
+ * configuration entry of its log, and open reads them with one short range
+ * scan instead of the whole log (docs/storage.md, "Ready at open").
  *
  * @packageDocumentation
  */
@@ -36,6 +42,8 @@ const PREFIX_SNAPSHOT = 0x73; // 's'
 const PREFIX_TERM_RUN = 0x72; // 'r'
 /** Prefix byte of entry keys. */
 const PREFIX_ENTRY = 0x65; // 'e'
+/** Prefix byte of configuration-entry keys. */
+const PREFIX_CONFIG = 0x63; // 'c'
 
 /** Length of an index-bearing key: prefix byte plus an 8-byte big-endian index. */
 export const INDEX_KEY_BYTES = 9;
@@ -58,6 +66,16 @@ export const ENTRY_RANGE_END: Buffer = Buffer.from([PREFIX_ENTRY + 1]);
 export const TERM_RUN_RANGE_START: Buffer = Buffer.from([PREFIX_TERM_RUN]);
 /** Upper bound (exclusive) of the whole term-run key range. */
 export const TERM_RUN_RANGE_END: Buffer = Buffer.from([PREFIX_TERM_RUN + 1]);
+
+/** Lower bound (inclusive) of the whole configuration-entry key range. */
+export const CONFIG_RANGE_START: Buffer = Buffer.from([PREFIX_CONFIG]);
+/** Upper bound (exclusive) of the whole configuration-entry key range. */
+export const CONFIG_RANGE_END: Buffer = Buffer.from([PREFIX_CONFIG + 1]);
+
+/** The key of the copy of the configuration entry at `index`. */
+export function configKey(index: Index): Buffer {
+  return indexKey(PREFIX_CONFIG, index);
+}
 
 /** The key of the entry at `index`. */
 export function entryKey(index: Index): Buffer {
@@ -94,7 +112,12 @@ export function isTermRunKey(key: Uint8Array): boolean {
   return hasIndexKeyShape(key, PREFIX_TERM_RUN);
 }
 
-/** The index encoded in an entry or term-run key. The caller has checked the key's shape. */
+/** True when `key` is a configuration-entry key (right prefix and length). */
+export function isConfigKey(key: Uint8Array): boolean {
+  return hasIndexKeyShape(key, PREFIX_CONFIG);
+}
+
+/** The index encoded in an entry, term-run or configuration-entry key. The caller has checked the key's shape. */
 export function keyIndex(key: Uint8Array): Index {
   assert(key.byteLength === INDEX_KEY_BYTES, () => `keyIndex: key is ${key.byteLength} bytes, expected ${INDEX_KEY_BYTES}`);
   const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
@@ -103,13 +126,14 @@ export function keyIndex(key: Uint8Array): Index {
 
 /**
  * A readable name for a key, used in `CorruptionError.key` and messages:
- * `meta`, `hardState:3`, `snapshot:1`, `termRun:17`, `entry:42`, or the hex bytes
+ * `meta`, `hardState:3`, `snapshot:1`, `termRun:17`, `config:9`, `entry:42`, or the hex bytes
  * of a key that fits no known shape.
  */
 export function keyName(key: Uint8Array): string {
   if (key.byteLength === 1 && key[0] === PREFIX_META) return 'meta';
   if (isEntryKey(key)) return `entry:${keyIndex(key)}`;
   if (isTermRunKey(key)) return `termRun:${keyIndex(key)}`;
+  if (isConfigKey(key)) return `config:${keyIndex(key)}`;
   if (hasIndexKeyShape(key, PREFIX_HARD_STATE)) return `hardState:${keyIndex(key)}`;
   if (hasIndexKeyShape(key, PREFIX_SNAPSHOT)) return `snapshot:${keyIndex(key)}`;
   return `key:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')}`;

@@ -5,7 +5,8 @@
  *
  * Open reads a bounded amount, never the whole log: the storage meta, the two
  * newest versions of the hard state and of the snapshot meta,
- * the term-run table (one record per term change), the tail of the log through
+ * the term-run table (one record per term change), the copies of the
+ * configuration entries (one record per configuration change), the tail of the log through
  * a reverse iterator bounded in bytes, a handful of probes of older entries
  * and one key below the first index (left-over compacted entries).
  *
@@ -18,11 +19,11 @@ import { getValue, scanRange } from './level-db.js';
 import { blockAt, decodeBlock, entriesWithin } from './entry-blocks.js';
 import type { LevelDb } from './level-db.js';
 import {
-  ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_PREFIX, isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY,
-  SNAPSHOT_PREFIX, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
+  CONFIG_RANGE_END, CONFIG_RANGE_START, ENTRY_RANGE_END, ENTRY_RANGE_START, entryKey, HARD_STATE_PREFIX, isConfigKey,
+  isEntryKey, isTermRunKey, keyIndex, keyName, META_KEY, SNAPSHOT_PREFIX, TERM_RUN_RANGE_END, TERM_RUN_RANGE_START,
 } from './level-keys.js';
 import {
-  decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, READABLE_FORMAT_VERSIONS,
+  decodeConfigEntry, decodeHardState, decodeSnapshotMeta, decodeStorageMeta, decodeTermRun, READABLE_FORMAT_VERSIONS,
 } from './level-records.js';
 import type { StorageMeta, TermRun } from './level-records.js';
 import { readVersionedRecord } from './versioned-record.js';
@@ -45,6 +46,8 @@ export interface StoredState {
   /** Version number of the stored snapshot meta. */
   readonly snapshotVersion: number;
   readonly runs: readonly TermRun[];
+  /** Every configuration entry of the log, in index order (from the `c` keys; none before format 3). */
+  readonly configs: readonly Entry[];
   readonly lastIndex: Index;
   /** The newest entries, ascending and ending at `lastIndex`; bounded by the tail budget. */
   readonly tail: readonly Entry[];
@@ -61,11 +64,12 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
   // The reads that do not depend on each other run at once: each is a round
   // trip to LevelDB's thread, and their latency, not their work, is most of
   // what open costs. Failures are reported in this order, as if sequential.
-  const [meta, hardState, snapshotRecord, runs] = await settledInOrder([
+  const [meta, hardState, snapshotRecord, runs, configs] = await settledInOrder([
     readMeta(db, expected),
     readVersionedRecord(db, HARD_STATE_PREFIX, decodeHardState, 'hardState'),
     readVersionedRecord(db, SNAPSHOT_PREFIX, decodeSnapshotMeta, 'snapshot'),
     readTermRuns(db),
+    readConfigEntries(db),
   ] as const, (results) => results[0].status === 'fulfilled' && results[0].value === null);
   if (meta === null) return null;
   const snapshot = snapshotRecord.value;
@@ -80,6 +84,7 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
   }
   checkTermRuns(runs, firstIndex, lastIndex);
   checkTailTerms(tail, runs);
+  checkConfigEntries(configs, runs, tail, firstIndex, lastIndex);
   const tailStart = tail[0]?.index ?? lastIndex + 1;
   await probeColdEntries(db, runs, firstIndex, tailStart);
   return {
@@ -89,6 +94,7 @@ export async function readStoredState(db: LevelDb, expected: ExpectedIdentity, t
     snapshot,
     snapshotVersion: snapshotRecord.version,
     runs,
+    configs,
     lastIndex,
     tail,
     garbageFloor,
@@ -154,6 +160,40 @@ async function readTermRuns(db: LevelDb): Promise<TermRun[]> {
     return true;
   });
   return runs;
+}
+
+async function readConfigEntries(db: LevelDb): Promise<Entry[]> {
+  const configs: Entry[] = [];
+  await scanRange(db, { gte: CONFIG_RANGE_START, lt: CONFIG_RANGE_END }, (key, value) => {
+    if (!isConfigKey(key)) throw new CorruptionError(keyName(key), 'malformed configuration-entry key');
+    configs.push(decodeConfigEntry(key, value, keyIndex(key)));
+    return true;
+  });
+  return configs;
+}
+
+/**
+ * The configuration entries must lie in the log, with the term the term runs
+ * give their index, and match the tail's entry where the tail holds it. Every
+ * write that removes an entry removes its copy in the same batch, so a copy
+ * outside the log or unlike the entry is damage, not a left-over.
+ */
+function checkConfigEntries(configs: readonly Entry[], runs: readonly TermRun[], tail: readonly Entry[], firstIndex: Index, lastIndex: Index): void {
+  const tailStart = tail[0]?.index ?? lastIndex + 1;
+  let runPosition = 0;
+  for (const config of configs) {
+    const label = `config:${config.index}`;
+    if (config.index < firstIndex || config.index > lastIndex) {
+      throw new CorruptionError(label, `configuration entry lies outside the log ${firstIndex}..${lastIndex}`);
+    }
+    while (runPosition + 1 < runs.length && runs[runPosition + 1]!.start <= config.index) runPosition++;
+    const term = runs[runPosition]?.term;
+    if (config.term !== term) throw new CorruptionError(label, `configuration entry has term ${config.term}, but the term runs say ${String(term)}`);
+    const logged = config.index >= tailStart ? tail[config.index - tailStart] : undefined;
+    if (logged !== undefined && (logged.type !== 'config' || !Buffer.from(logged.data).equals(config.data))) {
+      throw new CorruptionError(label, `configuration entry differs from entry ${config.index} of the log`);
+    }
+  }
 }
 
 /** The newest entries and where the log ends. */

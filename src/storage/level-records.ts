@@ -18,19 +18,21 @@ import { blockEntryBytes, blockHeaderBytes, readCanonicalEntryBlock, writeEntryB
 import { decodeRecord, encodeRecord, openRecord, RECORD_HEADER_BYTES, unpackBody } from '../codec/record.js';
 import { CorruptionError } from '../errors.js';
 import type { BatchSink } from './group-commit.js';
-import { entryKey, INDEX_KEY_BYTES, keyName, META_KEY, rewriteEntryKey, termRunKey } from './level-keys.js';
+import { configKey, entryKey, INDEX_KEY_BYTES, keyName, META_KEY, rewriteEntryKey, termRunKey } from './level-keys.js';
 
 /**
  * The storage layout version recorded in the meta record. Bumped on any
  * incompatible change of the key layout. Version 2 stores entries in blocks;
  * version 1 stored one record per entry, which version 2 reads as blocks of
  * one entry, so a version 1 database is upgraded at open by rewriting the
- * meta record only.
+ * meta record only. Version 3 adds the `c` keys, a copy of every
+ * configuration entry of the log (level-keys.ts); a version 1 or 2 database
+ * is upgraded at open by scanning its log once for them.
  */
-export const STORAGE_FORMAT_VERSION = 2;
+export const STORAGE_FORMAT_VERSION = 3;
 
 /** Format versions this build opens. */
-export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** Entry type codes on disk. */
 const ENTRY_TYPE_NORMAL = 0;
@@ -57,6 +59,21 @@ export interface TermRun {
  */
 export function encodeEntry(entry: Entry, key: Uint8Array = entryKey(entry.index)): Buffer {
   return encodeEntryRecord(key, entry.term, entryTypeCode(entry), entry.data);
+}
+
+/** Encodes the copy of a configuration entry stored under {@link configKey}(entry.index): a single-entry record. */
+export function encodeConfigEntry(entry: Entry): Buffer {
+  return encodeEntryRecord(configKey(entry.index), entry.term, entryTypeCode(entry), entry.data);
+}
+
+/** Decodes and checks the copy of a configuration entry stored under `key`, whose index is `index`. */
+export function decodeConfigEntry(key: Uint8Array, value: Uint8Array, index: Index): Entry {
+  const label = keyName(key);
+  const fields = readCanonicalEntryBody(openRecord(key, value, label));
+  if (fields === undefined) throw new CorruptionError(label, 'configuration entry record is not a canonical entry');
+  const entry = checkEntry(fields, index, label);
+  if (entry.type !== 'config') throw new CorruptionError(label, `entry ${index} is indexed as a configuration entry but has type ${entry.type}`);
+  return entry;
 }
 
 function entryTypeCode(entry: Entry): number {

@@ -1,4 +1,4 @@
-import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
+import { entrySizeBytes } from '../core/types.js';
 import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
 import {
   CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError, StorageIOError,
@@ -9,17 +9,19 @@ import { GroupCommit } from './group-commit.js';
 import type { BatchSink } from './group-commit.js';
 import { openBatch, openDatabase } from './level-db.js';
 import type { LevelDb } from './level-db.js';
-import { entryKey, HARD_STATE_PREFIX, META_KEY, SNAPSHOT_PREFIX, termRunKey } from './level-keys.js';
+import { configKey, entryKey, HARD_STATE_PREFIX, SNAPSHOT_PREFIX, termRunKey } from './level-keys.js';
+import { initialise, upgradeFormat } from './level-format.js';
 import { readStoredState } from './level-open.js';
 import type { StoredState } from './level-open.js';
+import { ConfigEntries } from './config-entries.js';
+import type { ConfigEntryChanges } from './config-entries.js';
 import { checkCommitWithinLog, checkHardState, checkIndex, checkSnapshotMeta } from './checks.js';
 import { resolveLevelStorageOptions } from './level-options.js';
 import type { LevelStorageOptions, ResolvedLevelStorageOptions } from './level-options.js';
-import {
-  EntryEncoder, encodeHardState, encodeSnapshotMeta, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
-} from './level-records.js';
+import { EntryEncoder, encodeConfigEntry, encodeHardState, encodeSnapshotMeta, encodeTermRun } from './level-records.js';
 import { PrefixCollector } from './prefix-collector.js';
-import type { InitialState, LogStorage } from './storage.js';
+import type { InitialState } from '../core/log-reader.js';
+import type { LogStorage } from './storage.js';
 import { TailCache } from './tail-cache.js';
 import type { TermRunChanges } from './term-runs.js';
 import { TermRuns } from './term-runs.js';
@@ -52,7 +54,8 @@ export interface LevelStorageStats {
  * record format and the durability rules.
  *
  * Reads answer from memory: first and last index, the term of every stored
- * index (through a run-length table of terms) and a bounded tail of entries.
+ * index (through a run-length table of terms), every configuration entry and
+ * a bounded tail of entries.
  * Older entries are loaded on demand: `entries()` returns undefined, starts
  * the load, and a later call is served from a bounded cache.
  *
@@ -68,6 +71,8 @@ export class LevelStorage implements LogStorage {
   private last: Index;
   /** Invariant: covers exactly the entries `snapshot.index + 1 .. last`. */
   private readonly runs: TermRuns;
+  /** Invariant: every configuration entry of `snapshot.index + 1 .. last`, whatever the tail holds. */
+  private readonly configs: ConfigEntries;
   private readonly tail = new TailCache();
   private readonly encoder = new EntryEncoder();
   private readonly loader: EntryLoader;
@@ -88,6 +93,7 @@ export class LevelStorage implements LogStorage {
     this.snapshot = stored.snapshot ?? { index: 0, term: 0, membership: options.membership ?? { voters: [] } };
     this.last = stored.lastIndex;
     this.runs = new TermRuns(stored.runs);
+    this.configs = new ConfigEntries(stored.configs);
     this.hardStateRecord = new VersionedRecord(HARD_STATE_PREFIX, encodeHardState, stored.hardStateVersion);
     this.snapshotRecord = new VersionedRecord(SNAPSHOT_PREFIX, encodeSnapshotMeta, stored.snapshotVersion);
     this.tail.append(stored.tail);
@@ -102,7 +108,11 @@ export class LevelStorage implements LogStorage {
 
   /**
    * Opens the storage in `options.location`, creating it when the directory
-   * holds no database. Reads only metadata, the term runs and a bounded tail.
+   * holds no database. Reads only metadata, the term runs, the copies of the
+ * configuration entries and a bounded tail: when it resolves, everything a
+ * core reads at construction is in memory (the "ready at open" contract of
+ * `LogReader`). Opening a database of storage format 1 or 2 scans its
+ * log once to index its configuration entries.
    *
    * Fails with `StorageLockedError` when the directory is open elsewhere,
    * `CorruptionError` (naming the key) when stored data is damaged, has an
@@ -169,6 +179,11 @@ export class LevelStorage implements LogStorage {
   snapshotMeta(): SnapshotMeta {
     this.checkOpen();
     return this.snapshot;
+  }
+
+  configEntries(): readonly Entry[] {
+    this.checkOpen();
+    return this.configs.list();
   }
 
   append(entries: readonly Entry[], hardState?: HardState): Promise<void> {
@@ -280,6 +295,7 @@ export class LevelStorage implements LogStorage {
       this.loader.truncateFrom(first.index);
     }
     pushTermRunChanges(sink, this.runs.append(entries));
+    pushConfigChanges(sink, this.configs.append(entries));
     this.encoder.putAll(entries, sink);
     this.tail.append(entries);
     this.last = lastNew;
@@ -290,6 +306,7 @@ export class LevelStorage implements LogStorage {
     this.snapshotRecord.write(meta, sink);
     if (matches) {
       pushTermRunChanges(sink, this.runs.compactTo(meta.index + 1, this.last));
+      pushConfigChanges(sink, this.configs.compactTo(meta.index + 1));
       this.tail.dropBefore(meta.index + 1);
       this.loader.dropBefore(meta.index + 1);
     } else {
@@ -300,6 +317,7 @@ export class LevelStorage implements LogStorage {
       // A block starting at or below the snapshot may hold entries past it: an empty block ends the log there.
       if (this.last > meta.index) this.encoder.putEnd(meta.index + 1, sink);
       pushTermRunChanges(sink, this.runs.clear());
+      pushConfigChanges(sink, this.configs.clear());
       this.tail.clear();
       this.loader.clear();
       this.last = meta.index;
@@ -349,54 +367,12 @@ export class LevelStorage implements LogStorage {
   }
 }
 
-/**
- * First open of an empty database: write the storage meta and the first two
- * versions of the hard state and snapshot meta, in one durable batch.
- */
-async function initialise(db: LevelDb, options: ResolvedLevelStorageOptions): Promise<StoredState> {
-  const meta = { formatVersion: STORAGE_FORMAT_VERSION, nodeId: options.nodeId, clusterId: options.clusterId ?? null };
-  const batch = openBatch(db);
-  batch.put(META_KEY, encodeStorageMeta(meta));
-  VersionedRecord.initialise(HARD_STATE_PREFIX, encodeHardState, EMPTY_HARD_STATE, batch);
-  VersionedRecord.initialise<SnapshotMeta | null>(SNAPSHOT_PREFIX, encodeSnapshotMeta, null, batch);
-  try {
-    await batch.write();
-  } catch (error) {
-    throw new StorageIOError(`cannot initialise storage at ${options.location}`, { cause: error });
-  }
-  return {
-    meta,
-    hardState: EMPTY_HARD_STATE,
-    hardStateVersion: 1,
-    snapshot: null,
-    snapshotVersion: 1,
-    runs: [],
-    lastIndex: 0,
-    tail: [],
-    garbageFloor: null,
-  };
-}
-
-/**
- * A database of an older format that this build reads as it is (format 1:
- * entries as blocks of one) is marked with the current format before anything
- * is written in it, so that an older build refuses it rather than misreading
- * the blocks written from now on.
- */
-async function upgradeFormat(db: LevelDb, stored: StoredState, location: string): Promise<StoredState> {
-  if (stored.meta.formatVersion === STORAGE_FORMAT_VERSION) return stored;
-  const meta = { ...stored.meta, formatVersion: STORAGE_FORMAT_VERSION };
-  const batch = openBatch(db);
-  batch.put(META_KEY, encodeStorageMeta(meta));
-  try {
-    await batch.write();
-  } catch (error) {
-    throw new StorageIOError(`cannot upgrade storage at ${location} to format ${STORAGE_FORMAT_VERSION}`, { cause: error });
-  }
-  return { ...stored, meta };
-}
-
 function pushTermRunChanges(sink: BatchSink, changes: TermRunChanges): void {
   for (const start of changes.removed) sink.del(termRunKey(start));
   for (const run of changes.added) sink.put(termRunKey(run.start), encodeTermRun(run));
+}
+
+function pushConfigChanges(sink: BatchSink, changes: ConfigEntryChanges): void {
+  for (const index of changes.removed) sink.del(configKey(index));
+  for (const entry of changes.added) sink.put(configKey(entry.index), encodeConfigEntry(entry));
 }

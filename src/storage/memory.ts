@@ -2,7 +2,8 @@ import { entrySizeBytes, EMPTY_HARD_STATE } from '../core/types.js';
 import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
 import { CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError } from '../errors.js';
 import { assert } from '../util/assert.js';
-import type { InitialState, LogStorage } from './storage.js';
+import type { InitialState } from '../core/log-reader.js';
+import type { LogStorage } from './storage.js';
 import { checkCommitWithinLog, checkHardState, checkIndex, checkSnapshotMeta } from './checks.js';
 import { validateAppend } from './validate.js';
 
@@ -78,6 +79,12 @@ export class MemoryStorage implements LogStorage {
   snapshotMeta(): SnapshotMeta {
     this.checkOpen();
     return this.snapshot;
+  }
+
+  /** Every entry is in memory: a filter of the log, which a core calls once, when it is constructed. */
+  configEntries(): readonly Entry[] {
+    this.checkOpen();
+    return this.log.filter((entry) => entry.type === 'config');
   }
 
   append(entries: readonly Entry[], hardState?: HardState): Promise<void> {

@@ -1,50 +1,8 @@
-import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from '../core/types.js';
+import type { LogReader } from '../core/log-reader.js';
+import type { Entry, HardState, SnapshotMeta } from '../core/types.js';
 
-/** What a node finds in its storage when it starts. */
-export interface InitialState {
-  readonly hardState: HardState;
-  /** The membership recorded with the latest snapshot, or null when the storage has never seen one. */
-  readonly membership: Membership | null;
-}
-
-/**
- * The read side of a node's log, which the pure core consults.
- *
- * Every method is synchronous and answers from memory: the core never waits on
- * I/O. An implementation over an asynchronous store (LevelDB) keeps first and
- * last index, the term of every stored index and a bounded tail of entries in
- * memory, and loads older entries on demand (see {@link LogReader.entries}).
- *
- * The log is the snapshot's position followed by the entries
- * `firstIndex() .. lastIndex()`. With no snapshot, the snapshot position is
- * index 0, term 0.
- */
-export interface LogReader {
-  /** Hard state and membership as stored. */
-  initialState(): InitialState;
-  /** The index of the first entry still available: the snapshot index + 1. */
-  firstIndex(): Index;
-  /** The index of the last entry, or the snapshot index when no entry follows it. */
-  lastIndex(): Index;
-  /**
-   * The term of the entry at `index`, for `firstIndex() - 1 <= index <= lastIndex()`
-   * (at `firstIndex() - 1` it is the snapshot's term). Throws `CompactedError`
-   * below that range and `InvalidArgumentError` above it.
-   */
-  term(index: Index): Term;
-  /**
-   * Entries in `[low, high)`, at most `maxBytes` in total (by `entrySizeBytes`) but
-   * always at least one when `low < high`. Throws `CompactedError` when
-   * `low < firstIndex()` and `InvalidArgumentError` when `high > lastIndex() + 1`.
-   *
-   * Returns `undefined` when the entries are not in memory right now: the
-   * implementation starts loading them and a later call succeeds. The core
-   * treats that as "try again later" (the next heartbeat response retries).
-   */
-  entries(low: Index, high: Index, maxBytes: number): readonly Entry[] | undefined;
-  /** Metadata of the latest snapshot; index 0, term 0 and the initial membership when there is none. */
-  snapshotMeta(): SnapshotMeta;
-}
+/** The core's port, defined in the core; re-exported here for storage implementations. */
+export type { InitialState, LogReader } from '../core/log-reader.js';
 
 /**
  * A node's durable log: the read side the core uses plus the writes the

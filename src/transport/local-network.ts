@@ -1,6 +1,6 @@
 import type { NodeId } from '../core/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Clock } from '../node/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { NodeMessage, Transport, TransportHandler } from './transport.js';
 
 /** How the {@link LocalNetwork} treats one message; tests and simulators install their own. */

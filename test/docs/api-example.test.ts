@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { runCounterCluster } from '../../examples/counter-cluster.js';
-import { VirtualClock } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
 
 test('docs/api.md shows examples/counter-cluster.ts verbatim', () => {
   const example = readFileSync(new URL('../../examples/counter-cluster.ts', import.meta.url), 'utf8').trim();

@@ -3,7 +3,7 @@ import { LocalNetwork } from '../../src/transport/local-network.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { SystemClock } from '../../src/node/clock.js';
+import { SystemClock } from '../../src/util/clock.js';
 import type { KvResult } from '../../src/kv/commands.js';
 import type { KvHttpApiOptions } from '../../src/kv/http-api.js';
 import { KvHttpServer } from '../../src/kv/service.js';

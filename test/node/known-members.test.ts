@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Membership } from '../../src/core/types.js';
-import { VirtualClock } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
 import { KnownMembers } from '../../src/node/known-members.js';
 import { MemberAddresses } from '../../src/node/member-addresses.js';
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { flushMicrotasks, VirtualClock } from '../../src/node/clock.js';
+import { flushMicrotasks, VirtualClock } from '../../src/util/clock.js';
 import { RaftNode } from '../../src/node/raft-node.js';
 import { FileSnapshotStore } from '../../src/storage/file-snapshot-store.js';
 import { LevelStorage } from '../../src/storage/level.js';
@@ -58,8 +58,14 @@ const clock = new VirtualClock();
 const network = new LocalNetwork(clock);
 const seeds = new SeededRandom(11);
 
-async function start(id: string): Promise<DiskNode> {
-  const storage = await LevelStorage.open({ location: join(dir, id, 'log'), nodeId: id });
+/** How a test varies a node: how much of its log open reads, how often it snapshots. */
+interface StartOptions {
+  readonly openTailBytes?: number;
+  readonly snapshotEntries?: number;
+}
+
+async function start(id: string, options: StartOptions = {}): Promise<DiskNode> {
+  const storage = await LevelStorage.open({ location: join(dir, id, 'log'), nodeId: id, openTailBytes: options.openTailBytes });
   const snapshots = await FileSnapshotStore.open(join(dir, id, 'snapshots'));
   const machine = new ListStateMachine();
   const node = await RaftNode.open<number>({
@@ -72,7 +78,7 @@ async function start(id: string): Promise<DiskNode> {
     clock,
     random: new SeededRandom(seeds.nextUint32()),
     tickIntervalMs: TICK_MS,
-    snapshotting: { entries: 25, keepEntries: 5 },
+    snapshotting: { entries: options.snapshotEntries ?? 25, keepEntries: 5 },
   });
   const started = { storage, snapshots, machine, node };
   nodes.set(id, started);
@@ -137,5 +143,29 @@ describe('RaftNode on LevelDB', () => {
     await runUntil(again.node.read());
     expect(again.machine.items).toHaveLength(60);
     expect(again.machine.items.slice(0, 2)).toEqual(['a0', 'a1']);
+  });
+
+  test('a node whose config entry lies far below the open tail starts in that configuration at once (ready at open, §4.1)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keel-node-level-'));
+    nodes = new Map();
+    const noSnapshots = { snapshotEntries: 1_000_000 };
+    for (const id of ids) await start(id, noSnapshots);
+    const first = await leader();
+    await runUntil(first.node.addLearner('n4', 'local:n4'));
+    const configIndex = first.node.status().configIndex;
+    for (let i = 0; i < 200; i++) await runUntil(first.node.propose(text(`c${i}`)));
+    const follower = ids.find((id) => id !== first.node.id)!;
+    await runUntil(nodes.get(follower)!.node.read());
+    await stop(follower);
+
+    const restarted = await start(follower, { ...noSnapshots, openTailBytes: 1024 });
+
+    // RaftNode.open constructed the core at once, though the open tail does not reach the config entry.
+    expect(restarted.storage.stats().tailEntries).toBeLessThan(restarted.storage.lastIndex() - configIndex);
+    expect(restarted.storage.configEntries().map((entry) => entry.index)).toContain(configIndex);
+    expect(restarted.storage.term(restarted.storage.lastIndex())).toBe(first.node.status().term);
+    expect(restarted.node.status().learners).toEqual(['n4']);
+    expect(restarted.node.status().configIndex).toBe(configIndex);
+    expect(configIndex).toBeLessThan(restarted.storage.lastIndex() - 100);
   });
 });

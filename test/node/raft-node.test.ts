@@ -11,7 +11,7 @@ import {
   TimeoutError,
 } from '../../src/errors.js';
 import { RaftNode } from '../../src/node/raft-node.js';
-import { VirtualClock } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import { LocalNetwork } from '../../src/transport/local-network.js';

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/node/clock.js';
-import type { TimerHandle } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
+import type { TimerHandle } from '../../src/util/clock.js';
 
 type Operation = { readonly kind: 'set'; readonly delayMs: number } | { readonly kind: 'clear'; readonly which: number } | { readonly kind: 'advance'; readonly ms: number };
 

@@ -4,10 +4,13 @@
  * src/storage/storage.ts; an implementation that passes it can back a node.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeMembership } from '../../src/confchange/encoding.js';
+import { RawNode } from '../../src/core/raw-node.js';
 import { entrySizeBytes, EMPTY_HARD_STATE } from '../../src/core/types.js';
 import type { Entry, HardState, SnapshotMeta } from '../../src/core/types.js';
 import { CompactedError, InvalidArgumentError, SnapshotOutOfDateError, StorageClosedError } from '../../src/errors.js';
 import type { LogStorage } from '../../src/storage/storage.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { entry, log, payload, plain, readAll, readEntries } from './log-builders.js';
 
 /** How the suite makes, reopens and waits on the storage under test. */
@@ -395,6 +398,61 @@ export function describeStorageConformance(name: string, harness: StorageHarness
 
         expect(reopened.lastIndex()).toBe(3);
         expect(reopened.initialState().hardState).toEqual(HARD_STATE);
+      });
+    });
+
+    describe('ready at open', () => {
+      /** A config entry whose bytes, like the builders' payloads, tell index and term apart. */
+      function config(index: number, term: number): Entry {
+        return { index, term, type: 'config', data: encodeMembership({ voters: ['n1', `n${index}x${term}`] }) };
+      }
+
+      /** Where the config entries sit in a log of `length` entries: the first, a few far below the end, the last. */
+      function logWithConfigs(length: number, term: number, at: readonly number[]): Entry[] {
+        return log(1, Array<number>(length).fill(term), 64).map((e) => (at.includes(e.index) ? config(e.index, term) : e));
+      }
+
+      it('lists every config entry of the log, oldest first, through truncation, compaction and reopen', async () => {
+        let storage = await create();
+        await storage.append(logWithConfigs(300, 1, [1, 40, 250, 300]));
+        // A conflicting suffix from 200 takes the config entries at 250 and 300 with it (§5.3).
+        await storage.append([entry(200, 2), config(201, 2), entry(202, 2)]);
+        storage = await reopen(storage);
+        expect(plain(storage.configEntries())).toEqual(plain([config(1, 1), config(40, 1), config(201, 2)]));
+
+        // Compaction drops the config entries it covers; the snapshot's membership stands for them.
+        await storage.saveSnapshot({ index: 100, term: 1, membership: { voters: ['n1'] } });
+        storage = await reopen(storage);
+        expect(plain(storage.configEntries())).toEqual(plain([config(201, 2)]));
+
+        // A snapshot that does not match the log discards it with its config entries.
+        await storage.saveSnapshot({ index: 201, term: 3, membership: { voters: ['n1'] } });
+        storage = await reopen(storage);
+        expect(storage.configEntries()).toEqual([]);
+      });
+
+      it('answers everything a core reads at construction the moment it is handed out, without entries()', async () => {
+        let storage = await create();
+        const membership = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
+        const entries = logWithConfigs(2000, 1, []);
+        entries[9] = { index: 10, term: 1, type: 'config', data: encodeMembership(membership) };
+        await storage.append(entries, { term: 1, vote: 'n1', commit: 2000 });
+        storage = await reopen(storage);
+        const reopened = storage;
+        const noEntries = new Proxy(reopened, {
+          get(target, property) {
+            if (property === 'entries') return () => expect.fail('entries() called while the core was constructed');
+            const value: unknown = Reflect.get(target, property, target);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+
+        const raw = new RawNode({ id: 'n1', voters: ['n1'], storage: noEntries, random: new SeededRandom(7) });
+
+        expect(raw.status().membership).toEqual(membership);
+        expect(raw.status().configIndex).toBe(10);
+        expect(raw.status().term).toBe(1);
+        expect(reopened.term(2000)).toBe(1);
       });
     });
 

@@ -5,10 +5,11 @@
  * refuses, the data on disk must be unchanged (see `digest`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HardState } from '../../src/core/types.js';
+import { encodeMembership } from '../../src/confchange/encoding.js';
+import type { Entry, HardState } from '../../src/core/types.js';
 import { CorruptionError } from '../../src/errors.js';
-import { entryKey, HARD_STATE_PREFIX, META_KEY, SNAPSHOT_PREFIX, termRunKey, versionKey } from '../../src/storage/level-keys.js';
-import { encodeEntry, encodeHardState, encodeStorageMeta, encodeTermRun } from '../../src/storage/level-records.js';
+import { configKey, entryKey, HARD_STATE_PREFIX, META_KEY, SNAPSHOT_PREFIX, termRunKey, versionKey } from '../../src/storage/level-keys.js';
+import { encodeConfigEntry, encodeEntry, encodeHardState, encodeStorageMeta, encodeTermRun } from '../../src/storage/level-records.js';
 import { LevelStorage } from '../../src/storage/level.js';
 import type { LevelStorageOptions } from '../../src/storage/level.js';
 import type { RawDb } from './level-raw.js';
@@ -16,10 +17,12 @@ import { digest, flipByte, rawGet, settle, versionsOf, withRaw } from './level-r
 import { entry, log, plain, readAll, readEntries } from './log-builders.js';
 import { makeTempDir, removeTempDirs } from './temp-dirs.js';
 
-/** Entries 1..400 in terms 1..8 (a new term every 50 entries) in blocks of 10, snapshot at 20, commit 400. */
+/** Entries 1..400 in terms 1..8 (a new term every 50 entries) in blocks of 10, a config entry at 150, snapshot at 20, commit 400. */
 const LAST_INDEX = 400;
+const CONFIG_INDEX = 150;
 const SNAPSHOT_INDEX = 20;
 const termOf = (index: number): number => 1 + Math.floor(index / 50);
+const configAt = (index: number, term = termOf(index)): Entry => ({ index, term, type: 'config', data: encodeMembership({ voters: ['n1'] }) });
 const IDENTITY = { nodeId: 'n1', clusterId: 'c1' };
 
 afterEach(removeTempDirs);
@@ -31,7 +34,7 @@ async function buildFixture(): Promise<string> {
   const location = await makeTempDir('corrupt');
   const storage = await LevelStorage.open({ location, ...IDENTITY });
   for (let first = 1; first <= LAST_INDEX; first += 10) {
-    const entries = log(first, Array.from({ length: 10 }, (_, i) => termOf(first + i)), 20);
+    const entries = log(first, Array.from({ length: 10 }, (_, i) => termOf(first + i)), 20).map((e) => (e.index === CONFIG_INDEX ? configAt(e.index) : e));
     await storage.append(entries, { term: termOf(first + 9), vote: 'n1', commit: first + 9 });
   }
   await storage.saveSnapshot({ index: SNAPSHOT_INDEX, term: termOf(SNAPSHOT_INDEX), membership: { voters: ['n1'] } });
@@ -90,9 +93,9 @@ const openFailures: OpenFailureCase[] = [
   { name: 'a flipped storage meta', damage: (db) => flipByte(db, META_KEY, 7), key: 'meta' },
   {
     name: 'an unknown storage format version',
-    damage: putRecord(META_KEY, encodeStorageMeta({ formatVersion: 3, nodeId: 'n1', clusterId: 'c1' })),
+    damage: putRecord(META_KEY, encodeStorageMeta({ formatVersion: 4, nodeId: 'n1', clusterId: 'c1' })),
     key: 'meta',
-    message: /unknown storage format version 3/,
+    message: /unknown storage format version 4/,
   },
   { name: 'another node id', damage: () => Promise.resolve(), key: 'meta', message: /node "n1", not "n2"/, options: { nodeId: 'n2' } },
   { name: 'another cluster id', damage: () => Promise.resolve(), key: 'meta', message: /cluster "c1", not "c2"/, options: { clusterId: 'c2' } },
@@ -105,6 +108,11 @@ const openFailures: OpenFailureCase[] = [
   { name: 'a term run past the last index', damage: putRecord(termRunKey(500), encodeTermRun({ start: 500, term: 20 })), key: 'termRun:500' },
   { name: 'a hard state committing past the log', damage: (db) => writeHardStateVersion(db, hardState(401)), key: 'entry:401' },
   { name: 'a hole at a term start below the tail', damage: (db) => db.del(blockKey(100)), key: 'entry:100', message: /hole in the log at the start of term 3/, options: { tailCacheBytes: 2048 } },
+  { name: 'a flipped configuration-entry copy', damage: (db) => flipByte(db, configKey(CONFIG_INDEX), -1), key: 'config:150', message: /checksum mismatch/ },
+  { name: 'a configuration-entry copy past the log', damage: putRecord(configKey(450), encodeConfigEntry(configAt(450))), key: 'config:450', message: /outside the log 21\.\.400/ },
+  { name: 'a configuration-entry copy whose term disagrees with the term runs', damage: putRecord(configKey(CONFIG_INDEX), encodeConfigEntry(configAt(CONFIG_INDEX, 99))), key: 'config:150', message: /term 99/ },
+  { name: 'a configuration-entry copy where the log holds a normal entry', damage: putRecord(configKey(151), encodeConfigEntry(configAt(151))), key: 'config:151', message: /differs from entry 151/ },
+  { name: 'a normal entry under a configuration-entry key', damage: putRecord(configKey(152), encodeEntry(entry(152, termOf(152)), configKey(152))), key: 'config:152', message: /has type normal/ },
   { name: 'a hole at the first index below the tail', damage: (db) => db.del(blockKey(21)), key: 'entry:21', message: /hole in the log at the first index/, options: { tailCacheBytes: 2048 } },
 ];
 

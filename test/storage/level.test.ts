@@ -2,8 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Level } from 'level';
 import { entrySizeBytes } from '../../src/core/types.js';
 import { InvalidArgumentError, StorageIOError, StorageLockedError } from '../../src/errors.js';
-import { entryKey, isEntryKey, keyIndex, META_KEY, termRunKey } from '../../src/storage/level-keys.js';
-import { decodeStorageMeta, encodeEntry, encodeStorageMeta, encodeTermRun } from '../../src/storage/level-records.js';
+import { encodeMembership } from '../../src/confchange/encoding.js';
+import type { Entry } from '../../src/core/types.js';
+import { entryKey, isConfigKey, isEntryKey, keyIndex, META_KEY, termRunKey } from '../../src/storage/level-keys.js';
+import {
+  decodeStorageMeta, encodeEntry, encodeStorageMeta, encodeTermRun, STORAGE_FORMAT_VERSION,
+} from '../../src/storage/level-records.js';
 import { LevelStorage } from '../../src/storage/level.js';
 import type { LevelStorageOptions } from '../../src/storage/level.js';
 import type { LogStorage } from '../../src/storage/storage.js';
@@ -288,7 +292,7 @@ describe('LevelStorage', () => {
       expect(plain(await readAll(last, () => last.loadsSettled()))).toEqual(plain(log(6, [3, 3])));
     });
 
-    it('opens a format-1 database (one record per entry), reads it, and marks it format 2 before writing blocks', async () => {
+    it('opens a format-1 database (one record per entry), reads it, and marks it format 3 before writing blocks', async () => {
       const location = await makeTempDir('format-1');
       await (await openAt(location)).close();
       const raw = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -309,8 +313,44 @@ describe('LevelStorage', () => {
       const reopened = await openAt(location);
 
       expect(plain(read)).toEqual(plain(log(1, [1, 1, 1, 1, 1])));
-      expect(meta.formatVersion).toBe(2);
+      expect(meta.formatVersion).toBe(STORAGE_FORMAT_VERSION);
       expect(plain(await readAll(reopened))).toEqual(plain(log(1, Array<number>(7).fill(1))));
+    });
+
+    it('upgrades a format-2 database by scanning its log once for config entries, then opens from their index', async () => {
+      const location = await makeTempDir('format-2');
+      const config = (index: number, term: number): Entry => ({ index, term, type: 'config', data: encodeMembership({ voters: ['n1', `n${index}`] }) });
+      const withConfigs = (first: number, count: number, term: number, at: readonly number[]): Entry[] =>
+        log(first, Array<number>(count).fill(term), 100).map((e) => (at.includes(e.index) ? config(e.index, term) : e));
+      const writer = await openAt(location);
+      await writer.append(withConfigs(1, 300, 1, [10, 50, 250]));
+      // Replaces the block that holds 250 from 240 on: the scan must drop 250 when it reaches the new block.
+      await writer.append(withConfigs(240, 20, 2, [245]));
+      await writer.saveSnapshot({ index: 20, term: 1, membership: { voters: ['n1'] } });
+      await writer.close();
+      // Make it a format-2 database: no copies of the config entries, format 2 in the meta record.
+      const raw = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const copies = (await raw.keys().all()).filter(isConfigKey);
+      await raw.batch([
+        { type: 'put', key: META_KEY, value: encodeStorageMeta({ formatVersion: 2, nodeId: 'n1', clusterId: null }) },
+        ...copies.map((key) => ({ type: 'del' as const, key })),
+      ]);
+      await raw.close();
+
+      const upgraded = await openAt(location, { openTailBytes: 1024 });
+      const listed = upgraded.configEntries().map((e) => e.index);
+      await upgraded.close();
+      const check = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const meta = decodeStorageMeta((await check.get(META_KEY))!);
+      const written = (await check.keys().all()).filter(isConfigKey).map(keyIndex);
+      await check.close();
+      const reopened = await openAt(location, { openTailBytes: 1024 });
+
+      expect(copies.map(keyIndex)).toEqual([50, 245]);
+      expect(listed).toEqual([50, 245]);
+      expect(meta.formatVersion).toBe(STORAGE_FORMAT_VERSION);
+      expect(written).toEqual([50, 245]);
+      expect(plain(reopened.configEntries())).toEqual(plain([config(50, 1), config(245, 2)]));
     });
   });
 });

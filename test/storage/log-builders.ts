@@ -3,7 +3,7 @@
  * index and term, so that any entry read back can be checked exactly.
  */
 import type { Entry, Index, Term } from '../../src/core/types.js';
-import type { LogReader } from '../../src/storage/storage.js';
+import type { LogReader } from '../../src/core/log-reader.js';
 
 /** The payload of entry (`index`, `term`): `sizeBytes` bytes derived from both, so a stale entry of another term differs. */
 export function payload(index: Index, term: Term, sizeBytes = 8): Uint8Array {

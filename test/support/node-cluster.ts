@@ -6,7 +6,7 @@
  */
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { AppliedCommand, StateMachine } from '../../src/node/state-machine.js';
-import { VirtualClock } from '../../src/node/clock.js';
+import { VirtualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import { LocalNetwork } from '../../src/transport/local-network.js';

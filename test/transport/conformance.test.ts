@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SystemClock } from '../../src/node/clock.js';
+import { SystemClock } from '../../src/util/clock.js';
 import { LocalNetwork } from '../../src/transport/local-network.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import { createTransports, LOOPBACK } from './tcp-cluster.js';

@@ -3,7 +3,6 @@ import { enterConfiguration, isJoint, leaveConfiguration, membersOf } from '../.
 import { decodeMembership, encodeMembership } from '../../../src/confchange/encoding.js';
 import { ConfigHistory } from '../../../src/core/config-history.js';
 import type { Entry, Membership } from '../../../src/core/types.js';
-import { LogNotLoadedError } from '../../../src/errors.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
 
 const three: Membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
@@ -124,11 +123,29 @@ describe('ConfigHistory', () => {
     ]);
   });
 
-  it('asks to retry when the storage has not loaded the log yet', () => {
+  it('reads only the config entries that storage lists, never the rest of the log (ready at open)', () => {
     const storage = new MemoryStorage();
-    storage.appendSync([normal(1, 1), normal(2, 1)]);
-    const loading = Object.assign(Object.create(storage) as MemoryStorage, { entries: () => undefined });
+    const two: Membership = { voters: ['n1', 'n2'], learners: [] };
+    storage.appendSync([configEntry(1, 1, two), normal(2, 1), normal(3, 2), configEntry(4, 2, three)]);
+    const unloaded = Object.assign(Object.create(storage) as MemoryStorage, {
+      entries: () => {
+        throw new Error('entries() called at construction');
+      },
+    });
 
-    expect(() => ConfigHistory.fromStorage(loading, { index: 0, membership: three })).toThrow(LogNotLoadedError);
+    const history = ConfigHistory.fromStorage(unloaded, { index: 0, membership: three });
+
+    expect(history.all().map((point) => point.index)).toEqual([0, 1, 4]);
+    expect(history.current().membership).toEqual(three);
+  });
+
+  it('asserts that storage lists config entries in order and inside the log', () => {
+    const storage = new MemoryStorage();
+    storage.appendSync([configEntry(1, 1, three), normal(2, 1)]);
+    const outside = Object.assign(Object.create(storage) as MemoryStorage, { configEntries: () => [configEntry(3, 1, three)] });
+    const notConfig = Object.assign(Object.create(storage) as MemoryStorage, { configEntries: () => [normal(2, 1)] });
+
+    expect(() => ConfigHistory.fromStorage(outside, { index: 0, membership: three })).toThrow(/outside the log 1\.\.2/);
+    expect(() => ConfigHistory.fromStorage(notConfig, { index: 0, membership: three })).toThrow(/entry 2 of type normal/);
   });
 });

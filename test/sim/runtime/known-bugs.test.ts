@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { NodeClosedError } from '../../../src/errors.js';
-import { VirtualClock } from '../../../src/node/clock.js';
+import { VirtualClock } from '../../../src/util/clock.js';
 import { RaftNode } from '../../../src/node/raft-node.js';
 import { MemorySnapshotStore } from '../../../src/storage/memory-snapshot-store.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { NodeId } from '../../../src/core/types.js';
-import { VirtualClock } from '../../../src/node/clock.js';
+import { VirtualClock } from '../../../src/util/clock.js';
 import type { NodeMessage, Transport } from '../../../src/transport/transport.js';
 import { SeededRandom } from '../../../src/util/random.js';
 import { SimNetwork } from '../../../sim/world/network.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Entry } from '../../../src/core/types.js';
 import { StorageClosedError, StorageIOError } from '../../../src/errors.js';
-import { VirtualClock } from '../../../src/node/clock.js';
+import { VirtualClock } from '../../../src/util/clock.js';
 import { SeededRandom } from '../../../src/util/random.js';
 import { SimDisk } from '../../../sim/world/sim-disk.js';
 import type { DiskEvent, DiskOptions } from '../../../sim/world/sim-disk.js';

@@ -1,9 +1,15 @@
 /**
- * Injected time for the runtime. Production uses {@link SystemClock}; tests and
- * the simulator use {@link VirtualClock}, which only moves when told to, so a
- * whole cluster run is reproducible and never sleeps on wall time.
+ * Injected time for the runtime and the adapters. Production uses
+ * {@link SystemClock}; tests and the simulator use {@link VirtualClock}, which
+ * only moves when told to, so a whole cluster run is reproducible and never
+ * sleeps on wall time.
+ *
+ * It lives in `src/util`, beside `random.ts` (injected randomness), because
+ * both the runtime (`src/node`) and the transports (`src/transport`) schedule
+ * on it, and an adapter must not import the runtime. It imports nothing but
+ * `assert`. The pure core never sees a clock: its time is `tick()`.
  */
-import { assert } from '../util/assert.js';
+import { assert } from './assert.js';
 
 /** An opaque handle of a scheduled callback. */
 export type TimerHandle = { readonly id: number };

@@ -16,6 +16,7 @@ export type KeelErrorCode =
   | 'KEEL_INVALID_ARGUMENT'
   | 'KEEL_NOT_LEADER'
   | 'KEEL_PROPOSAL_DROPPED'
+  | 'KEEL_READ_DROPPED'
   | 'KEEL_PROPOSAL_TOO_LARGE'
   | 'KEEL_COMPACTED'
   | 'KEEL_SNAPSHOT_OUT_OF_DATE'
@@ -95,6 +96,13 @@ export class NotLeaderError extends KeelError {
 export class ProposalDroppedError extends KeelError {
   constructor(reason: string) {
     super('KEEL_PROPOSAL_DROPPED', `proposal dropped: ${reason}`);
+  }
+}
+
+/** A read barrier was refused because `limits.maxPendingReads` reads are already waiting on this node. */
+export class ReadDroppedError extends KeelError {
+  constructor(reason: string) {
+    super('KEEL_READ_DROPPED', `read dropped: ${reason}`);
   }
 }
 

@@ -77,6 +77,7 @@ export {
   InvalidArgumentError,
   NotLeaderError,
   ProposalDroppedError,
+  ReadDroppedError,
   ProposalTooLargeError,
   CompactedError,
   SnapshotOutOfDateError,

@@ -19,13 +19,8 @@ export class RemoteProposalError extends KeelError {
 /** What {@link ForwardedProposals} needs from its node. */
 export interface ForwardingHost {
   readonly id: NodeId;
-  readonly core: RawNode;
   readonly clock: Clock;
   send(to: NodeId, message: NodeMessage): void;
-  /** The node's request counter, shared with reads: ids stay unique per node. */
-  nextRequestId(): number;
-  /** Stops the node on a broken invariant. */
-  fail(error: unknown): void;
 }
 
 /**
@@ -34,29 +29,32 @@ export interface ForwardingHost {
  */
 export class ForwardedProposals {
   private readonly forwarded = new Map<number, Deferred<{ index: Index; term: Term }>>();
+  /** Ids of this node's forwarded proposals: unique per node lifetime, matched by the leader's answer. */
+  private nextRequestId = 1;
 
   constructor(private readonly host: ForwardingHost) {}
 
   forward(leader: NodeId, payload: Uint8Array, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ index: Index; term: Term }> {
-    const requestId = this.host.nextRequestId();
+    const requestId = this.nextRequestId++;
     const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.host.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
     this.forwarded.set(requestId, deferred);
     this.host.send(leader, { kind: 'forward', from: this.host.id, to: leader, requestId, payload });
     return deferred.promise;
   }
 
-  /** Leader side of a forwarded proposal: propose it and say where it landed. */
-  answer(request: ForwardProposal): void {
+  /**
+   * Leader side of a forwarded proposal, inside the owner loop's turn:
+   * propose it and say where it landed. A broken invariant throws (the loop
+   * stops the node); a refusal goes back to the follower.
+   */
+  answer(core: Pick<RawNode, 'propose'>, request: ForwardProposal): void {
     const reply = (result: ForwardResult): void => this.host.send(request.from, result);
     const base = { kind: 'forwardResult', from: this.host.id, to: request.from, requestId: request.requestId } as const;
     try {
-      const receipt = this.host.core.propose(request.payload);
+      const receipt = core.propose(request.payload);
       reply({ ...base, ok: true, index: receipt.lastIndex, term: receipt.term });
     } catch (error) {
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') {
-        this.host.fail(error);
-        return;
-      }
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
       reply({ ...base, ok: false, code: error.code, message: error.message, leader: error instanceof NotLeaderError ? error.leader : null });
     }
   }

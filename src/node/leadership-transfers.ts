@@ -32,12 +32,18 @@ export class LeadershipTransfers {
     return this.watching.size > 0;
   }
 
+  /** A deferred for a transfer to `target`, guarded by its deadline; the loop hands it to {@link watch} once the core accepted the transfer. */
+  create(timeoutMs: number, signal: AbortSignal | undefined): Deferred<void> {
+    const deferred = guardedPromise<void>('leadership transfer', this.host.clock, timeoutMs, signal, () => {
+      for (const watch of this.watching) if (watch.deferred === deferred) this.watching.delete(watch);
+    });
+    return deferred;
+  }
+
   /** Watches a transfer the core has accepted; a transfer to this node itself resolves at once. */
-  watch(target: NodeId, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const watch: TransferWatch = { target, deferred: guardedPromise<void>('leadership transfer', this.host.clock, timeoutMs, signal, () => this.watching.delete(watch)) };
-    if (target === this.host.id) watch.deferred.resolve();
-    else if (!watch.deferred.settled) this.watching.add(watch);
-    return watch.deferred.promise;
+  watch(target: NodeId, deferred: Deferred<void>): void {
+    if (target === this.host.id) deferred.resolve();
+    else if (!deferred.settled) this.watching.add({ target, deferred });
   }
 
   /** Settles every transfer that the node's role, leader and the core's transferee now decide. */

@@ -1,5 +1,5 @@
 import { isJoint } from '../confchange/confchange.js';
-import type { ConfChange } from '../confchange/confchange.js';
+import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import type { ProposalReceipt, RawNode } from '../core/raw-node.js';
 import type { Membership, NodeId } from '../core/types.js';
 import {
@@ -17,10 +17,14 @@ import type { Clock } from '../util/clock.js';
 import { encodeMemberAddress } from './member-addresses.js';
 import { guardedPromise } from './waiters.js';
 
+/** The reads a membership change makes of the core; its writes go through the owner loop. */
+export type CoreView = Pick<RawNode, 'role' | 'leader' | 'currentTerm' | 'commitIndex' | 'term' | 'status' | 'matchIndex' | 'lastIndex' | 'membershipAt' | 'configIndexes'>;
+
 /** What {@link MembershipChanges} needs from its node. */
 export interface MembershipHost {
   readonly id: NodeId;
-  readonly core: RawNode;
+  /** Read-only: every change to the core is an input of the owner loop. */
+  readonly core: CoreView;
   readonly clock: Clock;
   readonly tickIntervalMs: number;
   /** The shortest election timeout, in clock milliseconds. */
@@ -31,8 +35,12 @@ export interface MembershipHost {
   /** Resolves once the entry of `receipt` is applied on this node; rejects like a proposal (lost, closed, deadline). */
   waitApplied(receipt: ProposalReceipt, timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
   transferLeadership(target: NodeId, timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
-  /** Runs the Ready loop for what was just proposed. */
-  wake(): void;
+  /**
+   * Proposes a configuration change through the owner loop; resolves with
+   * where it landed. A `prelude` payload (a member address) is appended just
+   * before it, in the same turn, once no other change is in progress.
+   */
+  proposeConfChange(changes: readonly ConfChange[], options: ConfChangeOptions, timeoutMs: number, signal: AbortSignal | undefined, prelude?: Uint8Array): Promise<ProposalReceipt>;
   /** Throws the node's error (closed or failed) once it has stopped, so waits end with it; returns while it runs. */
   throwIfStopped(): void;
 }
@@ -68,11 +76,10 @@ export class MembershipChanges {
     const membership = core.status().membership;
     if (membership.voters.includes(id) || (membership.outgoingVoters ?? []).includes(id)) throw new InvalidConfChangeError(`${id} is already a voter`);
     if ((membership.learners ?? []).includes(id)) throw new InvalidConfChangeError(`${id} is already a learner`);
-    this.checkNoChangeInProgress();
-    // The address goes first, in the same batch: every node has applied it before it applies the change.
+    checkNoChangeInProgress(core);
+    // The address goes first, in the same turn: every node has applied it before it applies the change.
     this.host.addPeer(id, address);
-    core.propose(encodeMemberAddress(id, address));
-    await this.propose([{ type: 'addLearner', node: id }], {}, deadline);
+    await this.propose([{ type: 'addLearner', node: id }], {}, deadline, encodeMemberAddress(id, address));
   }
 
   async promote(ids: readonly NodeId[], deadline: Deadline): Promise<void> {
@@ -158,12 +165,12 @@ export class MembershipChanges {
   }
 
   /**
-   * Called on every tick: a leader whose committed configuration is joint
-   * leaves it, unless it is holding it for a transfer. A leader elected in
-   * the middle of a joint change (after a transfer or a crash) finishes it.
+   * Called by the owner loop on every tick, inside its turn: a leader whose
+   * committed configuration is joint leaves it, unless it is holding it for
+   * a transfer. A leader elected in the middle of a joint change (after a
+   * transfer or a crash) finishes it.
    */
-  onTick(): void {
-    const core = this.host.core;
+  onTick(core: Pick<RawNode, 'role' | 'membershipAt' | 'lastIndex' | 'configIndexes' | 'commitIndex' | 'leaveJoint'>): void {
     if (core.role !== 'leader' || this.holdingJoint) return;
     // Per tick on the leader: read the configuration without building a whole status.
     if (!isJoint(core.membershipAt(core.lastIndex()))) return;
@@ -172,7 +179,6 @@ export class MembershipChanges {
     if ((configIndexes[configIndexes.length - 1] ?? 0) > core.commitIndex) return;
     try {
       core.leaveJoint();
-      this.host.wake();
     } catch (error) {
       // Not ready yet (the no-op of its term), the core's auto-leave already proposed it, or a leadership transfer
       // is under way (proposals are dropped until it ends): try again next tick.
@@ -182,7 +188,7 @@ export class MembershipChanges {
   }
 
   /** This node's core once it is the leader and has committed in its term; NotLeaderError elsewhere. */
-  private async leaderReady(deadline: Deadline): Promise<RawNode> {
+  private async leaderReady(deadline: Deadline): Promise<CoreView> {
     const core = this.host.core;
     const ready = (): boolean => {
       if (core.role !== 'leader') throw new NotLeaderError(core.leader);
@@ -190,12 +196,6 @@ export class MembershipChanges {
     };
     if (!ready()) await this.until(ready, deadline, 'the leader to commit an entry of its term');
     return core;
-  }
-
-  private checkNoChangeInProgress(): void {
-    const status = this.host.core.status();
-    if (status.joint) throw new ConfChangeInProgressError('the configuration is joint');
-    if (status.configIndex > status.commitIndex) throw new ConfChangeInProgressError(`the config entry at ${status.configIndex} is not committed yet`);
   }
 
   private requireLearner(id: NodeId): void {
@@ -213,9 +213,8 @@ export class MembershipChanges {
     return match !== undefined && match + this.host.promoteWithinEntries >= core.lastIndex();
   }
 
-  private async propose(changes: readonly ConfChange[], options: { joint?: boolean; autoLeave?: boolean }, deadline: Deadline): Promise<void> {
-    const receipt = this.host.core.proposeConfChange(changes, options);
-    this.host.wake();
+  private async propose(changes: readonly ConfChange[], options: { joint?: boolean; autoLeave?: boolean }, deadline: Deadline, prelude?: Uint8Array): Promise<void> {
+    const receipt = await this.host.proposeConfChange(changes, options, remaining(deadline, this.host.clock), deadline.signal, prelude);
     await this.host.waitApplied(receipt, remaining(deadline, this.host.clock), deadline.signal);
   }
 
@@ -254,6 +253,13 @@ export class MembershipChanges {
     check();
     return deferred.promise;
   }
+}
+
+/** Throws `ConfChangeInProgressError` while the configuration is joint or its config entry is not committed. */
+export function checkNoChangeInProgress(core: Pick<RawNode, 'status'>): void {
+  const status = core.status();
+  if (status.joint) throw new ConfChangeInProgressError('the configuration is joint');
+  if (status.configIndex > status.commitIndex) throw new ConfChangeInProgressError(`the config entry at ${status.configIndex} is not committed yet`);
 }
 
 /** Milliseconds left before the deadline; a deadline already passed is a timeout. */

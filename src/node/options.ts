@@ -91,6 +91,12 @@ export interface SnapshotPolicy {
   readonly chunkBytes?: number;
   /** Unacknowledged chunks per follower. @defaultValue 4 */
   readonly maxChunksInFlight?: number;
+  /**
+   * Retransmissions of a snapshot without progress (each after an election
+   * timeout without an acknowledgement) before the transfer is abandoned and
+   * the core told it failed; the leader then starts a fresh one. @defaultValue 5
+   */
+  readonly maxRetransmits?: number;
 }
 
 /** Size limits; every one is validated. */
@@ -107,7 +113,32 @@ export interface NodeLimits {
   readonly maxPendingProposals?: number;
   /** Client sessions remembered for exactly-once retries (least recently used forgotten first). @defaultValue 10000 */
   readonly maxSessions?: number;
+  /**
+   * Read barriers waiting at once on this node (for the leader's
+   * confirmation or for the apply index); past it, `read` rejects with
+   * `ReadDroppedError`. It also bounds what this node adds to the leader's
+   * queue of pending read indexes. @defaultValue 100000
+   */
+  readonly maxPendingReads?: number;
+  /**
+   * Outcomes of recently applied entries kept for proposals forwarded by
+   * this node whose answer (where the entry landed) arrives after the entry
+   * was applied here. An answer that old finds nothing and its proposal
+   * rejects with `ProposalLostError` (outcome unknown). @defaultValue 10000
+   */
+  readonly maxRememberedResults?: number;
+  /**
+   * Inputs (proposals, reads, peer messages, ticks) the owner loop steps into
+   * the core per turn; the rest wait for the next turn, so that one burst
+   * cannot hold the process for long. @defaultValue 4096
+   */
+  readonly maxInputsPerTurn?: number;
+  /** Committed entries applied per turn of the owner loop; the rest are applied in the next turns. @defaultValue 4096 */
+  readonly maxAppliesPerTurn?: number;
 }
+
+/** The bounds of one turn of the owner loop (owner-loop.ts). */
+export type LoopLimits = Pick<Required<NodeLimits>, 'maxInputsPerTurn' | 'maxAppliesPerTurn'>;
 
 /** {@link RaftNodeOptions} with defaults filled in and every value checked. */
 export interface ResolvedNodeOptions<Result> extends Required<Omit<RaftNodeOptions<Result>, 'limits' | 'snapshotting' | 'membership'>> {
@@ -155,6 +186,10 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       maxMsgBytes: positive('limits.maxMsgBytes', limits.maxMsgBytes, MiB),
       maxPendingProposals: positive('limits.maxPendingProposals', limits.maxPendingProposals, 100_000),
       maxSessions: positive('limits.maxSessions', limits.maxSessions, 10_000),
+      maxPendingReads: positiveInteger('limits.maxPendingReads', limits.maxPendingReads, 100_000),
+      maxRememberedResults: positiveInteger('limits.maxRememberedResults', limits.maxRememberedResults, 10_000),
+      maxInputsPerTurn: positiveInteger('limits.maxInputsPerTurn', limits.maxInputsPerTurn, 4096),
+      maxAppliesPerTurn: positiveInteger('limits.maxAppliesPerTurn', limits.maxAppliesPerTurn, 4096),
     },
     snapshotting: {
       entries: positive('snapshotting.entries', snapshotting.entries, 10_000),
@@ -162,6 +197,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       keepEntries: nonNegative('snapshotting.keepEntries', snapshotting.keepEntries, 1_000),
       chunkBytes: positive('snapshotting.chunkBytes', snapshotting.chunkBytes, 64 * 1024),
       maxChunksInFlight: positive('snapshotting.maxChunksInFlight', snapshotting.maxChunksInFlight, 4),
+      maxRetransmits: positiveInteger('snapshotting.maxRetransmits', snapshotting.maxRetransmits, 5),
     },
   };
 }
@@ -228,6 +264,14 @@ function positive(field: string, value: number | undefined, fallback: number): n
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidConfigError(field, `must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positiveInteger(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive integer, got ${String(value)}`);
   }
   return value;
 }

@@ -1,14 +1,8 @@
+import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import { RawNode } from '../core/raw-node.js';
-import type { CoreReader, RaftStatus } from '../core/raw-node.js';
+import type { CoreReader, ProposalReceipt, RaftStatus } from '../core/raw-node.js';
 import type { Entry, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
-import {
-  InvalidArgumentError,
-  KeelError,
-  AbortedError,
-  NodeClosedError,
-  NodeFailedError,
-  ProposalTooLargeError,
-} from '../errors.js';
+import { InvalidArgumentError, KeelError, AbortedError, NodeClosedError, NodeFailedError, ProposalDroppedError, ProposalTooLargeError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
@@ -18,8 +12,7 @@ import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
 import { encodeCommand } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
-import { PeerMessages } from './peer-messages.js';
-import { Proposals } from './proposals.js';
+import { transportHandler } from './peer-messages.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
 import { SessionTable, checkSession } from './sessions.js';
@@ -30,12 +23,14 @@ import { KnownMembers } from './known-members.js';
 import { restoreFromSnapshot, restoreState } from './snapshot-restore.js';
 import { SnapshotTaker } from './snapshot-taker.js';
 import { EntryApplier } from './entry-applier.js';
-import { ReadyLoop } from './ready-loop.js';
+import { OwnerLoop } from './owner-loop.js';
+import type { LoopNode } from './owner-loop.js';
+import type { Input, ProposalRequest } from './inbox.js';
 import { LeadershipTransfers } from './leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
 import { StatusEvents } from './status-events.js';
 import type { NodeStatus } from './node-status.js';
-import { ApplyWaiters } from './waiters.js';
+import { ApplyWaiters, guardedPromise } from './waiters.js';
 import type { ApplyOutcome } from './waiters.js';
 
 export { RemoteProposalError } from './forwarded-proposals.js';
@@ -46,44 +41,45 @@ export type { ProposeOptions, ReadOptions, RequestOptions } from './request-opti
  * A Raft node: the pure core driven by timers, durable storage, a transport
  * and the user's state machine. Create it with {@link RaftNode.open}.
  *
- * The Ready loop honours the core's contract: a leader's AppendEntries leave
- * in parallel with its own disk write; snapshot, entries and hard state are
- * durable before any dependent message is sent; committed entries are applied
- * in order, exactly once, after they are durable. Inputs that arrive while a
- * write is in flight are stepped into the core at once and form the next
- * batch, so many proposals share one synced write (group commit).
+ * One owner loop (owner-loop.ts) holds the core. Every public method checks
+ * its arguments, turns the call into an input of the loop's inbox and returns
+ * a promise that the loop settles; none throws synchronously. The loop
+ * honours the Ready contract: a leader's AppendEntries leave in parallel with
+ * its own disk write; snapshot, entries and hard state are durable before any
+ * dependent message is sent; committed entries are applied in order, exactly
+ * once, after they are durable, and while the next batch is written.
+ * Proposals that arrive together share one append and one synced write.
  *
  * @typeParam Result - what the state machine's `apply` returns to proposers.
  */
 export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly core: RawNode;
   private readonly options: ResolvedNodeOptions<Result>;
+  private readonly loop: OwnerLoop<Result>;
+  // Plain state the loop settles: requests waiting for their outcome.
   private readonly waiters: ApplyWaiters<Result>;
-  private readonly forwarding: ForwardedProposals;
-  private readonly proposals: Proposals<Result>;
   private readonly reads: ReadBarriers;
-  /** Requests made while no leader was known, retried as soon as one is (they keep their deadlines). */
-  private readonly awaitingLeader = new AwaitingLeader();
-  /** Leadership transfers this node started and is watching. */
+  private readonly forwarding: ForwardedProposals;
   private readonly transfers: LeadershipTransfers;
+  /** Requests made while no leader was known, back into the inbox as soon as one is (they keep their deadlines). */
+  private readonly awaitingLeader = new AwaitingLeader();
+  /** Proposals made here and not settled yet, wherever they wait: bounded by `limits.maxPendingProposals`. */
+  private pendingProposals = 0;
+  // The node's own replicated state beside the state machine's, and what follows it.
   private appliedIndex: Index;
-  private readonly snapshotTaker: SnapshotTaker<Result>;
-  private readonly applier: EntryApplier<Result>;
-  private readonly sender: SnapshotSender;
-  private readonly receiver: SnapshotReceiver;
-  private readonly peers: PeerMessages;
-  private readonly statusEvents: StatusEvents;
-  private tickTimer: TimerHandle | null = null;
-  private readonly readyLoop: ReadyLoop;
-  private state: 'running' | 'closed' | 'failed' = 'running';
-  private failure: NodeFailedError | null = null;
-  private nextRequestId = 1;
-
   private readonly sessions: SessionTable;
   /** Addresses of members added at runtime, replicated through the log and snapshots (see member-addresses.ts). */
   private readonly addresses: MemberAddresses;
-  private readonly membershipChanges: MembershipChanges;
   private readonly members: KnownMembers;
+  private readonly membershipChanges: MembershipChanges;
+  private readonly applier: EntryApplier<Result>;
+  private readonly snapshotTaker: SnapshotTaker<Result>;
+  private readonly sender: SnapshotSender;
+  private readonly receiver: SnapshotReceiver;
+  private readonly statusEvents: StatusEvents;
+  private tickTimer: TimerHandle | null = null;
+  private state: 'running' | 'closed' | 'failed' = 'running';
+  private failure: NodeFailedError | null = null;
 
   private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
     super();
@@ -91,72 +87,29 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sessions = sessions;
     this.addresses = addresses;
     this.appliedIndex = appliedIndex;
+    const { id, clock, transport, limits, snapshotting } = options;
+    const electionTimeoutMs = options.electionTicks * options.tickIntervalMs;
     this.core = new RawNode(coreConfig(options, appliedIndex));
-    this.transfers = new LeadershipTransfers({ id: options.id, clock: options.clock });
-    this.waiters = new ApplyWaiters<Result>(Math.min(options.limits.maxPendingProposals, 10_000));
-    const policy = options.snapshotting;
+    const enqueue = (input: Input): void => this.loop.enqueue(input);
+    this.waiters = new ApplyWaiters<Result>(limits.maxRememberedResults);
+    this.reads = new ReadBarriers(id, clock, limits.maxPendingReads);
+    this.transfers = new LeadershipTransfers({ id, clock });
+    this.forwarding = new ForwardedProposals({ id, clock, send: (to, message) => transport.send(to, message) });
     this.sender = new SnapshotSender(
-      options.id,
+      id,
       options.snapshots,
-      options.clock,
-      {
-        chunkBytes: policy.chunkBytes,
-        maxChunksInFlight: policy.maxChunksInFlight,
-        retransmitMs: options.electionTicks * options.tickIntervalMs,
-        maxRetransmits: 5,
-      },
-      (to, chunk) => options.transport.send(to, chunk),
-      (to, succeeded) => {
-        if (this.state !== 'running') return;
-        this.core.reportSnapshot(to, succeeded);
-        this.wake();
-      },
+      clock,
+      { chunkBytes: snapshotting.chunkBytes, maxChunksInFlight: snapshotting.maxChunksInFlight, retransmitMs: electionTimeoutMs, maxRetransmits: snapshotting.maxRetransmits },
+      (to, chunk) => transport.send(to, chunk),
+      (peer, succeeded) => enqueue({ kind: 'snapshotStatus', peer, succeeded }),
     );
     this.receiver = new SnapshotReceiver(
-      options.id,
+      id,
       options.snapshots,
-      (to, ack) => options.transport.send(to, ack),
-      (from, term, snapshot) => this.peers.receive({ kind: 'raft', message: { type: 'installSnapshot', from, to: options.id, term, snapshot } }),
+      (to, ack) => transport.send(to, ack),
+      (from, term, snapshot) => enqueue({ kind: 'message', message: { kind: 'raft', message: { type: 'installSnapshot', from, to: id, term, snapshot } } }),
       (error) => this.fail(error),
     );
-    this.forwarding = new ForwardedProposals({
-      id: options.id,
-      core: this.core,
-      clock: options.clock,
-      send: (to, message) => options.transport.send(to, message),
-      nextRequestId: () => this.nextRequestId++,
-      fail: (error) => this.fail(error),
-    });
-    this.peers = new PeerMessages({
-      core: this.core,
-      transport: options.transport,
-      forwarding: this.forwarding,
-      sender: this.sender,
-      receiver: this.receiver,
-      isRunning: () => this.state === 'running',
-      fail: (error) => this.fail(error),
-      wake: () => this.wake(),
-    });
-    this.proposals = new Proposals<Result>({
-      core: this.core,
-      clock: options.clock,
-      maxPending: options.limits.maxPendingProposals,
-      forwardProposals: options.forwardProposals,
-      waiters: this.waiters,
-      forwarding: this.forwarding,
-      awaitingLeader: this.awaitingLeader,
-      appliedIndex: () => this.appliedIndex,
-      wake: () => this.wake(),
-    });
-    this.reads = new ReadBarriers({
-      id: options.id,
-      core: this.core,
-      clock: options.clock,
-      requestTimeoutMs: options.requestTimeoutMs,
-      awaitingLeader: this.awaitingLeader,
-      nextRequestId: () => this.nextRequestId++,
-      wake: () => this.wake(),
-    });
     this.snapshotTaker = new SnapshotTaker<Result>(
       {
         options,
@@ -178,32 +131,31 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     );
     this.members = new KnownMembers(
       {
-        id: options.id,
-        clock: options.clock,
+        id,
+        clock,
         addresses,
-        transport: options.transport,
-        forgetAfterMs: options.electionTicks * options.tickIntervalMs,
+        transport,
+        forgetAfterMs: electionTimeoutMs,
         membership: () => this.core.status().membership,
         isRunning: () => this.state === 'running',
         removed: () => {
-          if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
-          this.tickTimer = null;
+          this.clearTick();
           this.emit('removed');
         },
       },
       status.membership,
     );
     this.membershipChanges = new MembershipChanges({
-      id: options.id,
+      id,
       core: this.core,
-      clock: options.clock,
+      clock,
       tickIntervalMs: options.tickIntervalMs,
-      electionTimeoutMs: options.electionTicks * options.tickIntervalMs,
+      electionTimeoutMs,
       promoteWithinEntries: options.membership.promoteWithinEntries,
-      addPeer: (id, address) => this.members.learnAddress(id, address),
-      waitApplied: (receipt, timeoutMs, signal) => this.proposals.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
+      addPeer: (peer, address) => this.members.learnAddress(peer, address),
+      proposeConfChange: (changes, changeOptions, timeoutMs, signal, prelude) => this.proposeConfChange(changes, changeOptions, timeoutMs, signal, prelude ?? null),
+      waitApplied: (receipt, timeoutMs, signal) => this.waitApplied(receipt.lastIndex, receipt.term, timeoutMs, signal),
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
-      wake: () => this.wake(),
       throwIfStopped: () => this.checkRunning(),
     });
     this.applier = new EntryApplier<Result>({
@@ -213,25 +165,30 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       members: this.members,
       finish: (entry, outcome) => this.finishApply(entry, outcome),
     });
-    this.readyLoop = new ReadyLoop({
-      core: this.core,
-      storage: options.storage,
-      peers: this.peers,
-      reads: this.reads,
-      applier: this.applier,
-      snapshotTaker: this.snapshotTaker,
-      isRunning: () => this.state === 'running',
-      appliedIndex: () => this.appliedIndex,
-      installSnapshot: (meta) => this.installSnapshot(meta),
-      emitChanges: () => this.emitChanges(),
-      fail: (error) => this.fail(error),
-    });
+    this.loop = new OwnerLoop<Result>(
+      {
+        core: this.core,
+        clock,
+        limits,
+        storage: options.storage,
+        transport,
+        sender: this.sender,
+        receiver: this.receiver,
+        forwarding: this.forwarding,
+        forwardProposals: options.forwardProposals,
+        waiters: this.waiters,
+        reads: this.reads,
+        transfers: this.transfers,
+        awaitingLeader: this.awaitingLeader,
+      },
+      this.loopNode(),
+    );
   }
 
   /**
    * Opens a node: restores the state machine from the newest snapshot, starts
    * the core from storage, attaches the transport and starts ticking.
-   * Throws `InvalidConfigError` for invalid options.
+   * Rejects with `InvalidConfigError` for invalid options.
    */
   static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
     const resolved = resolveNodeOptions(options);
@@ -239,9 +196,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
     const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses);
-    await resolved.transport.start(node.peers.handler());
+    await resolved.transport.start(transportHandler((input) => node.loop.enqueue(input)));
     node.scheduleTick();
-    node.wake();
+    node.loop.schedule();
     return node;
   }
 
@@ -255,20 +212,44 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * is committed and applied on this node. On a follower, the proposal goes to
    * the leader (`forwardProposals`, the default; while no leader is known it
    * waits for one within its deadline) or rejects with `NotLeaderError`
-   * naming the leader. Rejects with `ProposalLostError` if a
-   * new leader overwrote the entry, and with `TimeoutError` or
-   * `AbortedError` (outcome unknown: it may still commit) — it never hangs.
+   * naming the leader.
+   *
+   * Rejects (never throws) with `InvalidArgumentError` for a command that is
+   * not a `Uint8Array`, a malformed session or a `timeoutMs` that is not a
+   * positive number; `ProposalTooLargeError` past `limits.maxCommandBytes`;
+   * `ProposalDroppedError` while `limits.maxPendingProposals` proposals wait,
+   * during a leadership transfer or past the uncommitted-bytes cap;
+   * `ProposalLostError` if a new leader overwrote the entry;
+   * `RemoteProposalError` when the leader refused a forwarded proposal;
+   * `NodeClosedError` / `NodeFailedError` once the node stopped; and
+   * `TimeoutError` or `AbortedError` (outcome unknown: it may still commit).
+   * It never hangs. Nothing is appended for a refused call.
    */
   propose(command: Uint8Array, options: ProposeOptions = {}): Promise<Result> {
-    this.checkRunning();
-    if (!(command instanceof Uint8Array)) throw new InvalidArgumentError('propose: command must be a Uint8Array');
-    if (command.byteLength > this.options.limits.maxCommandBytes) {
-      throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
+    try {
+      this.checkRunning();
+      if (!(command instanceof Uint8Array)) throw new InvalidArgumentError('propose: command must be a Uint8Array');
+      if (command.byteLength > this.options.limits.maxCommandBytes) throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
+      if (options.session !== undefined) checkSession(options.session);
+      const timeoutMs = this.timeoutOf('propose', options);
+      if (this.pendingProposals >= this.options.limits.maxPendingProposals) {
+        throw new ProposalDroppedError(`${this.pendingProposals} proposals are already waiting (limits.maxPendingProposals)`);
+      }
+      const payload = encodeCommand(command, options.session);
+      const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
+        if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
+      });
+      const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
+      this.pendingProposals++;
+      const settled = (): void => {
+        this.pendingProposals--;
+      };
+      deferred.promise.then(settled, settled);
+      this.loop.enqueue({ kind: 'propose', payload, request: request as ProposalRequest });
+      return deferred.promise;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (options.session !== undefined) checkSession(options.session);
-    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    const payload = encodeCommand(command, options.session);
-    return this.proposals.propose(payload, timeoutMs, options.signal);
   }
 
   /**
@@ -276,29 +257,41 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * machine reflects every write committed before the call, so a read of the
    * local state right after it is linearizable. Works on followers (the
    * leader confirms the index); while no leader is known it waits for one
-   * within its deadline. Rejects with `TimeoutError` or `AbortedError`.
+   * within its deadline. Rejects with `InvalidArgumentError` (bad
+   * `timeoutMs`), `ReadDroppedError` (`limits.maxPendingReads` reached),
+   * `NodeClosedError` / `NodeFailedError`, `TimeoutError` or `AbortedError`.
    */
   read(options: ReadOptions = {}): Promise<void> {
-    this.checkRunning();
-    return this.reads.read(options);
+    try {
+      this.checkRunning();
+      const request = this.reads.create(this.timeoutOf('read', options), options.lease === true, options.signal);
+      if (request instanceof KeelError) throw request;
+      this.loop.enqueue({ kind: 'read', request });
+      return request.deferred.promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
    * Hands leadership to the voter `target` (Raft dissertation §3.10): the
    * leader brings it up to date, sends TimeoutNow and refuses new proposals
-   * meanwhile. Resolves once `target` is the leader; rejects with
+   * meanwhile. Resolves once `target` is the leader. Rejects with
    * `TransferFailedError` if the core abandons the transfer (not done within
-   * an election timeout) or another node becomes leader. Throws
-   * `NotLeaderError` off the leader and `InvalidArgumentError` for a target
-   * that is not a voter.
+   * an election timeout) or another node becomes leader, `NotLeaderError` off
+   * the leader, `InvalidArgumentError` for a target that is not a voter, and
+   * `TimeoutError` / `AbortedError` (default deadline: two election timeouts).
    */
   transferLeadership(target: NodeId, options: RequestOptions = {}): Promise<void> {
-    this.checkRunning();
-    this.core.transferLeadership(target);
-    const timeoutMs = options.timeoutMs ?? 2 * this.options.electionTicks * this.options.tickIntervalMs;
-    const transferred = this.transfers.watch(target, timeoutMs, options.signal);
-    this.wake();
-    return transferred;
+    try {
+      this.checkRunning();
+      const timeoutMs = options.timeoutMs === undefined ? 2 * this.options.electionTicks * this.options.tickIntervalMs : this.timeoutOf('transferLeadership', options);
+      const deferred = this.transfers.create(timeoutMs, options.signal);
+      this.loop.enqueue({ kind: 'transfer', target, deferred });
+      return deferred.promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // ---- membership ------------------------------------------------------------
@@ -354,11 +347,34 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private changeMembership(options: RequestOptions, change: (deadline: { atMs: number; signal: AbortSignal | undefined }) => Promise<void>): Promise<void> {
     try {
       this.checkRunning();
+      const timeoutMs = this.timeoutOf('membership change', options);
       if (options.signal?.aborted === true) throw new AbortedError('membership change', { cause: options.signal.reason });
-      return change({ atMs: this.options.clock.now() + (options.timeoutMs ?? this.options.requestTimeoutMs), signal: options.signal });
+      return change({ atMs: this.options.clock.now() + timeoutMs, signal: options.signal });
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Proposes a configuration change through the loop; resolves with where it landed. */
+  private proposeConfChange(
+    changes: readonly ConfChange[],
+    options: ConfChangeOptions,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    prelude: Uint8Array | null,
+  ): Promise<ProposalReceipt> {
+    this.checkRunning();
+    const deferred = guardedPromise<ProposalReceipt>('membership change', this.options.clock, timeoutMs, signal, () => undefined);
+    this.loop.enqueue({ kind: 'confChange', changes, options, prelude, deferred });
+    return deferred.promise;
+  }
+
+  /** Resolves once the entry at `index` of `term` is applied here; rejects like a proposal's wait. */
+  private waitApplied(index: Index, term: Term, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const waiters = this.waiters;
+    const deferred = guardedPromise<Result>('membership change', this.options.clock, timeoutMs, signal, () => waiters.remove(index, deferred));
+    if (!deferred.settled) waiters.add(index, term, deferred, this.appliedIndex);
+    return deferred.promise.then(() => undefined);
   }
 
   /**
@@ -386,13 +402,15 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /**
    * Stops the node: no more ticks, messages or applies; every pending
-   * operation rejects with `NodeClosedError`. The transport is closed; the
-   * storage and snapshot store stay open for the caller to close. Idempotent.
+   * operation rejects with `NodeClosedError`. Waits for the write or apply in
+   * progress. The transport is closed; the storage and snapshot store stay
+   * open for the caller to close. Idempotent.
    */
   async close(): Promise<void> {
     if (this.state === 'running') this.state = 'closed';
-    this.stop(new NodeClosedError());
-    await this.readyLoop.current;
+    const error = new NodeClosedError();
+    this.stop(error);
+    await this.loop.stop(error);
     await this.receiver.close();
     await this.options.transport.close();
   }
@@ -401,11 +419,19 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     await this.close();
   }
 
-  // ---- the Ready loop -----------------------------------------------------
+  // ---- what the loop calls back for ----------------------------------------------
 
-  /** Runs the Ready loop if it is not already running; inputs that arrive meanwhile join the next batch. */
-  private wake(): void {
-    this.readyLoop.wake();
+  /** The node's side of the owner loop: its own state, which the loop's turns update. */
+  private loopNode(): LoopNode {
+    return {
+      apply: (entry) => this.applier.apply(entry),
+      appliedIndex: () => this.appliedIndex,
+      installSnapshot: (meta) => this.installSnapshot(meta),
+      onTick: (core) => this.membershipChanges.onTick(core),
+      maybeTakeSnapshot: () => (this.snapshotTaker.due() ? this.snapshotTaker.take() : null),
+      afterTurn: () => this.emitChanges(),
+      fail: (error) => this.fail(error),
+    };
   }
 
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
@@ -427,25 +453,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.emit('snapshot', meta.index);
   }
 
-  // ---- time, events, shutdown ------------------------------------------------
-
-  private scheduleTick(): void {
-    this.tickTimer = this.options.clock.setTimeout(() => {
-      if (this.state !== 'running' || this.members.removed) return;
-      this.core.tick();
-      this.membershipChanges.onTick();
-      this.emitChanges();
-      this.wake();
-      this.scheduleTick();
-    }, this.options.tickIntervalMs);
-  }
-
   /**
-   * Emits what changed since the last call, then settles the transfers and
-   * sends the requests that were waiting for a leader. Runs after every tick
-   * and Ready, so it reads the core's fields directly rather than building a
-   * status. Role and leader are read before any listener runs: a listener may
-   * re-enter.
+   * Emits what changed since the last turn, then settles the transfers and
+   * hands the requests that were waiting for a leader back to the loop. Role
+   * and leader are read before any listener runs: a listener may re-enter.
    */
   private emitChanges(): void {
     const core = this.core;
@@ -453,7 +464,32 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const leader = core.leader;
     this.statusEvents.emitChanges(role, leader, core.currentTerm, core.commitIndex);
     if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
-    this.awaitingLeader.dispatch(leader);
+    this.awaitingLeader.dispatch(leader, (input) => this.loop.enqueue(input));
+  }
+
+  // ---- time, shutdown -------------------------------------------------------------
+
+  private scheduleTick(): void {
+    this.tickTimer = this.options.clock.setTimeout(() => {
+      if (this.state !== 'running' || this.members.removed) return;
+      this.loop.enqueue({ kind: 'tick' });
+      this.scheduleTick();
+    }, this.options.tickIntervalMs);
+  }
+
+  private clearTick(): void {
+    if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+  }
+
+  /** A request's deadline: `timeoutMs` if given (a positive, finite number of clock milliseconds), else `requestTimeoutMs`. */
+  private timeoutOf(what: string, options: RequestOptions): number {
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs === undefined) return this.options.requestTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new InvalidArgumentError(`${what}: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
+    }
+    return timeoutMs;
   }
 
   private fail(error: unknown): void {
@@ -461,12 +497,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.state = 'failed';
     this.failure = error instanceof NodeFailedError ? error : new NodeFailedError(error instanceof Error ? error.message : String(error), { cause: error });
     this.stop(this.failure);
+    void this.loop.stop(this.failure);
     this.emit('fatal', this.failure);
   }
 
   private stop(error: KeelError): void {
-    if (this.tickTimer !== null) this.options.clock.clearTimeout(this.tickTimer);
-    this.tickTimer = null;
+    this.clearTick();
     this.members.stop();
     this.sender.cancelAll();
     this.waiters.rejectAll(error);

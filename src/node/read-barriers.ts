@@ -1,59 +1,58 @@
-import type { RawNode } from '../core/raw-node.js';
 import type { Index, NodeId } from '../core/types.js';
-import type { AwaitingLeader } from './awaiting-leader.js';
+import { ReadDroppedError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
-import type { ReadOptions } from './request-options.js';
+import type { ReadRequest } from './inbox.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
 
-/** What {@link ReadBarriers} needs from its node. */
-export interface ReadHost {
-  readonly id: NodeId;
-  readonly core: RawNode;
-  readonly clock: Clock;
-  readonly requestTimeoutMs: number;
-  readonly awaitingLeader: AwaitingLeader;
-  /** The node's request counter, shared with forwarded proposals: ids stay unique per node. */
-  nextRequestId(): number;
-  /** Runs the Ready loop for the read index just requested. */
-  wake(): void;
-}
-
 /**
  * Linearizable read barriers (ReadIndex, or the leader's lease): a read waits
- * for the leader to confirm an index, then for this node to apply it.
+ * for the leader to confirm an index, then for this node to apply it. Plain
+ * state that the owner loop settles: {@link sent} when the core took the
+ * request, {@link confirm} when a read state names it, {@link release} after
+ * every apply.
  */
 export class ReadBarriers {
-  /** Reads waiting for the leader's confirmation (by request id), then for the apply index. */
+  /** Reads not settled yet, wherever they wait (inbox, leader queue, core, apply index): bounded by `maxPending`. */
+  private pending = 0;
+  /** Reads the core took, waiting for the leader's confirmation (by request id). */
   private readonly readsPending = new Map<string, Deferred<void>>();
+  /** Confirmed reads, waiting for this node to apply their index. */
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
+  private nextId = 1;
 
-  constructor(private readonly host: ReadHost) {}
+  constructor(
+    private readonly id: NodeId,
+    private readonly clock: Clock,
+    /** `limits.maxPendingReads`. */
+    private readonly maxPending: number,
+  ) {}
 
-  read(options: ReadOptions): Promise<void> {
-    const host = this.host;
-    const requestId = `${host.id}:${host.nextRequestId()}`;
-    const deferred = guardedPromise<void>('read', host.clock, options.timeoutMs ?? host.requestTimeoutMs, options.signal, () => {
-      this.readsPending.delete(requestId);
-      const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
-      if (position >= 0) this.readsConfirmed.splice(position, 1);
-    });
-    const dispatch = (): void => {
-      if (deferred.settled) return;
-      if (host.core.leader === null) {
-        host.awaitingLeader.add({ dispatch, reject: (error) => deferred.reject(error) });
-        return;
-      }
-      try {
-        host.core.readIndex(requestId, { lease: options.lease === true });
-        this.readsPending.set(requestId, deferred);
-        host.wake();
-      } catch (error) {
-        deferred.reject(error);
-      }
+  /** Reads waiting, for metrics and tests. */
+  get size(): number {
+    return this.pending;
+  }
+
+  /**
+   * A new read request, or `ReadDroppedError` (rejected, never thrown) when
+   * `maxPending` reads are already waiting: each holds a promise and a
+   * deadline, and the leader's queue of read indexes grows with them.
+   */
+  create(timeoutMs: number, lease: boolean, signal: AbortSignal | undefined): ReadRequest | ReadDroppedError {
+    if (this.pending >= this.maxPending) return new ReadDroppedError(`${this.pending} reads are already waiting (limits.maxPendingReads)`);
+    const requestId = `${this.id}:r${this.nextId++}`;
+    const deferred = guardedPromise<void>('read', this.clock, timeoutMs, signal, () => this.forget(requestId, deferred));
+    this.pending++;
+    const settled = (): void => {
+      this.pending--;
     };
-    dispatch();
-    return deferred.promise;
+    deferred.promise.then(settled, settled);
+    return { requestId, lease, deferred };
+  }
+
+  /** The core took the read: it waits for the leader's confirmation. */
+  sent(request: ReadRequest): void {
+    if (!request.deferred.settled) this.readsPending.set(request.requestId, request.deferred);
   }
 
   /** The leader confirmed the read index of `requestId`: it now waits for this node to apply `index`. */
@@ -66,10 +65,12 @@ export class ReadBarriers {
 
   /** Reads whose index this node has applied may proceed. */
   release(appliedIndex: Index): void {
-    for (let i = this.readsConfirmed.length - 1; i >= 0; i--) {
-      const read = this.readsConfirmed[i]!;
+    const confirmed = this.readsConfirmed;
+    if (confirmed.length === 0) return;
+    for (let i = confirmed.length - 1; i >= 0; i--) {
+      const read = confirmed[i]!;
       if (read.index > appliedIndex) continue;
-      this.readsConfirmed.splice(i, 1);
+      confirmed.splice(i, 1);
       read.deferred.resolve();
     }
   }
@@ -79,5 +80,11 @@ export class ReadBarriers {
     for (const deferred of this.readsPending.values()) deferred.reject(error);
     this.readsPending.clear();
     for (const read of this.readsConfirmed.splice(0)) read.deferred.reject(error);
+  }
+
+  private forget(requestId: string, deferred: Deferred<void>): void {
+    this.readsPending.delete(requestId);
+    const position = this.readsConfirmed.findIndex((read) => read.deferred === deferred);
+    if (position >= 0) this.readsConfirmed.splice(position, 1);
   }
 }

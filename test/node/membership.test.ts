@@ -138,9 +138,11 @@ describe('RaftNode membership changes', () => {
     const { c, leader } = await started();
     await c.joinNode('n4');
     const first = c.node(leader).addLearner('n4', 'local:n4');
-    await expect(c.node(leader).addLearner('n5', 'local:n5')).rejects.toBeInstanceOf(ConfChangeInProgressError);
+    await expect(c.run(c.node(leader).addLearner('n5', 'local:n5'))).rejects.toBeInstanceOf(ConfChangeInProgressError);
     await c.run(first);
     expect(c.node(leader).status().learners).toEqual(['n4']);
+    // The refused change appended nothing, not even n5's address.
+    expect(c.node(leader).status().commitIndex).toBe(c.entry(leader).storage.lastIndex());
   });
 
   test('unknown targets reject with UnknownMemberError', async () => {

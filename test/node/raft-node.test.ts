@@ -120,7 +120,7 @@ describe('RaftNode: failures', () => {
     expect(outcome).toBeInstanceOf(NodeFailedError);
     expect(await c.run(fatal)).toBeInstanceOf(NodeFailedError);
     expect(c.node(leader).status().role).toBe('stopped');
-    expect(() => c.node(leader).propose(text('more'))).toThrow(NodeFailedError);
+    await expect(c.node(leader).propose(text('more'))).rejects.toThrow(NodeFailedError);
   });
 });
 
@@ -179,8 +179,8 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     const c = await startCluster(undefined, undefined, { limits: { maxCommandBytes: 16 } });
     const leader = await c.waitForLeader();
     const before = c.node(leader).status().commitIndex;
-    expect(() => c.node(leader).propose(new Uint8Array(17))).toThrow(ProposalTooLargeError);
-    expect(() => c.node(leader).propose('text' as unknown as Uint8Array)).toThrow(InvalidArgumentError);
+    await expect(c.node(leader).propose(new Uint8Array(17))).rejects.toThrow(ProposalTooLargeError);
+    await expect(c.node(leader).propose('text' as unknown as Uint8Array)).rejects.toThrow(InvalidArgumentError);
     await c.advance(5 * TICK_MS);
     expect(c.node(leader).status().commitIndex).toBe(before);
   });
@@ -191,7 +191,7 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     await expect(c.run(c.node(leader).propose(new Uint8Array(16)))).resolves.toBeDefined();
     const longId = 'é'.repeat(1024);
     await expect(c.run(c.node(leader).propose(new Uint8Array(16), { session: { clientId: longId, seq: Number.MAX_SAFE_INTEGER } }))).resolves.toBeDefined();
-    expect(() => c.node(leader).propose(new Uint8Array(17), { session: { clientId: 'c1', seq: 1 } })).toThrow(ProposalTooLargeError);
+    await expect(c.node(leader).propose(new Uint8Array(17), { session: { clientId: 'c1', seq: 1 } })).rejects.toThrow(ProposalTooLargeError);
   });
 
   test('past limits.maxPendingProposals a proposal is refused with ProposalDroppedError, and accepted again once some settle', async () => {
@@ -214,7 +214,7 @@ describe('RaftNode: deadlines, aborts and bad input', () => {
     const pending = c.node(leader).propose(text('x'));
     await c.node(leader).close();
     await expect(pending).rejects.toBeInstanceOf(NodeClosedError);
-    expect(() => c.node(leader).propose(text('y'))).toThrow(NodeClosedError);
+    await expect(c.node(leader).propose(text('y'))).rejects.toThrow(NodeClosedError);
     expect(c.node(leader).status().role).toBe('stopped');
   });
 

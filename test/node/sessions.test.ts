@@ -58,9 +58,9 @@ describe('exactly-once client sessions (dissertation §6.3)', () => {
     cluster = await NodeCluster.start();
     const c = cluster;
     const leader = await c.waitForLeader();
-    expect(() => c.node(leader).propose(text('x'), { session: { clientId: '', seq: 1 } })).toThrow(InvalidArgumentError);
-    expect(() => c.node(leader).propose(text('x'), { session: { clientId: 'c', seq: 0 } })).toThrow(InvalidArgumentError);
-    expect(() => c.node(leader).propose(text('x'), { session: { clientId: 'c', seq: 1.5 } })).toThrow(InvalidArgumentError);
+    await expect(c.node(leader).propose(text('x'), { session: { clientId: '', seq: 1 } })).rejects.toThrow(InvalidArgumentError);
+    await expect(c.node(leader).propose(text('x'), { session: { clientId: 'c', seq: 0 } })).rejects.toThrow(InvalidArgumentError);
+    await expect(c.node(leader).propose(text('x'), { session: { clientId: 'c', seq: 1.5 } })).rejects.toThrow(InvalidArgumentError);
   });
 });
 

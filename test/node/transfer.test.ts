@@ -41,7 +41,7 @@ describe('RaftNode.transferLeadership', () => {
     c.network.isolate([target], c.ids);
     const transfer = c.node(leader).transferLeadership(target);
     transfer.catch(() => undefined);
-    await expect(c.node(leader).propose(text('during'))).rejects.toBeInstanceOf(ProposalDroppedError);
+    await expect(c.run(c.node(leader).propose(text('during')))).rejects.toBeInstanceOf(ProposalDroppedError);
   });
 
   test('a transfer to an unreachable target fails with TransferFailedError after an election timeout; the leader stays', async () => {
@@ -62,7 +62,7 @@ describe('RaftNode.transferLeadership', () => {
     const c = cluster;
     const leader = await c.waitForLeader();
     const follower = c.ids.find((id) => id !== leader)!;
-    expect(() => c.node(leader).transferLeadership('n9')).toThrow(InvalidArgumentError);
-    expect(() => c.node(follower).transferLeadership(leader)).toThrow(NotLeaderError);
+    await expect(c.run(c.node(leader).transferLeadership('n9'))).rejects.toThrow(InvalidArgumentError);
+    await expect(c.run(c.node(follower).transferLeadership(leader))).rejects.toThrow(NotLeaderError);
   });
 });

@@ -1,0 +1,466 @@
+import type { RawNode } from '../core/raw-node.js';
+import type { Ready } from '../core/ready.js';
+import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
+import { KeelError, NotLeaderError, ProposalDroppedError } from '../errors.js';
+import type { LogStorage } from '../storage/storage.js';
+import { assert, assertNever } from '../util/assert.js';
+import type { Clock } from '../util/clock.js';
+import type { ForwardedProposals } from './forwarded-proposals.js';
+import { Inbox } from './inbox.js';
+import { checkNoChangeInProgress } from './membership-changes.js';
+import type { Input, ProposalRequest } from './inbox.js';
+import type { LoopLimits } from './options.js';
+import { sendAll } from './peer-messages.js';
+import type { ReadBarriers } from './read-barriers.js';
+import type { SnapshotReceiver } from './snapshot-receiver.js';
+import type { SnapshotSender } from './snapshot-sender.js';
+import type { ApplyWaiters } from './waiters.js';
+import type { Transport } from '../transport/transport.js';
+import type { LeadershipTransfers } from './leadership-transfers.js';
+import type { AwaitingLeader } from './awaiting-leader.js';
+
+/** The collaborators the loop drives: each is plain state or a small module; none holds the core. */
+export interface LoopParts<Result> {
+  readonly core: RawNode;
+  readonly clock: Clock;
+  readonly limits: LoopLimits;
+  readonly storage: Pick<LogStorage, 'append' | 'lastIndex'>;
+  readonly transport: Pick<Transport, 'send'>;
+  readonly sender: SnapshotSender;
+  readonly receiver: SnapshotReceiver;
+  readonly forwarding: ForwardedProposals;
+  /** Whether a follower hands proposals to the leader rather than refusing them. */
+  readonly forwardProposals: boolean;
+  readonly waiters: ApplyWaiters<Result>;
+  readonly reads: ReadBarriers;
+  readonly transfers: LeadershipTransfers;
+  readonly awaitingLeader: AwaitingLeader;
+}
+
+/** What the loop calls back into its node for: the steps that belong to the node's own state. */
+export interface LoopNode {
+  /** Applies one committed entry; a promise only when the state machine's `apply` returned one. */
+  apply(entry: Entry): Promise<void> | undefined;
+  /** The index of the last entry applied to the state machine. */
+  appliedIndex(): Index;
+  /** Makes a snapshot from the leader durable and restores the state machine from it. */
+  installSnapshot(meta: SnapshotMeta): Promise<void>;
+  /** Called on every tick, inside the turn: work that runs on the core's clock (leaving a joint configuration). */
+  onTick(core: RawNode): void;
+  /** A snapshot of this node's own is due: take it (the applies wait for it). Null when none is due. */
+  maybeTakeSnapshot(): Promise<void> | null;
+  /** Emits what the turn changed (role, leader, term, commit) and settles what waited on it. */
+  afterTurn(): void;
+  /** The loop met an error it cannot handle: the node stops. */
+  fail(error: unknown): void;
+}
+
+/**
+ * The owner loop: the one place that calls the core's mutators. Every input
+ * (a proposal, a read, a tick, a peer's message, a membership call, a
+ * transfer) enters the {@link Inbox}; a turn drains it into the core, takes
+ * one `Ready` when none is in flight and carries it out per the contract
+ * (src/core/ready.ts):
+ *
+ * 1. `parallelMessages` leave at once: a leader's appends overlap its own write.
+ * 2. `committedEntries` join the apply queue at once: the core hands out only
+ *    entries that are durable already, so they are applied while this
+ *    Ready's own entries are being written (etcd's asynchronous storage
+ *    writes). A Ready with a snapshot is the exception: its entries wait
+ *    until the snapshot is installed.
+ * 3. snapshot, entries and hard state are written (synced when `mustSync`);
+ *    inputs keep being stepped into the core meanwhile.
+ * 4. Once durable: `messages` leave, read states are confirmed, `advance()`.
+ *
+ * Every step is bounded per turn (inputs drained, entries applied), so one
+ * turn never monopolises the process; leftover work schedules the next turn.
+ * Designed to drive one core today and many (one per Raft group) later: the
+ * loop keeps no state outside this object and its parts.
+ */
+export class OwnerLoop<Result> {
+  private readonly inbox = new Inbox();
+  /** A turn is scheduled on the clock and has not run yet. */
+  private scheduled = false;
+  /** True while a turn runs: turns never nest. */
+  private inTurn = false;
+  private stopped = false;
+  /** The Ready whose writes are in flight; no other Ready is taken until it completes. */
+  private inFlight: Ready | null = null;
+  /** Set when the write of {@link inFlight} completed; the next turn completes the Ready. */
+  private persisted = false;
+  /** The newest hard state handed out, written with the next durable write (a commit change alone is not synced). */
+  private hardState: HardState | null = null;
+  /** The last index this node's log holds durably (entries written, or a snapshot installed). */
+  private durableIndex: Index;
+  /** Committed entries waiting to be applied, in index order: batches as the Readies handed them. */
+  private applyQueue: (readonly Entry[])[] = [];
+  private applyPosition = 0;
+  /** An asynchronous apply (or a snapshot of our own) in progress: applies wait for it. */
+  private applyBusy: Promise<void> | null = null;
+  /** Resolvers waiting for the apply queue to be empty (a snapshot install). */
+  private applyIdleWaiters: (() => void)[] = [];
+  /** Proposals drained this turn, proposed together in one core call. */
+  private batch: { payload: Uint8Array; request: ProposalRequest<Result> | null }[] = [];
+  /** The running write, asynchronous apply or snapshot, for close() to wait on. */
+  private lastWork: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly parts: LoopParts<Result>,
+    private readonly node: LoopNode,
+  ) {
+    this.durableIndex = parts.storage.lastIndex();
+  }
+
+  /** Queues an input and makes sure a turn will run. Inputs after stop are dropped: the node already rejected what waited. */
+  enqueue(input: Input): void {
+    if (this.stopped) return;
+    this.inbox.push(input);
+    this.schedule();
+  }
+
+  /** Schedules a turn if none is: inputs arriving before it runs join it. */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    this.parts.clock.setTimeout(() => this.turn(), 0);
+  }
+
+  /**
+   * Stops the loop: no more turns; requests still in the inbox reject with
+   * `error`. Returns the write or apply in progress, to wait on.
+   */
+  stop(error: unknown): Promise<void> {
+    this.stopped = true;
+    for (const input of this.inbox.takeAll()) rejectInput(input, error);
+    for (const resolve of this.applyIdleWaiters.splice(0)) resolve();
+    return this.lastWork;
+  }
+
+  /** One turn: complete the Ready whose write finished, drain the inbox, take the next Ready, apply. */
+  private turn(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    assert(!this.inTurn, 'owner loop: a turn started inside another');
+    this.inTurn = true;
+    try {
+      if (this.persisted) this.completeReady();
+      this.drainInbox();
+      if (this.inFlight === null && this.parts.core.hasReady()) this.startReady();
+      this.applyCommitted();
+      this.node.afterTurn();
+    } catch (error) {
+      this.node.fail(error);
+      return;
+    } finally {
+      this.inTurn = false;
+    }
+    if (this.hasWork()) this.schedule();
+  }
+
+  /** Work left for another turn: inputs beyond this turn's bound, a Ready to take, entries to apply. */
+  private hasWork(): boolean {
+    if (this.inbox.length > 0 || this.persisted) return true;
+    if (this.applyBusy === null && this.applyPosition < (this.applyQueue[0]?.length ?? 0)) return true;
+    return this.inFlight === null && this.parts.core.hasReady();
+  }
+
+  // ---- inputs -----------------------------------------------------------------
+
+  private drainInbox(): void {
+    let budget = this.parts.limits.maxInputsPerTurn;
+    while (budget > 0 && this.inbox.length > 0) {
+      budget--;
+      const input = this.inbox.shift();
+      if (input.kind === 'propose') {
+        this.batch.push({ payload: input.payload, request: input.request as ProposalRequest<Result> | null });
+        continue;
+      }
+      // Inputs take effect in the order they arrived: proposals queued before this one go into the core first.
+      this.flushProposals();
+      this.handle(input);
+    }
+    this.flushProposals();
+  }
+
+  private handle(input: Exclude<Input, { kind: 'propose' }>): void {
+    const { core, reads, transfers } = this.parts;
+    switch (input.kind) {
+      case 'message':
+        this.stepMessage(input);
+        return;
+      case 'tick':
+        core.tick();
+        this.node.onTick(core);
+        return;
+      case 'read':
+        if (input.request.deferred.settled) return;
+        if (core.leader === null) {
+          this.parts.awaitingLeader.add(input);
+          return;
+        }
+        try {
+          core.readIndex(input.request.requestId, { lease: input.request.lease });
+          reads.sent(input.request);
+        } catch (error) {
+          input.request.deferred.reject(error);
+        }
+        return;
+      case 'unreachable':
+        core.reportUnreachable(input.peer);
+        return;
+      case 'snapshotStatus':
+        core.reportSnapshot(input.peer, input.succeeded);
+        return;
+      case 'confChange':
+        if (input.deferred.settled) return;
+        try {
+          if (input.prelude !== null) {
+            checkNoChangeInProgress(core);
+            core.propose(input.prelude);
+          }
+          input.deferred.resolve(core.proposeConfChange(input.changes, input.options));
+        } catch (error) {
+          input.deferred.reject(error);
+        }
+        return;
+      case 'transfer':
+        if (input.deferred.settled) return;
+        try {
+          core.transferLeadership(input.target);
+          transfers.watch(input.target, input.deferred);
+        } catch (error) {
+          input.deferred.reject(error);
+        }
+        return;
+      default:
+        assertNever(input, 'input');
+    }
+  }
+
+  /** A peer's message goes to the core or to the part that owns its kind. */
+  private stepMessage(input: Extract<Input, { kind: 'message' }>): void {
+    const message = input.message;
+    const parts = this.parts;
+    try {
+      switch (message.kind) {
+        case 'raft':
+          parts.core.step(message.message);
+          return;
+        case 'forward':
+          parts.forwarding.answer(parts.core, message);
+          return;
+        case 'forwardResult':
+          parts.forwarding.settle(message);
+          return;
+        case 'snapshotChunk':
+          parts.receiver.receive(message);
+          return;
+        case 'snapshotAck':
+          parts.sender.acknowledge(message);
+          return;
+        default:
+          assertNever(message, 'message kind');
+      }
+    } catch (error) {
+      // A malformed or unexpected message from a peer is dropped; it must not stop this node. A broken invariant does.
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
+    }
+  }
+
+  /**
+   * Proposes this turn's proposals in one call, so they share one append,
+   * one AppendEntries per follower and one write. Off the leader each goes
+   * its own way: to the leader, to the queue of requests waiting for one,
+   * or back to the caller with `NotLeaderError`.
+   */
+  private flushProposals(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const core = this.parts.core;
+    const live = batch.filter((proposal) => proposal.request === null || !proposal.request.deferred.settled);
+    if (live.length === 0) return;
+    if (core.role !== 'leader') {
+      for (const proposal of live) this.routeOffLeader(proposal.payload, proposal.request);
+      return;
+    }
+    try {
+      const receipt = core.propose(live.map((proposal) => proposal.payload));
+      assert(receipt.lastIndex - receipt.firstIndex + 1 === live.length, () => `owner loop: ${live.length} proposals landed at [${receipt.firstIndex}, ${receipt.lastIndex}]`);
+      for (let i = 0; i < live.length; i++) {
+        const request = live[i]!.request;
+        if (request !== null) this.waitFor(request, receipt.firstIndex + i, receipt.term);
+      }
+    } catch (error) {
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
+      // The batch as a whole did not fit (the uncommitted-bytes cap): each proposal gets its own answer.
+      if (live.length > 1 && error instanceof ProposalDroppedError) for (const proposal of live) this.proposeOne(proposal.payload, proposal.request);
+      else for (const proposal of live) proposal.request?.deferred.reject(error);
+    }
+  }
+
+  private proposeOne(payload: Uint8Array, request: ProposalRequest<Result> | null): void {
+    try {
+      const receipt = this.parts.core.propose(payload);
+      if (request !== null) this.waitFor(request, receipt.lastIndex, receipt.term);
+    } catch (error) {
+      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
+      request?.deferred.reject(error);
+    }
+  }
+
+  /** The proposal's entry landed at `index` in `term`: it waits there for its outcome. */
+  private waitFor(request: ProposalRequest<Result>, index: Index, term: Term): void {
+    assert(request.waitingAt === null, () => `owner loop: a proposal waiting at ${request.waitingAt} landed again at ${index}`);
+    request.waitingAt = index;
+    this.parts.waiters.add(index, term, request.deferred, this.node.appliedIndex());
+  }
+
+  private routeOffLeader(payload: Uint8Array, request: ProposalRequest<Result> | null): void {
+    const core = this.parts.core;
+    if (request === null) return; // A runtime payload (a member address) is proposed only on the leader.
+    if (!this.parts.forwardProposals) {
+      request.deferred.reject(new NotLeaderError(core.leader));
+    } else if (core.leader === null) {
+      this.parts.awaitingLeader.add({ kind: 'propose', payload, request });
+    } else {
+      void this.parts.forwarding.forward(core.leader, payload, request.timeoutMs, request.signal).then(
+        ({ index, term }) => {
+          if (!request.deferred.settled) this.waitFor(request, index, term);
+        },
+        (error: unknown) => request.deferred.reject(error),
+      );
+    }
+  }
+
+  // ---- the Ready ------------------------------------------------------------------
+
+  private startReady(): void {
+    const { core, transport, sender } = this.parts;
+    const ready = core.ready();
+    sendAll(ready.parallelMessages, transport, sender);
+    if (ready.hardState !== null) this.hardState = ready.hardState;
+    // Committed entries are durable already (the core hands out none past the persisted index): apply them
+    // while this Ready's writes are in flight. After a snapshot they wait for it to be installed.
+    if (ready.snapshot === null) this.queueApply(ready.committedEntries);
+    if (ready.snapshot === null && !ready.mustSync) {
+      // Nothing to write: a commit change alone is not worth an fsync (it is recomputed after a crash, as in etcd).
+      this.inFlight = ready;
+      this.completeReady();
+      return;
+    }
+    this.inFlight = ready;
+    const write = this.persist(ready).then(
+      () => {
+        this.persisted = true;
+        this.schedule();
+      },
+      (error: unknown) => this.node.fail(error),
+    );
+    this.lastWork = write;
+  }
+
+  /** Step 3: snapshot, then entries and hard state, durable. */
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.snapshot !== null) {
+      // Restoring the state machine must not race the applies of older entries.
+      await this.applyIdle();
+      if (this.stopped) return;
+      await this.node.installSnapshot(ready.snapshot);
+    }
+    if (ready.mustSync && !this.stopped) await this.parts.storage.append(ready.entries, this.hardState ?? undefined);
+  }
+
+  /** Step 4: the Ready's writes are durable. */
+  private completeReady(): void {
+    const ready = this.inFlight;
+    assert(ready !== null, 'owner loop: completing a Ready that is not in flight');
+    this.inFlight = null;
+    this.persisted = false;
+    const last = ready.entries[ready.entries.length - 1];
+    if (ready.snapshot !== null) this.durableIndex = ready.snapshot.index;
+    if (last !== undefined) this.durableIndex = last.index;
+    const { core, transport, sender, reads } = this.parts;
+    sendAll(ready.messages, transport, sender);
+    if (ready.snapshot !== null) {
+      assert(this.node.appliedIndex() === ready.snapshot.index, () => `owner loop: installed snapshot ${ready.snapshot!.index} but applied ${this.node.appliedIndex()}`);
+      this.queueApply(ready.committedEntries);
+    }
+    for (const readState of ready.readStates) reads.confirm(readState.requestId, readState.index);
+    core.advance();
+  }
+
+  // ---- applying -------------------------------------------------------------------
+
+  private queueApply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const last = entries[entries.length - 1]!;
+    // Nothing is applied before it is durable here.
+    assert(last.index <= this.durableIndex, () => `owner loop: entry ${last.index} committed for apply but durable only to ${this.durableIndex}`);
+    this.applyQueue.push(entries);
+  }
+
+  /** Applies queued entries in order, at most `maxAppliesPerTurn` per turn; an asynchronous apply pauses the queue. */
+  private applyCommitted(): void {
+    let budget = this.parts.limits.maxAppliesPerTurn;
+    while (budget > 0 && this.applyBusy === null && !this.stopped) {
+      const batch = this.applyQueue[0];
+      if (batch === undefined) break;
+      const entry = batch[this.applyPosition]!;
+      if (++this.applyPosition === batch.length) {
+        this.applyQueue.shift();
+        this.applyPosition = 0;
+      }
+      budget--;
+      const applied = this.node.appliedIndex();
+      assert(entry.index === applied + 1, () => `owner loop: applying ${entry.index} after ${applied}`);
+      assert(entry.index <= this.parts.core.commitIndex, () => `owner loop: applying ${entry.index} above commit ${this.parts.core.commitIndex}`);
+      const pending = this.node.apply(entry);
+      if (pending !== undefined) this.waitForApply(pending);
+    }
+    this.parts.reads.release(this.node.appliedIndex());
+    if (this.applyBusy === null && !this.stopped) {
+      const snapshot = this.node.maybeTakeSnapshot();
+      if (snapshot !== null) this.waitForApply(snapshot);
+    }
+    if (this.applyBusy === null && this.applyQueue.length === 0) for (const resolve of this.applyIdleWaiters.splice(0)) resolve();
+  }
+
+  private waitForApply(pending: Promise<void>): void {
+    this.applyBusy = pending.then(
+      () => {
+        this.applyBusy = null;
+        this.schedule();
+      },
+      (error: unknown) => this.node.fail(error),
+    );
+    this.lastWork = this.applyBusy;
+  }
+
+  /** Resolves once every queued entry is applied and nothing is applying. */
+  private applyIdle(): Promise<void> {
+    if (this.applyBusy === null && this.applyQueue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.applyIdleWaiters.push(resolve);
+      this.schedule();
+    });
+  }
+}
+
+/** Rejects whoever waits on an input that will never be handled. */
+function rejectInput(input: Input, error: unknown): void {
+  switch (input.kind) {
+    case 'propose':
+      input.request?.deferred.reject(error);
+      return;
+    case 'read':
+      input.request.deferred.reject(error);
+      return;
+    case 'confChange':
+    case 'transfer':
+      input.deferred.reject(error);
+      return;
+    default:
+      return;
+  }
+}

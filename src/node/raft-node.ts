@@ -16,13 +16,14 @@ import { coreConfig, resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
-import { encodeCommand } from './payload.js';
+import { encodeCloseSession, encodeCommand, encodeOpenSession } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
 import { PeerMessages } from './peer-messages.js';
 import { Proposals } from './proposals.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
-import { SessionTable, checkSession } from './sessions.js';
+import { SessionTable } from './sessions.js';
+import { Session, resolveSessionRequest } from './session.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
@@ -266,10 +267,47 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (command.byteLength > this.options.limits.maxCommandBytes) {
       throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
     }
-    if (options.session !== undefined) checkSession(options.session);
+    const session = options.session === undefined ? undefined : resolveSessionRequest(options.session, options.seq);
+    if (session === undefined && options.seq !== undefined) throw new InvalidArgumentError('propose: seq needs a session');
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    const payload = encodeCommand(command, options.session);
+    const payload = encodeCommand(command, session);
     return this.proposals.propose(payload, timeoutMs, options.signal);
+  }
+
+  /**
+   * Registers a client session through the log (Raft dissertation §6.3) and
+   * resolves with it once applied here; its id is the registering entry's
+   * index, the same on every node and never reused. Pass it to `propose` on
+   * any node. Holding a session costs a slot of `limits.maxSessions`: the
+   * least recently used session is evicted when a new one is opened beyond
+   * it, so close sessions you are done with. Rejects like `propose`; a
+   * registration that timed out may still commit (an unused session, evicted
+   * in its turn).
+   */
+  openSession(options: RequestOptions = {}): Promise<Session> {
+    try {
+      this.checkRunning();
+      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+      return this.proposals.propose(encodeOpenSession(), timeoutMs, options.signal).then((id) => new Session(id as number));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Closes a session through the log, freeing its slot; later requests of it
+   * are refused with `SessionExpiredError`. Resolves once applied here, also
+   * if the session was already closed or evicted.
+   */
+  closeSession(session: Session, options: RequestOptions = {}): Promise<void> {
+    try {
+      this.checkRunning();
+      if (!(session instanceof Session)) throw new InvalidArgumentError('closeSession: session must be a Session from openSession');
+      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+      return this.proposals.propose(encodeCloseSession(session.id), timeoutMs, options.signal).then(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

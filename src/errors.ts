@@ -31,6 +31,9 @@ export type KeelErrorCode =
   | 'KEEL_PROPOSAL_LOST'
   | 'KEEL_TRANSFER_FAILED'
   | 'KEEL_SESSION_STALE'
+  | 'KEEL_SESSION_EXPIRED'
+  | 'KEEL_SESSION_CONFLICT'
+  | 'KEEL_RESULT_NOT_ENCODABLE'
   | 'KEEL_FRAME_INVALID'
   | 'KEEL_TRANSPORT_IO'
   | 'KEEL_CONF_CHANGE_IN_PROGRESS'
@@ -217,10 +220,70 @@ export class TransferFailedError extends KeelError {
   }
 }
 
-/** A request of a client session is older than the newest one already applied for that client; its result is no longer kept. */
+/** A request of a client session is older than the newest one already applied for that session; its result is no longer kept. Nothing was applied. */
 export class SessionStaleError extends KeelError {
-  constructor(clientId: string, seq: number, lastSeq: number) {
-    super('KEEL_SESSION_STALE', `request ${seq} of client ${clientId} is older than its latest applied request ${lastSeq}`);
+  /** The session: a registered session's id, or a deprecated implicit session's client id. */
+  readonly session: number | string;
+  readonly seq: number;
+
+  constructor(session: number | string, seq: number, lastSeq: number) {
+    super('KEEL_SESSION_STALE', `request ${seq} of session ${session} is older than its latest applied request ${lastSeq}`);
+    this.session = session;
+    this.seq = seq;
+  }
+}
+
+/**
+ * A request names a session the replicated session table does not hold: it
+ * was never registered, was closed, or was evicted to keep the table within
+ * `limits.maxSessions` (Raft dissertation §6.3). The request was **not
+ * applied**, whatever its sequence number; whether an earlier attempt of it
+ * was applied before the session expired cannot be known from the session any
+ * more. Open a new session, and find out from the state itself (read it) what
+ * happened to the request in doubt.
+ */
+export class SessionExpiredError extends KeelError {
+  readonly session: number;
+  readonly seq: number;
+
+  constructor(session: number, seq: number) {
+    super('KEEL_SESSION_EXPIRED', `request ${seq} of session ${session} refused: the session is unknown (never opened, closed, or evicted); it was not applied`);
+    this.session = session;
+    this.seq = seq;
+  }
+}
+
+/**
+ * A request reuses the sequence number of the session's latest request with a
+ * different command. A retry must carry the same command; a new request needs
+ * a new sequence number. Nothing was applied.
+ */
+export class SessionConflictError extends KeelError {
+  readonly session: number | string;
+  readonly seq: number;
+
+  constructor(session: number | string, seq: number) {
+    super('KEEL_SESSION_CONFLICT', `request ${seq} of session ${session} refused: that sequence number was used for a different command`);
+    this.session = session;
+    this.seq = seq;
+  }
+}
+
+/**
+ * The state machine applied a session command, but its result cannot be
+ * encoded with msgpack (a Symbol, a cyclic or too deeply nested object, a
+ * BigInt out of range), so it cannot be remembered in the replicated session
+ * table. The command **was applied**; the session remembers this failure, so
+ * a retry gets this error again rather than a second apply. Every node decides
+ * the same way, at apply time, so no snapshot fails later.
+ */
+export class ResultNotEncodableError extends KeelError {
+  /** The log index of the applied command. */
+  readonly index: number;
+
+  constructor(index: number, reason: string) {
+    super('KEEL_RESULT_NOT_ENCODABLE', `entry ${index} was applied, but its result cannot be remembered for retries: ${reason}`);
+    this.index = index;
   }
 }
 

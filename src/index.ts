@@ -13,7 +13,8 @@ export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
 export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
 export type { StateMachine, AppliedCommand } from './node/state-machine.js';
-export type { ClientSession } from './node/sessions.js';
+export { Session } from './node/session.js';
+export type { ClientSession, SessionId } from './node/session.js';
 export type { NodeEvents } from './node/events.js';
 export { SystemClock, VirtualClock } from './util/clock.js';
 export type { Clock, TimerHandle } from './util/clock.js';
@@ -92,6 +93,9 @@ export {
   ProposalLostError,
   TransferFailedError,
   SessionStaleError,
+  SessionExpiredError,
+  SessionConflictError,
+  ResultNotEncodableError,
   FrameInvalidError,
   TransportIOError,
   ConfChangeInProgressError,

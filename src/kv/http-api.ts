@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KeelError } from '../errors.js';
 import type { RaftNode } from '../node/raft-node.js';
-import type { ClientSession } from '../node/sessions.js';
+import { Session } from '../node/session.js';
 import type { Role } from '../core/types.js';
 import { DEFAULT_KV_LIMITS, encodeKvCommand } from './commands.js';
 import type { KvCommand, KvLimits, KvResult } from './commands.js';
@@ -51,8 +51,8 @@ export interface KvHttpApiOptions {
   readonly log?: (record: KvLogRecord) => void;
 }
 
-/** Longest `Idempotency-Key` accepted, in characters. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+/** An `Idempotency-Key`: `SESSION:SEQ`, a session id from `POST /sessions` and the request's sequence number in it. */
+const IDEMPOTENCY_KEY = /^([1-9][0-9]{0,15}):([1-9][0-9]{0,15})$/;
 const ROLES: readonly Role[] = ['follower', 'preCandidate', 'candidate', 'leader'];
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -61,7 +61,9 @@ type Route =
   | { readonly kind: 'status' }
   | { readonly kind: 'members' }
   | { readonly kind: 'member'; readonly id: string }
-  | { readonly kind: 'metrics' };
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'sessions' }
+  | { readonly kind: 'session'; readonly id: number };
 
 /** An answer to send: status, JSON body, extra headers. */
 interface Reply {
@@ -154,6 +156,15 @@ export class KvHttpApi {
         request.resume();
         await this.options.node.removeMember(route.id, { timeoutMs: this.adminTimeoutMs, signal });
         return { status: 200, body: { ok: true, ...this.configuration() } };
+      case 'sessions': {
+        request.resume();
+        const session = await this.options.node.openSession({ timeoutMs: this.requestTimeoutMs, signal });
+        return { status: 201, body: { session: String(session.id) } };
+      }
+      case 'session':
+        request.resume();
+        await this.options.node.closeSession(new Session(route.id), { timeoutMs: this.requestTimeoutMs, signal });
+        return { status: 200, body: { ok: true } };
     }
   }
 
@@ -209,13 +220,13 @@ export class KvHttpApi {
       : { status: 409, body: { error: 'cas_mismatch', actual: result.actual } };
   }
 
-  private async write(command: KvCommand, session: ClientSession | undefined, signal: AbortSignal): Promise<KvResult> {
+  private async write(command: KvCommand, session: { readonly session: Session; readonly seq: number } | undefined, signal: AbortSignal): Promise<KvResult> {
     const started = performance.now();
     try {
       const result = await this.options.node.propose(encodeKvCommand(command), {
         timeoutMs: this.requestTimeoutMs,
         signal,
-        ...(session === undefined ? {} : { session }),
+        ...session,
       });
       this.proposals.inc({ outcome: 'ok' });
       this.applyLatency.observe((performance.now() - started) / 1000);
@@ -284,6 +295,12 @@ export class KvHttpApi {
           return { status: 503, body: { error: 'unavailable', message: error.message } };
         case 'KEEL_PROPOSAL_TOO_LARGE':
           return { status: 413, body: { error: 'too_large', message: error.message } };
+        case 'KEEL_SESSION_EXPIRED':
+          return { status: 410, body: { error: 'session_expired', message: `${error.message}. Whether an earlier attempt was applied is unknown: read the key, and open a new session with POST /sessions` } };
+        case 'KEEL_SESSION_STALE':
+          return { status: 409, body: { error: 'idempotency_key_stale', message: `${error.message}; the session's later request replaced its remembered result` } };
+        case 'KEEL_SESSION_CONFLICT':
+          return { status: 422, body: { error: 'idempotency_key_reused', message: error.message } };
         default:
           break;
       }
@@ -313,6 +330,12 @@ function parseRoute(url: string): Route | null {
   if (path === '/status') return { kind: 'status' };
   if (path === '/metrics') return { kind: 'metrics' };
   if (path === '/admin/members') return { kind: 'members' };
+  if (path === '/sessions') return { kind: 'sessions' };
+  if (path.startsWith('/sessions/')) {
+    const segment = path.slice('/sessions/'.length);
+    if (!/^[1-9][0-9]{0,15}$/.test(segment) || !Number.isSafeInteger(Number(segment))) throw new RequestError(400, 'invalid_session', 'the session id must be a positive integer from POST /sessions');
+    return { kind: 'session', id: Number(segment) };
+  }
   if (path.startsWith('/admin/members/')) {
     const segment = path.slice('/admin/members/'.length);
     if (segment.length === 0 || segment.includes('/')) return null;
@@ -341,6 +364,7 @@ function routeLabel(url: string): string {
     const route = parseRoute(url);
     if (route === null) return 'unknown';
     if (route.kind === 'key') return `kv_${route.action}`;
+    if (route.kind === 'session') return 'session';
     return route.kind === 'member' ? 'admin_member' : route.kind === 'members' ? 'admin_members' : route.kind;
   } catch {
     return 'unknown';
@@ -349,20 +373,28 @@ function routeLabel(url: string): string {
 
 function allowedMethods(route: Route): readonly string[] {
   if (route.kind === 'members') return ['POST'];
-  if (route.kind === 'member') return ['DELETE'];
+  if (route.kind === 'member' || route.kind === 'session') return ['DELETE'];
+  if (route.kind === 'sessions') return ['POST'];
   if (route.kind !== 'key') return ['GET'];
   return route.action === 'value' ? ['GET', 'PUT', 'DELETE'] : ['POST'];
 }
 
-/** `Idempotency-Key` as an exactly-once session: the key is the client, every retry is its first request. */
-function idempotencySession(request: IncomingMessage): ClientSession | undefined {
+/**
+ * `Idempotency-Key: SESSION:SEQ` as a request of a registered session
+ * (dissertation §6.3): the session from `POST /sessions`, the request's
+ * sequence number in it. A retry sends the same key with the same body.
+ */
+function idempotencySession(request: IncomingMessage): { readonly session: Session; readonly seq: number } | undefined {
   const header = request.headers['idempotency-key'];
   if (header === undefined) return undefined;
   const key = Array.isArray(header) ? header[0]! : header;
-  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    throw new RequestError(400, 'invalid_idempotency_key', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  const match = IDEMPOTENCY_KEY.exec(key);
+  const id = Number(match?.[1]);
+  const seq = Number(match?.[2]);
+  if (match === null || !Number.isSafeInteger(id) || !Number.isSafeInteger(seq)) {
+    throw new RequestError(400, 'invalid_idempotency_key', 'Idempotency-Key must be SESSION:SEQ: a session id from POST /sessions and a positive sequence number, new for each write');
   }
-  return { clientId: `idempotency:${key}`, seq: 1 };
+  return { session: new Session(id), seq };
 }
 
 /** Reads and parses a JSON object body of at most `maxBytes`; 413 beyond it (without reading the rest), 400 when it is not a JSON object. */

@@ -1,6 +1,6 @@
 import type { RawNode } from '../core/raw-node.js';
 import type { Entry } from '../core/types.js';
-import { NodeFailedError, SessionStaleError } from '../errors.js';
+import { NodeFailedError } from '../errors.js';
 import type { KnownMembers } from './known-members.js';
 import { decodePayload } from './payload.js';
 import type { SessionTable } from './sessions.js';
@@ -21,6 +21,8 @@ export interface EntryApplierHost<Result> {
  * The apply path: hands each committed entry to whoever owns it — the
  * configuration and member addresses to the runtime, a command to the user's
  * state machine, through the exactly-once session table (Raft dissertation §6.3).
+ * Session registrations and closes are the table's alone; a session command is
+ * checked against the table first and applied only if it is new.
  */
 export class EntryApplier<Result> {
   constructor(private readonly host: EntryApplierHost<Result>) {}
@@ -38,17 +40,24 @@ export class EntryApplier<Result> {
       this.host.members.applyAddress(payload.id, payload.address);
       return this.host.finish(entry, { ok: true, result: undefined as Result });
     }
+    if (payload.kind === 'openSession') return this.host.finish(entry, { ok: true, result: this.host.sessions.register(entry.index) as Result });
+    if (payload.kind === 'closeSession') {
+      this.host.sessions.close(payload.id);
+      return this.host.finish(entry, { ok: true, result: undefined as Result });
+    }
     const session = payload.session;
-    const decision = session === null ? null : this.host.sessions.check(session);
-    if (decision?.kind === 'duplicate') return this.host.finish(entry, { ok: true, result: decision.result as Result });
-    if (decision?.kind === 'stale') return this.host.finish(entry, { ok: false, error: new SessionStaleError(session!.clientId, session!.seq, decision.lastSeq) });
+    const decision = session === null ? null : this.host.sessions.check(session, payload.command);
+    if (decision?.kind === 'duplicate') return this.host.finish(entry, decision.outcome as ApplyOutcome<Result>);
+    if (decision?.kind === 'refuse') return this.host.finish(entry, { ok: false, error: decision.error });
     const failed = (error: unknown): never => {
       // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
       throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
     };
     const complete = (result: Result): undefined => {
-      if (session !== null) this.host.sessions.record(session, result);
-      return this.host.finish(entry, { ok: true, result });
+      // A result without a session is handed over and forgotten, so it need not encode; one with a session is
+      // encoded now, on every node alike, since the table keeps it for retries and snapshots.
+      if (session === null) return this.host.finish(entry, { ok: true, result });
+      return this.host.finish(entry, this.host.sessions.record(session, payload.command, entry.index, result) as ApplyOutcome<Result>);
     };
     let result: Result | Promise<Result>;
     try {

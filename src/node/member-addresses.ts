@@ -87,7 +87,7 @@ export function decodeRuntimeHeader(bytes: Uint8Array): { readonly sessions: Uin
   } catch (error) {
     throw new CorruptionError('snapshot header', 'cannot decode the runtime header', { cause: error });
   }
-  // The session table alone is a msgpack list; the extended header is a map.
+  // The session table alone is a msgpack list (implicit-session format) or a map without `keelRuntime`; the extended header has it.
   if (Array.isArray(value) || typeof value !== 'object' || value === null || !('keelRuntime' in value)) return { sessions: bytes, addresses: [] };
   const header = value as { sessions?: unknown; addresses?: unknown };
   if (!(header.sessions instanceof Uint8Array) || !Array.isArray(header.addresses)) throw new CorruptionError('snapshot header', 'malformed runtime header');

@@ -10,12 +10,13 @@ import { coreConfig, resolveNodeOptions } from './options.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { MemberAddresses } from './member-addresses.js';
 import { MembershipChanges } from './membership-changes.js';
-import { encodeCommand } from './payload.js';
+import { encodeCloseSession, encodeCommand, encodeOpenSession } from './payload.js';
 import { ForwardedProposals } from './forwarded-proposals.js';
 import { transportHandler } from './peer-messages.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSender } from './snapshot-sender.js';
-import { SessionTable, checkSession } from './sessions.js';
+import { SessionTable } from './sessions.js';
+import { Session, resolveSessionRequest } from './session.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './request-options.js';
 import { AwaitingLeader } from './awaiting-leader.js';
 import { ReadBarriers } from './read-barriers.js';
@@ -230,23 +231,69 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       this.checkRunning();
       if (!(command instanceof Uint8Array)) throw new InvalidArgumentError('propose: command must be a Uint8Array');
       if (command.byteLength > this.options.limits.maxCommandBytes) throw new ProposalTooLargeError(command.byteLength, this.options.limits.maxCommandBytes);
-      if (options.session !== undefined) checkSession(options.session);
-      const timeoutMs = this.timeoutOf('propose', options);
-      if (this.pendingProposals >= this.options.limits.maxPendingProposals) {
-        throw new ProposalDroppedError(`${this.pendingProposals} proposals are already waiting (limits.maxPendingProposals)`);
-      }
-      const payload = encodeCommand(command, options.session);
-      const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
-        if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
-      });
-      const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
-      this.pendingProposals++;
-      const settled = (): void => {
-        this.pendingProposals--;
-      };
-      deferred.promise.then(settled, settled);
-      this.loop.enqueue({ kind: 'propose', payload, request: request as ProposalRequest });
-      return deferred.promise;
+      const session = options.session === undefined ? undefined : resolveSessionRequest(options.session, options.seq);
+      if (session === undefined && options.seq !== undefined) throw new InvalidArgumentError('propose: seq needs a session');
+      return this.submit(encodeCommand(command, session), 'propose', options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Hands a checked payload to the owner loop and returns the promise the
+   * loop settles with its entry's outcome. Throws (for the public method to
+   * turn into a rejection) for an invalid `timeoutMs` and past
+   * `limits.maxPendingProposals`: each waiting proposal holds a promise and a
+   * deadline, so an unbounded queue behind a slow or partitioned leader would
+   * grow without limit.
+   */
+  private submit(payload: Uint8Array, what: string, options: RequestOptions): Promise<Result> {
+    const timeoutMs = this.timeoutOf(what, options);
+    if (this.pendingProposals >= this.options.limits.maxPendingProposals) {
+      throw new ProposalDroppedError(`${this.pendingProposals} proposals are already waiting (limits.maxPendingProposals)`);
+    }
+    const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
+      if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
+    });
+    const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
+    this.pendingProposals++;
+    const settled = (): void => {
+      this.pendingProposals--;
+    };
+    deferred.promise.then(settled, settled);
+    this.loop.enqueue({ kind: 'propose', payload, request: request as ProposalRequest });
+    return deferred.promise;
+  }
+
+  /**
+   * Registers a client session through the log (Raft dissertation §6.3) and
+   * resolves with it once applied here; its id is the registering entry's
+   * index, the same on every node and never reused. Pass it to `propose` on
+   * any node. Holding a session costs a slot of `limits.maxSessions`: the
+   * least recently used session is evicted when a new one is opened beyond
+   * it, so close sessions you are done with. Rejects like `propose`; a
+   * registration that timed out may still commit (an unused session, evicted
+   * in its turn).
+   */
+  openSession(options: RequestOptions = {}): Promise<Session> {
+    try {
+      this.checkRunning();
+      return this.submit(encodeOpenSession(), 'openSession', options).then((id) => new Session(id as number));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Closes a session through the log, freeing its slot; later requests of it
+   * are refused with `SessionExpiredError`. Resolves once applied here, also
+   * if the session was already closed or evicted.
+   */
+  closeSession(session: Session, options: RequestOptions = {}): Promise<void> {
+    try {
+      this.checkRunning();
+      if (!(session instanceof Session)) throw new InvalidArgumentError('closeSession: session must be a Session from openSession');
+      return this.submit(encodeCloseSession(session.id), 'closeSession', options).then(() => undefined);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,4 +1,4 @@
-import type { ClientSession } from './sessions.js';
+import type { ClientSession, Session } from './session.js';
 
 /** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
 export interface RequestOptions {
@@ -22,9 +22,21 @@ export interface ReadOptions extends RequestOptions {
 /** Options of one {@link RaftNode.propose} call. */
 export interface ProposeOptions extends RequestOptions {
   /**
-   * Makes the proposal exactly-once (Raft dissertation §6.3): a retry with the
-   * same client id and sequence number is applied at most once and resolves
-   * with the original result, on any node. Results must be msgpack-encodable.
+   * Makes the proposal exactly-once (Raft dissertation §6.3), on any node: a
+   * {@link Session} from `openSession`. A retry with the same `seq` and the
+   * same command is applied at most once and resolves with the first result;
+   * a request of an unknown or evicted session is refused with
+   * `SessionExpiredError` and not applied. The result must be
+   * msgpack-encodable (otherwise `ResultNotEncodableError`; see docs/api.md).
+   *
+   * A `{ clientId, seq }` object is the deprecated implicit session: a retry
+   * after the client's eviction from the table is applied again.
    */
-  readonly session?: ClientSession;
+  readonly session?: Session | ClientSession;
+  /**
+   * The sequence number of this request in `session`. Omit it and the session
+   * assigns the next one; to be able to retry, reserve it first
+   * (`session.nextSeq()`) and pass the same number on every attempt.
+   */
+  readonly seq?: number;
 }

@@ -25,7 +25,7 @@ export interface KvTestCluster {
 export async function startKvCluster(
   size: number,
   api: Partial<Omit<KvHttpApiOptions, 'node' | 'store'>> = {},
-  nodeOptions: { requestTimeoutMs?: number; snapshotEntries?: number } = {},
+  nodeOptions: { requestTimeoutMs?: number; snapshotEntries?: number; maxSessions?: number } = {},
 ): Promise<KvTestCluster> {
   const clock = new SystemClock();
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
@@ -48,6 +48,7 @@ export async function startKvCluster(
       heartbeatTicks: 2,
       requestTimeoutMs: nodeOptions.requestTimeoutMs ?? 5_000,
       ...(nodeOptions.snapshotEntries === undefined ? {} : { snapshotting: { entries: nodeOptions.snapshotEntries, keepEntries: 5 } }),
+      ...(nodeOptions.maxSessions === undefined ? {} : { limits: { maxSessions: nodeOptions.maxSessions } }),
     });
     nodes.set(id, node);
     stores.set(id, store);

@@ -59,17 +59,41 @@ describe('KV HTTP API', () => {
   });
 
   it('applies a write with an Idempotency-Key at most once; a retry returns the first result', async () => {
-    const headers = { 'idempotency-key': 'retry-1' };
+    const opened = await call(followers[1]!, 'POST', '/sessions');
+    expect(opened.status).toBe(201);
+    const session = opened.json()['session'] as string;
+    expect(session).toMatch(/^[1-9][0-9]*$/);
+    const headers = { 'idempotency-key': `${session}:1` };
     expect((await call(followers[0]!, 'POST', '/kv/counter/append', { value: 'x' }, headers)).status).toBe(200);
     expect((await call(followers[1]!, 'POST', '/kv/counter/append', { value: 'x' }, headers)).status).toBe(200);
     expect((await call(leader, 'GET', '/kv/counter')).json()).toEqual({ value: 'x' });
 
-    const cas = { 'idempotency-key': 'cas-1' };
+    const cas = { 'idempotency-key': `${session}:2` };
     expect((await call(leader, 'POST', '/kv/slot/cas', { expect: null, value: '1' }, cas)).status).toBe(200);
     await call(leader, 'PUT', '/kv/slot', { value: 'changed' });
     // The retry answers what the first attempt did, although the cas would now mismatch.
     expect((await call(followers[0]!, 'POST', '/kv/slot/cas', { expect: null, value: '1' }, cas)).json()).toEqual({ ok: true });
     expect((await call(leader, 'GET', '/kv/slot')).json()).toEqual({ value: 'changed' });
+
+    // The key of an earlier request of the session is no longer remembered; reusing a key for another write is refused.
+    const stale = await call(leader, 'POST', '/kv/counter/append', { value: 'x' }, headers);
+    expect([stale.status, stale.json()['error']]).toEqual([409, 'idempotency_key_stale']);
+    const reused = await call(leader, 'POST', '/kv/slot/cas', { expect: null, value: 'other' }, cas);
+    expect([reused.status, reused.json()['error']]).toEqual([422, 'idempotency_key_reused']);
+    expect((await call(leader, 'GET', '/kv/counter')).json()).toEqual({ value: 'x' });
+  });
+
+  it('refuses an Idempotency-Key of a closed session with 410 and does not apply it', async () => {
+    const session = (await call(leader, 'POST', '/sessions')).json()['session'] as string;
+    expect((await call(followers[0]!, 'DELETE', `/sessions/${session}`)).json()).toEqual({ ok: true });
+    const expired = await call(followers[1]!, 'PUT', '/kv/closed', { value: 'v' }, { 'idempotency-key': `${session}:1` });
+    expect(expired.status).toBe(410);
+    expect(expired.json()['error']).toBe('session_expired');
+    expect(expired.json()['message']).toContain('POST /sessions');
+    expect((await call(leader, 'GET', '/kv/closed')).status).toBe(404);
+    // An opaque key cannot be told from a new one once forgotten, so it is not accepted.
+    const opaque = await call(leader, 'PUT', '/kv/closed', { value: 'v' }, { 'idempotency-key': 'retry-1' });
+    expect([opaque.status, opaque.json()['error']]).toEqual([400, 'invalid_idempotency_key']);
   });
 
   it('takes any UTF-8 key, percent-encoded, including "/"', async () => {
@@ -89,6 +113,7 @@ describe('KV HTTP API', () => {
       ['PUT', `/kv/${'k'.repeat(1025)}`, { value: 'v' }, 400, 'key_too_long'],
       ['PUT', '/kv/%E0%A4%A', { value: 'v' }, 400, 'invalid_key'],
       ['GET', '/kv/', undefined, 400, 'invalid_key'],
+      ['DELETE', '/sessions/abc', undefined, 400, 'invalid_session'],
       ['PUT', '/kv/bad', { value: 'v'.repeat(1024 * 1024 + 1) }, 413, 'too_large'],
       ['POST', '/kv/bad/cas', { expect: 'é'.repeat(600_000), value: 'v' }, 413, 'too_large'],
       ['GET', '/nowhere', undefined, 404, 'no_such_route'],

@@ -56,13 +56,15 @@ export class NodeCluster {
     readonly ids: readonly string[] = ['n1', 'n2', 'n3'],
     seed = 7,
     private readonly extra: Partial<RaftNodeOptions<number>> = {},
+    /** Makes each node's state machine (a fresh one at every start). */
+    private readonly newMachine: () => ListStateMachine = () => new ListStateMachine(),
   ) {
     this.seeds = new SeededRandom(seed);
-    for (const id of ids) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
+    for (const id of ids) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: newMachine(), node: null });
   }
 
-  static async start(ids?: readonly string[], seed?: number, extra?: Partial<RaftNodeOptions<number>>): Promise<NodeCluster> {
-    const cluster = new NodeCluster(ids, seed, extra);
+  static async start(ids?: readonly string[], seed?: number, extra?: Partial<RaftNodeOptions<number>>, newMachine?: () => ListStateMachine): Promise<NodeCluster> {
+    const cluster = new NodeCluster(ids, seed, extra, newMachine);
     for (const id of cluster.ids) await cluster.startNode(id);
     return cluster;
   }
@@ -76,14 +78,14 @@ export class NodeCluster {
    * its own (`join: true`), so it waits for a leader to add it.
    */
   async joinNode(id: string, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
-    if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
+    if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: this.newMachine(), node: null });
     return this.openNode(id, { join: true }, extra);
   }
 
   /** Opens node `id` on its stored state, with a fresh state machine, the cluster's clock, network and timing. */
   private async openNode(id: string, membership: { readonly members: readonly string[] } | { readonly join: true }, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
     const entry = this.entry(id);
-    entry.machine = new ListStateMachine();
+    entry.machine = this.newMachine();
     entry.node = await RaftNode.open<number>({
       id,
       ...membership,

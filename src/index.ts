@@ -12,9 +12,9 @@
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
 export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
-export type { StateMachine, AppliedCommand } from './node/state-machine.js';
+export type { StateMachine, AppliedCommand, SnapshotPoint, SnapshotSource } from './node/state-machine.js';
 export type { ClientSession } from './node/sessions.js';
-export type { NodeEvents } from './node/events.js';
+export type { NodeEvents, SnapshotEvent } from './node/events.js';
 export { SystemClock, VirtualClock } from './node/clock.js';
 export type { Clock, TimerHandle } from './node/clock.js';
 export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
@@ -85,6 +85,7 @@ export {
   StorageIOError,
   NodeClosedError,
   NodeFailedError,
+  SnapshotFailedError,
   TimeoutError,
   AbortedError,
   ProposalLostError,
@@ -98,4 +99,4 @@ export {
   UnknownMemberError,
   LogNotLoadedError,
 } from './errors.js';
-export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';
+export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal, SnapshotFailureStage } from './errors.js';

@@ -166,9 +166,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         addresses,
         sender: this.sender,
         receiver: this.receiver,
+        events: this,
         appliedIndex: () => this.appliedIndex,
         isRunning: () => this.state === 'running',
-        taken: (index) => this.emit('snapshot', index),
+        fail: (error) => this.fail(error),
       },
       appliedIndex,
     );
@@ -394,6 +395,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.state === 'running') this.state = 'closed';
     this.stop(new NodeClosedError());
     await this.readyLoop.current;
+    await this.snapshotTaker.stop();
     await this.receiver.close();
     await this.options.transport.close();
   }
@@ -419,13 +421,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
-    await restoreState(this.options, this.sessions, this.addresses, meta.index);
+    await restoreState(this.options, this.sessions, this.addresses, meta);
     for (const [id, address] of this.addresses.entries()) this.members.applyAddress(id, address);
     this.members.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
-    this.snapshotTaker.installed(meta.index);
-    this.emit('snapshot', meta.index);
+    this.snapshotTaker.installed(meta);
+    this.emit('snapshot', { kind: 'installed', index: meta.index, term: meta.term });
   }
 
   // ---- time, events, shutdown ------------------------------------------------

@@ -13,7 +13,8 @@ export interface ReadyLoopHost {
   readonly reads: Pick<ReadBarriers, 'confirm' | 'release'>;
   /** Applies one committed entry; a synchronous state machine returns undefined (no promise per entry). */
   readonly applier: { apply(entry: Entry): Promise<void> | undefined };
-  readonly snapshotTaker: { due(): boolean; take(): Promise<void> };
+  /** Captures a snapshot if one is due and starts writing it in the background (never waits for it). */
+  readonly snapshotTaker: { maybeTake(): void };
   /** False once the node is closed or failed: the loop stops at the next step. */
   isRunning(): boolean;
   /** The index of the last entry applied on this node. */
@@ -88,6 +89,6 @@ export class ReadyLoop {
     host.reads.release(host.appliedIndex());
     host.core.advance();
     host.emitChanges();
-    if (host.snapshotTaker.due()) await host.snapshotTaker.take();
+    host.snapshotTaker.maybeTake();
   }
 }

@@ -44,7 +44,7 @@ describe('exactly-once client sessions (dissertation §6.3)', () => {
     const session = { clientId: 'retrying-client', seq: 7 };
     const original = await c.run(c.node(leader).propose(text('exactly-once'), { session }));
     for (let i = 0; i < 30; i++) await c.run(c.node(leader).propose(text(`filler${i}`)));
-    const installed = new Promise<number>((resolve) => c.node(lagging).once('snapshot', resolve));
+    const installed = new Promise<number>((resolve) => c.node(lagging).on('snapshot', (snapshot) => snapshot.kind === 'installed' && resolve(snapshot.index)));
     c.network.heal();
     await c.run(installed);
     await c.advance(10 * TICK_MS);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { RaftNode } from '../src/node/raft-node.js';
-import type { StateMachine } from '../src/node/state-machine.js';
+import type { SnapshotSource, StateMachine } from '../src/node/state-machine.js';
 import { LevelStorage } from '../src/storage/level.js';
 import { MemorySnapshotStore } from '../src/storage/memory-snapshot-store.js';
 import { MemoryStorage } from '../src/storage/memory.js';
@@ -65,8 +65,13 @@ class NullMachine implements StateMachine<number> {
   apply(): number {
     return ++this.applied;
   }
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new Uint8Array([this.applied & 0xff]);
+  capture(): SnapshotSource {
+    const applied = this.applied;
+    return {
+      async *chunks(): AsyncIterable<Uint8Array> {
+        yield new Uint8Array([applied & 0xff]);
+      },
+    };
   }
   async restore(): Promise<void> {}
 }

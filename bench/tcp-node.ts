@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { RaftNode } from '../src/node/raft-node.js';
-import type { StateMachine } from '../src/node/state-machine.js';
+import type { SnapshotSource, StateMachine } from '../src/node/state-machine.js';
 import { LevelStorage } from '../src/storage/level.js';
 import { MemorySnapshotStore } from '../src/storage/memory-snapshot-store.js';
 import { TcpTransport } from '../src/transport/tcp.js';
@@ -35,8 +35,13 @@ class NullMachine implements StateMachine<number> {
   apply(): number {
     return ++this.applied;
   }
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new Uint8Array([this.applied & 0xff]);
+  capture(): SnapshotSource {
+    const applied = this.applied;
+    return {
+      async *chunks(): AsyncIterable<Uint8Array> {
+        yield new Uint8Array([applied & 0xff]);
+      },
+    };
   }
   async restore(): Promise<void> {}
 }

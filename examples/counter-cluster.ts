@@ -1,6 +1,6 @@
 // Embedding Keel: a replicated counter on three in-process nodes.
 import { LocalNetwork, MemorySnapshotStore, MemoryStorage, RaftNode, SystemClock } from '../src/index.js';
-import type { AppliedCommand, Clock, StateMachine } from '../src/index.js';
+import type { AppliedCommand, Clock, SnapshotSource, StateMachine } from '../src/index.js';
 
 /** The state machine: a counter. Commands are "add N"; apply returns the new total. */
 class Counter implements StateMachine<number> {
@@ -11,8 +11,14 @@ class Counter implements StateMachine<number> {
     return this.total;
   }
 
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new TextEncoder().encode(String(this.total));
+  /** A number is copied by value: the snapshot holds the total as of now, however it changes while it is written. */
+  capture(): SnapshotSource {
+    const total = this.total;
+    return {
+      async *chunks(): AsyncIterable<Uint8Array> {
+        yield new TextEncoder().encode(String(total));
+      },
+    };
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {

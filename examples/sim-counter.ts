@@ -1,5 +1,5 @@
 // Testing your own state machine in the simulator: a replicated counter, its clients, and their check.
-import type { AppliedCommand } from '../src/index.js';
+import type { AppliedCommand, SnapshotSource } from '../src/index.js';
 import type { NodeId, RaftNode } from '../src/index.js';
 import { plugIn, runSeed } from '../sim/index.js';
 import type { RunReport, SimStateMachine, SimWorkload, SimWorkloadContext } from '../sim/index.js';
@@ -13,8 +13,14 @@ export class Counter implements SimStateMachine<number> {
     return this.total;
   }
 
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new TextEncoder().encode(String(this.total));
+  /** A number is copied by value: the snapshot holds the total as of now, however it changes while it is written. */
+  capture(): SnapshotSource {
+    const total = this.total;
+    return {
+      async *chunks(): AsyncIterable<Uint8Array> {
+        yield new TextEncoder().encode(String(total));
+      },
+    };
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {

@@ -39,7 +39,8 @@ export type KeelErrorCode =
   | 'KEEL_CONF_CHANGE_IN_PROGRESS'
   | 'KEEL_INVALID_CONF_CHANGE'
   | 'KEEL_LEADER_NOT_READY'
-  | 'KEEL_UNKNOWN_MEMBER';
+  | 'KEEL_UNKNOWN_MEMBER'
+  | 'KEEL_SNAPSHOT_FAILED';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -183,6 +184,28 @@ export class NodeClosedError extends KeelError {
 export class NodeFailedError extends KeelError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_NODE_FAILED', `the node stopped: ${message}`, options);
+  }
+}
+
+/** Where taking a local snapshot failed: the state machine's `capture()`, its `chunks()` stream, or the snapshot store. */
+export type SnapshotFailureStage = 'capture' | 'stream' | 'store';
+
+/**
+ * Taking a local snapshot failed; `cause` holds what was thrown. Not fatal:
+ * the node keeps running on its log (which is not compacted meanwhile), reports
+ * the error through its `snapshotFailed` event and tries again later.
+ */
+export class SnapshotFailedError extends KeelError {
+  /** The index the snapshot was to cover. */
+  readonly index: number;
+  /** Which part failed. */
+  readonly stage: SnapshotFailureStage;
+
+  constructor(index: number, stage: SnapshotFailureStage, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super('KEEL_SNAPSHOT_FAILED', `taking a snapshot at ${index} failed in ${stage}: ${reason}`, options);
+    this.index = index;
+    this.stage = stage;
   }
 }
 

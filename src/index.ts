@@ -12,10 +12,10 @@
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
 export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
-export type { StateMachine, AppliedCommand } from './node/state-machine.js';
+export type { StateMachine, AppliedCommand, SnapshotPoint, SnapshotSource } from './node/state-machine.js';
 export { Session } from './node/session.js';
 export type { ClientSession, SessionId } from './node/session.js';
-export type { NodeEvents } from './node/events.js';
+export type { NodeEvents, SnapshotEvent } from './node/events.js';
 export { SystemClock, VirtualClock } from './util/clock.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
@@ -88,6 +88,7 @@ export {
   StorageIOError,
   NodeClosedError,
   NodeFailedError,
+  SnapshotFailedError,
   TimeoutError,
   AbortedError,
   ProposalLostError,
@@ -103,4 +104,4 @@ export {
   LeaderNotReadyError,
   UnknownMemberError,
 } from './errors.js';
-export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal } from './errors.js';
+export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal, SnapshotFailureStage } from './errors.js';

@@ -16,7 +16,7 @@ import type { ClusterAccess } from './workload.js';
 
 /**
  * A state machine the simulator can check. `apply` must be deterministic
- * and `restore(snapshot())` must rebuild exactly the same state: the
+ * and `restore(capture(point).chunks(), point)` must rebuild exactly the same state: the
  * simulator compares {@link SimStateMachine.digest} across nodes and
  * across snapshots at the same index.
  */

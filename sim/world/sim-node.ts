@@ -15,7 +15,7 @@ import { NodeClock } from './node-clock.js';
 import type { WorldParams } from './params.js';
 import { SimDisk } from './sim-disk.js';
 import type { DiskEvent, DiskHandle } from './sim-disk.js';
-import { SimSnapshots } from './sim-snapshots.js';
+import { SimSnapshots, digestsAtCapture } from './sim-snapshots.js';
 import type { SimStateMachine } from './plugin.js';
 import { uniform } from './streams.js';
 
@@ -33,8 +33,8 @@ export interface SimNodeHost {
   trace(event: string): void;
   /** A node applied the entry at `index` (read back from its disk). */
   applied(node: SimNode, entry: Entry): void;
-  /** A node took or installed a snapshot at `index`. */
-  snapshotted(node: SimNode, index: Index): void;
+  /** A node took or installed a snapshot at `index`, holding state with `digest`. */
+  snapshotted(node: SimNode, index: Index, digest: string): void;
   /** A node's role changed. */
   roleChanged(node: SimNode, role: string, term: number): void;
   /** A node stopped on its own with a fatal error. */
@@ -59,6 +59,8 @@ export class SimNode {
   private handle: DiskHandle | null = null;
   /** The highest index whose applied entry was reported, so none is reported twice or missed. */
   private reportedApplied: Index = 0;
+  /** This incarnation's state digest at each snapshot capture not yet reported taken. */
+  private readonly capturedDigests = new Map<Index, string>();
   /** What {@link changedSinceLastLook} saw last; empty while the node is not running. */
   private readonly stamp: (string | number | null | undefined)[] = [];
   /**
@@ -95,6 +97,7 @@ export class SimNode {
     this.clock = new NodeClock(host.clock, rate, host.clock.now() * rate);
     this.handle = this.disk.open(this.clock);
     this.machine = host.createStateMachine();
+    this.capturedDigests.clear();
     this.node = null;
     this.state = 'up';
     const node = await RaftNode.open<unknown>({
@@ -104,7 +107,7 @@ export class SimNode {
       storage: this.handle,
       snapshots: this.snapshots.open(),
       transport: host.network.transport(this.id, this.clock),
-      stateMachine: this.machine,
+      stateMachine: digestsAtCapture(this.machine, (index, digest) => this.capturedDigests.set(index, digest)),
       clock: this.clock,
       random: new SeededRandom(seed),
       tickIntervalMs: params.tickIntervalMs,
@@ -243,11 +246,21 @@ export class SimNode {
     node.on('apply', (index) => {
       if (this.node === node) this.reportApplied(index);
     });
-    node.on('snapshot', (index) => {
+    node.on('snapshot', ({ kind, index }) => {
       if (this.node !== node) return;
       this.reportedApplied = Math.max(this.reportedApplied, index);
-      host.trace(`${this.id} snapshot ${index} digest ${this.machine.digest()}`);
-      host.snapshotted(this, index);
+      // A snapshot taken was captured earlier (the machine has applied more since); one installed is the state now.
+      const digest = kind === 'taken' ? this.capturedDigests.get(index) : this.machine.digest();
+      for (const captured of this.capturedDigests.keys()) if (captured <= index) this.capturedDigests.delete(captured);
+      if (digest === undefined) {
+        host.failed(this, new Error(`${this.id} reported a snapshot taken at ${index} that it never captured`));
+        return;
+      }
+      host.trace(`${this.id} snapshot ${index} digest ${digest}`);
+      host.snapshotted(this, index, digest);
+    });
+    node.on('snapshotFailed', (error) => {
+      if (this.node === node) host.failed(this, error);
     });
     node.on('fatal', (error) => {
       if (this.node === node) host.failed(this, error);

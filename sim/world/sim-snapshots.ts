@@ -5,11 +5,32 @@
  * {@link SnapshotHandle}. A crash aborts the writers the dead incarnation left
  * open, as reopening a file store discards its temporary files: without that,
  * the next incarnation could not write a snapshot at the same index.
+ *
+ * A node writes its own snapshots in the background while it keeps applying,
+ * so by the time one is reported taken its state machine has moved on:
+ * {@link digestsAtCapture} remembers the state's digest at the moment of
+ * capture, which is what the snapshot holds.
  */
 import type { Index, SnapshotMeta } from '../../src/core/types.js';
+import type { StateMachine } from '../../src/node/state-machine.js';
 import { StorageClosedError } from '../../src/errors.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import type { SnapshotStore, SnapshotWriter } from '../../src/storage/snapshot-store.js';
+
+/**
+ * `machine` as the runtime sees it, except that every `capture()` first hands
+ * `record` the index and the digest of the state being captured.
+ */
+export function digestsAtCapture<Result>(machine: StateMachine<Result> & { digest(): string }, record: (index: Index, digest: string) => void): StateMachine<Result> {
+  return {
+    apply: (command) => machine.apply(command),
+    capture: (point) => {
+      record(point.index, machine.digest());
+      return machine.capture(point);
+    },
+    restore: (chunks, point) => machine.restore(chunks, point),
+  };
+}
 
 /** The durable snapshots of one simulated node. */
 export class SimSnapshots {

@@ -409,7 +409,7 @@ export class World {
       random: this.streams.nodes,
       trace: (event) => this.record(event),
       applied: (node, entry) => this.guard(() => this.checker.recordApplied(node.id, entry)),
-      snapshotted: (node, index) => this.onSnapshot(node, index),
+      snapshotted: (node, index, digest) => this.onSnapshot(node, index, digest),
       roleChanged: (node, role, term) => {
         this.record(`${node.id} role ${role} t${term}`);
         if (role !== 'leader') return;
@@ -464,9 +464,8 @@ export class World {
   }
 
   /** Snapshot consistency: every snapshot at an index holds the same state (that of replaying the log to it). */
-  private onSnapshot(node: SimNode, index: Index): void {
+  private onSnapshot(node: SimNode, index: Index, digest: string): void {
     this.mark('snapshotTaken');
-    const digest = node.machine.digest();
     const known = this.snapshotDigests.get(index);
     if (known === undefined) this.snapshotDigests.set(index, { node: node.id, digest });
     else if (known.digest !== digest) {

@@ -7,9 +7,11 @@
  * @packageDocumentation
  */
 import { CorruptionError } from '../errors.js';
-import type { AppliedCommand, StateMachine } from '../node/state-machine.js';
+import type { AppliedCommand, SnapshotPoint, SnapshotSource, StateMachine } from '../node/state-machine.js';
 import { decodeKvCommand } from './commands.js';
 import type { KvResult } from './commands.js';
+import { LayeredMap } from './layered-map.js';
+import type { MapView } from './layered-map.js';
 
 /** Snapshot stream header: magic and format version. */
 const SNAPSHOT_MAGIC = Buffer.from('KEELKV\u0000\u0001', 'latin1');
@@ -18,7 +20,8 @@ const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
 /** The replicated key-value store. */
 export class KvStore implements StateMachine<KvResult> {
-  private data = new Map<string, string>();
+  /** Copy-on-write, so that a snapshot is captured in O(1) and streamed while writes go on (see layered-map.ts). */
+  private readonly data = new LayeredMap();
 
   apply(applied: AppliedCommand): KvResult {
     const command = decodeKvCommand(applied.command);
@@ -53,34 +56,27 @@ export class KvStore implements StateMachine<KvResult> {
   }
 
   /**
-   * Streams the store: a header, then `[u32 key bytes][key][u32 value bytes][value]`
-   * for every pair in key order (so equal stores give equal snapshots), then
-   * a `u32` pair count as a trailer, in chunks of about 256 KiB.
+   * The store as it is now, in O(1): writes applied after this call do not
+   * show in the snapshot. Its `chunks()` stream a header, then
+   * `[u32 key bytes][key][u32 value bytes][value]` for every pair in key
+   * order (so equal stores give equal snapshots), then a `u32` pair count as
+   * a trailer, in chunks of about 256 KiB. Call `release()` when done (the
+   * runtime does): until then every write is kept in an overlay.
    */
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield SNAPSHOT_MAGIC;
-    let parts: Buffer[] = [];
-    let bytes = 0;
-    for (const key of this.sortedKeys()) {
-      const keyBytes = Buffer.from(key, 'utf8');
-      const valueBytes = Buffer.from(this.data.get(key)!, 'utf8');
-      parts.push(u32(keyBytes.byteLength), keyBytes, u32(valueBytes.byteLength), valueBytes);
-      bytes += 8 + keyBytes.byteLength + valueBytes.byteLength;
-      if (bytes >= SNAPSHOT_CHUNK_BYTES) {
-        yield Buffer.concat(parts);
-        parts = [];
-        bytes = 0;
-      }
-    }
-    parts.push(u32(this.data.size));
-    yield Buffer.concat(parts);
+  capture(): SnapshotSource {
+    const { view, release } = this.data.capture();
+    return { chunks: () => streamView(view), release };
   }
 
-  /** Replaces the store with a snapshot's; throws `CorruptionError` when the stream is not one, leaving the store as it was. */
-  async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  /**
+   * Replaces the store with a snapshot's; throws `CorruptionError` when the
+   * stream is not one, leaving the store as it was. The snapshot's position
+   * (`_point`) is not needed: the store keeps no index of its own.
+   */
+  async restore(chunks: AsyncIterable<Uint8Array>, _point?: SnapshotPoint): Promise<void> {
     const reader = new PairReader();
     for await (const chunk of chunks) reader.push(chunk);
-    this.data = reader.finish();
+    this.data.replace(reader.finish());
   }
 
   /** A short fingerprint of the whole state, equal on nodes that applied the same commands. */
@@ -98,8 +94,30 @@ export class KvStore implements StateMachine<KvResult> {
   }
 
   private sortedKeys(): string[] {
-    return [...this.data.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.data.sortedKeys();
   }
+}
+
+/** Streams a frozen view in the snapshot format (see {@link KvStore.capture}). */
+async function* streamView(view: MapView): AsyncIterable<Uint8Array> {
+  yield SNAPSHOT_MAGIC;
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  let count = 0;
+  for (const key of view.sortedKeys()) {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const valueBytes = Buffer.from(view.get(key)!, 'utf8');
+    parts.push(u32(keyBytes.byteLength), keyBytes, u32(valueBytes.byteLength), valueBytes);
+    bytes += 8 + keyBytes.byteLength + valueBytes.byteLength;
+    count++;
+    if (bytes >= SNAPSHOT_CHUNK_BYTES) {
+      yield Buffer.concat(parts);
+      parts = [];
+      bytes = 0;
+    }
+  }
+  parts.push(u32(count));
+  yield Buffer.concat(parts);
 }
 
 function u32(value: number): Buffer {

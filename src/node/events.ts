@@ -1,5 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { Index, NodeId, Role, Term } from '../core/types.js';
+import type { SnapshotFailedError } from '../errors.js';
+
+/** What the `snapshot` event reports. */
+export interface SnapshotEvent {
+  /**
+   * `taken`: this node's own snapshot is durable in the snapshot store and the
+   * log was compacted behind it. `installed`: a snapshot from the leader is
+   * durable and the state machine was restored from it.
+   */
+  readonly kind: 'taken' | 'installed';
+  /** The index of the last entry the snapshot covers. */
+  readonly index: Index;
+  /** The term of that entry. */
+  readonly term: Term;
+}
 
 /** The events a {@link RaftNode} emits, with their payloads. */
 export interface NodeEvents {
@@ -13,8 +28,18 @@ export interface NodeEvents {
   commit: [commitIndex: Index];
   /** An entry was applied to the state machine. */
   apply: [index: Index];
-  /** The state machine was restored from a snapshot (received or local at start). */
-  snapshot: [index: Index];
+  /**
+   * A snapshot was taken (written in the background, then the log compacted)
+   * or installed from the leader. Not emitted for the snapshot a node
+   * restores from when it opens.
+   */
+  snapshot: [snapshot: SnapshotEvent];
+  /**
+   * Taking a local snapshot failed (the state machine's `capture()` or stream
+   * threw, or the snapshot store refused the write). The node keeps running
+   * and tries again later (see docs/snapshots.md).
+   */
+  snapshotFailed: [error: SnapshotFailedError];
   /**
    * This node applied a configuration that no longer includes it: it stopped
    * ticking (it will not campaign) and can be closed.

@@ -155,7 +155,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
   requireMethods('storage', options.storage, ['append', 'lastIndex', 'saveSnapshot']);
   requireMethods('snapshots', options.snapshots, ['create', 'read', 'latest']);
   requireMethods('transport', options.transport, ['start', 'send', 'close']);
-  requireMethods('stateMachine', options.stateMachine, ['apply', 'snapshot', 'restore']);
+  requireStateMachine(options.stateMachine);
   const members = resolveMembers(options);
   const limits = options.limits ?? {};
   const electionTicks = positive('electionTicks', options.electionTicks, 10);
@@ -210,6 +210,15 @@ function resolveMembers(options: RaftNodeOptions<unknown>): readonly NodeId[] {
   // Joining is explicit: an empty list by mistake must not leave a node silently waiting to be added.
   if (options.join !== true && members.length === 0) throw new InvalidConfigError('members', 'must list the voters of a new cluster (or set join: true to join a running one)');
   return members;
+}
+
+/** The state machine's methods; one written for the old `snapshot()` contract is told what replaced it. */
+function requireStateMachine(machine: unknown): void {
+  const methods = machine as Record<string, unknown> | null | undefined;
+  if (typeof methods?.['snapshot'] === 'function' && typeof methods['capture'] !== 'function') {
+    throw new InvalidConfigError('stateMachine', 'snapshot() was replaced by capture(point), a synchronous point-in-time view whose chunks() are written in the background (see docs/api.md, "The state machine")');
+  }
+  requireMethods('stateMachine', machine, ['apply', 'capture', 'restore']);
 }
 
 function requireMethods(field: string, value: unknown, methods: readonly string[]): void {

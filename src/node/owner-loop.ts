@@ -47,8 +47,12 @@ export interface LoopNode {
   installSnapshot(meta: SnapshotMeta): Promise<void>;
   /** Called on every tick, inside the turn: work that runs on the core's clock (leaving a joint configuration). */
   onTick(core: RawNode): void;
-  /** A snapshot of this node's own is due: take it (the applies wait for it). Null when none is due. */
-  maybeTakeSnapshot(): Promise<void> | null;
+  /**
+   * After applying: if a snapshot of this node's own is due, capture the
+   * state machine synchronously at the applied index and write it in the
+   * background (snapshot-taker.ts). Never waits: applies go on meanwhile.
+   */
+  maybeTakeSnapshot(): void;
   /** Emits what the turn changed (role, leader, term, commit) and settles what waited on it. */
   afterTurn(): void;
   /** The loop met an error it cannot handle: the node stops. */
@@ -95,7 +99,7 @@ export class OwnerLoop<Result> {
   /** Committed entries waiting to be applied, in index order: batches as the Readies handed them. */
   private applyQueue: (readonly Entry[])[] = [];
   private applyPosition = 0;
-  /** An asynchronous apply (or a snapshot of our own) in progress: applies wait for it. */
+  /** An asynchronous apply in progress: later applies wait for it. */
   private applyBusy: Promise<void> | null = null;
   /** Resolvers waiting for the apply queue to be empty (a snapshot install). */
   private applyIdleWaiters: (() => void)[] = [];
@@ -419,10 +423,8 @@ export class OwnerLoop<Result> {
       if (pending !== undefined) this.waitForApply(pending);
     }
     this.parts.reads.release(this.node.appliedIndex());
-    if (this.applyBusy === null && !this.stopped) {
-      const snapshot = this.node.maybeTakeSnapshot();
-      if (snapshot !== null) this.waitForApply(snapshot);
-    }
+    // Capture happens between two applies, so the view is exactly the state at the applied index.
+    if (this.applyBusy === null && !this.stopped) this.node.maybeTakeSnapshot();
     if (this.applyBusy === null && this.applyQueue.length === 0) for (const resolve of this.applyIdleWaiters.splice(0)) resolve();
   }
 

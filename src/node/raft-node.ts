@@ -119,9 +119,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         addresses,
         sender: this.sender,
         receiver: this.receiver,
+        events: this,
         appliedIndex: () => this.appliedIndex,
         isRunning: () => this.state === 'running',
-        taken: (index) => this.emit('snapshot', index),
+        fail: (error) => this.fail(error),
       },
       appliedIndex,
     );
@@ -458,6 +459,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const error = new NodeClosedError();
     this.stop(error);
     await this.loop.stop(error);
+    await this.snapshotTaker.stop();
     await this.receiver.close();
     await this.options.transport.close();
   }
@@ -475,7 +477,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       appliedIndex: () => this.appliedIndex,
       installSnapshot: (meta) => this.installSnapshot(meta),
       onTick: (core) => this.membershipChanges.onTick(core),
-      maybeTakeSnapshot: () => (this.snapshotTaker.due() ? this.snapshotTaker.take() : null),
+      maybeTakeSnapshot: () => this.snapshotTaker.maybeTake(),
       afterTurn: () => this.emitChanges(),
       fail: (error) => this.fail(error),
     };
@@ -491,13 +493,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     await this.options.storage.saveSnapshot(meta);
-    await restoreState(this.options, this.sessions, this.addresses, meta.index);
+    await restoreState(this.options, this.sessions, this.addresses, meta);
     for (const [id, address] of this.addresses.entries()) this.members.applyAddress(id, address);
     this.members.configurationApplied(meta.membership);
     this.waiters.skipTo(meta.index, (index) => new NodeFailedError(`the result of entry ${index} was covered by a snapshot`));
     this.appliedIndex = meta.index;
-    this.snapshotTaker.installed(meta.index);
-    this.emit('snapshot', meta.index);
+    this.snapshotTaker.installed(meta);
+    this.emit('snapshot', { kind: 'installed', index: meta.index, term: meta.term });
   }
 
   /**

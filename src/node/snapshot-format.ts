@@ -3,14 +3,14 @@ import { CorruptionError } from '../errors.js';
 /**
  * A runtime snapshot is the session table followed by the user's state:
  * a 4-byte big-endian length, that many bytes of the encoded session table,
- * then the state machine's own chunks untouched.
+ * then the state machine's own chunks untouched. This is the part before the
+ * user's chunks.
  */
-export async function* composeSnapshot(sessions: Uint8Array, user: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+export function snapshotPrefix(sessions: Uint8Array): Uint8Array {
   const header = new Uint8Array(4 + sessions.byteLength);
   new DataView(header.buffer).setUint32(0, sessions.byteLength);
   header.set(sessions, 4);
-  yield header;
-  yield* user;
+  return header;
 }
 
 /**

@@ -18,7 +18,7 @@ export async function restoreFromSnapshot<Result>(options: ResolvedNodeOptions<R
     throw new CorruptionError('snapshots', `the newest snapshot (${latest.index}) is older than the compacted log (${logSnapshotIndex})`);
   }
   await finishInterruptedInstall(options, latest);
-  await restoreState(options, sessions, addresses, latest.index);
+  await restoreState(options, sessions, addresses, latest);
   return latest.index;
 }
 
@@ -37,15 +37,16 @@ async function finishInterruptedInstall<Result>(options: ResolvedNodeOptions<Res
   await storage.saveSnapshot(latest);
 }
 
-/** Restores the session table, the member addresses and the user's state machine from the snapshot at `index`. */
-export async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses, index: Index): Promise<void> {
+/** Restores the session table, the member addresses and the user's state machine from the snapshot `meta` names. */
+export async function restoreState<Result>(options: ResolvedNodeOptions<Result>, sessions: SessionTable, addresses: MemberAddresses, meta: SnapshotMeta): Promise<void> {
+  const point = { index: meta.index, term: meta.term };
   await splitSnapshot(
-    options.snapshots.read(index),
+    options.snapshots.read(meta.index),
     (bytes) => {
       const header = decodeRuntimeHeader(bytes);
       sessions.restore(header.sessions);
       addresses.replace(header.addresses);
     },
-    (rest) => options.stateMachine.restore(rest),
+    (rest) => options.stateMachine.restore(rest, point),
   );
 }

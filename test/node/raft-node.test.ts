@@ -299,7 +299,7 @@ describe('RaftNode: maxClockDriftTicks', () => {
       storage: new MemoryStorage(),
       snapshots: new MemorySnapshotStore(),
       transport: new LocalNetwork(clock).transport('n1'),
-      stateMachine: { apply: () => null, snapshot: async function* () {}, restore: async () => undefined },
+      stateMachine: { apply: () => null, capture: () => ({ chunks: async function* () {} }), restore: async () => undefined },
       clock,
       electionTicks: ELECTION_TICKS,
       maxClockDriftTicks,

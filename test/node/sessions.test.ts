@@ -138,7 +138,7 @@ describe('exactly-once client sessions (dissertation §6.3)', () => {
     const seq = session.nextSeq();
     const original = await c.run(c.node(leader).propose(text('exactly-once'), { session, seq }));
     for (let i = 0; i < 30; i++) await c.run(c.node(leader).propose(text(`filler${i}`)));
-    const installed = new Promise<number>((resolve) => c.node(lagging).once('snapshot', resolve));
+    const installed = new Promise<number>((resolve) => c.node(lagging).on('snapshot', (snapshot) => snapshot.kind === 'installed' && resolve(snapshot.index)));
     c.network.heal();
     await c.run(installed);
     await c.advance(10 * TICK_MS);
@@ -199,7 +199,7 @@ describe('results that cannot be encoded', () => {
     // Without a session the result is handed over and never remembered, so it need not encode.
     expect(typeof (await c.run(c.node(leader).propose(text('symbol'))))).toBe('symbol');
 
-    const snapshotted = c.ids.map((id) => new Promise<number>((resolve) => c.node(id).once('snapshot', resolve)));
+    const snapshotted = c.ids.map((id) => new Promise<number>((resolve) => c.node(id).once('snapshot', (event) => resolve(event.index))));
     for (let i = 0; i < 10; i++) await c.run(c.node(leader).propose(text(`filler${i}`)));
     await c.run(Promise.all(snapshotted));
     expect(fatal).toEqual([]);

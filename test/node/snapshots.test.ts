@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
+import type { SnapshotMeta } from '../../src/core/types.js';
+import type { SnapshotEvent } from '../../src/node/events.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
@@ -32,15 +34,20 @@ describe('RaftNode: snapshots and log compaction', () => {
       if (message.kind === 'snapshotChunk') chunks++;
       return { deliver: true, delayMs: 0 };
     });
-    const installed = new Promise<number>((resolve) => c.node(lagging).once('snapshot', resolve));
+    // The stored snapshot is read when the event fires: the follower takes snapshots of its own later.
+    const installed = new Promise<[SnapshotEvent, SnapshotMeta | null]>((resolve) =>
+      c.node(lagging).on('snapshot', (snapshot) => snapshot.kind === 'installed' && resolve([snapshot, c.entry(lagging).snapshots.latest()])));
     c.network.heal();
-    await c.run(installed);
+    const [event, stored] = await c.run(installed);
     await proposeMany(c, leader, 5, 'after');
     await c.advance(10 * TICK_MS);
 
     expect(chunks).toBeGreaterThan(3);
     expect(c.entry(lagging).machine.items).toEqual(c.entry(leader).machine.items);
     expect(c.entry(lagging).machine.items).toHaveLength(125);
+    // The event and restore() both name the snapshot's position: the leader's stored snapshot.
+    expect(event).toEqual({ kind: 'installed', index: stored!.index, term: stored!.term });
+    expect(c.entry(lagging).machine.restoredAt).toEqual([{ index: stored!.index, term: stored!.term }]);
   });
 
   test('a snapshot transfer that loses chunks resumes from the offset the follower stored', async () => {
@@ -75,7 +82,10 @@ describe('RaftNode: snapshots and log compaction', () => {
     const follower = c.ids.find((id) => id !== leader)!;
     expect(c.entry(follower).snapshots.latest()).not.toBeNull();
     await c.crash(follower);
+    const stored = c.entry(follower).snapshots.latest()!;
     await c.startNode(follower);
+    // A node opening from its own snapshot restores it with the snapshot's index and term.
+    expect(c.entry(follower).machine.restoredAt).toEqual([{ index: stored.index, term: stored.term }]);
     await c.advance(5 * TICK_MS);
     expect(c.entry(follower).machine.items).toEqual(c.entry(leader).machine.items);
     expect(c.entry(follower).machine.items).toHaveLength(57);
@@ -101,11 +111,13 @@ describe('RaftNode: snapshot thresholds', () => {
     cluster = await NodeCluster.start(undefined, undefined, { snapshotting: { entries: 1_000_000, bytes: 4 * 1024, keepEntries: 0 } });
     const c = cluster;
     const leader = await c.waitForLeader();
-    const taken = new Promise<number>((resolve) => c.node(leader).once('snapshot', resolve));
+    const taken = new Promise<SnapshotEvent>((resolve) => c.node(leader).once('snapshot', resolve));
     const big = new TextEncoder().encode('x'.repeat(1024));
     for (let i = 0; i < 5; i++) await c.run(c.node(leader).propose(big));
-    const index = await c.run(taken);
-    expect(index).toBeLessThanOrEqual(6);
-    expect(c.entry(leader).snapshots.latest()?.index).toBe(index);
+    const event = await c.run(taken);
+    expect(event.kind).toBe('taken');
+    expect(event.index).toBeLessThanOrEqual(6);
+    const stored = c.entry(leader).snapshots.latest()!;
+    expect(event).toEqual({ kind: 'taken', index: stored.index, term: stored.term });
   });
 });

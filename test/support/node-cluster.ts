@@ -5,7 +5,7 @@
  * machine (a list of strings).
  */
 import { RaftNode } from '../../src/node/raft-node.js';
-import type { AppliedCommand, StateMachine } from '../../src/node/state-machine.js';
+import type { AppliedCommand, SnapshotPoint, SnapshotSource, StateMachine } from '../../src/node/state-machine.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
@@ -24,14 +24,25 @@ export class ListStateMachine implements StateMachine<number> {
     return this.items.length;
   }
 
-  async *snapshot(): AsyncIterable<Uint8Array> {
-    yield new TextEncoder().encode(JSON.stringify(this.items));
+  /** The points `restore` was told, oldest first. */
+  restoredAt: SnapshotPoint[] = [];
+
+  /** `items` only grows by `push` and `restore` replaces the array, so its length is a point-in-time view. */
+  capture(_point: SnapshotPoint): SnapshotSource {
+    const items = this.items;
+    const length = items.length;
+    return {
+      chunks: async function* (): AsyncIterable<Uint8Array> {
+        yield new TextEncoder().encode(JSON.stringify(items.slice(0, length)));
+      },
+    };
   }
 
-  async restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  async restore(chunks: AsyncIterable<Uint8Array>, point: SnapshotPoint): Promise<void> {
     const parts: Uint8Array[] = [];
     for await (const chunk of chunks) parts.push(chunk);
     this.items = JSON.parse(new TextDecoder().decode(Buffer.concat(parts))) as string[];
+    this.restoredAt.push(point);
   }
 }
 
@@ -56,15 +67,20 @@ export class NodeCluster {
     readonly ids: readonly string[] = ['n1', 'n2', 'n3'],
     seed = 7,
     private readonly extra: Partial<RaftNodeOptions<number>> = {},
-    /** Makes each node's state machine (a fresh one at every start). */
-    private readonly newMachine: () => ListStateMachine = () => new ListStateMachine(),
+    /** Makes each incarnation's state machine (a fresh one at every start). */
+    private readonly createMachine: (id: string, cluster: NodeCluster) => ListStateMachine = () => new ListStateMachine(),
   ) {
     this.seeds = new SeededRandom(seed);
-    for (const id of ids) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: newMachine(), node: null });
+    for (const id of ids) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
   }
 
-  static async start(ids?: readonly string[], seed?: number, extra?: Partial<RaftNodeOptions<number>>, newMachine?: () => ListStateMachine): Promise<NodeCluster> {
-    const cluster = new NodeCluster(ids, seed, extra, newMachine);
+  static async start(
+    ids?: readonly string[],
+    seed?: number,
+    extra?: Partial<RaftNodeOptions<number>>,
+    createMachine?: (id: string, cluster: NodeCluster) => ListStateMachine,
+  ): Promise<NodeCluster> {
+    const cluster = new NodeCluster(ids, seed, extra, createMachine);
     for (const id of cluster.ids) await cluster.startNode(id);
     return cluster;
   }
@@ -78,14 +94,14 @@ export class NodeCluster {
    * its own (`join: true`), so it waits for a leader to add it.
    */
   async joinNode(id: string, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
-    if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: this.newMachine(), node: null });
+    if (!this.nodes.has(id)) this.nodes.set(id, { id, storage: new MemoryStorage(), snapshots: new MemorySnapshotStore(), machine: new ListStateMachine(), node: null });
     return this.openNode(id, { join: true }, extra);
   }
 
   /** Opens node `id` on its stored state, with a fresh state machine, the cluster's clock, network and timing. */
   private async openNode(id: string, membership: { readonly members: readonly string[] } | { readonly join: true }, extra: Partial<RaftNodeOptions<number>> = {}): Promise<RaftNode<number>> {
     const entry = this.entry(id);
-    entry.machine = this.newMachine();
+    entry.machine = this.createMachine(id, this);
     entry.node = await RaftNode.open<number>({
       id,
       ...membership,

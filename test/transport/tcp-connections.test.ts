@@ -67,7 +67,7 @@ describe('TcpTransport connections', () => {
     await waitUntil(() => c.entry(leader).storage.firstIndex() > 3, 10_000, 'the leader to compact its log');
 
     const restarted = await c.restart(follower);
-    const installed = new Promise<number>((resolve) => restarted.on('snapshot', resolve));
+    const installed = new Promise<number>((resolve) => restarted.on('snapshot', (snapshot) => snapshot.kind === 'installed' && resolve(snapshot.index)));
 
     expect(await within(installed, 15_000, 'the restarted follower to install a snapshot')).toBeGreaterThan(0);
     await waitUntil(() => c.entry(follower).machine.items.length === values.length, 15_000, 'the follower to catch up');

@@ -60,7 +60,7 @@ describe('KvStateMachine', () => {
     expect(apply(6, { op: 'delete', key: 'y' })).toBeNull();
 
     const copy = new KvStateMachine();
-    await copy.restore(machine.snapshot());
+    await copy.restore(machine.capture().chunks(), { index: 6, term: 1 });
     expect(copy.get('x')).toBe('c');
     expect(copy.digest()).toBe(machine.digest());
   });

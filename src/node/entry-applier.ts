@@ -4,6 +4,7 @@ import { NodeFailedError } from '../errors.js';
 import type { KnownMembers } from './known-members.js';
 import { decodePayload } from './payload.js';
 import type { SessionTable } from './sessions.js';
+import type { SessionRequest } from './session.js';
 import type { StateMachine } from './state-machine.js';
 import type { ApplyOutcome } from './waiters.js';
 
@@ -49,22 +50,33 @@ export class EntryApplier<Result> {
     const decision = session === null ? null : this.host.sessions.check(session, payload.command);
     if (decision?.kind === 'duplicate') return this.host.finish(entry, decision.outcome as ApplyOutcome<Result>);
     if (decision?.kind === 'refuse') return this.host.finish(entry, { ok: false, error: decision.error });
-    const failed = (error: unknown): never => {
-      // A state machine that cannot apply a committed entry would diverge from its peers: stop instead.
-      throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
-    };
-    const complete = (result: Result): undefined => {
-      // A result without a session is handed over and forgotten, so it need not encode; one with a session is
-      // encoded now, on every node alike, since the table keeps it for retries and snapshots.
-      if (session === null) return this.host.finish(entry, { ok: true, result });
-      return this.host.finish(entry, this.host.sessions.record(session, payload.command, entry.index, result) as ApplyOutcome<Result>);
-    };
     let result: Result | Promise<Result>;
     try {
       result = this.host.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
     } catch (error) {
-      return failed(error);
+      return applyFailed(entry, error);
     }
-    return result instanceof Promise ? result.then(complete, failed) : complete(result);
+    // A synchronous state machine is the common case: no promise and no closure per entry.
+    if (!(result instanceof Promise)) return this.complete(entry, session, payload.command, result);
+    return result.then(
+      (value) => this.complete(entry, session, payload.command, value),
+      (error: unknown) => applyFailed(entry, error),
+    );
   }
+
+  /**
+   * Hands the state machine's result over. A result without a session is
+   * handed over and forgotten, so it need not encode; one with a session is
+   * encoded now, on every node alike, since the table keeps it for retries
+   * and snapshots.
+   */
+  private complete(entry: Entry, session: SessionRequest | null, command: Uint8Array, result: Result): undefined {
+    if (session === null) return this.host.finish(entry, { ok: true, result });
+    return this.host.finish(entry, this.host.sessions.record(session, command, entry.index, result) as ApplyOutcome<Result>);
+  }
+}
+
+/** A state machine that cannot apply a committed entry would diverge from its peers: the node stops instead. */
+function applyFailed(entry: Entry, error: unknown): never {
+  throw new NodeFailedError(`state machine failed to apply entry ${entry.index}`, { cause: error });
 }

@@ -4,6 +4,7 @@ import type { CoreReader, ProposalReceipt, RaftStatus } from '../core/raw-node.j
 import type { Entry, Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import { InvalidArgumentError, KeelError, AbortedError, NodeClosedError, NodeFailedError, ProposalDroppedError, ProposalTooLargeError } from '../errors.js';
 import type { TimerHandle } from '../util/clock.js';
+import { TimerQueue } from '../util/timer-queue.js';
 import { TypedEmitter } from './events.js';
 import type { NodeEvents } from './events.js';
 import { coreConfig, resolveNodeOptions } from './options.js';
@@ -79,6 +80,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly receiver: SnapshotReceiver;
   private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
+  /** The deadlines of every request waiting here, on one timer of the clock. */
+  private readonly deadlines: TimerQueue;
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
 
@@ -93,9 +96,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.core = new RawNode(coreConfig(options, appliedIndex));
     const enqueue = (input: Input): void => this.loop.enqueue(input);
     this.waiters = new ApplyWaiters<Result>(limits.maxRememberedResults);
-    this.reads = new ReadBarriers(id, clock, limits.maxPendingReads);
-    this.transfers = new LeadershipTransfers({ id, clock });
-    this.forwarding = new ForwardedProposals({ id, clock, send: (to, message) => transport.send(to, message) });
+    // Request deadlines share one timer of the clock (almost none of them ever fires).
+    const deadlines = new TimerQueue(clock);
+    this.deadlines = deadlines;
+    this.reads = new ReadBarriers(id, deadlines, limits.maxPendingReads);
+    this.transfers = new LeadershipTransfers({ id, clock: deadlines });
+    this.forwarding = new ForwardedProposals({ id, clock: deadlines, send: (to, message) => transport.send(to, message) });
     this.sender = new SnapshotSender(
       id,
       options.snapshots,
@@ -253,7 +259,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.pendingProposals >= this.options.limits.maxPendingProposals) {
       throw new ProposalDroppedError(`${this.pendingProposals} proposals are already waiting (limits.maxPendingProposals)`);
     }
-    const deferred = guardedPromise<Result>('proposal', this.options.clock, timeoutMs, options.signal, () => {
+    const deferred = guardedPromise<Result>('proposal', this.deadlines, timeoutMs, options.signal, () => {
       if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
     });
     const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
@@ -412,7 +418,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     prelude: Uint8Array | null,
   ): Promise<ProposalReceipt> {
     this.checkRunning();
-    const deferred = guardedPromise<ProposalReceipt>('membership change', this.options.clock, timeoutMs, signal, () => undefined);
+    const deferred = guardedPromise<ProposalReceipt>('membership change', this.deadlines, timeoutMs, signal, () => undefined);
     this.loop.enqueue({ kind: 'confChange', changes, options, prelude, deferred });
     return deferred.promise;
   }
@@ -420,7 +426,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** Resolves once the entry at `index` of `term` is applied here; rejects like a proposal's wait. */
   private waitApplied(index: Index, term: Term, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     const waiters = this.waiters;
-    const deferred = guardedPromise<Result>('membership change', this.options.clock, timeoutMs, signal, () => waiters.remove(index, deferred));
+    const deferred = guardedPromise<Result>('membership change', this.deadlines, timeoutMs, signal, () => waiters.remove(index, deferred));
     if (!deferred.settled) waiters.add(index, term, deferred, this.appliedIndex);
     return deferred.promise.then(() => undefined);
   }

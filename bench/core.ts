@@ -23,14 +23,14 @@ export async function benchCore(options: { quick: boolean; log: (line: string) =
   for (const batch of [1, 16, 256, 1024]) {
     // One entry per round costs a full Ready cycle per entry; fewer entries keep that row short.
     const entries = Math.min(target, batch * 20_000);
-    const row = measure(batch, Math.max(batch, Math.floor(entries / batch) * batch));
+    const row = measureCore(batch, Math.max(batch, Math.floor(entries / batch) * batch));
     rows.push(row);
     options.log(`${String(batch).padStart(5)}  ${String(row.entries).padStart(7)}  ${row.seconds.toFixed(3).padStart(8)}  ${Math.round(row.entriesPerSecond).toLocaleString('en-US')}`);
   }
   return rows;
 }
 
-function measure(batch: number, entries: number): CoreBenchRow {
+export function measureCore(batch: number, entries: number): CoreBenchRow {
   const cluster = new CoreCluster({ checkInvariants: false, raft: { maxInflightMsgs: 256, maxMsgBytes: 1 << 20, maxUncommittedBytes: 1 << 30 } });
   const leader = cluster.elect('n1');
   if (leader !== 'n1') throw new Error('benchmark cluster did not elect n1');

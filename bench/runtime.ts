@@ -19,6 +19,7 @@ import type { LogStorage } from '../src/storage/storage.js';
 import { LocalNetwork } from '../src/transport/local-network.js';
 import { SystemClock } from '../src/util/clock.js';
 import { runClosedLoop } from './closed-loop.js';
+import { measureCore } from './core.js';
 
 export interface RuntimeBenchRow {
   readonly storage: 'memory' | 'level';
@@ -54,6 +55,8 @@ export interface RuntimeBenchResult {
      */
     readonly twoOfThreeP50Ms: number;
   };
+  /** The in-memory runtime at 256 in flight against the bare core at batch 256, alternated in one run. */
+  readonly againstCore: readonly { readonly coreEntriesPerSecond: number; readonly runtimeEntriesPerSecond: number; readonly cpuMicrosPerEntry: number }[];
 }
 
 const COMMAND = new Uint8Array(64).fill(42);
@@ -105,7 +108,33 @@ export async function benchRuntime(options: { quick: boolean; log: (line: string
       `put p50 ${alternating.putP50Ms.toFixed(3)} ms: ${(alternating.proposalP50Ms / alternating.putP50Ms).toFixed(2)}×; ` +
       `second of three simultaneous puts p50 ${alternating.twoOfThreeP50Ms.toFixed(3)} ms = ${(alternating.twoOfThreeP50Ms / alternating.putP50Ms).toFixed(2)}× one put (this disk's floor for a 3-node commit)`,
   );
-  return { rows, ceiling, syncedPutP50Ms, alternating };
+  const againstCore = await measureAgainstCore(options.quick ? 1 : 3, options.quick ? 20_000 : 200_000);
+  for (const pair of againstCore) {
+    log(
+      `against the core, alternated: core at batch 256 ${fmt(pair.coreEntriesPerSecond)}/s, runtime on memory at 256 in flight ${fmt(pair.runtimeEntriesPerSecond)}/s = ` +
+        `${((100 * pair.runtimeEntriesPerSecond) / pair.coreEntriesPerSecond).toFixed(1)}% of the core; ${pair.cpuMicrosPerEntry.toFixed(2)} CPU µs per committed proposal (3 nodes, one process)`,
+    );
+  }
+  return { rows, ceiling, syncedPutP50Ms, alternating, againstCore };
+}
+
+/**
+ * The runtime's cost against its own core, measured in turns so that both
+ * see the same machine: the bare core cluster at batch 256, then the
+ * in-memory runtime cluster at 256 in flight, `rounds` times. The CPU time
+ * (user + system, the whole process: three nodes and the clients) per
+ * committed proposal comes from `process.cpuUsage`.
+ */
+export async function measureAgainstCore(rounds: number, entries: number): Promise<RuntimeBenchResult['againstCore']> {
+  const pairs: { coreEntriesPerSecond: number; runtimeEntriesPerSecond: number; cpuMicrosPerEntry: number }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const core = measureCore(256, Math.floor(entries / 256) * 256);
+    const cpuBefore = process.cpuUsage();
+    const runtime = await measureCluster('memory', 256, Math.floor(entries / 256) * 256);
+    const cpu = process.cpuUsage(cpuBefore);
+    pairs.push({ coreEntriesPerSecond: core.entriesPerSecond, runtimeEntriesPerSecond: runtime.entriesPerSecond, cpuMicrosPerEntry: (cpu.user + cpu.system) / runtime.entries });
+  }
+  return pairs;
 }
 
 function entriesFor(storage: 'memory' | 'level', inFlight: number, quick: boolean): number {

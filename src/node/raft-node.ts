@@ -67,6 +67,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly awaitingLeader = new AwaitingLeader();
   /** Proposals made here and not settled yet, wherever they wait: bounded by `limits.maxPendingProposals`. */
   private pendingProposals = 0;
+  /** Counts a proposal out when it settles; one function for all of them. */
+  private readonly proposalSettled = (): void => {
+    this.pendingProposals--;
+  };
   // The node's own replicated state beside the state machine's, and what follows it.
   private appliedIndex: Index;
   private readonly sessions: SessionTable;
@@ -259,15 +263,18 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     if (this.pendingProposals >= this.options.limits.maxPendingProposals) {
       throw new ProposalDroppedError(`${this.pendingProposals} proposals are already waiting (limits.maxPendingProposals)`);
     }
-    const deferred = guardedPromise<Result>('proposal', this.deadlines, timeoutMs, options.signal, () => {
-      if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
-    });
-    const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
     this.pendingProposals++;
-    const settled = (): void => {
-      this.pendingProposals--;
-    };
-    deferred.promise.then(settled, settled);
+    const deferred = guardedPromise<Result>(
+      'proposal',
+      this.deadlines,
+      timeoutMs,
+      options.signal,
+      () => {
+        if (request.waitingAt !== null) this.waiters.remove(request.waitingAt, deferred);
+      },
+      this.proposalSettled,
+    );
+    const request: ProposalRequest<Result> = { deferred, timeoutMs, signal: options.signal, waitingAt: null };
     this.loop.enqueue({ kind: 'propose', payload, request: request as ProposalRequest });
     return deferred.promise;
   }

@@ -20,6 +20,10 @@ export class ReadBarriers {
   /** Confirmed reads, waiting for this node to apply their index. */
   private readonly readsConfirmed: { index: Index; deferred: Deferred<void> }[] = [];
   private nextId = 1;
+  /** Counts a read out when it settles, however it does. */
+  private readonly readSettled = (): void => {
+    this.pending--;
+  };
 
   constructor(
     private readonly id: NodeId,
@@ -41,12 +45,8 @@ export class ReadBarriers {
   create(timeoutMs: number, lease: boolean, signal: AbortSignal | undefined): ReadRequest | ReadDroppedError {
     if (this.pending >= this.maxPending) return new ReadDroppedError(`${this.pending} reads are already waiting (limits.maxPendingReads)`);
     const requestId = `${this.id}:r${this.nextId++}`;
-    const deferred = guardedPromise<void>('read', this.clock, timeoutMs, signal, () => this.forget(requestId, deferred));
     this.pending++;
-    const settled = (): void => {
-      this.pending--;
-    };
-    deferred.promise.then(settled, settled);
+    const deferred = guardedPromise<void>('read', this.clock, timeoutMs, signal, () => this.forget(requestId, deferred), this.readSettled);
     return { requestId, lease, deferred };
   }
 

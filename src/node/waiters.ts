@@ -18,8 +18,15 @@ export interface Deferred<T> {
  * settled first. `onCancel` runs when the deadline or the signal ends it, so
  * the caller can forget its bookkeeping (no leaked state).
  */
-export function guardedPromise<T>(what: string, clock: Clock, timeoutMs: number, signal: AbortSignal | undefined, onCancel: () => void): Deferred<T> {
-  return new GuardedDeferred<T>(what, clock, timeoutMs, signal, onCancel);
+export function guardedPromise<T>(
+  what: string,
+  clock: Clock,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  onCancel: () => void,
+  onSettled: (() => void) | null = null,
+): Deferred<T> {
+  return new GuardedDeferred<T>(what, clock, timeoutMs, signal, onCancel, onSettled);
 }
 
 /**
@@ -41,6 +48,8 @@ class GuardedDeferred<T> implements Deferred<T> {
     private readonly timeoutMs: number,
     private readonly signal: AbortSignal | undefined,
     private readonly onCancel: () => void,
+    /** Runs once when the deferred settles, however it does (cheaper than a `then` on the promise: no promise, no microtask). */
+    private readonly onSettled: (() => void) | null,
   ) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolvePromise = resolve;
@@ -48,6 +57,7 @@ class GuardedDeferred<T> implements Deferred<T> {
     });
     if (signal?.aborted === true) {
       this.settled = true;
+      onSettled?.();
       this.rejectPromise(new AbortedError(what, { cause: signal.reason }));
       return;
     }
@@ -81,6 +91,7 @@ class GuardedDeferred<T> implements Deferred<T> {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     if (this.onAbort !== null) this.signal?.removeEventListener('abort', this.onAbort);
     if (cancelled) this.onCancel();
+    this.onSettled?.();
     return true;
   }
 }

@@ -186,6 +186,30 @@ async function measureAlternating(count: number): Promise<RuntimeBenchResult['al
   });
 }
 
+/**
+ * This disk's floor for one commit of a 3-node cluster on one machine: three
+ * synced puts into three stores issued at the same instant, timed until all
+ * three are durable; p50 over `count` rounds.
+ */
+export async function measureThreeSyncedPuts(count: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'keel-bench-puts-'));
+  const stores = [1, 2, 3].map((n) => new Level<Buffer, Buffer>(join(dir, `store-${n}`), { keyEncoding: 'buffer', valueEncoding: 'buffer' }));
+  try {
+    await Promise.all(stores.map((store) => store.open()));
+    const value = Buffer.from(COMMAND);
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const begin = performance.now();
+      await Promise.all(stores.map((store) => store.put(indexKey(i), value, { sync: true })));
+      times.push(performance.now() - begin);
+    }
+    return median(times);
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function median(values: number[]): number {
   values.sort((a, b) => a - b);
   return percentile(values, 0.5);
@@ -237,7 +261,7 @@ async function waitForLeader(nodes: RaftNode<number>[]): Promise<RaftNode<number
 }
 
 /** Three raw LevelDB stores written with synced batches of `batch` entries, in parallel: the most the disk allows. */
-async function measureCeiling(batch: number, entries: number): Promise<CeilingRow> {
+export async function measureCeiling(batch: number, entries: number): Promise<CeilingRow> {
   const dir = await mkdtemp(join(tmpdir(), 'keel-ceiling-'));
   const dbs = ['c1', 'c2', 'c3'].map((id) => new Level<Buffer, Buffer>(join(dir, id), { keyEncoding: 'buffer', valueEncoding: 'buffer' }));
   try {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TcpTransport } from '../src/transport/tcp.js';
 import type { NodeMessage } from '../src/transport/transport.js';
-import { measureCluster } from './runtime.js';
+import { measureCeiling, measureCluster, measureThreeSyncedPuts } from './runtime.js';
 import type { ChildMessage, ParentMessage } from './tcp-node.js';
 
 export interface TcpBenchRow {
@@ -60,6 +60,15 @@ export async function benchTcp(options: { quick: boolean; log: (line: string) =>
   } finally {
     await cluster.close();
   }
+  // The physical limits, measured in the same run: the disk's floor for one commit, and the raw ceiling.
+  const threePutsP50Ms = await measureThreeSyncedPuts(options.quick ? 100 : 500);
+  const ceiling = await measureCeiling(256, entriesFor(256, options.quick));
+  const single = rows.find((row) => row.inFlight === 1)!;
+  const busy = rows.find((row) => row.inFlight === 256)!;
+  log(
+    `three simultaneous synced puts p50 ${threePutsP50Ms.toFixed(3)} ms: TCP one at a time p50 is ${(single.tcpP50Ms / threePutsP50Ms).toFixed(2)}× (target ≤ 3×); ` +
+      `raw three-store ceiling at batch 256 ${fmt(ceiling.entriesPerSecond)}/s: TCP at 256 in flight reaches ${((100 * busy.tcpEntriesPerSecond) / ceiling.entriesPerSecond).toFixed(0)}% (target ≥ 50 %)`,
+  );
   log('transport alone: one HMAC connection on loopback, messages sent in bursts of 1,000 per event-loop turn');
   log('payload B  messages   messages/s        MB/s  frames/write');
   const overhead: TransportOverhead[] = [];

@@ -56,6 +56,13 @@ export interface RaftConfig {
   /** Most bytes of committed entries handed out in one Ready. @defaultValue 16 MiB */
   readonly maxCommittedBytesPerReady?: number;
   /**
+   * Most ReadIndex reads a leader holds unconfirmed at once (its own and
+   * its followers'). Past it, `readIndex` on the leader throws
+   * `ReadDroppedError` and a follower's request is dropped unanswered (the
+   * follower's read times out). @defaultValue 100000
+   */
+  readonly maxPendingReadIndex?: number;
+  /**
    * The index the state machine has applied when this core starts (for a
    * restarted node whose state machine persists its own progress). Defaults
    * to the storage's snapshot index: entries after it are handed out again.
@@ -81,6 +88,7 @@ export interface ResolvedConfig {
   readonly maxEntryBytes: number;
   readonly maxUncommittedBytes: number;
   readonly maxCommittedBytesPerReady: number;
+  readonly maxPendingReadIndex: number;
   readonly applied: Index | undefined;
 }
 
@@ -124,6 +132,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     maxEntryBytes: positiveInteger('maxEntryBytes', config.maxEntryBytes, 8 * MiB),
     maxUncommittedBytes: positiveInteger('maxUncommittedBytes', config.maxUncommittedBytes, 64 * MiB),
     maxCommittedBytesPerReady: positiveInteger('maxCommittedBytesPerReady', config.maxCommittedBytesPerReady, 16 * MiB),
+    maxPendingReadIndex: positiveInteger('maxPendingReadIndex', config.maxPendingReadIndex, 100_000),
     applied,
   };
 }

@@ -47,6 +47,11 @@ export class ReadIndexTracker {
     private readonly leaseTicks: number,
   ) {}
 
+  /** Reads registered and not yet confirmed. */
+  get size(): number {
+    return this.pending.length;
+  }
+
   /** Registers a read at the current commit index; the next heartbeat round confirms it. */
   add(requestId: string, from: NodeId, index: Index): void {
     this.pending.push({ requestId, from, index, round: this.lastRound + 1 });

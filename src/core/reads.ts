@@ -2,6 +2,7 @@ import type { Raft } from './raft.js';
 import type { PendingRead } from './read-index.js';
 import { bcastHeartbeat } from './replication.js';
 import type { NodeId } from './types.js';
+import { ReadDroppedError } from '../errors.js';
 
 /**
  * Leader: starts a ReadIndex read for `requestId` on behalf of `from` (this
@@ -9,6 +10,12 @@ import type { NodeId } from './types.js';
  * usable once a quorum confirms this node is still leader (dissertation §6.4).
  */
 export function handleReadIndexRequest(raft: Raft, requestId: string, from: NodeId): void {
+  // Bounded: each pending read is held until a heartbeat round confirms it. A follower's read is dropped
+  // unanswered (it times out there, as when the leader changes); this node's own is refused.
+  if (raft.reads.size + raft.readsBeforeCommit.length >= raft.config.maxPendingReadIndex) {
+    if (from === raft.id) throw new ReadDroppedError(`${raft.config.maxPendingReadIndex} reads wait for the leader's confirmation (maxPendingReadIndex)`);
+    return;
+  }
   // Until the leader commits an entry of its term, its commit index may lag the cluster's (etcd PR #14258).
   if (!raft.committedInCurrentTerm()) {
     raft.readsBeforeCommit.push({ requestId, from });

@@ -257,6 +257,7 @@ export function coreConfig<Result>(options: ResolvedNodeOptions<Result>, applied
     maxMsgBytes: options.limits.maxMsgBytes,
     maxEntryBytes: options.limits.maxCommandBytes + MAX_COMMAND_OVERHEAD_BYTES,
     maxUncommittedBytes: options.limits.maxUncommittedBytes,
+    maxPendingReadIndex: options.limits.maxPendingReads,
     applied: appliedIndex,
   };
 }

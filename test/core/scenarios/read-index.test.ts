@@ -149,3 +149,20 @@ describe('§6.4: a partitioned old leader can neither commit nor serve a lineari
     expect(() => cluster.readIndex('n1', 'stale-read')).toThrow(expect.objectContaining({ code: 'KEEL_NOT_LEADER' }));
   });
 });
+
+test('bounded: past maxPendingReadIndex the leader refuses its own read (ReadDroppedError) and drops a follower’s; confirmed reads free the places', () => {
+  const cluster = new CoreCluster({ raft: { maxPendingReadIndex: 2 } });
+  electNode(cluster, 'n1');
+  cluster.readIndex('n1', 'r1');
+  cluster.readIndex('n1', 'r2');
+  expect(() => cluster.readIndex('n1', 'r3')).toThrow(expect.objectContaining({ code: 'KEEL_READ_DROPPED' }));
+  // A follower's request past the bound is dropped unanswered: its read times out there.
+  cluster.readIndex('n2', 'from-n2');
+  settle(cluster);
+  expect(cluster.node('n1').readStates.map((read) => read.requestId)).toEqual(['r1', 'r2']);
+  expect(cluster.node('n2').readStates).toEqual([]);
+  // Confirmed, the two reads left the queue: new ones are taken again.
+  cluster.readIndex('n2', 'again-from-n2');
+  settle(cluster);
+  expect(cluster.node('n2').readStates.map((read) => read.requestId)).toEqual(['again-from-n2']);
+});

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KeelError } from '../errors.js';
 import type { RaftNode } from '../node/raft-node.js';
-import { Session } from '../node/session.js';
+import { Session } from '../node/apply/session.js';
 import type { Role } from '../core/types.js';
 import { DEFAULT_KV_LIMITS, encodeKvCommand } from './commands.js';
 import type { KvCommand, KvLimits, KvResult } from './commands.js';

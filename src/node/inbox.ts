@@ -3,7 +3,7 @@ import type { ProposalReceipt } from '../core/raw-node.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeMessage } from '../transport/transport.js';
 import { assert } from '../util/assert.js';
-import type { Deferred } from './waiters.js';
+import type { Deferred } from './requests/waiters.js';
 
 /**
  * A proposal waiting for its entry to be applied: the caller's promise, its

@@ -8,7 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Random } from '../util/random.js';
 import { SeededRandom } from '../util/random.js';
 import type { Clock } from '../util/clock.js';
-import { MAX_COMMAND_OVERHEAD_BYTES } from './payload.js';
+import { MAX_COMMAND_OVERHEAD_BYTES } from './apply/payload.js';
 import { SystemClock } from '../util/clock.js';
 import type { StateMachine } from './state-machine.js';
 

@@ -5,19 +5,19 @@ import { KeelError, NotLeaderError, ProposalDroppedError } from '../errors.js';
 import type { LogStorage } from '../storage/storage.js';
 import { assert, assertNever } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
-import type { ForwardedProposals } from './forwarded-proposals.js';
+import type { ForwardedProposals } from './requests/forwarded-proposals.js';
 import { Inbox } from './inbox.js';
-import { checkNoChangeInProgress } from './membership-changes.js';
+import { checkNoChangeInProgress } from './membership/membership-changes.js';
 import type { Input, ProposalRequest } from './inbox.js';
 import type { LoopLimits } from './options.js';
 import { sendAll } from './peer-messages.js';
-import type { ReadBarriers } from './read-barriers.js';
-import type { SnapshotReceiver } from './snapshot-receiver.js';
-import type { SnapshotSender } from './snapshot-sender.js';
-import type { ApplyWaiters } from './waiters.js';
+import type { ReadBarriers } from './requests/read-barriers.js';
+import type { SnapshotReceiver } from './snapshots/snapshot-receiver.js';
+import type { SnapshotSender } from './snapshots/snapshot-sender.js';
+import type { ApplyWaiters } from './requests/waiters.js';
 import type { Transport } from '../transport/transport.js';
-import type { LeadershipTransfers } from './leadership-transfers.js';
-import type { AwaitingLeader } from './awaiting-leader.js';
+import type { LeadershipTransfers } from './requests/leadership-transfers.js';
+import type { AwaitingLeader } from './requests/awaiting-leader.js';
 
 /** The collaborators the loop drives: each is plain state or a small module; none holds the core. */
 export interface LoopParts<Result> {

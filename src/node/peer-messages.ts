@@ -2,7 +2,7 @@ import type { Message } from '../core/message.js';
 import type { NodeId } from '../core/types.js';
 import type { NodeMessage, Transport, TransportHandler } from '../transport/transport.js';
 import type { Input } from './inbox.js';
-import type { SnapshotSender } from './snapshot-sender.js';
+import type { SnapshotSender } from './snapshots/snapshot-sender.js';
 
 /**
  * The node's side of the transport: every message from a peer, and every

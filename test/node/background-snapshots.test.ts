@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { SnapshotFailedError } from '../../src/errors.js';
 import type { SnapshotEvent } from '../../src/node/events.js';
 import type { SnapshotPoint, SnapshotSource } from '../../src/node/state-machine.js';
-import { SnapshotSchedule } from '../../src/node/snapshot-schedule.js';
+import { SnapshotSchedule } from '../../src/node/snapshots/snapshot-schedule.js';
 import { ListStateMachine, NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
 let cluster: NodeCluster | null = null;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Membership } from '../../src/core/types.js';
 import { VirtualClock } from '../../src/util/clock.js';
-import { KnownMembers } from '../../src/node/known-members.js';
-import { MemberAddresses } from '../../src/node/member-addresses.js';
+import { KnownMembers } from '../../src/node/membership/known-members.js';
+import { MemberAddresses } from '../../src/node/membership/member-addresses.js';
 
 function setUp(initial: Membership) {
   const clock = new VirtualClock();

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { CorruptionError } from '../../src/errors.js';
-import { decodeRuntimeHeader, encodeMemberAddress, encodeRuntimeHeader, MemberAddresses } from '../../src/node/member-addresses.js';
-import { decodePayload } from '../../src/node/payload.js';
-import { SessionTable } from '../../src/node/sessions.js';
+import { decodeRuntimeHeader, encodeMemberAddress, encodeRuntimeHeader, MemberAddresses } from '../../src/node/membership/member-addresses.js';
+import { decodePayload } from '../../src/node/apply/payload.js';
+import { SessionTable } from '../../src/node/apply/sessions.js';
 
 const COMMAND = new TextEncoder().encode('command');
 

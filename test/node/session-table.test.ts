@@ -1,9 +1,9 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, test } from 'vitest';
 import { CorruptionError, InvalidConfigError, ResultNotEncodableError, SessionConflictError, SessionExpiredError, SessionStaleError } from '../../src/errors.js';
-import { encodeResult, MAX_RESULT_DEPTH } from '../../src/node/result-encoding.js';
-import type { SessionRequest } from '../../src/node/session.js';
-import { SessionTable } from '../../src/node/sessions.js';
+import { encodeResult, MAX_RESULT_DEPTH } from '../../src/node/apply/result-encoding.js';
+import type { SessionRequest } from '../../src/node/apply/session.js';
+import { SessionTable } from '../../src/node/apply/sessions.js';
 
 const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
 const req = (id: number, seq: number): SessionRequest => ({ kind: 'registered', id, seq });

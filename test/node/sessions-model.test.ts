@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { SessionConflictError, SessionExpiredError, SessionStaleError } from '../../src/errors.js';
-import type { Session } from '../../src/node/session.js';
+import type { Session } from '../../src/node/apply/session.js';
 import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
 const DEFAULT_SEED = 1406;

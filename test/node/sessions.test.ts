@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError, ResultNotEncodableError, SessionConflictError, SessionExpiredError, SessionStaleError } from '../../src/errors.js';
 import type { AppliedCommand } from '../../src/node/state-machine.js';
-import { Session } from '../../src/node/session.js';
+import { Session } from '../../src/node/apply/session.js';
 import { ListStateMachine, NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
 
 let cluster: NodeCluster | null = null;

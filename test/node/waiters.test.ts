@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { ProposalLostError } from '../../src/errors.js';
 import { VirtualClock } from '../../src/util/clock.js';
-import { ApplyWaiters, guardedPromise } from '../../src/node/waiters.js';
+import { ApplyWaiters, guardedPromise } from '../../src/node/requests/waiters.js';
 
 const deferred = (clock: VirtualClock) => guardedPromise<string>('test', clock, 1_000, undefined, () => undefined);
 

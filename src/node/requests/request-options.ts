@@ -1,4 +1,4 @@
-import type { ClientSession, Session } from './session.js';
+import type { ClientSession, Session } from '../apply/session.js';
 
 /** Options of one {@link RaftNode.propose} or {@link RaftNode.read} call. */
 export interface RequestOptions {

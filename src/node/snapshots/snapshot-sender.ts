@@ -1,7 +1,7 @@
-import type { Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
-import type { SnapshotStore } from '../storage/snapshot-store.js';
-import type { SnapshotAck, SnapshotChunk } from '../transport/transport.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Index, NodeId, SnapshotMeta, Term } from '../../core/types.js';
+import type { SnapshotStore } from '../../storage/snapshot-store.js';
+import type { SnapshotAck, SnapshotChunk } from '../../transport/transport.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 
 /** How snapshots are streamed to followers. */
 export interface SnapshotSendOptions {

@@ -1,7 +1,7 @@
-import { isJoint } from '../confchange/confchange.js';
-import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
-import type { ProposalReceipt, RawNode } from '../core/raw-node.js';
-import type { Membership, NodeId } from '../core/types.js';
+import { isJoint } from '../../confchange/confchange.js';
+import type { ConfChange, ConfChangeOptions } from '../../confchange/confchange.js';
+import type { ProposalReceipt, RawNode } from '../../core/raw-node.js';
+import type { Membership, NodeId } from '../../core/types.js';
 import {
   ConfChangeInProgressError,
   InvalidArgumentError,
@@ -12,10 +12,10 @@ import {
   TimeoutError,
   TransferFailedError,
   UnknownMemberError,
-} from '../errors.js';
-import type { Clock } from '../util/clock.js';
+} from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
 import { encodeMemberAddress } from './member-addresses.js';
-import { guardedPromise } from './waiters.js';
+import { guardedPromise } from '../requests/waiters.js';
 
 /** The reads a membership change makes of the core; its writes go through the owner loop. */
 export type CoreView = Pick<RawNode, 'role' | 'leader' | 'currentTerm' | 'commitIndex' | 'term' | 'status' | 'matchIndex' | 'lastIndex' | 'membershipAt' | 'configIndexes'>;

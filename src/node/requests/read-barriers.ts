@@ -1,7 +1,7 @@
-import type { Index, NodeId } from '../core/types.js';
-import { ReadDroppedError } from '../errors.js';
-import type { Clock } from '../util/clock.js';
-import type { ReadRequest } from './inbox.js';
+import type { Index, NodeId } from '../../core/types.js';
+import { ReadDroppedError } from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
+import type { ReadRequest } from '../inbox.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
 

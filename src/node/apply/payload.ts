@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import { CorruptionError } from '../errors.js';
-import { decodeMemberAddress, PAYLOAD_MEMBER_ADDRESS } from './member-addresses.js';
+import { CorruptionError } from '../../errors.js';
+import { decodeMemberAddress, PAYLOAD_MEMBER_ADDRESS } from '../membership/member-addresses.js';
 import type { SessionId, SessionRequest } from './session.js';
 import { MAX_CLIENT_ID_LENGTH } from './session.js';
 

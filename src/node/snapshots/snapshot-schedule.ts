@@ -1,5 +1,5 @@
-import type { Index, NodeId } from '../core/types.js';
-import { assert } from '../util/assert.js';
+import type { Index, NodeId } from '../../core/types.js';
+import { assert } from '../../util/assert.js';
 
 /** The thresholds of a {@link SnapshotSchedule} (from `SnapshotPolicy`), and the backoff after a failure. */
 export interface SnapshotScheduleOptions {

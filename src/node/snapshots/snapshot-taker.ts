@@ -1,18 +1,18 @@
-import type { RawNode } from '../core/raw-node.js';
-import type { Index, SnapshotMeta } from '../core/types.js';
-import { InvalidArgumentError, SnapshotFailedError } from '../errors.js';
-import type { SnapshotFailureStage } from '../errors.js';
-import type { SnapshotWriter } from '../storage/snapshot-store.js';
-import type { NodeEvents, TypedEmitter } from './events.js';
-import { encodeRuntimeHeader } from './member-addresses.js';
-import type { MemberAddresses } from './member-addresses.js';
-import type { ResolvedNodeOptions } from './options.js';
-import type { SessionTable } from './sessions.js';
+import type { RawNode } from '../../core/raw-node.js';
+import type { Index, SnapshotMeta } from '../../core/types.js';
+import { InvalidArgumentError, SnapshotFailedError } from '../../errors.js';
+import type { SnapshotFailureStage } from '../../errors.js';
+import type { SnapshotWriter } from '../../storage/snapshot-store.js';
+import type { NodeEvents, TypedEmitter } from '../events.js';
+import { encodeRuntimeHeader } from '../membership/member-addresses.js';
+import type { MemberAddresses } from '../membership/member-addresses.js';
+import type { ResolvedNodeOptions } from '../options.js';
+import type { SessionTable } from '../apply/sessions.js';
 import { snapshotPrefix } from './snapshot-format.js';
 import type { SnapshotReceiver } from './snapshot-receiver.js';
 import { SnapshotSchedule } from './snapshot-schedule.js';
 import type { SnapshotSender } from './snapshot-sender.js';
-import type { SnapshotPoint, SnapshotSource } from './state-machine.js';
+import type { SnapshotPoint, SnapshotSource } from '../state-machine.js';
 
 /** What {@link SnapshotTaker} needs from its node. */
 export interface SnapshotTakerHost<Result> {

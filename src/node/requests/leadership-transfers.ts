@@ -1,7 +1,7 @@
-import type { NodeId, Role } from '../core/types.js';
-import { TransferFailedError } from '../errors.js';
-import type { KeelError } from '../errors.js';
-import type { Clock } from '../util/clock.js';
+import type { NodeId, Role } from '../../core/types.js';
+import { TransferFailedError } from '../../errors.js';
+import type { KeelError } from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
 

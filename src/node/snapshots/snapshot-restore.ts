@@ -1,9 +1,9 @@
-import type { Index, SnapshotMeta } from '../core/types.js';
-import { CorruptionError } from '../errors.js';
-import { decodeRuntimeHeader } from './member-addresses.js';
-import type { MemberAddresses } from './member-addresses.js';
-import type { ResolvedNodeOptions } from './options.js';
-import type { SessionTable } from './sessions.js';
+import type { Index, SnapshotMeta } from '../../core/types.js';
+import { CorruptionError } from '../../errors.js';
+import { decodeRuntimeHeader } from '../membership/member-addresses.js';
+import type { MemberAddresses } from '../membership/member-addresses.js';
+import type { ResolvedNodeOptions } from '../options.js';
+import type { SessionTable } from '../apply/sessions.js';
 import { splitSnapshot } from './snapshot-format.js';
 
 /** Restores the state machine from the newest snapshot; returns the index it covers (0 without one). */

@@ -1,7 +1,7 @@
-import type { Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
-import { InvalidArgumentError } from '../errors.js';
-import type { SnapshotStore, SnapshotWriter } from '../storage/snapshot-store.js';
-import type { SnapshotAck, SnapshotChunk } from '../transport/transport.js';
+import type { Index, NodeId, SnapshotMeta, Term } from '../../core/types.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { SnapshotStore, SnapshotWriter } from '../../storage/snapshot-store.js';
+import type { SnapshotAck, SnapshotChunk } from '../../transport/transport.js';
 
 interface Partial {
   readonly meta: SnapshotMeta;

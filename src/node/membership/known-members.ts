@@ -1,7 +1,7 @@
-import type { Membership, NodeId } from '../core/types.js';
-import { InvalidArgumentError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Membership, NodeId } from '../../core/types.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { MemberAddresses } from './member-addresses.js';
 import { membersOf } from './membership-changes.js';
 

@@ -1,4 +1,4 @@
-import { CorruptionError } from '../errors.js';
+import { CorruptionError } from '../../errors.js';
 
 /**
  * A runtime snapshot is the session table followed by the user's state:

@@ -1,5 +1,5 @@
-import type { NodeId } from '../core/types.js';
-import type { Input } from './inbox.js';
+import type { NodeId } from '../../core/types.js';
+import type { Input } from '../inbox.js';
 
 /** A request that needs a leader: a proposal someone waits for, or a read. */
 export type LeaderBoundInput = Extract<Input, { kind: 'propose' } | { kind: 'read' }>;

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import type { NodeId } from '../core/types.js';
-import { CorruptionError } from '../errors.js';
+import type { NodeId } from '../../core/types.js';
+import { CorruptionError } from '../../errors.js';
 
 /**
  * Where each member added at runtime can be reached: a replicated side table

@@ -1,12 +1,12 @@
-import type { RawNode } from '../core/raw-node.js';
-import type { Entry } from '../core/types.js';
-import { NodeFailedError } from '../errors.js';
-import type { KnownMembers } from './known-members.js';
+import type { RawNode } from '../../core/raw-node.js';
+import type { Entry } from '../../core/types.js';
+import { NodeFailedError } from '../../errors.js';
+import type { KnownMembers } from '../membership/known-members.js';
 import { decodePayload } from './payload.js';
 import type { SessionTable } from './sessions.js';
 import type { SessionRequest } from './session.js';
-import type { StateMachine } from './state-machine.js';
-import type { ApplyOutcome } from './waiters.js';
+import type { StateMachine } from '../state-machine.js';
+import type { ApplyOutcome } from '../requests/waiters.js';
 
 /** What {@link EntryApplier} needs from its node. */
 export interface EntryApplierHost<Result> {

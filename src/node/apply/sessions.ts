@@ -1,7 +1,7 @@
-import { crc32Range } from '../codec/crc32.js';
-import { CorruptionError, InvalidConfigError, ResultNotEncodableError, SessionConflictError, SessionExpiredError, SessionStaleError } from '../errors.js';
-import type { KeelError } from '../errors.js';
-import { assert } from '../util/assert.js';
+import { crc32Range } from '../../codec/crc32.js';
+import { CorruptionError, InvalidConfigError, ResultNotEncodableError, SessionConflictError, SessionExpiredError, SessionStaleError } from '../../errors.js';
+import type { KeelError } from '../../errors.js';
+import { assert } from '../../util/assert.js';
 import { decodeResult, encodeResult, resultPackr } from './result-encoding.js';
 import type { SessionId, SessionRequest } from './session.js';
 

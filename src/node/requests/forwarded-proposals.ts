@@ -1,8 +1,8 @@
-import type { RawNode } from '../core/raw-node.js';
-import type { Index, NodeId, Term } from '../core/types.js';
-import { KeelError, NotLeaderError } from '../errors.js';
-import type { ForwardProposal, ForwardResult, NodeMessage } from '../transport/transport.js';
-import type { Clock } from '../util/clock.js';
+import type { RawNode } from '../../core/raw-node.js';
+import type { Index, NodeId, Term } from '../../core/types.js';
+import { KeelError, NotLeaderError } from '../../errors.js';
+import type { ForwardProposal, ForwardResult, NodeMessage } from '../../transport/transport.js';
+import type { Clock } from '../../util/clock.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
 

@@ -1,7 +1,7 @@
-import type { Index, Term } from '../core/types.js';
-import { AbortedError, ProposalLostError, TimeoutError } from '../errors.js';
-import { assert } from '../util/assert.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Index, Term } from '../../core/types.js';
+import { AbortedError, ProposalLostError, TimeoutError } from '../../errors.js';
+import { assert } from '../../util/assert.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 
 /** A promise's settle functions with the timer and abort listener that guard it. */
 export interface Deferred<T> {

@@ -1,12 +1,15 @@
 import type { RawNode } from '../core/raw-node.js';
 import type { Ready } from '../core/ready.js';
-import type { Entry, HardState, Index, SnapshotMeta, Term } from '../core/types.js';
-import { KeelError, NotLeaderError, ProposalDroppedError } from '../errors.js';
+import type { Entry, HardState, Index, SnapshotMeta } from '../core/types.js';
+import { KeelError } from '../errors.js';
 import type { LogStorage } from '../storage/storage.js';
 import { assert, assertNever } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
 import type { ForwardedProposals } from './requests/forwarded-proposals.js';
+import { ApplyQueue } from './apply/apply-queue.js';
 import { Inbox } from './inbox.js';
+import { proposeBatch } from './requests/proposal-batch.js';
+import type { ProposalRoutes, QueuedProposal } from './requests/proposal-batch.js';
 import { checkNoChangeInProgress } from './membership/membership-changes.js';
 import type { Input, ProposalRequest } from './inbox.js';
 import type { LoopLimits } from './options.js';
@@ -96,15 +99,12 @@ export class OwnerLoop<Result> {
   private hardState: HardState | null = null;
   /** The last index this node's log holds durably (entries written, or a snapshot installed). */
   private durableIndex: Index;
-  /** Committed entries waiting to be applied, in index order: batches as the Readies handed them. */
-  private applyQueue: (readonly Entry[])[] = [];
-  private applyPosition = 0;
-  /** An asynchronous apply in progress: later applies wait for it. */
-  private applyBusy: Promise<void> | null = null;
-  /** Resolvers waiting for the apply queue to be empty (a snapshot install). */
-  private applyIdleWaiters: (() => void)[] = [];
+  /** Committed entries waiting to be applied, in index order. */
+  private readonly applyQueue = new ApplyQueue();
   /** Proposals drained this turn, proposed together in one core call. */
-  private batch: { payload: Uint8Array; request: ProposalRequest<Result> | null }[] = [];
+  private batch: QueuedProposal<Result>[] = [];
+  /** Where the batch's proposals go once proposed (or when this node is not the leader). */
+  private readonly proposalRoutes: ProposalRoutes<Result>;
   /** The running write, asynchronous apply or snapshot, for close() to wait on. */
   private lastWork: Promise<void> = Promise.resolve();
 
@@ -113,6 +113,13 @@ export class OwnerLoop<Result> {
     private readonly node: LoopNode,
   ) {
     this.durableIndex = parts.storage.lastIndex();
+    this.proposalRoutes = {
+      waiters: parts.waiters,
+      forwarding: parts.forwarding,
+      forwardProposals: parts.forwardProposals,
+      awaitingLeader: parts.awaitingLeader,
+      appliedIndex: () => node.appliedIndex(),
+    };
   }
 
   /** Queues an input and makes sure a turn will run. Inputs after stop are dropped: the node already rejected what waited. */
@@ -136,7 +143,7 @@ export class OwnerLoop<Result> {
   stop(error: unknown): Promise<void> {
     this.stopped = true;
     for (const input of this.inbox.takeAll()) rejectInput(input, error);
-    for (const resolve of this.applyIdleWaiters.splice(0)) resolve();
+    this.applyQueue.notifyIdle(true);
     return this.lastWork;
   }
 
@@ -164,7 +171,7 @@ export class OwnerLoop<Result> {
   /** Work left for another turn: inputs beyond this turn's bound, a Ready to take, entries to apply. */
   private hasWork(): boolean {
     if (this.inbox.length > 0 || this.persisted) return true;
-    if (this.applyBusy === null && this.applyPosition < (this.applyQueue[0]?.length ?? 0)) return true;
+    if (this.applyQueue.ready) return true;
     return this.inFlight === null && this.parts.core.hasReady();
   }
 
@@ -271,70 +278,12 @@ export class OwnerLoop<Result> {
     }
   }
 
-  /**
-   * Proposes this turn's proposals in one call, so they share one append,
-   * one AppendEntries per follower and one write. Off the leader each goes
-   * its own way: to the leader, to the queue of requests waiting for one,
-   * or back to the caller with `NotLeaderError`.
-   */
+  /** Proposes this turn's proposals in one core call (requests/proposal-batch.ts). */
   private flushProposals(): void {
+    if (this.batch.length === 0) return;
     const batch = this.batch;
-    if (batch.length === 0) return;
     this.batch = [];
-    const core = this.parts.core;
-    const live = batch.filter((proposal) => proposal.request === null || !proposal.request.deferred.settled);
-    if (live.length === 0) return;
-    if (core.role !== 'leader') {
-      for (const proposal of live) this.routeOffLeader(proposal.payload, proposal.request);
-      return;
-    }
-    try {
-      const receipt = core.propose(live.map((proposal) => proposal.payload));
-      assert(receipt.lastIndex - receipt.firstIndex + 1 === live.length, () => `owner loop: ${live.length} proposals landed at [${receipt.firstIndex}, ${receipt.lastIndex}]`);
-      for (let i = 0; i < live.length; i++) {
-        const request = live[i]!.request;
-        if (request !== null) this.waitFor(request, receipt.firstIndex + i, receipt.term);
-      }
-    } catch (error) {
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
-      // The batch as a whole did not fit (the uncommitted-bytes cap): each proposal gets its own answer.
-      if (live.length > 1 && error instanceof ProposalDroppedError) for (const proposal of live) this.proposeOne(proposal.payload, proposal.request);
-      else for (const proposal of live) proposal.request?.deferred.reject(error);
-    }
-  }
-
-  private proposeOne(payload: Uint8Array, request: ProposalRequest<Result> | null): void {
-    try {
-      const receipt = this.parts.core.propose(payload);
-      if (request !== null) this.waitFor(request, receipt.lastIndex, receipt.term);
-    } catch (error) {
-      if (!(error instanceof KeelError) || error.code === 'KEEL_INVARIANT') throw error;
-      request?.deferred.reject(error);
-    }
-  }
-
-  /** The proposal's entry landed at `index` in `term`: it waits there for its outcome. */
-  private waitFor(request: ProposalRequest<Result>, index: Index, term: Term): void {
-    assert(request.waitingAt === null, () => `owner loop: a proposal waiting at ${request.waitingAt} landed again at ${index}`);
-    request.waitingAt = index;
-    this.parts.waiters.add(index, term, request.deferred, this.node.appliedIndex());
-  }
-
-  private routeOffLeader(payload: Uint8Array, request: ProposalRequest<Result> | null): void {
-    const core = this.parts.core;
-    if (request === null) return; // A runtime payload (a member address) is proposed only on the leader.
-    if (!this.parts.forwardProposals) {
-      request.deferred.reject(new NotLeaderError(core.leader));
-    } else if (core.leader === null) {
-      this.parts.awaitingLeader.add({ kind: 'propose', payload, request });
-    } else {
-      void this.parts.forwarding.forward(core.leader, payload, request.timeoutMs, request.signal).then(
-        ({ index, term }) => {
-          if (!request.deferred.settled) this.waitFor(request, index, term);
-        },
-        (error: unknown) => request.deferred.reject(error),
-      );
-    }
+    proposeBatch(this.parts.core, batch, this.proposalRoutes);
   }
 
   // ---- the Ready ------------------------------------------------------------------
@@ -368,7 +317,8 @@ export class OwnerLoop<Result> {
   private async persist(ready: Ready): Promise<void> {
     if (ready.snapshot !== null) {
       // Restoring the state machine must not race the applies of older entries.
-      await this.applyIdle();
+      this.schedule();
+      await this.applyQueue.whenIdle();
       if (this.stopped) return;
       await this.node.installSnapshot(ready.snapshot);
     }
@@ -406,46 +356,26 @@ export class OwnerLoop<Result> {
 
   /** Applies queued entries in order, at most `maxAppliesPerTurn` per turn; an asynchronous apply pauses the queue. */
   private applyCommitted(): void {
+    const queue = this.applyQueue;
     let budget = this.parts.limits.maxAppliesPerTurn;
-    while (budget > 0 && this.applyBusy === null && !this.stopped) {
-      const batch = this.applyQueue[0];
-      if (batch === undefined) break;
-      const entry = batch[this.applyPosition]!;
-      if (++this.applyPosition === batch.length) {
-        this.applyQueue.shift();
-        this.applyPosition = 0;
-      }
-      budget--;
+    for (; budget > 0 && queue.ready && !this.stopped; budget--) {
+      const entry = queue.take();
       const applied = this.node.appliedIndex();
       assert(entry.index === applied + 1, () => `owner loop: applying ${entry.index} after ${applied}`);
       assert(entry.index <= this.parts.core.commitIndex, () => `owner loop: applying ${entry.index} above commit ${this.parts.core.commitIndex}`);
       const pending = this.node.apply(entry);
-      if (pending !== undefined) this.waitForApply(pending);
+      if (pending !== undefined) {
+        this.lastWork = queue.waitFor(
+          pending,
+          () => this.schedule(),
+          (error) => this.node.fail(error),
+        );
+      }
     }
     this.parts.reads.release(this.node.appliedIndex());
     // Capture happens between two applies, so the view is exactly the state at the applied index.
-    if (this.applyBusy === null && !this.stopped) this.node.maybeTakeSnapshot();
-    if (this.applyBusy === null && this.applyQueue.length === 0) for (const resolve of this.applyIdleWaiters.splice(0)) resolve();
-  }
-
-  private waitForApply(pending: Promise<void>): void {
-    this.applyBusy = pending.then(
-      () => {
-        this.applyBusy = null;
-        this.schedule();
-      },
-      (error: unknown) => this.node.fail(error),
-    );
-    this.lastWork = this.applyBusy;
-  }
-
-  /** Resolves once every queued entry is applied and nothing is applying. */
-  private applyIdle(): Promise<void> {
-    if (this.applyBusy === null && this.applyQueue.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.applyIdleWaiters.push(resolve);
-      this.schedule();
-    });
+    if (!queue.busy && !this.stopped) this.node.maybeTakeSnapshot();
+    queue.notifyIdle();
   }
 }
 

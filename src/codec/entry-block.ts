@@ -16,7 +16,7 @@
 import { crc32Bytes, crc32Range } from './crc32.js';
 import { binHeaderBytes, readBinHeader, readUint, uintBytes, writeBinHeader, writeUint } from './entry-body.js';
 import type { EntryBodyFields } from './entry-body.js';
-import { InvariantError } from '../errors.js';
+import { assert } from '../util/assert.js';
 import { RECORD_FORMAT_VERSION, RECORD_HEADER_BYTES, sealRecordWithChecksum } from './record.js';
 
 /** One entry of a block, as the encoder needs it; its type code comes from the caller's `typeCodeOf`. */
@@ -66,7 +66,7 @@ export function writeEntryBlock<T extends BlockEntry>(
     record.set(entry.data, at);
     at += entry.data.byteLength;
   }
-  if (at !== record.byteLength) throw new InvariantError(`entry block: ${record.byteLength}-byte buffer for a ${at}-byte record`);
+  if (at !== record.byteLength) assert(false, `entry block: ${record.byteLength}-byte buffer for a ${at}-byte record`);
   const checksum = crc32Range(record, RECORD_HEADER_BYTES, at, crc32Bytes(key, 0, key.byteLength, RECORD_FORMAT_VERSION));
   return sealRecordWithChecksum(record, checksum);
 }

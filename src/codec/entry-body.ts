@@ -24,7 +24,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { crc32Bytes, CRC_NATIVE_FROM_BYTES } from './crc32.js';
-import { InvariantError } from '../errors.js';
+import { assert } from '../util/assert.js';
 import { RECORD_FORMAT_VERSION, RECORD_HEADER_BYTES, sealRecordWithChecksum } from './record.js';
 
 /** The fields of an entry body, as stored. */
@@ -63,7 +63,7 @@ export function writeEntryRecord(record: Buffer, key: Uint8Array, term: number, 
   at = writeUint(record, at, typeCode);
   at = writeBinHeader(record, at, data.byteLength);
   // Checked without assert's message closure: this runs for every entry written.
-  if (at + data.byteLength !== size) throw new InvariantError(`entry record: ${size}-byte buffer for a ${at + data.byteLength}-byte record`);
+  if (at + data.byteLength !== size) assert(false, `entry record: ${size}-byte buffer for a ${at + data.byteLength}-byte record`);
   record.set(data, at);
   // The same value as recordChecksum: the key, then the body. A short body is
   // checksummed in JavaScript straight from the record; a long one hands the

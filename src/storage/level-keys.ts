@@ -29,7 +29,6 @@
  * @packageDocumentation
  */
 import type { Index } from '../core/types.js';
-import { InvariantError } from '../errors.js';
 import { assert } from '../util/assert.js';
 
 /** Prefix byte of the storage meta key. */
@@ -153,7 +152,7 @@ export function rewriteEntryKey(key: Buffer, index: Index): Buffer {
 
 function writeIndexKey(key: Buffer, prefix: number, index: Index): void {
   if (!Number.isSafeInteger(index) || index < 0) {
-    throw new InvariantError(`key index must be a non-negative safe integer, got ${index}`);
+    assert(false, `key index must be a non-negative safe integer, got ${index}`);
   }
   // Byte by byte: this runs for every entry written, and Buffer#writeUInt32BE's
   // argument validation costs more than the write itself.

@@ -18,7 +18,7 @@
  * Each node incarnation gets its own {@link DiskHandle} from {@link SimDisk.open};
  * a crash revokes it, so a dead incarnation can never touch the next one's state.
  */
-import type { Entry, HardState, SnapshotMeta } from '../../src/core/types.js';
+import type { Entry, HardState, Index, SnapshotMeta, Term } from '../../src/core/types.js';
 import { StorageClosedError, StorageIOError } from '../../src/errors.js';
 import type { Clock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -147,6 +147,23 @@ export class SimDisk {
   private persist(op: WriteOp): void {
     applyOp(this.durable, op);
     if (op.kind === 'append' && op.hardState !== undefined) this.durableHard = op.hardState;
+  }
+
+  /**
+   * True when the platter holds entry (`index`, `term`), or a durable snapshot
+   * covers `index` (what it covers is committed, so it has that term). Index
+   * 0 is always held. For the checks of what a node may promise (see
+   * `reply-durability.ts`); no copy is made.
+   */
+  durablyHolds(index: Index, term: Term | undefined): boolean {
+    const snapshotIndex = this.durable.firstIndex() - 1;
+    if (index <= snapshotIndex) return true;
+    return index <= this.durable.lastIndex() && this.durable.term(index) === term;
+  }
+
+  /** The last index on the platter (a durable snapshot's, when the log behind it is empty). */
+  durableLastIndex(): Index {
+    return this.durable.lastIndex();
   }
 
   /** A copy of the durable log, for tests. */

@@ -27,6 +27,8 @@ import type { KvResult } from './kv-state-machine.js';
 import type { SimPlugin, SimStateMachine, SimWorkload } from './plugin.js';
 import { Workload } from './workload.js';
 import { describeError, hasCode } from './errors.js';
+import { undurableReply } from './reply-durability.js';
+import type { NodeMessage } from '../../src/transport/transport.js';
 import type { ClusterAccess } from './workload.js';
 
 /** A broken invariant (or a crash of the world itself), with the context to debug it. */
@@ -122,11 +124,18 @@ export class World {
     this.streams = config.streams;
     const tap = config.tap;
     this.trace = new Trace(config.traceTail, tap === undefined ? null : (timeMs, event) => tap.event(timeMs, event));
-    const observer: NetworkObserver = { trace: (event: string) => this.record(event), mark: (mark: CoverageMark) => this.mark(mark) };
-    if (tap !== undefined) {
-      observer.sent = (from, to, message) => tap.sent(this.clock.now(), from, to, message);
-      observer.delivered = (from, to, message) => tap.delivered(this.clock.now(), from, to, message);
-    }
+    const observer: NetworkObserver = {
+      trace: (event: string) => this.record(event),
+      mark: (mark: CoverageMark) => this.mark(mark),
+      sent: (from, to, message) => {
+        this.checkReplyDurable(from, message);
+        tap?.sent(this.clock.now(), from, to, message);
+      },
+      delivered: (from, to, message) => {
+        this.notePreVoteAnswer(to, message);
+        tap?.delivered(this.clock.now(), from, to, message);
+      },
+    };
     this.network = new SimNetwork(this.clock, config.params.ids, config.streams.network, config.params.network, observer);
     const host = this.nodeHost(config.plugin?.stateMachine ?? (() => new KvStateMachine()));
     this.host = host;
@@ -299,6 +308,7 @@ export class World {
     if (node.state !== 'up') return;
     this.record(`${node.id} crash`);
     this.mark('crash');
+    this.noteUnsyncedAtCrash(node);
     this.dirty = true;
     node.crash();
   }
@@ -463,9 +473,41 @@ export class World {
     });
   }
 
+  /**
+   * Checks that a message leaving `from` promises nothing its disk does not
+   * hold (see reply-durability.ts). Not with a disk planted to lie about
+   * fsync: the node then keeps the contract, its disk breaks it.
+   */
+  private checkReplyDurable(from: NodeId, message: NodeMessage): void {
+    if (this.params.disk.acknowledgeBeforeSync === true) return;
+    const problem = undurableReply(message, this.node(from).disk);
+    if (problem !== null) this.fail('Durable before reply', problem);
+  }
+
+  /** Counts a pre-vote answer of a higher term reaching a pre-candidate (before it steps it). */
+  private notePreVoteAnswer(to: NodeId, message: NodeMessage): void {
+    if (message.kind !== 'raft' || message.message.type !== 'requestVoteResponse' || !message.message.preVote) return;
+    const core = this.node(to).node?.coreReader();
+    if (core?.role === 'preCandidate' && message.message.term > core.currentTerm) this.mark('preCandidateSawHigherTerm');
+  }
+
+  /** Counts the crashes that strike inside the windows of known bugs 4 and 7 (see coverage.ts). */
+  private noteUnsyncedAtCrash(node: SimNode): void {
+    const core = node.node?.coreReader();
+    if (core === undefined) return;
+    const durable = node.disk.durableHardState();
+    const voteUnsynced = core.vote !== null && core.vote !== node.id && (durable.term !== core.currentTerm || durable.vote !== core.vote);
+    if (voteUnsynced) this.mark('votedThenCrashedUnsynced');
+    if (core.role !== 'leader') return;
+    const durableLast = node.disk.durableLastIndex();
+    if (this.ids().some((id) => id !== node.id && (core.matchIndex(id) ?? 0) > durableLast)) this.mark('leaderCrashedAckedUnsynced');
+  }
+
   /** Snapshot consistency: every snapshot at an index holds the same state (that of replaying the log to it). */
   private onSnapshot(node: SimNode, index: Index, digest: string): void {
     this.mark('snapshotTaken');
+    const core = node.node?.coreReader();
+    if (core?.role === 'leader' && core.firstIndex() - 1 < index - this.params.keepEntries) this.mark('compactionHeldBack');
     const known = this.snapshotDigests.get(index);
     if (known === undefined) this.snapshotDigests.set(index, { node: node.id, digest });
     else if (known.digest !== digest) {

@@ -18,7 +18,7 @@ const lyingDisk = (params: WorldParams): WorldParams => ({
 });
 
 describe('planted bugs', () => {
-  test.each([13, 21, 31])('seed %i: a disk that lies about fsync breaks a safety invariant, and the checker says which', async (seed) => {
+  test.each([13, 21, 34])('seed %i: a disk that lies about fsync breaks a safety invariant, and the checker says which', async (seed) => {
     const report = await runSeed(seed, { durationMs: 5000, faults: ['crash'], adjustParams: lyingDisk, livenessBoundMs: 5000 });
     if (report.violation === null) console.log(formatRunReport(report, true));
     expect(report.violation?.invariant).toBe('Leader Completeness');
@@ -34,7 +34,7 @@ describe('planted bugs', () => {
   });
 
   test('the same seeds with an honest disk find nothing', async () => {
-    for (const seed of [13, 21, 31]) {
+    for (const seed of [13, 21, 34]) {
       const report = await runSeed(seed, { durationMs: 5000, faults: ['crash'] });
       expect(report.violation, formatRunReport(report)).toBeNull();
     }

@@ -2,7 +2,7 @@ import type { RawNode } from '../../core/raw-node.js';
 import type { Entry } from '../../core/types.js';
 import { NodeFailedError } from '../../errors.js';
 import type { KnownMembers } from '../membership/known-members.js';
-import { decodePayload } from './payload.js';
+import { decodePayload, PAYLOAD_COMMAND } from './payload.js';
 import type { SessionTable } from './sessions.js';
 import type { SessionRequest } from './session.js';
 import type { StateMachine } from '../state-machine.js';
@@ -35,6 +35,8 @@ export class EntryApplier<Result> {
       this.host.members.configurationApplied(this.host.core.membershipAt(entry.index));
       return this.host.finish(entry, { ok: true, result: undefined as Result });
     }
+    // The common case, a command without a session, skips the decoded payload object.
+    if (entry.data[0] === PAYLOAD_COMMAND) return this.applyCommand(entry, null, entry.data.subarray(1));
     const payload = decodePayload(entry.index, entry.data);
     if (payload.kind === 'noop') return this.host.finish(entry, { ok: true, result: undefined as Result });
     if (payload.kind === 'memberAddress') {
@@ -50,16 +52,21 @@ export class EntryApplier<Result> {
     const decision = session === null ? null : this.host.sessions.check(session, payload.command);
     if (decision?.kind === 'duplicate') return this.host.finish(entry, decision.outcome as ApplyOutcome<Result>);
     if (decision?.kind === 'refuse') return this.host.finish(entry, { ok: false, error: decision.error });
+    return this.applyCommand(entry, session, payload.command);
+  }
+
+  /** Hands a command to the state machine; a promise only when its `apply` returned one. */
+  private applyCommand(entry: Entry, session: SessionRequest | null, command: Uint8Array): Promise<void> | undefined {
     let result: Result | Promise<Result>;
     try {
-      result = this.host.stateMachine.apply({ index: entry.index, term: entry.term, command: payload.command });
+      result = this.host.stateMachine.apply({ index: entry.index, term: entry.term, command });
     } catch (error) {
       return applyFailed(entry, error);
     }
     // A synchronous state machine is the common case: no promise and no closure per entry.
-    if (!(result instanceof Promise)) return this.complete(entry, session, payload.command, result);
+    if (!(result instanceof Promise)) return this.complete(entry, session, command, result);
     return result.then(
-      (value) => this.complete(entry, session, payload.command, value),
+      (value) => this.complete(entry, session, command, value),
       (error: unknown) => applyFailed(entry, error),
     );
   }

@@ -29,6 +29,15 @@ export function guardedPromise<T>(
   return new GuardedDeferred<T>(what, clock, timeoutMs, signal, onCancel, onSettled);
 }
 
+let capturedResolve: (value: unknown) => void = () => undefined;
+let capturedReject: (error: unknown) => void = () => undefined;
+
+/** A promise executor that hands its resolvers to the constructor that just ran it (synchronously). */
+function captureResolvers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve as (value: unknown) => void;
+  capturedReject = reject;
+}
+
 /**
  * {@link guardedPromise}'s deferred. A class with methods rather than a bundle
  * of closures: every request makes one, so the fewer objects the better.
@@ -51,10 +60,10 @@ class GuardedDeferred<T> implements Deferred<T> {
     /** Runs once when the deferred settles, however it does (cheaper than a `then` on the promise: no promise, no microtask). */
     private readonly onSettled: (() => void) | null,
   ) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.resolvePromise = resolve;
-      this.rejectPromise = reject;
-    });
+    // A module-level executor: no closure (and its context) per request.
+    this.promise = new Promise<T>(captureResolvers);
+    this.resolvePromise = capturedResolve as (value: T) => void;
+    this.rejectPromise = capturedReject;
     if (signal?.aborted === true) {
       this.settled = true;
       onSettled?.();
@@ -110,7 +119,13 @@ interface ApplyWaiter<Result> {
  * follower already applied its entry.
  */
 export class ApplyWaiters<Result> {
-  private readonly waiting = new Map<Index, ApplyWaiter<Result>[]>();
+  /**
+   * The waiters of each index: almost always one proposal, kept as itself;
+   * a list only when a second waits at the same index (a membership change
+   * waiting on its own entry, a forwarded answer racing a retry). An array
+   * per proposal cost an array and its backing store on every entry.
+   */
+  private readonly waiting = new Map<Index, ApplyWaiter<Result> | ApplyWaiter<Result>[]>();
   /**
    * The outcomes of the last `recentLimit` applied entries, oldest first from
    * `recentStart` (the slots before it are dropped in batches). Applied
@@ -145,28 +160,28 @@ export class ApplyWaiters<Result> {
       else deferred.reject(new ProposalLostError(index, term, this.recentTerm[slot]!));
       return;
     }
-    const list = this.waiting.get(index) ?? [];
-    list.push({ term, deferred });
-    this.waiting.set(index, list);
+    const waiter: ApplyWaiter<Result> = { term, deferred };
+    const present = this.waiting.get(index);
+    if (present === undefined) this.waiting.set(index, waiter);
+    else if (Array.isArray(present)) present.push(waiter);
+    else this.waiting.set(index, [present, waiter]);
   }
 
   /** Forgets a waiter that ended by timeout or abort. */
   remove(index: Index, deferred: Deferred<Result>): void {
-    const list = this.waiting.get(index)?.filter((waiter) => waiter.deferred !== deferred) ?? [];
+    const list = listOf(this.waiting.get(index)).filter((waiter) => waiter.deferred !== deferred);
     if (list.length === 0) this.waiting.delete(index);
-    else this.waiting.set(index, list);
+    else this.waiting.set(index, list.length === 1 ? list[0]! : list);
   }
 
   /** The entry at `index` of `term` was applied with `outcome`. */
   applied(index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
     this.remember(index, term, outcome);
-    const list = this.waiting.get(index);
-    if (list === undefined) return;
+    const present = this.waiting.get(index);
+    if (present === undefined) return;
     this.waiting.delete(index);
-    for (const waiter of list) {
-      if (waiter.term === term) settle(waiter.deferred, outcome);
-      else waiter.deferred.reject(new ProposalLostError(index, waiter.term, term));
-    }
+    if (!Array.isArray(present)) settleWaiter(present, index, term, outcome);
+    else for (const waiter of present) settleWaiter(waiter, index, term, outcome);
   }
 
   /**
@@ -175,10 +190,10 @@ export class ApplyWaiters<Result> {
    * cannot tell; they are settled with `error`.
    */
   skipTo(index: Index, error: (waiterIndex: Index) => unknown): void {
-    for (const [waiterIndex, list] of this.waiting) {
+    for (const [waiterIndex, present] of this.waiting) {
       if (waiterIndex > index) continue;
       this.waiting.delete(waiterIndex);
-      for (const waiter of list) waiter.deferred.reject(error(waiterIndex));
+      for (const waiter of listOf(present)) waiter.deferred.reject(error(waiterIndex));
     }
   }
 
@@ -216,13 +231,23 @@ export class ApplyWaiters<Result> {
 
   /** Rejects every waiter (the node is closing or failed). */
   rejectAll(error: unknown): void {
-    for (const list of this.waiting.values()) for (const waiter of list) waiter.deferred.reject(error);
+    for (const present of this.waiting.values()) for (const waiter of listOf(present)) waiter.deferred.reject(error);
     this.waiting.clear();
   }
 }
 
 /** What applying an entry produced for its proposer: the state machine's result, or a typed refusal (a stale session request). */
 export type ApplyOutcome<Result> = { readonly ok: true; readonly result: Result } | { readonly ok: false; readonly error: Error };
+
+function listOf<Result>(present: ApplyWaiter<Result> | ApplyWaiter<Result>[] | undefined): ApplyWaiter<Result>[] {
+  return present === undefined ? [] : Array.isArray(present) ? present : [present];
+}
+
+/** The waiter's entry was applied: its outcome if it is the entry proposed (same term), else it was lost. */
+function settleWaiter<Result>(waiter: ApplyWaiter<Result>, index: Index, term: Term, outcome: ApplyOutcome<Result>): void {
+  if (waiter.term === term) settle(waiter.deferred, outcome);
+  else waiter.deferred.reject(new ProposalLostError(index, waiter.term, term));
+}
 
 function settle<Result>(deferred: Deferred<Result>, outcome: ApplyOutcome<Result>): void {
   if (outcome.ok) deferred.resolve(outcome.result);

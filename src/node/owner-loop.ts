@@ -28,7 +28,7 @@ export interface LoopParts<Result> {
   readonly clock: Clock;
   readonly limits: LoopLimits;
   readonly storage: Pick<LogStorage, 'append' | 'lastIndex'>;
-  readonly transport: Pick<Transport, 'send'>;
+  readonly transport: Pick<Transport, 'send' | 'flush'>;
   readonly sender: SnapshotSender;
   readonly receiver: SnapshotReceiver;
   readonly forwarding: ForwardedProposals;
@@ -133,7 +133,21 @@ export class OwnerLoop<Result> {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    this.parts.clock.setTimeout(() => this.turn(), 0);
+    this.parts.clock.setTimeout(() => {
+      this.scheduled = false;
+      this.turn();
+    }, 0);
+  }
+
+  /**
+   * A write or an asynchronous apply completed: run a turn now, in the
+   * completion's own callback, rather than one event-loop iteration later
+   * (a follower's acknowledgement leaves as soon as its write is durable).
+   * Turns never nest: inside a turn, this only schedules one.
+   */
+  private turnNow(): void {
+    if (this.inTurn) this.schedule();
+    else this.turn();
   }
 
   /**
@@ -149,7 +163,6 @@ export class OwnerLoop<Result> {
 
   /** One turn: complete the Ready whose write finished, drain the inbox, take the next Ready, apply. */
   private turn(): void {
-    this.scheduled = false;
     if (this.stopped) return;
     assert(!this.inTurn, 'owner loop: a turn started inside another');
     this.inTurn = true;
@@ -159,6 +172,8 @@ export class OwnerLoop<Result> {
       if (this.inFlight === null && this.parts.core.hasReady()) this.startReady();
       this.applyCommitted();
       this.node.afterTurn();
+      // The turn's messages leave now, together, rather than at the transport's own next opportunity.
+      this.parts.transport.flush?.();
     } catch (error) {
       this.node.fail(error);
       return;
@@ -306,7 +321,7 @@ export class OwnerLoop<Result> {
     const write = this.persist(ready).then(
       () => {
         this.persisted = true;
-        this.schedule();
+        this.turnNow();
       },
       (error: unknown) => this.node.fail(error),
     );
@@ -367,7 +382,7 @@ export class OwnerLoop<Result> {
       if (pending !== undefined) {
         this.lastWork = queue.waitFor(
           pending,
-          () => this.schedule(),
+          () => this.turnNow(),
           (error) => this.node.fail(error),
         );
       }

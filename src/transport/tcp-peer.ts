@@ -155,6 +155,14 @@ export class PeerConnection {
     }
   }
 
+  /** Writes what is queued now (the owner loop's turn ended), instead of at the scheduled flush. */
+  flushNow(): void {
+    if (this.flushScheduled === null) return;
+    clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    this.flush();
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled !== null) return;
     this.flushScheduled = setImmediate(() => {

@@ -156,6 +156,11 @@ export class TcpTransport implements Transport {
     this.reportUnreachable(to);
   }
 
+  /** Writes every peer's queued frames now, one corked write each (see {@link Transport.flush}). */
+  flush(): void {
+    for (const peer of this.peers.values()) peer.flushNow();
+  }
+
   /**
    * Stops accepting, flushes what is queued for `closeTimeoutMs` at most,
    * then destroys every socket and clears every timer. Idempotent.

@@ -85,6 +85,13 @@ export interface Transport {
   start(handler: TransportHandler): Promise<void>;
   send(to: NodeId, message: NodeMessage): void;
   /**
+   * Optional: writes what `send` queued now, instead of at the transport's
+   * own next opportunity. The owner loop calls it at the end of every turn,
+   * so that a turn's messages leave in that event-loop iteration and in as
+   * few writes as possible (TCP: one writev per peer per turn).
+   */
+  flush?(): void;
+  /**
    * Makes `id` a peer from now on, reachable at `address` (whose meaning is
    * the transport's: `host:port` for TCP; an in-process network ignores it).
    * Adding a known peer re-points it. Used when a member joins at runtime.

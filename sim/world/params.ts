@@ -84,6 +84,16 @@ export interface WorldParams {
   readonly downMsMin: number;
   /** A planted bug for testing the simulator (never drawn): gets skip the read barrier. */
   readonly unsafeReads: boolean;
+  /**
+   * Slow, uneven disks on every node (a write takes up to four ticks), or
+   * null. A leader's own write is then often still in flight when a faster
+   * follower's acknowledgement arrives, and a crash in that window is where
+   * bug 7 of raft-notes §4 (a leader counting its unsynced entries,
+   * etcd#14370) loses a committed entry: the coverage mark
+   * `leaderCrashedAckedUnsynced`. With the usual sub-tick disks the swarm
+   * never reached it.
+   */
+  readonly slowDisks: { readonly latencyMsMin: number; readonly latencyMsMax: number } | null;
 }
 
 /** Draws a world's parameters. Draw order is part of the seed's meaning: add new draws at the end. */
@@ -129,9 +139,12 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     leaseReads,
     downMsMin: leaseReads ? 2 * electionMsMax : 0,
     unsafeReads: false,
+    slowDisks: null,
   };
   // After every older draw (those in the literal above too), so a seed keeps its world.
-  return { ...params, faults: drawLaterFaults(random, mix, request.faults) };
+  const faults = drawLaterFaults(random, mix, request.faults);
+  const slowDisks = chance(random, 0.25) ? { latencyMsMin: 0, latencyMsMax: 4 * tickIntervalMs } : null;
+  return { ...params, faults, slowDisks };
 }
 
 /** Fault kinds added after seeds were first recorded: each is switched on by a draw at the end of {@link drawParams}. */

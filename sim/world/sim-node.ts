@@ -83,7 +83,9 @@ export class SimNode {
     /** True for a node churn created: it joins the running cluster instead of founding it. */
     readonly joins = false,
   ) {
-    this.disk = new SimDisk(diskRandom, host.params.disk, (event) => host.disk(this, event));
+    const slow = host.params.slowDisks;
+    const disk = slow === null ? host.params.disk : { ...host.params.disk, latencyMsMin: slow.latencyMsMin, latencyMsMax: slow.latencyMsMax };
+    this.disk = new SimDisk(diskRandom, disk, (event) => host.disk(this, event));
     this.machine = host.createStateMachine();
   }
 

@@ -9,8 +9,8 @@ import { describe, expect, test } from 'vitest';
 import { formatRunReport, runSeed } from '../../../sim/runtime/run.js';
 
 const RECORDED = [
-  { seed: 7, options: { durationMs: 2000 }, traceHash: '37bfc1ebe034cfd1' },
-  { seed: 42, options: { durationMs: 2000 }, traceHash: '1e8d8982912e75e0' },
+  { seed: 7, options: { durationMs: 2000 }, traceHash: 'fa420affd1f0a5fd' },
+  { seed: 42, options: { durationMs: 2000 }, traceHash: '9a67eb705dd1be5a' },
 ] as const;
 
 describe('replaying a recorded seed', () => {

@@ -72,4 +72,9 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   emit<K extends keyof Events & string>(event: K, ...args: Events[K]): void {
     this.emitter.emit(event, ...args);
   }
+
+  /** @internal True when `event` has listeners: a hot path (an event per applied entry) checks before building its arguments. */
+  listening(event: keyof Events & string): boolean {
+    return this.emitter.listenerCount(event) > 0;
+  }
 }

@@ -500,7 +500,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.appliedIndex = entry.index;
     this.snapshotTaker.applied(entry.data.byteLength);
     this.waiters.applied(entry.index, entry.term, outcome);
-    this.emit('apply', entry.index);
+    if (this.listening('apply')) this.emit('apply', entry.index);
     return undefined;
   }
 

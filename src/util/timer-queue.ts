@@ -1,6 +1,11 @@
 import { assert } from './assert.js';
 import type { Clock, TimerHandle } from './clock.js';
 
+/** Something with a deadline of its own: {@link TimerQueue.setDeadline} calls `deadlinePassed` instead of a callback. */
+export interface HasDeadline {
+  deadlinePassed(): void;
+}
+
 /** One deadline in a {@link TimerQueue}. */
 class QueuedTimer implements TimerHandle {
   /** Position in the heap, or -1 once fired or cancelled. */
@@ -10,7 +15,8 @@ class QueuedTimer implements TimerHandle {
     readonly atMs: number,
     /** Insertion order: deadlines that fall at the same time fire in the order they were set. */
     readonly sequence: number,
-    readonly callback: () => void,
+    /** What runs when the deadline passes: a callback, or an object's `deadlinePassed` (no closure per deadline). */
+    readonly callback: (() => void) | HasDeadline,
   ) {}
 
   get id(): number {
@@ -49,6 +55,15 @@ export class TimerQueue implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    return this.add(callback, delayMs);
+  }
+
+  /** Like {@link setTimeout}, calling `target.deadlinePassed()`: a request that is its own deadline needs no closure. */
+  setDeadline(target: HasDeadline, delayMs: number): TimerHandle {
+    return this.add(target, delayMs);
+  }
+
+  private add(callback: (() => void) | HasDeadline, delayMs: number): TimerHandle {
     const timer = new QueuedTimer(this.clock.now() + Math.max(0, delayMs), this.sequence++, callback);
     timer.slot = this.heap.length;
     this.heap.push(timer);
@@ -74,7 +89,9 @@ export class TimerQueue implements Clock {
     const now = this.clock.now();
     for (let top = this.heap[0]; top !== undefined && top.atMs <= now; top = this.heap[0]) {
       this.removeAt(0);
-      top.callback();
+      const callback = top.callback;
+      if (typeof callback === 'function') callback();
+      else callback.deadlinePassed();
     }
     this.arm();
   }

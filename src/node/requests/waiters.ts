@@ -2,6 +2,8 @@ import type { Index, Term } from '../../core/types.js';
 import { AbortedError, ProposalLostError, TimeoutError } from '../../errors.js';
 import { assert } from '../../util/assert.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
+import { TimerQueue } from '../../util/timer-queue.js';
+import type { HasDeadline } from '../../util/timer-queue.js';
 
 /** A promise's settle functions with the timer and abort listener that guard it. */
 export interface Deferred<T> {
@@ -43,7 +45,7 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
  * of closures: every request makes one, so the fewer objects the better.
  * `resolve` and `reject` are methods: call them on the deferred.
  */
-class GuardedDeferred<T> implements Deferred<T> {
+class GuardedDeferred<T> implements Deferred<T>, HasDeadline {
   readonly promise: Promise<T>;
   settled = false;
   private resolvePromise!: (value: T) => void;
@@ -70,7 +72,7 @@ class GuardedDeferred<T> implements Deferred<T> {
       this.rejectPromise(new AbortedError(what, { cause: signal.reason }));
       return;
     }
-    this.timer = clock.setTimeout(() => this.expire(), timeoutMs);
+    this.timer = clock instanceof TimerQueue ? clock.setDeadline(this, timeoutMs) : clock.setTimeout(() => this.deadlinePassed(), timeoutMs);
     if (signal !== undefined) {
       this.onAbort = () => this.abort();
       signal.addEventListener('abort', this.onAbort, { once: true });
@@ -85,7 +87,8 @@ class GuardedDeferred<T> implements Deferred<T> {
     if (this.finish(false)) this.rejectPromise(error);
   }
 
-  private expire(): void {
+  /** @internal The deadline passed before the deadline settled: it rejects with `TimeoutError`. */
+  deadlinePassed(): void {
     if (this.finish(true)) this.rejectPromise(new TimeoutError(this.what, this.timeoutMs));
   }
 

@@ -109,6 +109,17 @@ export interface NodeLimits {
   readonly maxInflightMsgs?: number;
   /** Entry bytes in one AppendEntries. @defaultValue 1 MiB */
   readonly maxMsgBytes?: number;
+  /**
+   * Entry bytes in flight to one follower (sent, not yet acknowledged); 0
+   * leaves only `maxInflightMsgs` × `maxMsgBytes` as the bound. @defaultValue 0
+   */
+  readonly maxInflightBytes?: number;
+  /**
+   * Bytes of committed entries one Ready hands to the apply queue: the
+   * owner loop's bound on entries per Ready (the apply queue holds at most
+   * one Ready's worth beyond what was applied). @defaultValue 16 MiB
+   */
+  readonly maxCommittedBytesPerReady?: number;
   /** Proposals waiting for their result at once on this node; past it, `propose` rejects with `ProposalDroppedError`. @defaultValue 100000 */
   readonly maxPendingProposals?: number;
   /** Client sessions remembered for exactly-once retries (least recently used forgotten first). @defaultValue 10000 */
@@ -184,6 +195,8 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
       maxUncommittedBytes: positive('limits.maxUncommittedBytes', limits.maxUncommittedBytes, 64 * MiB),
       maxInflightMsgs: positive('limits.maxInflightMsgs', limits.maxInflightMsgs, 256),
       maxMsgBytes: positive('limits.maxMsgBytes', limits.maxMsgBytes, MiB),
+      maxInflightBytes: nonNegative('limits.maxInflightBytes', limits.maxInflightBytes, 0),
+      maxCommittedBytesPerReady: positiveInteger('limits.maxCommittedBytesPerReady', limits.maxCommittedBytesPerReady, 16 * MiB),
       maxPendingProposals: positive('limits.maxPendingProposals', limits.maxPendingProposals, 100_000),
       maxSessions: positive('limits.maxSessions', limits.maxSessions, 10_000),
       maxPendingReads: positiveInteger('limits.maxPendingReads', limits.maxPendingReads, 100_000),
@@ -255,6 +268,8 @@ export function coreConfig<Result>(options: ResolvedNodeOptions<Result>, applied
     maxClockDriftTicks: options.maxClockDriftTicks,
     maxInflightMsgs: options.limits.maxInflightMsgs,
     maxMsgBytes: options.limits.maxMsgBytes,
+    maxInflightBytes: options.limits.maxInflightBytes,
+    maxCommittedBytesPerReady: options.limits.maxCommittedBytesPerReady,
     maxEntryBytes: options.limits.maxCommandBytes + MAX_COMMAND_OVERHEAD_BYTES,
     maxUncommittedBytes: options.limits.maxUncommittedBytes,
     maxPendingReadIndex: options.limits.maxPendingReads,

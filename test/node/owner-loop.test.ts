@@ -71,7 +71,18 @@ describe('the owner loop', () => {
     for (const id of c.ids) expect(c.entry(id).machine.items.slice(1)).toEqual(Array.from({ length: 40 }, (_, i) => `q${i}`));
   });
 
+  test('limits.maxCommittedBytesPerReady bounds the entries per Ready: with room for one, all still apply in order, once', async () => {
+    const c = await startCluster(undefined, undefined, { limits: { maxCommittedBytesPerReady: 1 } });
+    const leader = await c.waitForLeader();
+    const results = await c.run(Promise.all(Array.from({ length: 20 }, (_, i) => c.node(leader).propose(text(`r${i}`)))));
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await c.advance(10 * TICK_MS);
+    for (const id of c.ids) expect(c.entry(id).machine.items).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
+  });
+
   test('limits are validated: a turn bound must be a positive integer', async () => {
+    await expect(NodeCluster.start(undefined, undefined, { limits: { maxCommittedBytesPerReady: 0 } })).rejects.toMatchObject({ code: 'KEEL_INVALID_CONFIG', field: 'limits.maxCommittedBytesPerReady' });
+    await expect(NodeCluster.start(undefined, undefined, { limits: { maxInflightBytes: -1 } })).rejects.toMatchObject({ code: 'KEEL_INVALID_CONFIG', field: 'limits.maxInflightBytes' });
     await expect(NodeCluster.start(undefined, undefined, { limits: { maxInputsPerTurn: 0 } })).rejects.toMatchObject({ code: 'KEEL_INVALID_CONFIG', field: 'limits.maxInputsPerTurn' });
     await expect(NodeCluster.start(undefined, undefined, { limits: { maxAppliesPerTurn: 1.5 } })).rejects.toMatchObject({ code: 'KEEL_INVALID_CONFIG', field: 'limits.maxAppliesPerTurn' });
     await expect(NodeCluster.start(undefined, undefined, { limits: { maxPendingReads: -1 } })).rejects.toMatchObject({ code: 'KEEL_INVALID_CONFIG', field: 'limits.maxPendingReads' });

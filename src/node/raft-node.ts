@@ -105,7 +105,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.deadlines = deadlines;
     this.reads = new ReadBarriers(id, deadlines, limits.maxPendingReads);
     this.transfers = new LeadershipTransfers({ id, clock: deadlines });
-    this.forwarding = new ForwardedProposals({ id, clock: deadlines, send: (to, message) => transport.send(to, message) });
+    this.forwarding = new ForwardedProposals({ id, clock: deadlines, transport });
     this.sender = new SnapshotSender(
       id,
       options.snapshots,
@@ -170,13 +170,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       transferLeadership: (target, timeoutMs, signal) => this.transferLeadership(target, signal === undefined ? { timeoutMs } : { timeoutMs, signal }),
       throwIfStopped: () => this.checkRunning(),
     });
-    this.applier = new EntryApplier<Result>({
-      core: this.core,
-      sessions,
-      stateMachine: options.stateMachine,
-      members: this.members,
-      finish: (entry, outcome) => this.finishApply(entry, outcome),
-    });
+    this.applier = new EntryApplier<Result>({ core: this.core, sessions, stateMachine: options.stateMachine, members: this.members });
     this.loop = new OwnerLoop<Result>(
       {
         core: this.core,
@@ -486,7 +480,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** The node's side of the owner loop: its own state, which the loop's turns update. */
   private loopNode(): LoopNode {
     return {
-      apply: (entry) => this.applier.apply(entry),
+      apply: (entry) => {
+        const outcome = this.applier.apply(entry);
+        if (outcome instanceof Promise) return outcome.then((settled) => this.finishApply(entry, settled));
+        this.finishApply(entry, outcome);
+        return undefined;
+      },
       appliedIndex: () => this.appliedIndex,
       installSnapshot: (meta) => this.installSnapshot(meta),
       onTick: (core) => this.membershipChanges.onTick(core),
@@ -496,12 +495,12 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     };
   }
 
-  private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): undefined {
+  /** `entry` was applied with `outcome`: the apply index advances and its waiter (if any) settles. */
+  private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): void {
     this.appliedIndex = entry.index;
     this.snapshotTaker.applied(entry.data.byteLength);
     this.waiters.applied(entry.index, entry.term, outcome);
     if (this.listening('apply')) this.emit('apply', entry.index);
-    return undefined;
   }
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {

@@ -8,15 +8,19 @@ import type { SessionRequest } from './session.js';
 import type { StateMachine } from '../state-machine.js';
 import type { ApplyOutcome } from '../requests/waiters.js';
 
-/** What {@link EntryApplier} needs from its node. */
-export interface EntryApplierHost<Result> {
-  readonly core: RawNode;
+/** What {@link EntryApplier} applies entries to: plain state, no callbacks. */
+export interface ApplyTargets<Result> {
+  /** Read-only: the configuration at a config entry's index. */
+  readonly core: Pick<RawNode, 'membershipAt'>;
   readonly sessions: SessionTable;
   readonly stateMachine: StateMachine<Result>;
   readonly members: Pick<KnownMembers, 'configurationApplied' | 'applyAddress'>;
-  /** Records that `entry` was applied with `outcome`: advances the apply index and settles its waiter. */
-  finish(entry: Entry, outcome: ApplyOutcome<Result>): undefined;
 }
+
+/** The outcome of applying one entry; a promise only when the state machine's `apply` returned one. */
+export type Applied<Result> = ApplyOutcome<Result> | Promise<ApplyOutcome<Result>>;
+
+const NOTHING: ApplyOutcome<never> = { ok: true, result: undefined as never };
 
 /**
  * The apply path: hands each committed entry to whoever owns it — the
@@ -26,37 +30,37 @@ export interface EntryApplierHost<Result> {
  * checked against the table first and applied only if it is new.
  */
 export class EntryApplier<Result> {
-  constructor(private readonly host: EntryApplierHost<Result>) {}
+  constructor(private readonly host: ApplyTargets<Result>) {}
 
-  /** Applies one committed entry; returns a promise only when the state machine's `apply` did. */
-  apply(entry: Entry): Promise<void> | undefined {
+  /** Applies one committed entry and returns its outcome for the proposer; a promise only when the state machine's `apply` returned one. */
+  apply(entry: Entry): Applied<Result> {
     // A configuration entry is the core's business (it took effect when appended), not the state machine's.
     if (entry.type === 'config') {
       this.host.members.configurationApplied(this.host.core.membershipAt(entry.index));
-      return this.host.finish(entry, { ok: true, result: undefined as Result });
+      return NOTHING;
     }
     // The common case, a command without a session, skips the decoded payload object.
     if (entry.data[0] === PAYLOAD_COMMAND) return this.applyCommand(entry, null, entry.data.subarray(1));
     const payload = decodePayload(entry.index, entry.data);
-    if (payload.kind === 'noop') return this.host.finish(entry, { ok: true, result: undefined as Result });
+    if (payload.kind === 'noop') return NOTHING;
     if (payload.kind === 'memberAddress') {
       this.host.members.applyAddress(payload.id, payload.address);
-      return this.host.finish(entry, { ok: true, result: undefined as Result });
+      return NOTHING;
     }
-    if (payload.kind === 'openSession') return this.host.finish(entry, { ok: true, result: this.host.sessions.register(entry.index) as Result });
+    if (payload.kind === 'openSession') return { ok: true, result: this.host.sessions.register(entry.index) as Result };
     if (payload.kind === 'closeSession') {
       this.host.sessions.close(payload.id);
-      return this.host.finish(entry, { ok: true, result: undefined as Result });
+      return NOTHING;
     }
     const session = payload.session;
     const decision = session === null ? null : this.host.sessions.check(session, payload.command);
-    if (decision?.kind === 'duplicate') return this.host.finish(entry, decision.outcome as ApplyOutcome<Result>);
-    if (decision?.kind === 'refuse') return this.host.finish(entry, { ok: false, error: decision.error });
+    if (decision?.kind === 'duplicate') return decision.outcome as ApplyOutcome<Result>;
+    if (decision?.kind === 'refuse') return { ok: false, error: decision.error };
     return this.applyCommand(entry, session, payload.command);
   }
 
   /** Hands a command to the state machine; a promise only when its `apply` returned one. */
-  private applyCommand(entry: Entry, session: SessionRequest | null, command: Uint8Array): Promise<void> | undefined {
+  private applyCommand(entry: Entry, session: SessionRequest | null, command: Uint8Array): Applied<Result> {
     let result: Result | Promise<Result>;
     try {
       result = this.host.stateMachine.apply({ index: entry.index, term: entry.term, command });
@@ -77,9 +81,9 @@ export class EntryApplier<Result> {
    * encoded now, on every node alike, since the table keeps it for retries
    * and snapshots.
    */
-  private complete(entry: Entry, session: SessionRequest | null, command: Uint8Array, result: Result): undefined {
-    if (session === null) return this.host.finish(entry, { ok: true, result });
-    return this.host.finish(entry, this.host.sessions.record(session, command, entry.index, result) as ApplyOutcome<Result>);
+  private complete(entry: Entry, session: SessionRequest | null, command: Uint8Array, result: Result): ApplyOutcome<Result> {
+    if (session === null) return { ok: true, result };
+    return this.host.sessions.record(session, command, entry.index, result) as ApplyOutcome<Result>;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { RawNode } from '../../core/raw-node.js';
 import type { Index, NodeId, Term } from '../../core/types.js';
 import { KeelError, NotLeaderError } from '../../errors.js';
-import type { ForwardProposal, ForwardResult, NodeMessage } from '../../transport/transport.js';
+import type { ForwardProposal, ForwardResult, Transport } from '../../transport/transport.js';
 import type { Clock } from '../../util/clock.js';
 import { guardedPromise } from './waiters.js';
 import type { Deferred } from './waiters.js';
@@ -20,7 +20,7 @@ export class RemoteProposalError extends KeelError {
 export interface ForwardingHost {
   readonly id: NodeId;
   readonly clock: Clock;
-  send(to: NodeId, message: NodeMessage): void;
+  readonly transport: Pick<Transport, 'send'>;
 }
 
 /**
@@ -38,7 +38,7 @@ export class ForwardedProposals {
     const requestId = this.nextRequestId++;
     const deferred = guardedPromise<{ index: Index; term: Term }>('forwarded proposal', this.host.clock, timeoutMs, signal, () => this.forwarded.delete(requestId));
     this.forwarded.set(requestId, deferred);
-    this.host.send(leader, { kind: 'forward', from: this.host.id, to: leader, requestId, payload });
+    this.host.transport.send(leader, { kind: 'forward', from: this.host.id, to: leader, requestId, payload });
     return deferred.promise;
   }
 
@@ -48,7 +48,7 @@ export class ForwardedProposals {
    * stops the node); a refusal goes back to the follower.
    */
   answer(core: Pick<RawNode, 'propose'>, request: ForwardProposal): void {
-    const reply = (result: ForwardResult): void => this.host.send(request.from, result);
+    const reply = (result: ForwardResult): void => this.host.transport.send(request.from, result);
     const base = { kind: 'forwardResult', from: this.host.id, to: request.from, requestId: request.requestId } as const;
     try {
       const receipt = core.propose(request.payload);

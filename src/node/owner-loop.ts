@@ -172,6 +172,7 @@ export class OwnerLoop<Result> {
       if (this.inFlight === null && this.parts.core.hasReady()) this.startReady();
       this.applyCommitted();
       this.node.afterTurn();
+      this.checkAfterTurn();
       // The turn's messages leave now, together, rather than at the transport's own next opportunity.
       this.parts.transport.flush?.();
     } catch (error) {
@@ -181,6 +182,15 @@ export class OwnerLoop<Result> {
       this.inTurn = false;
     }
     if (this.hasWork()) this.schedule();
+  }
+
+  /** What must hold after every turn: nothing applied past what is committed, nor past what is durable here. */
+  private checkAfterTurn(): void {
+    const applied = this.node.appliedIndex();
+    const commit = this.parts.core.commitIndex;
+    if (!(applied <= commit && applied <= this.durableIndex)) {
+      assert(false, `owner loop: applied ${applied} beyond commit ${commit} or durable ${this.durableIndex}`);
+    }
   }
 
   /** Work left for another turn: inputs beyond this turn's bound, a Ready to take, entries to apply. */
@@ -305,6 +315,8 @@ export class OwnerLoop<Result> {
 
   private startReady(): void {
     const { core, transport, sender } = this.parts;
+    // One Ready at a time: the core hands out nothing twice, and the loop never holds two.
+    assert(this.inFlight === null && !this.persisted, 'owner loop: taking a Ready while another is in flight');
     const ready = core.ready();
     sendAll(ready.parallelMessages, transport, sender);
     if (ready.hardState !== null) this.hardState = ready.hardState;
@@ -336,6 +348,8 @@ export class OwnerLoop<Result> {
       await this.applyQueue.whenIdle();
       if (this.stopped) return;
       await this.node.installSnapshot(ready.snapshot);
+      // Stored (and the state machine restored) before the Ready completes: turns in between may see it applied.
+      this.durableIndex = ready.snapshot.index;
     }
     if (ready.mustSync && !this.stopped) await this.parts.storage.append(ready.entries, this.hardState ?? undefined);
   }

@@ -105,7 +105,7 @@ export class OwnerLoop<Result> {
   private batch: QueuedProposal<Result>[] = [];
   /** Where the batch's proposals go once proposed (or when this node is not the leader). */
   private readonly proposalRoutes: ProposalRoutes<Result>;
-  /** The running write, asynchronous apply or snapshot, for close() to wait on. */
+  /** The running write or asynchronous apply, for close() to wait on. */
   private lastWork: Promise<void> = Promise.resolve();
 
   constructor(

@@ -40,7 +40,7 @@ interface Transfer {
 /**
  * Leader side of InstallSnapshot: streams the newest snapshot to each follower
  * that needs one, in chunks with a bounded window, resuming from the offset
- * the follower reports. Runs beside the Ready loop, so heartbeats and
+ * the follower reports. Runs beside the owner loop, so heartbeats and
  * replication to other followers continue while a large snapshot is sent.
  */
 export class SnapshotSender {

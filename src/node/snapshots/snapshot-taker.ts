@@ -56,7 +56,7 @@ const ABANDONED = Symbol('abandoned');
 type WriteOutcome = 'committed' | 'abandoned';
 
 /**
- * This node's own snapshots. {@link maybeTake} is called by the Ready loop
+ * This node's own snapshots. {@link maybeTake} is called by the owner loop
  * after each Ready; when a snapshot is due it **captures** the state
  * synchronously at the applied index (the state machine's `capture()`, the
  * session table, the member addresses, the configuration at that index) and

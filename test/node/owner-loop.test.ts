@@ -3,21 +3,12 @@
  * goes through the inbox, a turn batches what arrived together, every bound
  * holds, every request settles exactly once and nothing throws synchronously.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { InvalidArgumentError, NodeClosedError, ReadDroppedError } from '../../src/errors.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
-import { NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
+import { NodeCluster, TICK_MS, text, clustersClosedAfterEach } from '../support/node-cluster.js';
 
-let cluster: NodeCluster | null = null;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = null;
-});
-
-async function startCluster(...args: Parameters<typeof NodeCluster.start>): Promise<NodeCluster> {
-  cluster = await NodeCluster.start(...args);
-  return cluster;
-}
+const startCluster = clustersClosedAfterEach();
 
 /** Counts the AppendEntries that carry entries, per sender, through the network's policy hook. */
 function countAppends(c: NodeCluster): { appendsWithEntries: number; entriesSent: number } {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   AbortedError,
   InvalidArgumentError,
@@ -15,18 +15,9 @@ import { VirtualClock } from '../../src/util/clock.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import { LocalNetwork } from '../../src/transport/local-network.js';
-import { ELECTION_TICKS, ListStateMachine, NodeCluster, TICK_MS, text } from '../support/node-cluster.js';
+import { ELECTION_TICKS, ListStateMachine, TICK_MS, text, clustersClosedAfterEach } from '../support/node-cluster.js';
 
-let cluster: NodeCluster | null = null;
-afterEach(async () => {
-  await cluster?.close();
-  cluster = null;
-});
-
-async function startCluster(...args: Parameters<typeof NodeCluster.start>): Promise<NodeCluster> {
-  cluster = await NodeCluster.start(...args);
-  return cluster;
-}
+const startCluster = clustersClosedAfterEach();
 
 describe('RaftNode: propose and apply', () => {
   test('a proposal on the leader resolves with the state machine result once applied, and every node applies it', async () => {
@@ -286,7 +277,6 @@ describe('RaftNode: maxClockDriftTicks', () => {
       );
       outcomes.push(outcome);
       await c.close();
-      cluster = null;
     }
     expect(outcomes).toEqual(['served', 'timeout']);
   });

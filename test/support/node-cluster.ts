@@ -4,6 +4,7 @@
  * with MemoryStorage and MemorySnapshotStore and a small replicated log state
  * machine (a list of strings).
  */
+import { afterEach } from 'vitest';
 import { RaftNode } from '../../src/node/raft-node.js';
 import type { AppliedCommand, SnapshotPoint, SnapshotSource, StateMachine } from '../../src/node/state-machine.js';
 import { VirtualClock } from '../../src/util/clock.js';
@@ -192,3 +193,20 @@ export class NodeCluster {
 }
 
 export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+/**
+ * For a test file: returns a `NodeCluster.start` that remembers every cluster
+ * it starts, and registers an `afterEach` that closes them (closing twice is
+ * harmless, so a test may close one itself).
+ */
+export function clustersClosedAfterEach(): (...args: Parameters<typeof NodeCluster.start>) => Promise<NodeCluster> {
+  const started: NodeCluster[] = [];
+  afterEach(async () => {
+    for (const cluster of started.splice(0)) await cluster.close();
+  });
+  return async (...args) => {
+    const cluster = await NodeCluster.start(...args);
+    started.push(cluster);
+    return cluster;
+  };
+}

@@ -310,7 +310,8 @@ export class RawNode implements CoreReader {
    * Requests a linearizable read barrier. When confirmed, a `ReadState` with
    * this `requestId` appears in a later Ready; the read may be served once
    * the state machine has applied its index. On a follower the request goes to
-   * the leader. Throws `NotLeaderError` when no leader is known. A request is
+   * the leader. Throws `NotLeaderError` when no leader is known, and on the
+   * leader `ReadDroppedError` while `maxPendingReadIndex` reads wait. A request is
    * dropped without an answer if leadership changes first: callers time out
    * and retry.
    *

@@ -133,11 +133,14 @@ export class OwnerLoop<Result> {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    this.parts.clock.setTimeout(() => {
-      this.scheduled = false;
-      this.turn();
-    }, 0);
+    this.parts.clock.setTimeout(this.scheduledTurn, 0);
   }
+
+  /** The scheduled turn's callback, made once rather than a closure per scheduling. */
+  private readonly scheduledTurn = (): void => {
+    this.scheduled = false;
+    this.turn();
+  };
 
   /**
    * A write or an asynchronous apply completed: run a turn now, in the

@@ -1,7 +1,7 @@
 import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import type { ProposalReceipt } from '../core/raw-node.js';
 import type { NodeId } from '../core/types.js';
-import type { NodeMessage } from '../transport/transport.js';
+import type { ReplicaMessage } from '../transport/transport.js';
 import { assert } from '../util/assert.js';
 import type { Deferred } from './requests/waiters.js';
 
@@ -34,7 +34,7 @@ export type Input =
   /** A command (or a runtime payload such as a member address) to append; `request` is null when nobody waits for it. */
   | { readonly kind: 'propose'; readonly payload: Uint8Array; readonly request: ProposalRequest | null }
   | { readonly kind: 'read'; readonly request: ReadRequest }
-  | { readonly kind: 'message'; readonly message: NodeMessage }
+  | { readonly kind: 'message'; readonly message: ReplicaMessage }
   | { readonly kind: 'unreachable'; readonly peer: NodeId }
   | { readonly kind: 'snapshotStatus'; readonly peer: NodeId; readonly succeeded: boolean }
   | { readonly kind: 'tick' }

@@ -22,8 +22,27 @@ import type { Transport } from '../transport/transport.js';
 import type { LeadershipTransfers } from './requests/leadership-transfers.js';
 import type { AwaitingLeader } from './requests/awaiting-leader.js';
 
+/**
+ * Runs owner loops' turns. Without one, a loop schedules its own turns on its
+ * clock. A host running many Raft groups passes its own (src/host/host-loop.ts):
+ * it runs the turns of every group with work in rounds, one bounded turn per
+ * group per round, then sends the round's messages together.
+ */
+export interface TurnScheduler {
+  /** Asks for `loop.runScheduledTurn()` to be called soon; called at most once until that happens. */
+  schedule(loop: ScheduledLoop): void;
+}
+
+/** What a {@link TurnScheduler} calls. */
+export interface ScheduledLoop {
+  /** Runs the turn that was scheduled. */
+  runScheduledTurn(): void;
+}
+
 /** The collaborators the loop drives: each is plain state or a small module; none holds the core. */
 export interface LoopParts<Result> {
+  /** Who runs the turns; absent: the loop's own clock timer. */
+  readonly scheduler?: TurnScheduler | undefined;
   readonly core: RawNode;
   readonly clock: Clock;
   readonly limits: LoopLimits;
@@ -84,7 +103,7 @@ export interface LoopNode {
  * Designed to drive one core today and many (one per Raft group) later: the
  * loop keeps no state outside this object and its parts.
  */
-export class OwnerLoop<Result> {
+export class OwnerLoop<Result> implements ScheduledLoop {
   private readonly inbox = new Inbox();
   /** A turn is scheduled on the clock and has not run yet. */
   private scheduled = false;
@@ -133,7 +152,13 @@ export class OwnerLoop<Result> {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    this.parts.clock.setTimeout(this.scheduledTurn, 0);
+    if (this.parts.scheduler === undefined) this.parts.clock.setTimeout(this.scheduledTurn, 0);
+    else this.parts.scheduler.schedule(this);
+  }
+
+  /** Runs the turn a {@link TurnScheduler} was asked for. */
+  runScheduledTurn(): void {
+    this.scheduledTurn();
   }
 
   /** The scheduled turn's callback, made once rather than a closure per scheduling. */
@@ -146,10 +171,13 @@ export class OwnerLoop<Result> {
    * A write or an asynchronous apply completed: run a turn now, in the
    * completion's own callback, rather than one event-loop iteration later
    * (a follower's acknowledgement leaves as soon as its write is durable).
-   * Turns never nest: inside a turn, this only schedules one.
+   * Turns never nest: inside a turn, this only schedules one. Under a host's
+   * scheduler it schedules one too: the host's next round runs it, with the
+   * turns of every other group whose write completed in the same batch, and
+   * their messages leave together.
    */
   private turnNow(): void {
-    if (this.inTurn) this.schedule();
+    if (this.inTurn || this.parts.scheduler !== undefined) this.schedule();
     else this.turn();
   }
 

@@ -26,7 +26,7 @@ import { restoreFromSnapshot, restoreState } from './snapshots/snapshot-restore.
 import { SnapshotTaker } from './snapshots/snapshot-taker.js';
 import { EntryApplier } from './apply/entry-applier.js';
 import { OwnerLoop } from './owner-loop.js';
-import type { LoopNode } from './owner-loop.js';
+import type { LoopNode, TurnScheduler } from './owner-loop.js';
 import type { Input, ProposalRequest } from './inbox.js';
 import { LeadershipTransfers } from './requests/leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
@@ -36,6 +36,16 @@ import { ApplyWaiters, guardedPromise } from './requests/waiters.js';
 import type { ApplyOutcome } from './requests/waiters.js';
 
 export { RemoteProposalError } from './requests/forwarded-proposals.js';
+
+/**
+ * What a multi-group host provides a group's replica: who runs its owner
+ * loop's turns. A hosted node also sets no tick timer: the host calls
+ * {@link RaftNode.hostTick} from its one ticker.
+ * @internal
+ */
+export interface HostedBy {
+  readonly scheduler: TurnScheduler;
+}
 export type { NodeStatus } from './node-status.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
 
@@ -89,7 +99,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
 
-  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
+  private constructor(
+    options: ResolvedNodeOptions<Result>,
+    appliedIndex: Index,
+    sessions: SessionTable,
+    addresses: MemberAddresses,
+    host: HostedBy | null,
+  ) {
     super();
     this.options = options;
     this.sessions = sessions;
@@ -174,6 +190,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.loop = new OwnerLoop<Result>(
       {
         core: this.core,
+        scheduler: host?.scheduler,
         clock,
         limits,
         storage: options.storage,
@@ -196,16 +213,35 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * the core from storage, attaches the transport and starts ticking.
    * Rejects with `InvalidConfigError` for invalid options.
    */
-  static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+  static open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+    return RaftNode.openHosted(options, null);
+  }
+
+  /**
+   * Opens a node as one group's replica on a multi-group host: `host` runs its
+   * turns and its ticks (src/host/raft-host.ts). `RaftNode.open` is this with no host.
+   * @internal used by `RaftHost`.
+   */
+  static async openHosted<Result = unknown>(options: RaftNodeOptions<Result>, host: HostedBy | null): Promise<RaftNode<Result>> {
     const resolved = resolveNodeOptions(options);
     const sessions = new SessionTable(resolved.limits.maxSessions);
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
-    const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses);
+    const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses, host);
     await resolved.transport.start(transportHandler((input) => node.loop.enqueue(input)));
-    node.scheduleTick();
+    if (host === null) node.scheduleTick();
     node.loop.schedule();
     return node;
+  }
+
+  /**
+   * One tick of the host's shared ticker, for a node opened by a host (which
+   * sets no tick timer of its own). Ignored once the node stopped or was removed.
+   * @internal used by `RaftHost`.
+   */
+  hostTick(): void {
+    if (this.state !== 'running' || this.members.removed) return;
+    this.loop.enqueue({ kind: 'tick' });
   }
 
   /** This node's id. */

@@ -12,6 +12,7 @@ import { LevelStorage } from './level.js';
 import type { LevelStorageOptions } from './level-options.js';
 import { DEFAULT_MAX_BATCH_BYTES, isMembership } from './level-options.js';
 import { PrefixedCommitter } from './prefixed-committer.js';
+import type { GroupListing, GroupLogs } from './group-logs.js';
 
 /** Options of {@link LevelEngine.open}. */
 export interface LevelEngineOptions {
@@ -28,11 +29,7 @@ export interface LevelEngineOptions {
 /** Options of one group's storage in the engine: those of {@link LevelStorageOptions} that are per group. */
 export type GroupStorageOptions = Omit<LevelStorageOptions, 'location' | 'nodeId' | 'clusterId' | 'maxBatchBytes'>;
 
-/** A group recorded in the engine's registry, as {@link LevelEngine.listGroups} finds it. */
-export type GroupListing =
-  | { readonly group: GroupId; readonly membership: Membership | null; readonly error?: undefined }
-  /** The group's registry record is damaged: the group cannot be opened, the others can. */
-  | { readonly group: GroupId; readonly error: CorruptionError };
+export type { GroupListing } from './group-logs.js';
 
 /** Statistics of the shared database. */
 export interface LevelEngineStats {
@@ -70,7 +67,7 @@ const SUBLEVEL_OPTIONS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as c
  * naming the group; the other groups open. A failed shared batch fails every
  * group: the batch held writes of several of them.
  */
-export class LevelEngine {
+export class LevelEngine implements GroupLogs {
   private readonly shared: GroupCommit;
   private readonly open = new Map<GroupId, LevelStorage>();
   /** Callbacks that mark each open group's storage failed when the shared batch fails. */

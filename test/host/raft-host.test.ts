@@ -81,7 +81,7 @@ describe('RaftHost', () => {
       kind: 'groups',
       from: 'h2',
       to: 'h1',
-      items: [{ group: 'nope', message: { kind: 'raft', message: { type: 'heartbeat', from: 'h2', to: 'h1', term: 99, commit: 0 } } }],
+      items: [{ group: 'nope', message: { kind: 'raft', message: { type: 'heartbeat', from: 'h2', to: 'h1', term: 99, commit: 0, readRound: 0 } } }],
     });
     await cluster.clock.advance(TICK_MS);
 

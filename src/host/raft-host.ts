@@ -12,6 +12,8 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { checkGroupId } from '../util/group-id.js';
 import type { GroupId } from '../util/group-id.js';
 import type { Random } from '../util/random.js';
+import { GroupQuiescence } from './group-quiescence.js';
+import type { QuiescenceStats } from './group-quiescence.js';
 import { HostLoop } from './host-loop.js';
 import type { HostLoopStats } from './host-loop.js';
 import { HostTransport } from './host-transport.js';
@@ -56,6 +58,16 @@ export interface RaftHostOptions<Result = unknown> {
   readonly groupDefaults?: GroupDefaults<Result>;
   /** Told about refused input (a message for a group this host does not hold) and groups that failed to open. */
   readonly log?: (record: HostLogRecord) => void;
+  /** Idle groups stop ticking and heartbeating (docs/multi-raft.md, "Quiescence"). */
+  readonly quiescence?: QuiescencePolicy;
+}
+
+/** When idle groups quiesce. */
+export interface QuiescencePolicy {
+  /** @defaultValue true */
+  readonly enabled?: boolean;
+  /** Ticks a group's leader must have had nothing to do before the group quiesces. @defaultValue the groups' `electionTicks` */
+  readonly afterTicks?: number;
 }
 
 /** One thing a host reports through `RaftHostOptions.log`. */
@@ -78,6 +90,7 @@ export interface RaftHostStats {
   readonly failedGroups: number;
   readonly loop: HostLoopStats;
   readonly transport: HostTransportStats;
+  readonly quiescence: QuiescenceStats;
   /** Ticks of the host's ticker. */
   readonly ticks: number;
 }
@@ -114,6 +127,8 @@ export class RaftHost<Result = unknown> {
   private readonly hosts: Set<NodeId>;
   private readonly transport: HostTransport;
   private readonly loop: HostLoop;
+  private readonly quiescence: GroupQuiescence;
+  private readonly quiescenceEnabled: boolean;
   private readonly clock: Clock;
   private readonly tickIntervalMs: number;
   private tickTimer: TimerHandle | null = null;
@@ -126,10 +141,22 @@ export class RaftHost<Result = unknown> {
     this.tickIntervalMs = options.tickIntervalMs ?? 100;
     this.hosts = new Set([options.hostId, ...options.peers]);
     const log = options.log;
+    const electionTicks = options.groupDefaults?.electionTicks ?? 10;
+    this.quiescenceEnabled = options.quiescence?.enabled ?? true;
+    this.quiescence = new GroupQuiescence({
+      hostId: options.hostId,
+      afterTicks: options.quiescence?.afterTicks ?? electionTicks,
+      livenessTimeoutMs: electionTicks * this.tickIntervalMs,
+      now: () => this.clock.now(),
+      lastHeardFrom: (host) => this.transport.lastHeardFrom(host),
+      sendNotice: (to, group, term, index) => this.transport.sendQuiesceNotice(to, group, term, index),
+    });
     this.transport = new HostTransport({
       hostId: options.hostId,
       wire: options.transport,
       clock: this.clock,
+      quiesceNotice: (group, from, term, index) => this.quiescence.onNotice(group, this.groupsById.get(group)?.node as RaftNode<unknown> | undefined, from, term, index),
+      isQuiesced: (group) => this.quiescence.isQuiesced(group),
       ...(log === undefined ? {} : { refused: (from: NodeId, message: string) => log({ level: 'warn', event: 'refused', from, message }) }),
     });
     this.loop = new HostLoop(this.clock, this.transport);
@@ -203,6 +230,7 @@ export class RaftHost<Result = unknown> {
     this.busy.add(group);
     try {
       this.groupsById.delete(group);
+      this.quiescence.forget(group);
       await hosted.node.close();
       await hosted.storage.close();
       await this.options.logs.removeGroup(group);
@@ -241,6 +269,7 @@ export class RaftHost<Result = unknown> {
       failedGroups: this.failed.size,
       loop: this.loop.stats(),
       transport: this.transport.stats(),
+      quiescence: this.quiescence.stats(),
       ticks: this.ticks,
     };
   }
@@ -272,7 +301,7 @@ export class RaftHost<Result = unknown> {
           tickIntervalMs: this.tickIntervalMs,
           ...(parts.random === undefined ? {} : { random: parts.random }),
         },
-        { scheduler: this.loop },
+        { scheduler: this.loop, onInput: (input) => this.quiescence.onInput(group, input) },
       );
     } catch (error) {
       await storage.close().catch(() => undefined);
@@ -306,9 +335,20 @@ export class RaftHost<Result = unknown> {
     this.tickTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
       this.ticks++;
-      for (const { node } of this.groupsById.values()) node.hostTick();
+      if (this.quiescenceEnabled) {
+        for (const [group, { node }] of this.groupsById) this.quiescence.tick(group, node as RaftNode<unknown>);
+        this.quiescence.checkLiveness();
+      } else {
+        for (const { node } of this.groupsById.values()) node.hostTick();
+      }
+      this.transport.heartbeatHosts(this.peerHosts());
       this.scheduleTick();
     }, this.tickIntervalMs);
+  }
+
+  /** Every other host of the cluster. */
+  private *peerHosts(): Iterable<NodeId> {
+    for (const host of this.hosts) if (host !== this.options.hostId) yield host;
   }
 
   private async shutdown(): Promise<void> {

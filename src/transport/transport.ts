@@ -28,12 +28,14 @@ export interface GroupBatch {
   readonly items: readonly GroupItem[];
 }
 
-/** One group's message in a {@link GroupBatch}. */
-export interface GroupItem {
-  /** The Raft group the message belongs to. */
-  readonly group: string;
-  readonly message: ReplicaMessage;
-}
+/**
+ * One item of a {@link GroupBatch}: a group's replica message, or a quiesce
+ * notice: the sender's replica, leader of the group in `term`, stopped ticking
+ * with its log ending at `index`, committed and applied (docs/multi-raft.md).
+ */
+export type GroupItem =
+  | { readonly group: string; readonly message: ReplicaMessage; readonly quiesce?: undefined }
+  | { readonly group: string; readonly quiesce: { readonly term: Term; readonly index: Index }; readonly message?: undefined };
 
 /** A core message. */
 export interface RaftEnvelope {

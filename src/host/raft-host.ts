@@ -249,6 +249,11 @@ export class RaftHost<Result = unknown> {
     return [...this.groupsById.keys()].sort();
   }
 
+  /** Whether this host's replica of `group` is quiesced (docs/multi-raft.md). */
+  isQuiesced(group: GroupId): boolean {
+    return this.quiescence.isQuiesced(group);
+  }
+
   /** Groups found at open whose log could not be opened, with why. They stay closed; the others run. */
   failedGroups(): ReadonlyMap<GroupId, Error> {
     return this.failed;

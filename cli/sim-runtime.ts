@@ -21,6 +21,10 @@ export interface RuntimeSimRequest {
   /** A scenario in the one-line format of `sim/runtime/scenario-codec.ts` (needs a single seed). */
   readonly schedule: string | undefined;
   readonly plantBug: string | undefined;
+  /** The run's event budget (`RunOptions.maxEvents`). */
+  readonly maxEvents: string | undefined;
+  /** The run's held-items budget (`RunOptions.maxHeldItems`). */
+  readonly maxHeldItems: string | undefined;
   /** Where to write the HTML timeline of the (single, or shrunk) run. */
   readonly trace: string | undefined;
   /** Shrink the seed's failure; the number is the budget of candidate runs. */
@@ -68,7 +72,7 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
   } else {
     process.stdout.write(`${formatSwarmReport(swarm)}\n`);
   }
-  return swarm.violations + swarm.livenessFailures > 0 ? 1 : 0;
+  return swarm.violations + swarm.livenessFailures + swarm.budgetFailures > 0 ? 1 : 0;
 }
 
 function runOptions(request: RuntimeSimRequest): RunOptions {
@@ -77,6 +81,8 @@ function runOptions(request: RuntimeSimRequest): RunOptions {
   const options: { -readonly [K in keyof RunOptions]: RunOptions[K] } = { durationMs: Math.round(seconds * 1000) };
   if (request.nodes !== undefined) options.nodes = integerOption('nodes', request.nodes, 3, 3, 7);
   if (request.faults !== undefined) options.faults = parseFaults(request.faults);
+  if (request.maxEvents !== undefined) options.maxEvents = integerOption('max-events', request.maxEvents, 0, 1, 1e15);
+  if (request.maxHeldItems !== undefined) options.maxHeldItems = integerOption('max-held-items', request.maxHeldItems, 0, 1, 1e15);
   if (request.schedule !== undefined) {
     if (request.first !== request.last) throw new UsageError('--schedule replays one seed: give --seed');
     options.scenario = decodeScenario(request.schedule);

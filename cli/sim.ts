@@ -46,6 +46,15 @@ Options:
                   plant a bug in the simulated world to watch it being caught:
                   lying-disk (acknowledges writes before they are durable),
                   unsafe-reads (gets skip the read barrier)
+  --max-events N  most world events one run may take (default 2,000,000 plus
+                  200,000 per simulated second of faults); a run that needs
+                  more is a budget failure: printed with its seed and replay
+                  command, counted as failing
+  --max-held-items N
+                  most items (log entries on the simulated disks, timers and
+                  messages in flight, client operations) a world may hold at
+                  once (default 200,000 plus 20,000 per simulated second of
+                  faults); more is a budget failure, as above
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
@@ -76,6 +85,8 @@ export function runSim(args: readonly string[]): Promise<number> {
       'shrink-runs': { type: 'string' },
       schedule: { type: 'string' },
       'plant-bug': { type: 'string' },
+      'max-events': { type: 'string' },
+      'max-held-items': { type: 'string' },
       core: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -97,12 +108,14 @@ export function runSim(args: readonly string[]): Promise<number> {
         faults: values.faults,
         schedule: values.schedule,
         plantBug: values['plant-bug'],
+        maxEvents: values['max-events'],
+        maxHeldItems: values['max-held-items'],
         trace: values.trace,
         shrinkRuns: values.shrink === true ? integerOption('shrink-runs', values['shrink-runs'], 300, 1, 100_000) : undefined,
         json: values.json === true,
       });
     }
-    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const;
+    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace', 'max-events', 'max-held-items'] as const;
     const misplaced = runtimeOnly.find((name) => values[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} is an option of the runtime simulator, not --core`);
     const [first, last] = seedRange(values.seed, values.seeds, 200);

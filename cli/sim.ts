@@ -4,6 +4,8 @@ import { CoreCluster } from '../src/testing/core-cluster.js';
 import { SeededRandom } from '../src/util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
 import { runRuntimeSim } from './sim-runtime.js';
+import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
+import type { ProgressStream } from './progress.js';
 
 const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
        keel sim --seed N --shrink [--shrink-runs N] [options]
@@ -58,7 +60,13 @@ Options:
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
-Exit code: 0 when nothing was violated, 1 when something was, 2 on bad usage.
+On a terminal, progress goes to stderr while the work runs: runs done out of
+the total, failures so far, the pace and the time left (with --shrink,
+candidate runs out of --shrink-runs and the smallest failing scenario so far).
+Nothing extra is printed with --json or when stderr is not a terminal.
+
+Exit code: 0 when nothing was violated, 1 when something was (a budget
+failure included), 2 on bad usage.
 `;
 
 const ELECTION_TICKS = 5;
@@ -70,8 +78,8 @@ interface RunResult {
   readonly livenessFailure: boolean;
 }
 
-/** `keel sim`: a seeded swarm over the core. */
-export function runSim(args: readonly string[]): Promise<number> {
+/** `keel sim`. Progress goes to `progressStream` (stderr) when it is a terminal. */
+export function runSim(args: readonly string[], progressStream: ProgressStream = process.stderr): Promise<number> {
   return withUsage(HELP, async () => {
     const values = parseOptions(args, {
       seed: { type: 'string' },
@@ -113,7 +121,7 @@ export function runSim(args: readonly string[]): Promise<number> {
         trace: values.trace,
         shrinkRuns: values.shrink === true ? integerOption('shrink-runs', values['shrink-runs'], 300, 1, 100_000) : undefined,
         json: values.json === true,
-      });
+      }, progressStream);
     }
     const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace', 'max-events', 'max-held-items'] as const;
     const misplaced = runtimeOnly.find((name) => values[name] !== undefined);
@@ -121,14 +129,20 @@ export function runSim(args: readonly string[]): Promise<number> {
     const [first, last] = seedRange(values.seed, values.seeds, 200);
     const steps = integerOption('steps', values.steps, 2000, 1, 1_000_000);
     const nodes = values.nodes === undefined ? undefined : integerOption('nodes', values.nodes, 3, 3, 7);
-    const started = performance.now();
+    const progress = ProgressReporter.open({ json: values.json === true, stream: progressStream });
     const results: RunResult[] = [];
+    let failing = 0;
     for (let seed = first; seed <= last; seed++) {
       const result = runSeed(seed, steps, nodes);
       results.push(result);
-      if (result.violation !== null || result.livenessFailure) reportFinding(result, steps, nodes);
+      if (result.violation !== null || result.livenessFailure) {
+        failing++;
+        progress.above(process.stderr, findingText(result, steps, nodes));
+      }
+      progress.update(coreProgressLine(results.length, last - first + 1, failing, progress.elapsedSeconds()));
     }
-    const summary = summarize(results, (performance.now() - started) / 1000);
+    progress.finish();
+    const summary = summarize(results, progress.elapsedSeconds());
     if (values.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary);
     return summary.violations + summary.livenessFailures > 0 ? 1 : 0;
@@ -172,10 +186,16 @@ function runSeed(seed: number, steps: number, nodes: number | undefined): RunRes
   }
 }
 
-function reportFinding(result: RunResult, steps: number, nodes: number | undefined): void {
+function findingText(result: RunResult, steps: number, nodes: number | undefined): string {
   const what = result.violation ?? `liveness: no stable leader and convergence within ${40 * ELECTION_TICKS} ticks after healing`;
   const replay = `npx keel sim --core --seed ${result.seed} --steps ${steps}${nodes === undefined ? '' : ` --nodes ${nodes}`}`;
-  process.stderr.write(`seed ${result.seed}: ${what}\n  after step ${result.stats.steps}; replay: ${replay}\n`);
+  return `seed ${result.seed}: ${what}\n  after step ${result.stats.steps}; replay: ${replay}\n`;
+}
+
+/** The --core swarm's status line: runs done, failures so far, runs per second, time left. */
+function coreProgressLine(done: number, total: number, failing: number, elapsedSeconds: number): string {
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  return `${progressBar(done, total)} ${done}/${total} runs, ${failing} failing, ${rate.toFixed(1)} runs/s, ~${formatDuration(secondsLeft(elapsedSeconds, done, total))} left`;
 }
 
 interface Summary {

@@ -107,6 +107,7 @@ function shrinkJson(result: ShrinkResult): object {
     minimal: result.minimal,
     violation: result.minimalReport.violation,
     livenessFailure: result.minimalReport.livenessFailure,
+    budgetFailure: result.minimalReport.budgetFailure,
     replay: result.minimalReport.replay,
   };
 }

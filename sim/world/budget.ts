@@ -33,6 +33,7 @@ export type BudgetKind = 'events' | 'memory';
 
 /** A run stopped because it spent a budget. */
 export interface BudgetFailure {
+  /** Which budget was spent. */
   readonly budget: BudgetKind;
   /** The budget, in events or held items. */
   readonly limit: number;
@@ -45,6 +46,9 @@ export interface BudgetFailure {
   /** The last trace events before it, oldest first. */
   readonly trace: readonly string[];
 }
+
+/** What a {@link BudgetMeter} reports; the world adds when and what happened last. */
+export type SpentBudget = Omit<BudgetFailure, 'atMs' | 'trace'>;
 
 /** Thrown out of the event loop when a run spends a budget. */
 export class WorldOverBudget extends Error {
@@ -100,18 +104,19 @@ export class BudgetMeter {
 
   /**
    * Called once per event with the events run so far; returns what was
-   * spent, or null while the run is within its budget.
+   * spent, or null while the run is within its event budget.
    */
-  afterEvent(events: number, measure: () => HeldItems): Omit<BudgetFailure, 'atMs' | 'trace'> | null {
-    if (events > this.budget.maxEvents) {
-      return { budget: 'events', limit: this.budget.maxEvents, reached: events, detail: `the run took more than ${this.budget.maxEvents} events` };
-    }
-    if (events % HELD_CHECK_EVERY_EVENTS !== 0) return null;
-    return this.checkHeld(measure());
+  checkEvents(events: number): SpentBudget | null {
+    if (events <= this.budget.maxEvents) return null;
+    return { budget: 'events', limit: this.budget.maxEvents, reached: events, detail: `the run took more than ${this.budget.maxEvents} events` };
   }
 
-  /** Counts what the world holds now (also at the end of a run, so short runs have a peak too). */
-  checkHeld(held: HeldItems): Omit<BudgetFailure, 'atMs' | 'trace'> | null {
+  /**
+   * Takes a count of what the world holds (every {@link HELD_CHECK_EVERY_EVENTS}
+   * events, and once at the end of a run); returns what was spent, or null
+   * while the world is within its held-items budget.
+   */
+  checkHeld(held: HeldItems): SpentBudget | null {
     if (held.total > this.peakHeldItems) this.peakHeldItems = held.total;
     if (held.total <= this.budget.maxHeldItems) return null;
     return {

@@ -11,8 +11,8 @@ import type { RaftNode } from '../../src/node/raft-node.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
 import { HistoryRecorder } from '../history.js';
-import { BudgetMeter, heldItems, UNLIMITED_BUDGET, WorldOverBudget } from './budget.js';
-import type { BudgetFailure, WorldBudget } from './budget.js';
+import { BudgetMeter, HELD_CHECK_EVERY_EVENTS, heldItems, UNLIMITED_BUDGET, WorldOverBudget } from './budget.js';
+import type { SpentBudget, WorldBudget } from './budget.js';
 import { emptyCoverage } from './coverage.js';
 import type { Coverage, CoverageMark } from './coverage.js';
 import { SimNetwork } from './network.js';
@@ -377,10 +377,11 @@ export class World {
   /** Counts one event against the budget; throws {@link WorldOverBudget} once the run has spent it. */
   private countEvent(): void {
     this.events++;
-    this.stopIfOverBudget(this.meter.afterEvent(this.events, () => heldItems(this)));
+    this.stopIfOverBudget(this.meter.checkEvents(this.events));
+    if (this.events % HELD_CHECK_EVERY_EVENTS === 0) this.checkHeldBudget();
   }
 
-  private stopIfOverBudget(spent: Omit<BudgetFailure, 'atMs' | 'trace'> | null): void {
+  private stopIfOverBudget(spent: SpentBudget | null): void {
     if (spent === null) return;
     this.record(`BUDGET ${spent.budget}: ${spent.detail}`);
     throw new WorldOverBudget({ ...spent, atMs: this.clock.now(), trace: this.trace.last() });

@@ -84,20 +84,17 @@ describe('run budgets', () => {
     await expect(runSeed(1, { maxHeldItems: 1.5 })).rejects.toThrow(InvalidArgumentError);
   });
 
-  test('the meter counts held items only every few events, and keeps the peak', () => {
+  test('the meter stops at the first event past the budget, and keeps the peak of what was held', () => {
     const meter = new BudgetMeter({ maxEvents: 10_000, maxHeldItems: 100 });
-    let measured = 0;
-    const measure = (total: number) => () => {
-      measured++;
-      return { entries: total, timers: 0, operations: 0, total };
-    };
+    const held = (total: number) => ({ entries: total, timers: 0, operations: 0, total });
 
-    expect(meter.afterEvent(HELD_CHECK_EVERY_EVENTS - 1, measure(500))).toBeNull();
-    expect(measured).toBe(0);
-    expect(meter.afterEvent(HELD_CHECK_EVERY_EVENTS, measure(60))).toBeNull();
-    expect(meter.afterEvent(2 * HELD_CHECK_EVERY_EVENTS, measure(101))).toMatchObject({ budget: 'memory', limit: 100, reached: 101 });
+    expect(meter.checkEvents(10_000)).toBeNull();
+    expect(meter.checkEvents(10_001)).toMatchObject({ budget: 'events', limit: 10_000, reached: 10_001 });
+    expect(meter.checkHeld(held(60))).toBeNull();
+    expect(meter.checkHeld(held(100))).toBeNull();
+    expect(meter.checkHeld(held(101))).toMatchObject({ budget: 'memory', limit: 100, reached: 101 });
+    expect(meter.checkHeld(held(7))).toBeNull();
     expect(meter.peakHeldItems).toBe(101);
-    expect(meter.afterEvent(10_001, measure(0))).toMatchObject({ budget: 'events', limit: 10_000, reached: 10_001 });
-    expect(measured).toBe(2);
+    expect(() => new BudgetMeter({ maxEvents: 0, maxHeldItems: 1 })).toThrow(RangeError);
   });
 });

@@ -3,9 +3,13 @@ import type { ScheduleStats } from '../sim/core-schedule.js';
 import { CoreCluster } from '../src/testing/core-cluster.js';
 import { SeededRandom } from '../src/util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
+import { defaultMaxEvents, defaultMaxHeldItems } from '../sim/runtime/options.js';
 import { runRuntimeSim } from './sim-runtime.js';
 import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
 import type { ProgressStream } from './progress.js';
+
+/** A number as the help prints it: 1,000,000. */
+const count = (value: number): string => value.toLocaleString('en-US');
 
 const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
        keel sim --seed N --shrink [--shrink-runs N] [options]
@@ -47,15 +51,17 @@ Options:
   --plant-bug NAME
                   plant a bug in the simulated world to watch it being caught:
                   lying-disk (acknowledges writes before they are durable),
-                  unsafe-reads (gets skip the read barrier)
-  --max-events N  most world events one run may take (default 2,000,000 plus
-                  200,000 per simulated second of faults); a run that needs
+                  unsafe-reads (gets skip the read barrier),
+                  flooding-clients (operations without pause or backpressure:
+                  a run only a budget can stop)
+  --max-events N  most world events one run may take (default ${count(defaultMaxEvents(0))} plus
+                  ${count(defaultMaxEvents(1000) - defaultMaxEvents(0))} per simulated second of faults); a run that needs
                   more is a budget failure: printed with its seed and replay
                   command, counted as failing
   --max-held-items N
                   most items (log entries on the simulated disks, timers and
                   messages in flight, client operations) a world may hold at
-                  once (default 200,000 plus 20,000 per simulated second of
+                  once (default ${count(defaultMaxHeldItems(0))} plus ${count(defaultMaxHeldItems(1000) - defaultMaxHeldItems(0))} per simulated second of
                   faults); more is a budget failure, as above
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout

@@ -10,11 +10,13 @@
 export interface ProgressStream {
   /** True for a terminal; progress is only drawn on one. */
   readonly isTTY?: boolean;
+  /** Writes `text` as it is. */
   write(text: string): unknown;
 }
 
 /** Where ordinary output goes while a status line is shown (`process.stdout`). */
 export interface OutputStream {
+  /** Writes `text` as it is. */
   write(text: string): unknown;
 }
 

@@ -1,6 +1,6 @@
 // Embedding Keel: a replicated counter on three in-process nodes.
-import { LocalNetwork, MemorySnapshotStore, MemoryStorage, RaftNode, SystemClock } from '../src/index.js';
-import type { AppliedCommand, Clock, SnapshotSource, StateMachine } from '../src/index.js';
+import { LocalNetwork, MemorySnapshotStore, MemoryStorage, RaftNode, SystemClock } from 'keel';
+import type { AppliedCommand, Clock, SnapshotSource, StateMachine } from 'keel';
 
 /** The state machine: a counter. Commands are "add N"; apply returns the new total. */
 class Counter implements StateMachine<number> {

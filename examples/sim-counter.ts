@@ -1,8 +1,8 @@
 // Testing your own state machine in the simulator: a replicated counter, its clients, and their check.
-import type { AppliedCommand, SnapshotSource } from '../src/index.js';
-import type { NodeId, RaftNode } from '../src/index.js';
-import { plugIn, runSeed } from '../sim/index.js';
-import type { RunReport, SimStateMachine, SimWorkload, SimWorkloadContext } from '../sim/index.js';
+import type { AppliedCommand, SnapshotSource } from 'keel';
+import type { NodeId, RaftNode } from 'keel';
+import { plugIn, runSeed } from 'keel/sim';
+import type { RunReport, SimStateMachine, SimWorkload, SimWorkloadContext } from 'keel/sim';
 
 /** The state machine: "add N" adds N and returns the new total. */
 export class Counter implements SimStateMachine<number> {

@@ -8,6 +8,7 @@
  * - `stateMachine` and `workload` in {@link RunOptions} plug in your own
  *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
  * @packageDocumentation
+ * @module keel/sim
  */
 export { drawSeed, formatRunReport, formatSwarmReport, runSeed, runSeedWithTap, runSwarm } from './runtime/run.js';
 export type { DrawnRun, RunOptions, RunReport, SwarmReport, Violation } from './runtime/run.js';

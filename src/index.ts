@@ -8,6 +8,7 @@
  * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
  * @packageDocumentation
+ * @module keel
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';

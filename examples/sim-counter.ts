@@ -111,7 +111,10 @@ export class CounterClients implements SimWorkload {
   private attempt<T>(id: NodeId, call: (node: RaftNode<number>) => Promise<T | null>): Promise<T | null> {
     return new Promise((resolve) => {
       const target = this.context.target(id);
-      if (target === null) return this.context.setTimeout(() => resolve(null), this.context.params.tickIntervalMs);
+      if (target === null) {
+        this.context.setTimeout(() => resolve(null), this.context.params.tickIntervalMs);
+        return;
+      }
       this.context.setTimeout(() => resolve(null), 1.25 * this.context.params.requestTimeoutMs);
       target.runOn(() => {
         try {

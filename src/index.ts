@@ -35,7 +35,7 @@ export type { HttpListenOptions } from './kv/service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram } from './kv/metrics.js';
 export type { Labels } from './kv/metrics.js';
 export { RawNode } from './core/raw-node.js';
-export type { ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
+export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';
 export { resolveConfig } from './core/config.js';
 export type { Ready } from './core/ready.js';

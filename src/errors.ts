@@ -88,6 +88,7 @@ export class InvalidArgumentError extends KeelError {
 
 /** A proposal or read reached a node that is not the leader. `leader` is the leader it knows, if any. */
 export class NotLeaderError extends KeelError {
+  /** The leader this node knows of, to retry there, or null when it knows none. */
   readonly leader: string | null;
 
   constructor(leader: string | null) {
@@ -112,7 +113,9 @@ export class ReadDroppedError extends KeelError {
 
 /** A single entry is larger than the configured maximum. */
 export class ProposalTooLargeError extends KeelError {
+  /** The size of the refused entry in bytes. */
   readonly sizeBytes: number;
+  /** The configured maximum in bytes. */
   readonly maxBytes: number;
 
   constructor(sizeBytes: number, maxBytes: number) {
@@ -124,6 +127,7 @@ export class ProposalTooLargeError extends KeelError {
 
 /** The requested index lies in the part of the log that was compacted into a snapshot. */
 export class CompactedError extends KeelError {
+  /** The compacted index that was asked for. */
   readonly index: number;
 
   constructor(index: number, firstIndex: number) {
@@ -141,6 +145,7 @@ export class SnapshotOutOfDateError extends KeelError {
 
 /** Stored data failed a checksum, format or continuity check. `key` names what is damaged. Nothing was changed on disk. */
 export class CorruptionError extends KeelError {
+  /** What is damaged: a storage key, a file name or a record's position. */
   readonly key: string;
 
   constructor(key: string, message: string, options?: { cause?: unknown }) {
@@ -158,6 +163,7 @@ export class StorageClosedError extends KeelError {
 
 /** The storage directory is already open, in this process or another. */
 export class StorageLockedError extends KeelError {
+  /** The storage directory that is locked. */
   readonly location: string;
 
   constructor(location: string, options?: { cause?: unknown }) {
@@ -225,6 +231,7 @@ export class AbortedError extends KeelError {
 
 /** A proposal's entry was overwritten by a new leader's log: it was not, and will never be, applied. */
 export class ProposalLostError extends KeelError {
+  /** The log index at which the proposal's entry had been appended. */
   readonly index: number;
 
   constructor(index: number, term: number, appliedTerm: number) {
@@ -235,6 +242,7 @@ export class ProposalLostError extends KeelError {
 
 /** A leadership transfer did not complete: the target did not take over within an election timeout, or another node did. */
 export class TransferFailedError extends KeelError {
+  /** The node leadership was to be transferred to. */
   readonly target: string;
 
   constructor(target: string, reason: string) {
@@ -247,6 +255,7 @@ export class TransferFailedError extends KeelError {
 export class SessionStaleError extends KeelError {
   /** The session: a registered session's id, or a deprecated implicit session's client id. */
   readonly session: number | string;
+  /** The sequence number of the refused request. */
   readonly seq: number;
 
   constructor(session: number | string, seq: number, lastSeq: number) {
@@ -266,7 +275,9 @@ export class SessionStaleError extends KeelError {
  * happened to the request in doubt.
  */
 export class SessionExpiredError extends KeelError {
+  /** The registered session's id. */
   readonly session: number;
+  /** The sequence number of the refused request. */
   readonly seq: number;
 
   constructor(session: number, seq: number) {
@@ -282,7 +293,9 @@ export class SessionExpiredError extends KeelError {
  * a new sequence number. Nothing was applied.
  */
 export class SessionConflictError extends KeelError {
+  /** The session: a registered session's id, or a deprecated implicit session's client id. */
   readonly session: number | string;
+  /** The sequence number that was reused. */
   readonly seq: number;
 
   constructor(session: number | string, seq: number) {
@@ -317,6 +330,7 @@ export class ResultNotEncodableError extends KeelError {
  * is a stable short name (`too-large`, `version`, `body`, `message`).
  */
 export class FrameInvalidError extends KeelError {
+  /** Why the frame was refused. */
   readonly reason: FrameInvalidReason;
 
   constructor(reason: FrameInvalidReason, message: string, options?: { cause?: unknown }) {

@@ -28,6 +28,7 @@ export interface RaftNodeOptions<Result = unknown> {
    * `members` must then be empty or omitted. @defaultValue false
    */
   readonly join?: boolean;
+  /** How runtime membership changes (`addVoter`, `promote`, `replaceMember`) behave. @defaultValue `{ promoteWithinEntries: 100 }` */
   readonly membership?: MembershipPolicy;
   /** The durable log (`MemoryStorage` or `LevelStorage`). The caller owns it and closes it after the node. */
   readonly storage: LogStorage;
@@ -35,6 +36,7 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly snapshots: SnapshotStore;
   /** How this node reaches its peers (`LocalNetwork` in-process, TCP across machines). The node closes it. */
   readonly transport: Transport;
+  /** The replicated state machine: committed commands are applied to it in log order, and snapshots are captured from and restored into it. */
   readonly stateMachine: StateMachine<Result>;
   /** @defaultValue a {@link SystemClock} */
   readonly clock?: Clock;
@@ -61,7 +63,9 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly forwardProposals?: boolean;
   /** Default deadline of `propose` and `read`, in clock milliseconds. @defaultValue 10000 */
   readonly requestTimeoutMs?: number;
+  /** Size and queue limits of this node; every one has a default and is validated when the node opens. */
   readonly limits?: NodeLimits;
+  /** When snapshots are taken, how much log is kept behind them, and how they are sent to followers. */
   readonly snapshotting?: SnapshotPolicy;
 }
 

@@ -13,6 +13,7 @@ export type VoteResult = 'won' | 'lost' | 'pending';
  * (n/2 is not a quorum: two halves could each decide.)
  */
 export class MajorityConfig {
+  /** The voters, each once, sorted. */
   readonly voters: readonly string[];
 
   /** Work space of {@link committedIndex}, one slot per voter. */
@@ -28,6 +29,7 @@ export class MajorityConfig {
     return Math.floor(this.voters.length / 2) + 1;
   }
 
+  /** True when `id` is one of the voters. */
   has(id: string): boolean {
     return this.voters.includes(id);
   }

@@ -4,7 +4,17 @@ import type { Clock } from '../util/clock.js';
 import type { NodeMessage, Transport, TransportHandler } from './transport.js';
 
 /** How the {@link LocalNetwork} treats one message; tests and simulators install their own. */
-export type LinkDecision = { readonly deliver: false } | { readonly deliver: true; readonly delayMs: number };
+export type LinkDecision =
+  | {
+      /** Drop the message (the sender's transport reports the peer unreachable). */
+      readonly deliver: false;
+    }
+  | {
+      /** Deliver the message. */
+      readonly deliver: true;
+      /** After this many clock milliseconds. */
+      readonly delayMs: number;
+    };
 
 /** Decides the fate of a message from `from` to `to`. */
 export type LinkPolicy = (from: NodeId, to: NodeId, message: NodeMessage) => LinkDecision;
@@ -29,6 +39,7 @@ export class LocalNetwork {
     return new LocalTransport(this, id);
   }
 
+  /** Installs the policy that decides each message's delay or drop (cut links are dropped before it is asked). */
   setPolicy(policy: LinkPolicy): void {
     this.policy = policy;
   }
@@ -49,6 +60,7 @@ export class LocalNetwork {
     this.cut.add(`${from}>${to}`);
   }
 
+  /** Restores every cut link; the policy stays. */
   heal(): void {
     this.cut.clear();
   }

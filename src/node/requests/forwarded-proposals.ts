@@ -8,6 +8,7 @@ import type { Deferred } from './waiters.js';
 
 /** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
 export class RemoteProposalError extends KeelError {
+  /** The leader's error code (a {@link KeelErrorCode}) for the refusal. */
   readonly remoteCode: string;
 
   constructor(remoteCode: string, message: string) {

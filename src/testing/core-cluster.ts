@@ -38,7 +38,9 @@ export interface CoreClusterOptions {
 
 /** A message on the simulated wire; a snapshot carries the state-machine image it installs. */
 export interface InFlight {
+  /** The core message. */
   readonly message: Message;
+  /** For an InstallSnapshot: the state machine image the snapshot carries. */
   readonly snapshotState?: readonly Entry[];
 }
 
@@ -65,7 +67,9 @@ export class CoreNode {
   readonly random: SeededRandom;
 
   constructor(
+    /** The node's id. */
     readonly id: NodeId,
+    /** The node's durable storage: it survives crashes and restarts. */
     readonly storage: MemoryStorage,
     seed: number,
   ) {

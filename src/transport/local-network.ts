@@ -30,7 +30,14 @@ export class LocalNetwork {
   private readonly cut = new Set<string>();
   private policy: LinkPolicy = () => ({ deliver: true, delayMs: 0 });
   /** Messages handed to the network, and how many were delivered. */
-  readonly counters = { sent: 0, delivered: 0, dropped: 0 };
+  readonly counters = {
+    /** Messages handed to the network. */
+    sent: 0,
+    /** Messages delivered to their recipient. */
+    delivered: 0,
+    /** Messages dropped: a cut link, the policy, or no recipient attached. */
+    dropped: 0,
+  };
 
   constructor(private readonly clock: Clock) {}
 

@@ -33,7 +33,7 @@ export type { KvHttpApiOptions, KvLogRecord, TransportCounters } from './kv/http
 export { KvHttpServer } from './kv/service.js';
 export type { HttpListenOptions } from './kv/service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram } from './kv/metrics.js';
-export type { Labels } from './kv/metrics.js';
+export type { Family, Labels } from './kv/metrics.js';
 export { RawNode } from './core/raw-node.js';
 export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';

@@ -21,20 +21,27 @@ import type { KvStore } from './store.js';
 
 /** One structured log record of the service. */
 export interface KvLogRecord {
+  /** The record's severity. */
   readonly level: 'debug' | 'info' | 'warn' | 'error';
+  /** What happened, in words. */
   readonly message: string;
+  /** Structured fields of the event (method, path, status, duration…). */
   readonly [field: string]: unknown;
 }
 
 /** Bytes a transport has moved, for `/metrics`. */
 export interface TransportCounters {
+  /** Bytes sent to peers. */
   readonly sentBytes: number;
+  /** Bytes received from peers. */
   readonly receivedBytes: number;
 }
 
 /** Options of {@link KvHttpApi}. */
 export interface KvHttpApiOptions {
+  /** The node the API proposes writes to and reads through. */
   readonly node: RaftNode<KvResult>;
+  /** The node's state machine, read locally after a read barrier. */
   readonly store: KvStore;
   /** @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
   readonly limits?: KvLimits;

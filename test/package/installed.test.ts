@@ -40,6 +40,9 @@ describe('the packed keel package installed into an empty project', () => {
     }
     expect(packedFiles.filter((path) => path.startsWith('test/') || path.startsWith('dist/test/'))).toEqual([]);
     expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
+    // The guides ship; the generated API reference (npm run docs, docs/api/) does not, even when it was generated here.
+    expect(packedFiles).toContain('docs/api.md');
+    expect(packedFiles.filter((path) => path.startsWith('docs/api/'))).toEqual([]);
   });
 
   test('npx keel --help lists the commands', () => {

@@ -43,7 +43,7 @@ export interface KvHttpApiOptions {
   readonly node: RaftNode<KvResult>;
   /** The node's state machine, read locally after a read barrier. */
   readonly store: KvStore;
-  /** @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
+  /** Largest key and value the API accepts (a longer key is a 400, a longer value a 413). @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
   readonly limits?: KvLimits;
   /** Deadline of one write or read, in milliseconds; past it the answer is 503. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;

@@ -38,9 +38,9 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly transport: Transport;
   /** The replicated state machine: committed commands are applied to it in log order, and snapshots are captured from and restored into it. */
   readonly stateMachine: StateMachine<Result>;
-  /** @defaultValue a {@link SystemClock} */
+  /** The time source of the node's ticks, deadlines and timers; tests and the simulator pass a {@link VirtualClock}. @defaultValue a {@link SystemClock} */
   readonly clock?: Clock;
-  /** @defaultValue a generator seeded from `crypto.randomInt` */
+  /** The source of the randomized election timeouts; a seeded one makes a run reproducible. @defaultValue a generator seeded from `crypto.randomInt` */
   readonly random?: Random;
   /** Milliseconds per core tick. @defaultValue 100 */
   readonly tickIntervalMs?: number;
@@ -48,9 +48,13 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly electionTicks?: number;
   /** Ticks between heartbeats. @defaultValue 1 */
   readonly heartbeatTicks?: number;
-  /** @defaultValue true */
+  /** Run a pre-vote round before a real election, so a node that cannot win does not raise terms (dissertation §9.6). @defaultValue true */
   readonly preVote?: boolean;
-  /** @defaultValue true */
+  /**
+   * A leader that has not heard from a quorum within an election timeout steps
+   * down, and a follower that heard from a leader within the election timeout
+   * ignores (pre-)vote requests. Lease reads need it. @defaultValue true
+   */
   readonly checkQuorum?: boolean;
   /**
    * How many ticks one node's clock may gain on another's during one election

@@ -38,8 +38,8 @@ export async function runCounterCluster(clock: Clock = new SystemClock()): Promi
       RaftNode.open<number>({
         id,
         members,
-        storage: new MemoryStorage(), // LevelStorage.open({ location, nodeId: id }) for durability
-        snapshots: new MemorySnapshotStore(), // FileSnapshotStore.open(directory)
+        storage: new MemoryStorage(), // await LevelStorage.open({ location, nodeId: id }) for durability
+        snapshots: new MemorySnapshotStore(), // await FileSnapshotStore.open(directory)
         transport: network.transport(id), // a TCP transport across machines
         stateMachine: counters.get(id)!,
         clock,

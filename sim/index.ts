@@ -9,6 +9,7 @@
  *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
  * @packageDocumentation
  * @module keel/sim
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { drawSeed, formatRunReport, formatSwarmReport, runSeed, runSeedWithTap, runSwarm } from './runtime/run.js';
 export type { DrawnRun, RunOptions, RunReport, SwarmReport, Violation } from './runtime/run.js';

@@ -3,12 +3,13 @@
  *
  * {@link RaftNode} is the component to embed: it drives the pure,
  * deterministic core ({@link RawNode}) with timers, durable storage
- * ({@link LogStorage}: {@link MemoryStorage}, `LevelStorage`), a snapshot store
+ * ({@link LogStorage}: {@link MemoryStorage}, {@link LevelStorage}), a snapshot store
  * and a {@link Transport} ({@link LocalNetwork} in one process,
  * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
  * @packageDocumentation
  * @module keel
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';

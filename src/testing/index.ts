@@ -17,6 +17,7 @@
  * and a linearizability checker, see `keel/sim`.
  * @packageDocumentation
  * @module keel/testing
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { CoreCluster, CoreNode } from './core-cluster.js';
 export type { ClusterRaftOptions, CoreClusterOptions, InFlight, ReadyPhase } from './core-cluster.js';

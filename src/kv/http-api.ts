@@ -101,6 +101,7 @@ export class KvHttpApi {
   private readonly applyLatency: Histogram;
   private readonly snapshots: Counter;
 
+  /** The API of one node; serve it with {@link KvHttpServer.start} or call {@link KvHttpApi.handle} from your own server. */
   constructor(private readonly options: KvHttpApiOptions) {
     this.limits = options.limits ?? DEFAULT_KV_LIMITS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;

@@ -28,6 +28,7 @@ export class Counter implements Family {
   readonly type = 'counter';
   private readonly series = new Map<string, { labels: Labels; value: number }>();
 
+  /** A counter with no series yet. */
   constructor(
     /** {@inheritDoc Family.name} */
     readonly name: string,
@@ -59,6 +60,7 @@ export class Counter implements Family {
  * the application keeps itself (type `counter`, e.g. bytes a transport sent).
  */
 export class Gauge implements Family {
+  /** A family whose series `read` returns when scraped. */
   constructor(
     /** {@inheritDoc Family.name} */
     readonly name: string,
@@ -83,7 +85,10 @@ export class Histogram implements Family {
   private sum = 0;
   private count = 0;
 
-  /** @param bounds upper bounds of the buckets, increasing; `+Inf` is added. */
+  /**
+   * A histogram with no observations.
+   * @param bounds - upper bounds of the buckets, increasing; `+Inf` is added.
+   */
   constructor(
     /** {@inheritDoc Family.name} */
     readonly name: string,

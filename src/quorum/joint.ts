@@ -19,6 +19,7 @@ export class JointConfig {
   /** The voters of the configuration being left; empty outside a change. */
   readonly outgoing: MajorityConfig;
 
+  /** A joint configuration of `incoming` and `outgoing` voters; without `outgoing`, a plain majority of `incoming`. */
   constructor(incoming: Iterable<string>, outgoing: Iterable<string> = []) {
     this.incoming = new MajorityConfig(incoming);
     this.outgoing = new MajorityConfig(outgoing);

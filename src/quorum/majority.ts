@@ -19,6 +19,7 @@ export class MajorityConfig {
   /** Work space of {@link committedIndex}, one slot per voter. */
   private readonly scratch: number[];
 
+  /** A configuration of these voters (duplicates count once). */
   constructor(voters: Iterable<string>) {
     this.voters = [...new Set(voters)].sort();
     this.scratch = new Array<number>(this.voters.length).fill(0);

@@ -66,6 +66,7 @@ export class CoreNode {
   /** Seeds this node's randomized election timeouts; survives restarts. */
   readonly random: SeededRandom;
 
+  /** A crashed node (no core yet) with empty storage; the cluster starts it. */
   constructor(
     /** The node's id. */
     readonly id: NodeId,
@@ -109,6 +110,7 @@ export class CoreCluster {
   private readonly initialVoters: readonly NodeId[];
   private readonly initialLearners: readonly NodeId[];
 
+  /** Creates and starts every node, with empty logs; nothing else happens until the test steps the cluster. */
   constructor(options: CoreClusterOptions = {}) {
     this.ids = options.ids ?? ['n1', 'n2', 'n3'];
     this.raftOptions = options.raft ?? {};

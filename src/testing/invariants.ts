@@ -75,6 +75,7 @@ function commitQuorumProblem(node: NodeObservation, membership: Membership): str
 
 /** A broken safety property, with enough context to debug it. */
 export class SafetyViolation extends Error {
+  /** `detail` says what broke, with the numbers. */
   constructor(
     /** The broken invariant's name (`Election Safety`, `Log Matching`, …). */
     readonly invariant: string,
@@ -124,7 +125,8 @@ export class SafetyChecker {
   steps = 0;
 
   /**
-   * @param options.checkElectionVotes also check that every new leader holds
+   * A checker that has seen nothing yet; feed it with {@link observe}.
+   * @param options.checkElectionVotes - also check that every new leader holds
    *   durable votes from a majority of each half of its configuration. Needs
    *   every durable vote observed before the node moves to a later term (the
    *   core cluster observes after every step); off by default.

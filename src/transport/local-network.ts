@@ -39,6 +39,7 @@ export class LocalNetwork {
     dropped: 0,
   };
 
+  /** An empty network whose deliveries are scheduled on `clock`. */
   constructor(private readonly clock: Clock) {}
 
   /** A transport for node `id` on this network. */

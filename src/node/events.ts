@@ -53,16 +53,19 @@ export interface NodeEvents {
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   private readonly emitter = new EventEmitter();
 
+  /** Calls `listener` on every `event` until {@link off} removes it. */
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
+  /** Removes a listener added with {@link on} or {@link once}. */
   off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
     this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
+  /** Calls `listener` on the next `event` only. */
   once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
     this.emitter.once(event, listener as (...args: unknown[]) => void);
     return this;

@@ -113,6 +113,7 @@ export interface TransportHandler {
 export interface Transport {
   /** Starts delivering messages addressed to this node to `handler`. */
   start(handler: TransportHandler): Promise<void>;
+  /** Queues `message` for peer `to`. Never throws for an unreachable peer: the message is dropped and {@link TransportHandler.unreachable} reports it. */
   send(to: NodeId, message: NodeMessage): void;
   /**
    * Optional: writes what `send` queued now, instead of at the transport's

@@ -459,6 +459,7 @@ export class UnknownGroupError extends KeelError {
   /** The group that was named. */
   readonly group: string;
 
+  /** `group` was named by `where` (the call or message). */
   constructor(group: string, where: string) {
     super('KEEL_UNKNOWN_GROUP', `${where}: this host holds no group ${JSON.stringify(group)}`);
     this.group = group;
@@ -470,6 +471,7 @@ export class GroupExistsError extends KeelError {
   /** The group that already exists. */
   readonly group: string;
 
+  /** `group` is already held by this host. */
   constructor(group: string) {
     super('KEEL_GROUP_EXISTS', `group ${JSON.stringify(group)} already exists on this host`);
     this.group = group;

@@ -94,18 +94,9 @@ export interface SwarmReport {
   readonly violations: number;
   /** Runs with a liveness failure. */
   readonly livenessFailures: number;
-  readonly livenessFailure: {
-    /** What was not reached. */
-    readonly detail: string;
-    /** The last trace events, oldest first. */
-    readonly trace: readonly string[];
-  } | null;
-  /**
-   * The budget (events or held items) the run spent before it could finish,
-   * or null. The run was stopped there: like a liveness failure, it means
-   * the world did not reach a verdict in the time it was given.
-   */
-  readonly budgetFailure: BudgetFailure | null;
+  /** Runs stopped because they spent their event or held-items budget. */
+  readonly budgetFailures: number;
+  /** Runs whose linearizability check ran out of budget. */
   readonly undecided: number;
   /** Simulated time of all runs, in seconds. */
   readonly simulatedSeconds: number;
@@ -115,18 +106,11 @@ export interface SwarmReport {
   readonly speedup: number;
   /** World events run per real second. */
   readonly eventsPerSecond: number;
-  readonly livenessFailure: {
-    /** What was not reached. */
-    readonly detail: string;
-    /** The last trace events, oldest first. */
-    readonly trace: readonly string[];
-  } | null;
-  /**
-   * The budget (events or held items) the run spent before it could finish,
-   * or null. The run was stopped there: like a liveness failure, it means
-   * the world did not reach a verdict in the time it was given.
-   */
-  readonly budgetFailure: BudgetFailure | null;
+  /** The most events one run took: how close the swarm came to its event budget. */
+  readonly maxRunEvents: number;
+  /** The most items one world held at once: how close the swarm came to its held-items budget. */
+  readonly maxPeakHeldItems: number;
+  /** Coverage marks summed over all runs. */
   readonly coverage: Coverage;
   /** The seeds whose run was not ok. */
   readonly failingSeeds: readonly number[];

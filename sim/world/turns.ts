@@ -30,10 +30,10 @@ const nodeProcess = (globalThis as { process?: NodeProcess }).process;
 const nodeSetImmediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
 
 /** Node's scheduler: `process.nextTick` queued from a microtask runs once every microtask has (see world.ts). */
-function nodeScheduler(process: NodeProcess, setImmediate: (callback: () => void) => unknown): TurnScheduler {
+function nodeScheduler(nodeProcess: NodeProcess, nodeSetImmediate: (callback: () => void) => unknown): TurnScheduler {
   return {
-    afterMicrotasks: (callback) => process.nextTick(callback),
-    nextTurn: (callback) => void setImmediate(callback),
+    afterMicrotasks: (callback) => nodeProcess.nextTick(callback),
+    nextTurn: (callback) => void nodeSetImmediate(callback),
   };
 }
 

@@ -53,23 +53,27 @@ export class Controller {
     this.playing = false;
     if (timeMs < session.nowMs) this.load(session.spec, session.actions, { kind: 'time', timeMs });
     else if (!session.ended) session.runUntil({ kind: 'time', timeMs });
+    this.changed();
   }
 
   /** One more world turn. */
   step(): void {
     this.playing = false;
     this.session?.step();
+    this.changed();
   }
 
   /** Plays to the end of the run at full speed. */
   runToEnd(): void {
     this.playing = false;
     this.session?.runUntil({ kind: 'end' });
+    this.changed();
   }
 
   togglePlay(): void {
     this.playing = !this.playing;
     if (!this.playing) this.session?.hold();
+    this.changed();
   }
 
   /** Called every animation frame: moves a playing run on by `elapsedMs` of real time. */

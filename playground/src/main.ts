@@ -12,6 +12,7 @@ import type { RunSpec } from './run-spec.js';
 import { describeAction } from './user-actions.js';
 import type { UserAction } from './user-actions.js';
 import { drawLegend, drawRing, NodeCards } from './view.js';
+import type { NodeHandlers } from './view.js';
 import { describeVerdict } from './verdict.js';
 
 const element = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -23,7 +24,7 @@ const element = <T extends HTMLElement = HTMLElement>(id: string): T => {
 let dirty = true;
 let selected: NodeId | null = null;
 const controller = new Controller(() => (dirty = true));
-const cards = new NodeCards(element('nodes'), {
+const nodeActions: NodeHandlers = {
   toggleCrash: (id) => act((view) => (view.state === 'down' ? { kind: 'restart', node: id } : { kind: 'crash', node: id }), id),
   togglePause: (id) => act((view) => (view.state === 'paused' ? { kind: 'resume', node: id } : { kind: 'pause', node: id }), id),
   isolate: (id) => act(() => ({ kind: 'isolate', node: id }), id),
@@ -34,7 +35,8 @@ const cards = new NodeCards(element('nodes'), {
     selected = id;
     dirty = true;
   },
-});
+};
+const cards = new NodeCards(element('nodes'), nodeActions);
 
 function writeCount(): number {
   return controller.session?.applier?.writes.length ?? 0;
@@ -149,11 +151,11 @@ function onKey(event: KeyboardEvent): void {
   };
   const node = selected;
   if (node !== null) {
-    handlers['c'] = () => element(`crash-${node}`).click();
-    handlers['p'] = () => element(`pause-${node}`).click();
-    handlers['i'] = () => actNow({ kind: 'isolate', node });
-    handlers['w'] = () => element(`write-${node}`).click();
-    handlers['t'] = () => actNow({ kind: 'transfer', target: node });
+    handlers['c'] = () => nodeActions.toggleCrash(node);
+    handlers['p'] = () => nodeActions.togglePause(node);
+    handlers['i'] = () => nodeActions.isolate(node);
+    handlers['w'] = () => nodeActions.write(node);
+    handlers['t'] = () => nodeActions.transfer(node);
   }
   if (/^[1-9]$/.test(event.key) && ids[Number(event.key) - 1] !== undefined) handlers[event.key] = () => (selected = ids[Number(event.key) - 1]!);
   const handler = handlers[event.key];
@@ -200,6 +202,7 @@ function draw(): void {
   element('writes').replaceChildren(...(session.applier?.writes ?? []).map((write) => listItem(`${write.value} on ${write.node}: ${write.status} (${write.detail})`)));
   element('trace').textContent = session.trace.slice(-120).join('\n');
   element('state').textContent = stateDigest(world);
+  element('state').dataset['settled'] = String(session.settled && !controller.playing);
 }
 
 function drawMarkers(atMs: number | null, maxMs: number): void {

@@ -89,6 +89,11 @@ export class Session implements TurnSink {
     return this.report !== null || this.error !== null;
   }
 
+  /** True when the run stands still: it ended, or it is held at its goal (what tests wait for). */
+  get settled(): boolean {
+    return this.ended || (!this.posted && this.held.length > 0 && this.goalMet());
+  }
+
   /** World time in milliseconds. */
   get nowMs(): number {
     return this.world?.now() ?? 0;

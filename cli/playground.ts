@@ -97,6 +97,9 @@ export async function buildPlayground(root: string = packageRoot()): Promise<Pla
     format: 'esm',
     target: 'es2022',
     minify: true,
+    // Errors name themselves after their class (`this.name = new.target.name`), and error names reach the trace:
+    // renamed classes would change the trace hash.
+    keepNames: true,
     sourcemap: false,
     write: false,
     logLevel: 'silent',

@@ -4,7 +4,7 @@
  * scrubbed back and forth to the same states. Worlds without scheduled
  * faults (`faults=none`), so only what the test does happens to them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { playUntilLeader, problemsOf, seek, settledState, startPlayground, textOf } from './support.js';
 import type { Playground } from './support.js';
 
@@ -12,6 +12,10 @@ let playground: Playground;
 
 beforeAll(async () => {
   playground = await startPlayground();
+});
+
+afterEach(async () => {
+  await playground.closePages();
 });
 
 afterAll(async () => {

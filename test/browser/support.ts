@@ -18,6 +18,8 @@ export interface Playground {
   readonly url: string;
   /** A fresh page at `query` (e.g. `?seed=3`); fails the test on any page error or request to another origin. */
   open(query: string): Promise<Page>;
+  /** Closes the pages opened so far (after each test: a page left open keeps running its world). */
+  closePages(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,9 @@ export async function startPlayground(): Promise<Playground> {
       (page as Page & { problems: string[] }).problems = problems;
       await page.goto(`${url}${query}`);
       return page;
+    },
+    async closePages(): Promise<void> {
+      await Promise.all(pages.splice(0).map((page) => page.close()));
     },
     async close(): Promise<void> {
       await browser.close();

@@ -95,12 +95,16 @@ export function parseCommand(text: string): RunSpec {
   for (let i = 0; i < words.length; i += 2) {
     const flag = words[i]!;
     const value = words[i + 1];
+    if (!PLAYGROUND_FLAGS.includes(flag)) throw new InvalidArgumentError(`unknown option ${flag} (the playground reads ${PLAYGROUND_FLAGS.join(', ')})`);
     if (value === undefined) throw new InvalidArgumentError(`${flag} needs a value`);
     spec = { ...spec, ...parseFlag(flag, value) };
   }
   if (spec.seed === undefined) throw new InvalidArgumentError('the command names no --seed');
   return { ...seedSpec(spec.seed), ...spec } as RunSpec;
 }
+
+/** The options of `keel sim` a run spec holds. */
+const PLAYGROUND_FLAGS: readonly string[] = ['--seed', '--duration', '--nodes', '--faults', '--plant-bug', '--schedule'];
 
 function parseFlag(flag: string, value: string): Partial<RunSpec> {
   switch (flag) {
@@ -123,7 +127,7 @@ function parseFlag(flag: string, value: string): Partial<RunSpec> {
     case '--schedule':
       return { scenario: decodeScenario(value) };
     default:
-      throw new InvalidArgumentError(`unknown option ${flag} (the playground reads --seed, --duration, --nodes, --faults, --plant-bug, --schedule)`);
+      throw new InvalidArgumentError(`unknown option ${flag} (the playground reads ${PLAYGROUND_FLAGS.join(', ')})`);
   }
 }
 

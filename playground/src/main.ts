@@ -200,7 +200,7 @@ function draw(): void {
   drawSelects(world.ids());
   element('actions').replaceChildren(...session.actions.map((timed) => listItem(`turn ${timed.atTurn}: ${describeAction(timed.action)}`)));
   element('writes').replaceChildren(...(session.applier?.writes ?? []).map((write) => listItem(`${write.value} on ${write.node}: ${write.status} (${write.detail})`)));
-  element('trace').textContent = session.trace.slice(-120).join('\n');
+  element('trace').textContent = session.trace.slice(-120).reverse().join('\n');
   element('state').textContent = stateDigest(world);
   element('state').dataset['settled'] = String(session.settled && !controller.playing);
 }

@@ -91,7 +91,7 @@ export async function seek(page: Page, timeMs: number): Promise<string> {
 
 /** Plays at the fastest speed until a leader other than `not` is shown, then pauses; returns the leader. */
 export async function playUntilLeader(page: Page, not: readonly string[] = []): Promise<string> {
-  await page.getByTestId('speed').selectOption('25');
+  await page.getByTestId('speed').selectOption('100');
   await page.getByTestId('play').click();
   const excluded = ['none', ...not];
   await page.waitForFunction((ids) => !ids.includes(document.querySelector('[data-testid="leader"]')?.textContent ?? 'none'), excluded, { timeout: 60_000 });

@@ -23,11 +23,13 @@ export class PacedTurns implements TurnScheduler {
     this.sink = sink;
   }
 
+  /** Hands the world's wait to the current sink, which releases it when the page lets the world go on. */
   afterMicrotasks(callback: () => void): void {
     if (this.sink === null) throw new Error('playground: the world waited with no session attached');
     this.sink.enqueue(callback);
   }
 
+  /** The world's periodic yield: held like any other wait, since between turns the page owns the event loop anyway. */
   nextTurn(callback: () => void): void {
     this.afterMicrotasks(callback);
   }

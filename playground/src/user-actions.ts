@@ -14,6 +14,7 @@ import { encodeKvCommand } from '../../sim/world/kv-state-machine.js';
 import type { KvStateMachine } from '../../sim/world/kv-state-machine.js';
 import { isolateOne } from '../../sim/world/partitions.js';
 import type { Link } from '../../sim/world/partitions.js';
+import { CHURN_VOTERS_MAX, CHURN_VOTERS_MIN } from '../../sim/world/params.js';
 import { FaultInjector } from '../../sim/world/world-faults.js';
 import type { World } from '../../sim/world/world.js';
 
@@ -22,7 +23,8 @@ export const PLAYGROUND_KEY = 'playground';
 
 /** One action of a person on the world. */
 export type UserAction =
-  | { readonly kind: 'crash' | 'restart' | 'pause' | 'resume' | 'isolate' | 'remove'; readonly node: NodeId }
+  | { readonly kind: 'crash' | 'restart' | 'pause' | 'resume' | 'isolate'; readonly node: NodeId }
+  | { readonly kind: 'remove'; readonly node: NodeId }
   | { readonly kind: 'cut'; readonly from: NodeId; readonly to: NodeId }
   | { readonly kind: 'heal' }
   | { readonly kind: 'write'; readonly node: NodeId; readonly value: string }
@@ -94,9 +96,23 @@ export class ActionApplier {
       case 'transfer':
         return this.faults.apply({ kind: 'transfer', target: action.target });
       case 'add':
-        return this.faults.apply({ kind: 'churn', op: 'add', node: world.ids()[0]!, leader: false });
       case 'remove':
-        return this.faults.apply({ kind: 'churn', op: 'remove', node: action.node, leader: false });
+        return this.changeMembership(action);
+    }
+  }
+
+  /**
+   * Asks the leader for a membership change, as the simulator's churn fault
+   * does, and says in the trace when it was not even asked (no leader, a
+   * change under way, or the voters would leave 3 to 7).
+   */
+  private changeMembership(action: { readonly kind: 'add' } | { readonly kind: 'remove'; readonly node: NodeId }): void {
+    const world = this.world;
+    const skipped = world.coverage.changeSkipped;
+    const node = action.kind === 'remove' ? action.node : world.ids()[0]!;
+    this.faults.apply({ kind: 'churn', op: action.kind, node, leader: false });
+    if (world.coverage.changeSkipped > skipped) {
+      world.record(`user: ${describeAction(action)} not asked: no leader, a change under way, or the voters would leave ${CHURN_VOTERS_MIN} to ${CHURN_VOTERS_MAX}`);
     }
   }
 

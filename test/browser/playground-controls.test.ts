@@ -79,6 +79,36 @@ describe('keel playground in Chromium', () => {
     expect(problemsOf(page)).toEqual([]);
   });
 
+  it('transfers leadership, adds and removes a member, and elects a new leader when the leader is isolated', async () => {
+    const page = await playground.open('?seed=2&faults=none');
+    const leader = await playUntilLeader(page);
+    const ids = nodeIds(await settledState(page));
+    expect(ids).toHaveLength(5);
+    const target = ids.find((id) => id !== leader)!;
+    await page.getByTestId(`transfer-${target}`).click();
+    expect(await playUntilLeader(page, ids.filter((id) => id !== target))).toBe(target);
+
+    await page.getByTestId('add-member').click();
+    await page.getByTestId('play').click();
+    // A sixth machine joins and becomes a voter of the leader's configuration.
+    await page.waitForFunction(() => document.querySelector('[data-testid="node-n6"] [data-part="role"]')?.textContent === 'follower', null, { timeout: 60_000 });
+    await page.getByTestId('play').click();
+    await settledState(page);
+    const removed = ids.find((id) => id !== target)!;
+    await page.getByTestId(`remove-${removed}`).click();
+    await page.getByTestId('play').click();
+    await page.waitForFunction((id) => document.querySelector(`[data-testid="node-${id}"] [data-part="role"]`)?.textContent?.includes('not a voter') === true, removed, { timeout: 60_000 });
+    await page.getByTestId('play').click();
+    await settledState(page);
+
+    await page.getByTestId(`isolate-${target}`).click();
+    const next = await playUntilLeader(page, [target]);
+    expect(next).not.toBe(target);
+    expect(await textOf(page, 'actions')).toMatch(/transfer leadership to .*add a member.*remove .*isolate /s);
+    await page.getByTestId('heal').click();
+    expect(problemsOf(page)).toEqual([]);
+  });
+
   it('is usable from the keyboard: space plays and pauses, a digit picks a node, c crashes it', async () => {
     const page = await playground.open('?seed=4&faults=none');
     await page.locator('body').click({ position: { x: 5, y: 5 } });

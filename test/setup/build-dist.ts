@@ -13,5 +13,5 @@ export default function setup(): void {
   if (process.env['KEEL_SKIP_BUILD'] === '1') return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  execFileSync(process.execPath, ['bin/keel.js', 'playground', '--out', 'dist/playground'], { stdio: 'ignore' });
+  execFileSync(process.execPath, ['bin/keel.js', 'playground', '--out', 'dist/playground'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -45,7 +45,8 @@ describe('the packed keel package installed into an empty project', () => {
     const result = keel('--help');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('Usage: keel <command> [options]');
-    expect(result.stdout).toMatch(/^ {2}bench {2}run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}bench +run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}playground +serve the playground/m);
   });
 
   test('npx keel playground --out writes the prebuilt page: an installed package has neither esbuild nor the sources', () => {

@@ -160,6 +160,8 @@ export class Session implements TurnSink {
   }
 
   private runDueActions(): void {
+    // An abandoned world must stay frozen: anything it ran now would wait on the next session's scheduler.
+    if (this.abandoned) return;
     while (this.actionDue()) this.applier!.apply(this.actions[this.nextAction++]!.action);
     postTask(() => this.release());
   }

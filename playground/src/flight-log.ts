@@ -25,7 +25,7 @@ export interface Flight {
 
 /** How long a dropped message stays on screen, in world milliseconds. */
 const LOST_VISIBLE_MS = 30;
-/** A message not delivered after this long is taken as lost (its receiver crashed, or a cut link swallowed it). */
+/** A message not delivered after this long is taken as lost (whatever swallowed it went unseen). */
 const UNDELIVERED_MS = 2_000;
 /** The most messages kept in flight (a bound, not a limit of the world). */
 const FLIGHTS_MAX = 2_000;
@@ -90,9 +90,18 @@ export class FlightLog {
     }
   }
 
-  /** The flights to draw at world time `nowMs`; forgets lost ones that have been shown long enough. */
-  current(nowMs: number): readonly Flight[] {
+  /**
+   * The flights to draw at world time `nowMs`; forgets lost ones that have
+   * been shown long enough. `dead(from, to)` says whether a link loses what is
+   * on it now (it is cut, or its receiver is down: the network then drops
+   * the message without a trace line).
+   */
+  current(nowMs: number, dead: (from: NodeId, to: NodeId) => boolean): readonly Flight[] {
     this.flights = this.flights.filter((flight) => {
+      if (flight.lostMs === null && dead(flight.from, flight.to)) {
+        flight.lostMs = nowMs;
+        this.lost[flight.kind]++;
+      }
       if (flight.lostMs !== null) return nowMs - flight.lostMs < LOST_VISIBLE_MS;
       if (nowMs - flight.sentMs < UNDELIVERED_MS) return true;
       this.lost[flight.kind]++;

@@ -180,7 +180,11 @@ function draw(): void {
   if (session === null || world === null || world === undefined) return;
   const views = nodeViews(world);
   const nowMs = world.now();
-  drawRing(element('ring') as unknown as SVGSVGElement, views, session.flights.current(nowMs), world.network.currentCuts(), nowMs, selected);
+  const cuts = world.network.currentCuts();
+  const cut = new Set(cuts.map((link) => `${link.from}>${link.to}`));
+  const down = new Set(views.filter((view) => view.state === 'down').map((view) => view.id));
+  const flights = session.flights.current(nowMs, (from, to) => cut.has(`${from}>${to}`) || down.has(to));
+  drawRing(element('ring') as unknown as SVGSVGElement, views, flights, cuts, nowMs, selected);
   cards.draw(views, !session.ended, selected);
   drawLegend(element('legend'), session.flights.lost);
   element('time').textContent = nowMs.toFixed(1);

@@ -109,7 +109,7 @@ describe('keel playground in Chromium', () => {
     expect(problemsOf(page)).toEqual([]);
   });
 
-  it('is usable from the keyboard: space plays and pauses, a digit picks a node, c crashes it', async () => {
+  it('is usable from the keyboard: space plays and pauses, a digit picks a node, c crashes it, p pauses it, h heals a cut link', async () => {
     const page = await playground.open('?seed=4&faults=none');
     await page.locator('body').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Space');
@@ -120,6 +120,17 @@ describe('keel playground in Chromium', () => {
     await page.keyboard.press('c');
     await page.waitForFunction(() => document.querySelector('[data-testid="actions"]')?.textContent?.includes('crash n2') === true, null, { timeout: 10_000 });
     expect(await settledState(page)).toContain('n2:down');
+    await page.keyboard.press('3');
+    await page.keyboard.press('p');
+    await page.waitForFunction(() => document.querySelector('[data-testid="node-n3"] [data-part="role"]')?.textContent?.includes('paused') === true, null, { timeout: 10_000 });
+    // A one-way cut is drawn on the ring until the network heals.
+    await page.getByTestId('cut-from').selectOption('n1');
+    await page.getByTestId('cut-to').selectOption('n3');
+    await page.getByTestId('cut').click();
+    await page.waitForFunction(() => document.querySelectorAll('#ring line.cut').length === 1, null, { timeout: 10_000 });
+    await page.keyboard.press('h');
+    await page.waitForFunction(() => document.querySelectorAll('#ring line.cut').length === 0, null, { timeout: 10_000 });
+    expect(await textOf(page, 'actions')).toMatch(/crash n2.*pause n3.*cut n1→n3.*heal the network/s);
     expect(problemsOf(page)).toEqual([]);
   });
 });

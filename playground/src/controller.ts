@@ -17,7 +17,9 @@ const FRAME_MS_MAX = 250;
 
 /** Drives sessions for the page. */
 export class Controller {
+  /** The run shown. */
   session: Session | null = null;
+  /** True while the run plays at {@link speed}. */
   playing = false;
   /** World milliseconds per real millisecond while playing. */
   speed = 1;
@@ -70,6 +72,7 @@ export class Controller {
     this.changed();
   }
 
+  /** Plays, or pauses where the run stands. */
   togglePlay(): void {
     this.playing = !this.playing;
     if (!this.playing) this.session?.hold();

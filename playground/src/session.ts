@@ -32,14 +32,19 @@ const TRACE_LINES_MAX = 400;
 
 /** A run being shown. */
 export class Session implements TurnSink {
+  /** The run's world, once built (the tap's `attach`). */
   world: World | null = null;
+  /** The run's report, once it has ended: the same report `keel sim` prints. */
   report: RunReport | null = null;
   /** Set when the run itself threw (bad options): the run did not happen. */
   error: Error | null = null;
   /** Turns released so far: the clock of user actions. */
   turns = 0;
+  /** Messages in flight, from the tap. */
   readonly flights = new FlightLog();
+  /** The newest trace lines, oldest first. */
   readonly trace: string[] = [];
+  /** Takes the person's actions on this run's world. */
   applier: ActionApplier | null = null;
   private readonly held: (() => void)[] = [];
   private goal: Goal = { kind: 'hold' };

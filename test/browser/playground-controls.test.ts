@@ -76,6 +76,11 @@ describe('keel playground in Chromium', () => {
     await page.getByTestId('step').click();
     await settledState(page);
     expect(Number(await textOf(page, 'events'))).toBeGreaterThan(eventsBefore);
+    // Back: 50 ms earlier, by a replay.
+    const timeBefore = Number(await textOf(page, 'time'));
+    await page.getByTestId('back').click();
+    await page.waitForFunction((before) => Number(document.querySelector('[data-testid="time"]')?.textContent) < before - 40, timeBefore, { timeout: 60_000 });
+    expect(await settledState(page)).not.toContain(`${victim}:down`);
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -9,8 +9,11 @@ import { Controller } from './controller.js';
 import { nodeViews, stateDigest } from './node-model.js';
 import { checkSpec, commandOf, parseBug, parsePasted, parseSeed, seedSpec, specOfQuery } from './run-spec.js';
 import type { RunSpec } from './run-spec.js';
+import { decodeActions, encodeActions } from './action-codec.js';
+import type { Goal, Session } from './session.js';
 import { describeAction } from './user-actions.js';
-import type { UserAction } from './user-actions.js';
+import type { TimedAction, UserAction } from './user-actions.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { drawLegend, drawRing, NodeCards } from './view.js';
 import type { NodeHandlers } from './view.js';
 import { describeVerdict } from './verdict.js';
@@ -65,20 +68,31 @@ function showError(message: string | null): void {
   box.textContent = message ?? '';
 }
 
-/** Loads `spec` (or says inline why not, keeping the run shown). */
-function loadSpec(spec: RunSpec, full = false): boolean {
+/** Loads `spec` with `actions`, run to `goal` (or says inline why not, keeping the run shown). */
+function loadSpec(spec: RunSpec, actions: readonly TimedAction[] = [], goal: Goal = { kind: 'turns', turns: 0 }): boolean {
   try {
-    controller.load(spec, [], full ? { kind: 'end' } : { kind: 'turns', turns: 0 });
+    controller.load(spec, actions, goal);
   } catch (error) {
     showError((error as Error).message);
     return false;
   }
   showError(null);
   fillInputs(spec);
-  const query = new URLSearchParams({ seed: String(spec.seed) });
-  if (spec.scenario !== undefined || spec.plantedBug !== undefined || spec.durationMs !== seedSpec(spec.seed).durationMs) query.set('scenario', commandOf(spec));
-  history.replaceState(null, '', `?${query.toString()}`);
   return true;
+}
+
+/**
+ * Keeps the address in step with the run shown, so that it can be copied as
+ * a link: the spec, the person's actions, and the world turn it stands at.
+ */
+function syncAddress(session: Session): void {
+  const query = new URLSearchParams({ seed: String(session.spec.seed) });
+  const command = commandOf(session.spec);
+  if (command !== commandOf(seedSpec(session.spec.seed))) query.set('scenario', command);
+  if (session.actions.length > 0) query.set('actions', encodeActions(session.actions));
+  if (session.settled && !session.ended && !controller.playing && session.turns > 0) query.set('turn', String(session.turns));
+  const search = `?${query.toString()}`;
+  if (location.search !== search) history.replaceState(null, '', search);
 }
 
 function fillInputs(spec: RunSpec): void {
@@ -205,6 +219,7 @@ function draw(): void {
   element('actions').replaceChildren(...session.actions.map((timed) => listItem(`turn ${timed.atTurn}: ${describeAction(timed.action)}`)));
   element('writes').replaceChildren(...(session.applier?.writes ?? []).map((write) => listItem(`${write.value} on ${write.node}: ${write.status} (${write.detail})`)));
   element('trace').textContent = session.trace.slice(-120).reverse().join('\n');
+  syncAddress(session);
   element('state').textContent = stateDigest(world);
   element('state').dataset['settled'] = String(session.settled && !controller.playing);
 }
@@ -236,22 +251,30 @@ function listItem(text: string): HTMLLIElement {
   return item;
 }
 
+/** What the address asks for: a spec, actions, and where to go (`&run=full`: the end; `&turn=N`: that world turn). */
+function fromAddress(query: URLSearchParams): { spec: RunSpec; actions: TimedAction[]; goal: Goal } {
+  const spec = specOfQuery(query) ?? seedSpec(1);
+  const actions = decodeActions(query.get('actions') ?? '');
+  if (query.get('run') === 'full') return { spec, actions, goal: { kind: 'end' } };
+  const turn = query.get('turn');
+  if (turn === null) return { spec, actions, goal: { kind: 'turns', turns: 0 } };
+  if (!/^\d{1,9}$/.test(turn)) throw new InvalidArgumentError(`turn must be a whole number of world turns, got '${turn}'`);
+  return { spec, actions, goal: { kind: 'turns', turns: Number(turn) } };
+}
+
 function start(): void {
   wireForms();
   wireTime();
   document.addEventListener('keydown', onKey);
-  const query = new URLSearchParams(location.search);
-  let spec: RunSpec = seedSpec(1);
   try {
-    spec = specOfQuery(query) ?? spec;
+    const { spec, actions, goal } = fromAddress(new URLSearchParams(location.search));
+    controller.load(spec, actions, goal);
+    fillInputs(spec);
   } catch (error) {
     // A bad address still opens the page, on the default seed, and says what was wrong.
-    loadSpec(spec);
+    loadSpec(seedSpec(1));
     showError(`the address: ${(error as Error).message}`);
-    requestAnimationFrame(frame);
-    return;
   }
-  if (!loadSpec(spec, query.get('run') === 'full')) loadSpec(seedSpec(1));
   requestAnimationFrame(frame);
 }
 

@@ -80,7 +80,13 @@ describe('keel playground in Chromium', () => {
     const timeBefore = Number(await textOf(page, 'time'));
     await page.getByTestId('back').click();
     await page.waitForFunction((before) => Number(document.querySelector('[data-testid="time"]')?.textContent) < before - 40, timeBefore, { timeout: 60_000 });
-    expect(await settledState(page)).not.toContain(`${victim}:down`);
+    const here = await settledState(page);
+    expect(here).not.toContain(`${victim}:down`);
+    // The address carries the run, the action and the turn: a link opens the same state.
+    expect(page.url()).toMatch(/[?&]actions=\d+\.crash\.n\d/);
+    expect(page.url()).toMatch(/[?&]turn=\d+/);
+    const linked = await playground.open(page.url().slice(playground.url.length));
+    expect(await settledState(linked)).toBe(here);
     expect(problemsOf(page)).toEqual([]);
   });
 

@@ -96,5 +96,9 @@ describe('keel playground: the same runs as keel sim', () => {
     const page = await playground.open('?seed=-4');
     expect(await textOf(page, 'error')).toContain("the address: the seed must be an integer from 0 to 2147483647, got '-4'");
     expect(await textOf(page, 'command')).toBe('npx keel sim --seed 1');
+    const badAction = await playground.open('?seed=3&actions=5.explode.n1');
+    expect(await textOf(badAction, 'error')).toContain("the address: action 1 ('5.explode.n1'): unknown action 'explode'");
+    const badScenario = await playground.open(`?seed=3&scenario=${encodeURIComponent('nodes 3 clients 1; at 50 crash n9 down 500')}`);
+    expect(await textOf(badScenario, 'error')).toContain('no node n9');
   });
 });

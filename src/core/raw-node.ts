@@ -73,6 +73,12 @@ export interface CoreReader {
   /** On the leader: the match index of voter `id`; undefined elsewhere. */
   matchIndex(id: NodeId): Index | undefined;
   /**
+   * Ticks since the election timer last reset, and the randomized timeout it
+   * runs to (a follower campaigns when they meet): for viewers such as the
+   * playground. On a leader the timer counts towards its CheckQuorum.
+   */
+  readonly electionTimer: { readonly elapsedTicks: number; readonly timeoutTicks: number };
+  /**
    * Grows with every call that may change the core (inputs, `ready`,
    * `advance`): an observer that reads the same count twice knows that the
    * core's own state did not change in between. Reads that reach into
@@ -202,6 +208,10 @@ export class RawNode implements CoreReader {
 
   get changeCount(): number {
     return this.changes;
+  }
+
+  get electionTimer(): { readonly elapsedTicks: number; readonly timeoutTicks: number } {
+    return { elapsedTicks: this.raft.electionElapsed, timeoutTicks: this.raft.randomizedElectionTimeout };
   }
 
   /** On the leader: the node leadership is being transferred to, or null; cheaper than {@link status}. */

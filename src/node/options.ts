@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { RaftConfig } from '../core/config.js';
 import type { Index, NodeId } from '../core/types.js';
 import { InvalidConfigError } from '../errors.js';
@@ -40,7 +39,7 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly stateMachine: StateMachine<Result>;
   /** The time source of the node's ticks, deadlines and timers; tests and the simulator pass a {@link VirtualClock}. @defaultValue a {@link SystemClock} */
   readonly clock?: Clock;
-  /** The source of the randomized election timeouts; a seeded one makes a run reproducible. @defaultValue a generator seeded from `crypto.randomInt` */
+  /** The source of the randomized election timeouts; a seeded one makes a run reproducible. @defaultValue a generator seeded from `crypto.getRandomValues` */
   readonly random?: Random;
   /** Milliseconds per core tick. @defaultValue 100 */
   readonly tickIntervalMs?: number;
@@ -189,7 +188,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
     transport: options.transport,
     stateMachine: options.stateMachine,
     clock: options.clock ?? new SystemClock(),
-    random: options.random ?? new SeededRandom(randomInt(2 ** 31)),
+    random: options.random ?? new SeededRandom(unpredictableSeed()),
     tickIntervalMs: positive('tickIntervalMs', options.tickIntervalMs, 100),
     electionTicks,
     heartbeatTicks: positive('heartbeatTicks', options.heartbeatTicks, 1),
@@ -307,4 +306,12 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
     throw new InvalidConfigError(field, `must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * A seed no one can predict, from the Web Crypto API that Node (as the global
+ * `crypto`) and browsers share: the runtime imports nothing Node-only.
+ */
+function unpredictableSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
 }

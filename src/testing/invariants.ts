@@ -451,6 +451,12 @@ function checkPair(a: LogTerms, b: LogTerms): void {
   }
 }
 
+/** Every byte's two hexadecimal digits. */
+const HEX_DIGITS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** Hexadecimal without `Buffer`: the checker also runs in a browser (the playground). */
 function hex(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
+  let text = '';
+  for (let i = 0; i < data.length; i++) text += HEX_DIGITS[data[i]!]!;
+  return text;
 }

@@ -7,7 +7,7 @@
  * nowhere, or a published type that a strict user project cannot compile.
  * Needs the built dist/ (the global setup builds it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -35,7 +35,7 @@ describe('the packed keel package installed into an empty project', () => {
   }
 
   test('the tarball holds the compiled CLI, benchmarks and simulator, and none of the tests', () => {
-    for (const path of ['bin/keel.js', 'dist/cli/main.js', 'dist/bench/core.js', 'dist/bench/support/process-cluster.js', 'dist/sim/index.js', 'dist/src/testing/index.d.ts']) {
+    for (const path of ['bin/keel.js', 'dist/cli/main.js', 'dist/playground/playground.js', 'dist/playground/index.html', 'dist/bench/core.js', 'dist/bench/support/process-cluster.js', 'dist/sim/index.js', 'dist/src/testing/index.d.ts']) {
       expect(packedFiles, path).toContain(path);
     }
     expect(packedFiles.filter((path) => path.startsWith('test/') || path.startsWith('dist/test/'))).toEqual([]);
@@ -49,7 +49,17 @@ describe('the packed keel package installed into an empty project', () => {
     const result = keel('--help');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('Usage: keel <command> [options]');
-    expect(result.stdout).toMatch(/^ {2}bench {2}run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}bench +run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}playground +serve the playground/m);
+  });
+
+  test('npx keel playground --out writes the prebuilt page: an installed package has neither esbuild nor the sources', () => {
+    const out = join(project, 'site');
+    const result = keel('playground', '--out', out);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`wrote the playground to ${out}`);
+    expect(readdirSync(out).sort()).toEqual(['index.html', 'playground.js', 'style.css']);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<script type="module" src="playground.js">');
   });
 
   test('npx keel sim --seed 1 runs one simulated world without a violation', () => {

@@ -13,6 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { TransportIOError } from '../errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeId } from '../core/types.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { KvResult } from './commands.js';
 import type { KvLogRecord } from './http-api.js';
 import type { ShardedKvHost } from './sharded-host.js';
 
@@ -28,6 +30,8 @@ export interface ShardedKvHttpApiOptions {
 
 /** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). */
 const HOP_HEADER = 'x-keel-proxied';
+/** Set on a refusal that did nothing: the host serves no replica of the shard, and another may. */
+const NOT_HERE_HEADER = 'x-keel-not-here';
 /** Names the shard that served a key request, on every answer to one. */
 export const SHARD_HEADER = 'x-keel-shard';
 
@@ -95,16 +99,21 @@ export class ShardedKvHttpApi {
     const shard = host.shardMap.shardOf(key);
     response.setHeader(SHARD_HEADER, shard);
     const local = host.replica(shard);
-    if (local !== undefined) {
+    if (local !== undefined && servesLocally(local.node, host.host.hostId)) {
       local.api.handle(request, response);
       return;
     }
     if (request.headers[HOP_HEADER] !== undefined) {
-      // The sender thought this host held the shard: the hosts disagree on the layout. Refuse rather than bounce.
-      this.reply(response, 503, { error: 'shard_not_here', message: `this host holds no replica of ${shard}; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
+      // Sent here by a host whose layout places the shard here, but this host's replica is not a member
+      // (yet, or any more, while replicas move). Nothing was done: the sender may try another host.
+      response.setHeader(NOT_HERE_HEADER, '1');
+      this.reply(response, 503, { error: 'shard_not_here', message: `this host serves no replica of ${shard} now; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
       return;
     }
-    const targets = host.shardMap.placement(shard).filter((id) => this.options.peerUrls.has(id));
+    // The layout's hosts first; then the others, which may still hold a replica while replicas move.
+    const placement = host.shardMap.placement(shard);
+    const others = [...this.options.peerUrls.keys()].filter((id) => !placement.includes(id)).sort();
+    const targets = [...placement, ...others].filter((id) => id !== host.host.hostId && this.options.peerUrls.has(id));
     this.proxy(request, response, shard, targets);
   }
 
@@ -125,6 +134,12 @@ export class ShardedKvHttpApi {
         const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
         const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
         const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 5000 }, (answer) => {
+          if (answer.headers[NOT_HERE_HEADER] !== undefined) {
+            // That host did nothing with the request: the next one may take it.
+            answer.resume();
+            attempt(index + 1);
+            return;
+          }
           response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
           answer.pipe(response);
         });
@@ -219,6 +234,12 @@ export class ShardedKvHttpApi {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
   }
+}
+
+/** A local replica serves requests while it is a member of its shard (not while it waits to be added, nor once removed). */
+function servesLocally(node: RaftNode<KvResult>, self: NodeId): boolean {
+  const status = node.status();
+  return !status.removed && (status.members.includes(self) || status.learners.includes(self));
 }
 
 function isQuiesced(host: ShardedKvHost, shard: string): boolean {

@@ -47,6 +47,8 @@ export interface KvCommandOptions {
 export interface ShardingOptions {
   readonly shards: number;
   readonly replicas: number;
+  /** Join a running sharded cluster: the shard replicas start empty, to be added once every host is told the new list (`POST /admin/hosts`). */
+  readonly join: boolean;
   /** Every host's HTTP address (this one's included, as `--http`), for requests this host proxies. */
   readonly httpPeers: ReadonlyMap<string, HostPort>;
 }
@@ -68,7 +70,9 @@ Options:
                           addresses this node dials; its own entry is where it listens
   --join                  join a running cluster: start with no configuration and
                           wait to be added (POST /admin/members on its leader);
-                          --peers lists this node and the members to dial
+                          --peers lists this node and the members to dial. With
+                          --shards: a new host, whose replicas are added once every
+                          host is sent the new list (POST /admin/hosts)
   --http HOST:PORT        where the HTTP API listens
   --data DIR              data directory (created if missing): log/ and snapshots/
   --secret-file PATH      peers authenticate with an HMAC challenge on this shared
@@ -146,7 +150,6 @@ function parseSharding(
     if (values.replicas !== undefined || values['http-peers'] !== undefined) throw new UsageError('--replicas and --http-peers need --shards');
     return null;
   }
-  if (join) throw new UsageError('--join cannot be combined with --shards: a sharded cluster is started with all its hosts in --peers');
   const shards = integerOption('shards', values.shards, 1, 1, 10_000);
   const replicas = integerOption('replicas', values.replicas, Math.min(3, peers.size), 1, peers.size);
   const httpPeers = values['http-peers'] === undefined ? new Map<string, HostPort>() : parsePeers(values['http-peers'], 'http-peers');
@@ -154,7 +157,7 @@ function parseSharding(
   if (replicas < peers.size) {
     for (const id of peers.keys()) if (!httpPeers.has(id)) throw new UsageError(`--http-peers has no entry for '${id}': with fewer replicas than nodes, every node must be reachable over HTTP`);
   }
-  return { shards, replicas, httpPeers };
+  return { shards, replicas, httpPeers, join };
 }
 
 function required(name: string, value: string | undefined): string {

@@ -21,8 +21,8 @@ import type { ShardedKvHost } from './sharded-host.js';
 /** Options of {@link ShardedKvHttpApi}. */
 export interface ShardedKvHttpApiOptions {
   readonly host: ShardedKvHost;
-  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve. */
-  readonly peerUrls: ReadonlyMap<NodeId, string>;
+  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve; `POST /admin/hosts` updates it. */
+  readonly peerUrls: Map<NodeId, string>;
   /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
   readonly log?: (record: KvLogRecord) => void;
@@ -61,6 +61,10 @@ export class ShardedKvHttpApi {
     const path = (request.url ?? '/').split('?')[0]!;
     if (path.startsWith('/kv/')) {
       this.serveKey(request, response, path);
+      return;
+    }
+    if (path === '/admin/hosts' && request.method === 'POST') {
+      this.setHosts(request, response);
       return;
     }
     if (request.method !== 'GET') {
@@ -165,6 +169,35 @@ export class ShardedKvHttpApi {
     });
   }
 
+  /**
+   * `POST /admin/hosts {"hosts": {"ID": {"raft": "HOST:PORT", "http": "HOST:PORT"}, ...}}`:
+   * the cluster's new host list, to send to every host, old and new (docs/kv.md, "Sharded").
+   */
+  private setHosts(request: IncomingMessage, response: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      let hosts: Map<string, { raft: string; http: string }>;
+      try {
+        if (size > 1024 * 1024) throw new Error('the body is over 1 MiB');
+        hosts = parseHostList(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      } catch (error) {
+        this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      const self = this.options.host.host.hostId;
+      for (const [id, address] of hosts) if (id !== self) this.options.peerUrls.set(id, `http://${address.http}`);
+      this.options.host.setHosts(new Map([...hosts].map(([id, address]) => [id, address.raft]))).then(
+        () => this.reply(response, 200, { hosts: [...hosts.keys()].sort(), replicasHere: this.options.host.localReplicas().size }),
+        (error: unknown) => this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) }),
+      );
+    });
+  }
+
   private shards(): Record<string, unknown> {
     const { host } = this.options;
     const map = host.shardMap;
@@ -234,6 +267,24 @@ export class ShardedKvHttpApi {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
   }
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]/]+):(\d{1,5})$/;
+
+/** Checks `POST /admin/hosts`'s body: host ids mapped to their Raft and HTTP `HOST:PORT`. Throws with what is wrong. */
+function parseHostList(body: unknown): Map<string, { raft: string; http: string }> {
+  const hosts = (body as { hosts?: unknown } | null)?.hosts;
+  if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts)) throw new Error('the body must be {"hosts": {"ID": {"raft": "HOST:PORT", "http": "HOST:PORT"}}}');
+  const result = new Map<string, { raft: string; http: string }>();
+  for (const [id, value] of Object.entries(hosts as Record<string, unknown>)) {
+    const { raft, http } = (value ?? {}) as { raft?: unknown; http?: unknown };
+    if (id.length === 0 || typeof raft !== 'string' || typeof http !== 'string' || !HOST_PORT.test(raft) || !HOST_PORT.test(http)) {
+      throw new Error(`host ${JSON.stringify(id)} needs "raft" and "http" addresses as HOST:PORT`);
+    }
+    result.set(id, { raft, http });
+  }
+  if (result.size === 0) throw new Error('the host list is empty');
+  return result;
 }
 
 /** A local replica serves requests while it is a member of its shard (not while it waits to be added, nor once removed). */

@@ -185,8 +185,16 @@ describe('rebalancing the sharded key-value service', () => {
     const h4Transport = new TcpTransport({ clusterId: 'test-cluster', nodeId: 'h4', listen: { host: '127.0.0.1', port: 0 }, peers, secret });
     raft.set('h4', `127.0.0.1:${(await h4Transport.listen()).port}`);
     const all = ['h1', 'h2', 'h3', 'h4'];
-    await start('h4', all, h4Transport, true);
-    for (const host of hosts.slice(0, 3)) await host.sharded.setHosts(new Map(all.map((id) => [id, raft.get(id)!])));
+    const h4 = await start('h4', all, h4Transport, true);
+    // Every old host is sent the new list over HTTP (h4 started with it).
+    const list = { hosts: Object.fromEntries(hosts.map((host) => [host.id, { raft: raft.get(host.id)!, http: host.http!.url.replace('http://', '') }])) };
+    for (const host of hosts.slice(0, 3)) {
+      const refused = await fetch(`${host.http!.url}/admin/hosts`, { method: 'POST', body: JSON.stringify({ hosts: { h4: { raft: 'nowhere' } } }) });
+      expect(refused.status).toBe(400);
+      const answer = await fetch(`${host.http!.url}/admin/hosts`, { method: 'POST', body: JSON.stringify(list) });
+      expect(answer.status, await answer.clone().text()).toBe(200);
+    }
+    expect(h4.sharded.localReplicas().size).toBeGreaterThan(0);
     const after = hosts[3]!.sharded.shardMap;
     const expectedMoves = ShardMap.moves(before, after);
 

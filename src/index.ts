@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
-export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
+export type { NodeStatus, NodeMetrics, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
 export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
 export type { StateMachine, AppliedCommand, SnapshotPoint, SnapshotSource } from './node/state-machine.js';
 export { Session } from './node/apply/session.js';

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { CorruptionError } from '../src/errors.js';
@@ -69,21 +69,18 @@ export function runKvBackup(args: readonly string[]): Promise<number> {
 async function backUp(url: URL, path: string, client: KvClientOptions): Promise<{ header: BackupHeader; bytes: number }> {
   await checkMember(url, client);
   const partial = `${path}.partial-${process.pid}`;
-  let file;
   try {
     // Created here and now, so no existing file is ever truncated.
-    file = await open(partial, 'wx');
+    await (await open(partial, 'wx')).close();
   } catch (error) {
     throw new UsageError(`--to ${path}: cannot create ${partial}: ${(error as Error).message}`);
   }
   try {
     const response = await reach(url, () => kvRequest(new URL('/admin/backup', url), 'GET', client));
     if (response.status !== 200) await refused(url, response.status, await response.text(), 'serve a backup');
-    const out = file.createWriteStream({ autoClose: false });
-    await reach(url, () => pipeline(response.body, out));
-    await file.sync();
-    await file.close();
-    file = null;
+    await reach(url, () => pipeline(response.body, createWriteStream(partial)));
+    const handle = await open(partial, 'r');
+    await handle.sync().finally(() => handle.close());
     const header = await verify(partial, url);
     const bytes = (await stat(partial)).size;
     try {
@@ -93,7 +90,6 @@ async function backUp(url: URL, path: string, client: KvClientOptions): Promise<
     }
     return { header, bytes };
   } finally {
-    await file?.close().catch(() => undefined);
     await unlink(partial).catch(() => undefined);
   }
 }

@@ -181,4 +181,24 @@ describe('keel kv backup and restore', () => {
       expect(existsSync(data)).toBe(false);
     }
   });
+
+  it('backup and restore print their usage with --help, and a missing option exits 2 naming it', async () => {
+    expect(await keelKv('backup', '--help')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: keel kv backup --node URL --to FILE/) });
+    expect(await keelKv('restore', '--help')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: keel kv restore --from FILE --data DIR/) });
+    expect(await keelKv('backup', '--to', join(dir, 'x'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/^keel: --node is required/) });
+    expect(await keelKv('backup', '--node', 'ftp://host', '--to', join(dir, 'x'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--node must be an http:\/\/ or https:\/\/ URL/) });
+    expect(await keelKv('restore', '--from', join(dir, 'x'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/^keel: --data is required/) });
+  });
+
+  it('restore: an existing empty directory is fine; a second restore into it is refused', async () => {
+    const file = join(dir, 'again.keelbackup');
+    expect((await keelKv('backup', '--node', sourceUrl, '--to', file, '--token-file', tokenFile(ADMIN))).code).toBe(0);
+    const data = join(dir, 'empty');
+    mkdirSync(data);
+    expect((await keelKv('restore', '--from', file, '--data', data)).code).toBe(0);
+    const seeded = readFileSync(join(data, SEED_FILE));
+    expect(seeded.equals(readFileSync(file))).toBe(true);
+    expect((await keelKv('restore', '--from', file, '--data', data)).code).toBe(2);
+    expect(readdirSync(data)).toEqual([SEED_FILE]);
+  });
 });

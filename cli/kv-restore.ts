@@ -15,7 +15,7 @@ import { constants } from 'node:fs';
 import { CorruptionError } from '../src/errors.js';
 import { readBackup } from '../src/kv/backup-format.js';
 import type { BackupHeader } from '../src/kv/backup-format.js';
-import { seedFromBackup } from '../src/kv/backup-seed.js';
+import { SEED_TERM, seedFromBackup } from '../src/kv/backup-seed.js';
 import type { SnapshotStore } from '../src/storage/snapshot-store.js';
 import type { LogStorage } from '../src/storage/storage.js';
 import { parseOptions, UsageError, withUsage } from './args.js';
@@ -128,11 +128,16 @@ export async function seedIfRestored(options: KvCommandOptions, storage: LogStor
   );
   if (!present) return;
   if (options.join) throw new UsageError(`--data ${options.dataDir} was seeded by keel kv restore: start it as a member of the new cluster (with --peers, without --join)`);
-  if (snapshots.latest() !== null && storage.lastIndex() <= snapshots.latest()!.index) {
-    await rm(seed);
-    return;
+  const latest = snapshots.latest();
+  if (latest !== null && latest.term === SEED_TERM && storage.lastIndex() <= latest.index) {
+    // Seeded before a crash that came before the seed's removal: the snapshot is the seed's if the index matches.
+    const header = await readBackup(createReadStream(seed)).catch(() => null);
+    if (header?.appliedIndex === latest.index) {
+      await rm(seed);
+      return;
+    }
   }
-  if (storage.lastIndex() !== 0 || snapshots.latest() !== null) {
+  if (storage.lastIndex() !== 0 || latest !== null) {
     throw new UsageError(`--data ${options.dataDir} holds both a log and a restore seed (${SEED_FILE}); a seed belongs in an empty directory`);
   }
   try {

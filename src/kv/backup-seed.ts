@@ -22,7 +22,7 @@ import { readBackup } from './backup-format.js';
 import type { BackupHeader } from './backup-format.js';
 
 /** The term of a seeded snapshot: the new cluster's log starts in term 1 after it. */
-const SEED_TERM = 1;
+export const SEED_TERM = 1;
 
 /**
  * Verifies the backup that `open` streams (it is read twice: once to check

@@ -24,4 +24,4 @@ export type { HttpScope, AuthRefusal } from './http-auth.js';
 export { TimedLogStorage, MeasuredSnapshotStore } from './instrumented-storage.js';
 export { BACKUP_MAGIC, backupStream, readBackup } from './backup-format.js';
 export type { BackupHeader } from './backup-format.js';
-export { seedFromBackup } from './backup-seed.js';
+export { seedFromBackup, SEED_TERM } from './backup-seed.js';

@@ -46,7 +46,7 @@ export interface NodeMetricsSource {
   readonly appliedIndex: Index;
   readonly pendingProposals: number;
   readonly pendingReads: number;
-  /** On the leader: the ids of the members it replicates to (itself included or not). */
+  /** On the leader: ids that may be members (itself and former members allowed: only the ones the core tracks count). */
   peers(): Iterable<NodeId>;
 }
 

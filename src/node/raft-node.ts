@@ -34,7 +34,6 @@ import { StatusEvents } from './status-events.js';
 import type { NodeStatus } from './node-status.js';
 import { nodeMetrics } from './node-metrics.js';
 import type { NodeMetrics } from './node-metrics.js';
-import { membersOf } from './membership/membership-changes.js';
 import { ApplyWaiters, guardedPromise } from './requests/waiters.js';
 import type { ApplyOutcome } from './requests/waiters.js';
 
@@ -473,7 +472,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       appliedIndex: this.appliedIndex,
       pendingProposals: this.pendingProposals,
       pendingReads: this.reads.size,
-      peers: () => membersOf(core.status().membership),
+      // A superset of the members (ones that just left too); nodes the leader does not track have no match index and are skipped.
+      peers: () => this.members.ids,
     });
   }
 

@@ -20,6 +20,7 @@ import { SEED_FILE } from '../../cli/kv-restore.js';
 import { HttpTokens } from '../../src/kv/http-auth.js';
 import { startKvCluster } from './cluster.js';
 import type { KvTestCluster } from './cluster.js';
+import { loopbackCertificate } from './https-certificate.js';
 
 const ADMIN = randomBytes(24).toString('hex');
 const WRITER = randomBytes(24).toString('hex');
@@ -200,5 +201,34 @@ describe('keel kv backup and restore', () => {
     expect(seeded.equals(readFileSync(file))).toBe(true);
     expect((await keelKv('restore', '--from', file, '--data', data)).code).toBe(2);
     expect(readdirSync(data)).toEqual([SEED_FILE]);
+  });
+
+  it('backs up a keel kv node that serves HTTPS and wants tokens, given its CA and an admin token', async () => {
+    const { cert, key } = loopbackCertificate();
+    const certFile = join(dir, 'https.crt');
+    const keyFile = join(dir, 'https.key');
+    writeFileSync(certFile, cert);
+    writeFileSync(keyFile, key);
+    const tokensFile = join(dir, 'https-tokens');
+    writeFileSync(tokensFile, `admin ${ADMIN}\nwrite ${WRITER}\n`);
+    const [peerPort, httpPort] = await freePorts(2);
+    const options = parseKvOptions(['--id', 'solo', '--peers', `solo=127.0.0.1:${peerPort}`, '--http', `127.0.0.1:${httpPort}`, '--data', join(dir, 'https-node'), '--insecure',
+      '--http-tls-cert', certFile, '--http-tls-key', keyFile, '--http-tokens', tokensFile, '--tick-ms', '20']);
+    if (options === 'help') throw new Error('unexpected help');
+    const running = await startKvNode(options, jsonLogger('error', {}, { write: () => undefined }));
+    try {
+      expect(running.http.url).toBe(`https://127.0.0.1:${httpPort}`);
+      for (let wait = 0; wait < 1500 && running.node.status().leader === null; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const file = join(dir, 'https.keelbackup');
+      const untrusted = await keelKv('backup', '--node', running.http.url, '--to', file, '--token-file', tokenFile(ADMIN));
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr).toMatch(/cannot reach the node at https:\/\/127\.0\.0\.1:\d+: .*certificate/i);
+      const result = await keelKv('backup', '--node', running.http.url, '--to', file, '--token-file', tokenFile(ADMIN), '--ca', certFile);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^backed up 0 keys at applied index \d+ from node solo/);
+    } finally {
+      await running.close();
+    }
   });
 });

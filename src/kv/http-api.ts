@@ -140,7 +140,8 @@ export class KvHttpApi {
   /**
    * Null when the request may go on: no tokens are configured, or it carries
    * one with `needed`'s scope. Otherwise the 401 (no or unknown token) or 403
-   * (scope too weak) to answer, counted; the request's body is not read.
+   * (scope too weak) to answer, counted; the request's body is discarded
+   * unparsed and the connection closed after the answer.
    */
   private authorize(request: IncomingMessage, needed: 'read' | 'write' | 'admin'): Reply | null {
     const tokens = this.options.tokens;

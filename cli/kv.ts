@@ -2,6 +2,7 @@ import { withUsage } from './args.js';
 import { jsonLogger } from './json-log.js';
 import { runKvBackup } from './kv-backup.js';
 import { startKvNode } from './kv-node.js';
+import { startShardedKv } from './kv-sharded.js';
 import { KV_HELP, parseKvOptions } from './kv-options.js';
 import { runKvRestore } from './kv-restore.js';
 
@@ -21,7 +22,7 @@ export function runKv(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = jsonLogger(options.logLevel, { node: options.id });
-    const running = await startKvNode(options, log);
+    const running = options.sharding === null ? await startKvNode(options, log) : await startShardedKv(options, options.sharding, log);
     const code = await new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         log.info({ signal }, 'stopping');
@@ -29,7 +30,8 @@ export function runKv(args: readonly string[]): Promise<number> {
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      running.node.once('fatal', () => resolve(1));
+      if ('node' in running) running.node.once('fatal', () => resolve(1));
+      else void running.fatal.then(() => resolve(1));
     });
     await running.close();
     log.info({ exitCode: code }, 'stopped');

@@ -171,6 +171,11 @@ export class HistoryRecorder {
   // Indexed by id: ids are assigned densely from 0.
   private readonly calls: RecordedCall[] = [];
 
+  /** Operations recorded so far, in flight or complete. */
+  get length(): number {
+    return this.calls.length;
+  }
+
   /** Records that `client` sent `invocation` at `invokeTime`, and returns the handle to complete it with. */
   invoke<I extends Invocation>(client: string, invocation: I, invokeTime: number): PendingOperation<I['kind']> {
     if (!Number.isFinite(invokeTime)) {

@@ -4,6 +4,9 @@
  *
  * - {@link runSeed} runs one world; {@link runSwarm} runs many seeds.
  * - {@link shrinkSeed} shrinks a failing seed to a minimal scenario.
+ * - Every run has an event and a memory budget ({@link RunOptions.maxEvents},
+ *   {@link RunOptions.maxHeldItems}); a run that spends one is a
+ *   {@link BudgetFailure} of its seed.
  * - {@link traceSeed} draws a run's HTML timeline.
  * - `stateMachine` and `workload` in {@link RunOptions} plug in your own
  *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
@@ -11,6 +14,8 @@
  */
 export { drawSeed, formatRunReport, formatSwarmReport, runSeed, runSeedWithTap, runSwarm } from './runtime/run.js';
 export type { DrawnRun, RunOptions, RunReport, SwarmReport, Violation } from './runtime/run.js';
+export { defaultMaxEvents, defaultMaxHeldItems } from './runtime/options.js';
+export type { BudgetFailure, BudgetKind } from './world/budget.js';
 export { failureOf, shrinkSeed } from './runtime/shrink.js';
 export type { ShrinkOptions, ShrinkResult } from './runtime/shrink.js';
 export { boundsOf, faultActionArbitrary, scenarioRunArbitrary, scheduledFaultArbitrary } from './runtime/scenario-arbitrary.js';

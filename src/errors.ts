@@ -40,7 +40,9 @@ export type KeelErrorCode =
   | 'KEEL_INVALID_CONF_CHANGE'
   | 'KEEL_LEADER_NOT_READY'
   | 'KEEL_UNKNOWN_MEMBER'
-  | 'KEEL_SNAPSHOT_FAILED';
+  | 'KEEL_SNAPSHOT_FAILED'
+  | 'KEEL_UNKNOWN_GROUP'
+  | 'KEEL_GROUP_EXISTS';
 
 /** Base class of every error Keel throws on purpose. */
 export class KeelError extends Error {
@@ -400,5 +402,30 @@ export class UnknownMemberError extends KeelError {
 export class LeaderNotReadyError extends KeelError {
   constructor(what: string) {
     super('KEEL_LEADER_NOT_READY', `${what} refused: the leader has not committed an entry of its term yet`);
+  }
+}
+
+/**
+ * A request, a message or a call named a Raft group this host does not hold
+ * (never created here, or removed). Nothing was changed.
+ */
+export class UnknownGroupError extends KeelError {
+  /** The group that was named. */
+  readonly group: string;
+
+  constructor(group: string, where: string) {
+    super('KEEL_UNKNOWN_GROUP', `${where}: this host holds no group ${JSON.stringify(group)}`);
+    this.group = group;
+  }
+}
+
+/** A group was created on a host that already holds a group of that id. Nothing was changed. */
+export class GroupExistsError extends KeelError {
+  /** The group that already exists. */
+  readonly group: string;
+
+  constructor(group: string) {
+    super('KEEL_GROUP_EXISTS', `group ${JSON.stringify(group)} already exists on this host`);
+    this.group = group;
   }
 }

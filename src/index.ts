@@ -22,7 +22,7 @@ export type { ClientSession, SessionId } from './node/apply/session.js';
 export type { NodeEvents, SnapshotEvent } from './node/events.js';
 export { SystemClock, VirtualClock } from './util/clock.js';
 export type { Clock, TimerHandle } from './util/clock.js';
-export type { Transport, TransportHandler, NodeMessage } from './transport/transport.js';
+export type { Transport, TransportHandler, NodeMessage, ReplicaMessage, GroupBatch, GroupItem } from './transport/transport.js';
 export { LocalNetwork } from './transport/local-network.js';
 export type { LinkDecision, LinkPolicy } from './transport/local-network.js';
 export { TcpTransport } from './transport/tcp.js';
@@ -63,6 +63,15 @@ export type { LogStorage } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export { LevelStorage } from './storage/level.js';
 export type { LevelStorageOptions, LevelStorageStats } from './storage/level.js';
+export { LevelEngine } from './storage/level-engine.js';
+export type { LevelEngineOptions, LevelEngineStats, GroupStorageOptions } from './storage/level-engine.js';
+export { MemoryGroupLogs } from './storage/group-logs.js';
+export type { GroupLogs, GroupListing } from './storage/group-logs.js';
+export { RaftHost } from './host/raft-host.js';
+export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord } from './host/raft-host.js';
+export type { HostLoopStats } from './host/host-loop.js';
+export type { HostTransportStats } from './host/host-transport.js';
+export type { GroupId } from './util/group-id.js';
 export type { SnapshotStore, SnapshotWriter } from './storage/snapshot-store.js';
 export { MemorySnapshotStore } from './storage/memory-snapshot-store.js';
 export { FileSnapshotStore } from './storage/file-snapshot-store.js';
@@ -101,5 +110,7 @@ export {
   InvalidConfChangeError,
   LeaderNotReadyError,
   UnknownMemberError,
+  UnknownGroupError,
+  GroupExistsError,
 } from './errors.js';
 export type { KeelErrorCode, FrameInvalidReason, HandshakeRefusal, SnapshotFailureStage } from './errors.js';

@@ -31,9 +31,10 @@ const RULES: readonly LayerRule[] = [
   {
     name: 'the pure core and its helpers import no runtime, adapter, service or testing code',
     from: ['src/core/', 'src/quorum/', 'src/progress/', 'src/confchange/'],
-    forbidden: ['src/node/', 'src/storage/', 'src/transport/', 'src/kv/', 'src/cli/', 'src/testing/'],
+    forbidden: ['src/node/', 'src/host/', 'src/storage/', 'src/transport/', 'src/kv/', 'src/cli/', 'src/testing/'],
   },
-  { name: 'adapters do not import the runtime or the KV service', from: ['src/storage/', 'src/transport/', 'src/codec/'], forbidden: ['src/node/', 'src/kv/'] },
+  { name: 'adapters do not import the runtime or the KV service', from: ['src/storage/', 'src/transport/', 'src/codec/'], forbidden: ['src/node/', 'src/host/', 'src/kv/'] },
+  { name: 'the one-group runtime does not import the multi-group host built on it', from: ['src/node/'], forbidden: ['src/host/'] },
   { name: 'the shipped tools do not import the tests', from: ['sim/', 'bench/', 'cli/'], forbidden: ['test/'] },
 ];
 

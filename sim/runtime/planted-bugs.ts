@@ -24,6 +24,17 @@ export const PLANTED_BUGS = {
     summary: 'clients read a node\'s local state without a read barrier',
     plant: (params) => ({ ...params, unsafeReads: true }),
   },
+  /**
+   * Clients without backpressure: every event starts another operation.
+   * Nothing is violated, but the world fills up and simulated time stands
+   * still, so the run never ends on its own; the run's budgets stop it and
+   * report the seed (without them, one such seed held a swarm for minutes
+   * at gigabytes of memory).
+   */
+  'flooding-clients': {
+    summary: 'clients start operations without pause and without waiting for answers (the run never ends on its own)',
+    plant: (params) => ({ ...params, floodingClients: true }),
+  },
 } as const satisfies Record<string, PlantedBug>;
 
 /** The name of a planted bug. */

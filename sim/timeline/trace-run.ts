@@ -26,6 +26,7 @@ export async function traceSeed(seed: number, options: RunOptions = {}, messages
   const [summary] = formatRunReport(report).split('\n');
   const lines = [summary ?? '', `replay: ${report.replay}`];
   if (report.livenessFailure !== null) lines.splice(1, 0, `liveness: ${report.livenessFailure.detail}`);
+  if (report.budgetFailure !== null) lines.splice(1, 0, `budget: ${report.budgetFailure.detail}`);
   const html = renderTimelineHtml(timeline, { title: `Keel simulator — seed ${seed}`, summary: lines });
   return { report, timeline, html };
 }

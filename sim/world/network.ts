@@ -294,5 +294,7 @@ export function describeMessage(message: NodeMessage): string {
       return `chunk i${message.meta.index} @${message.offset}${message.last ? ' last' : ''}`;
     case 'snapshotAck':
       return `chunkAck i${message.index} @${message.offset}${message.done ? ' done' : ''}`;
+    case 'groups':
+      return `groups ×${message.items.length}`;
   }
 }

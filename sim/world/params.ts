@@ -85,6 +85,12 @@ export interface WorldParams {
   /** A planted bug for testing the simulator (never drawn): gets skip the read barrier. */
   readonly unsafeReads: boolean;
   /**
+   * A planted bug for testing the simulator (never drawn): clients send
+   * operations without pause and without waiting for answers, so the world
+   * fills up without simulated time moving on.
+   */
+  readonly floodingClients: boolean;
+  /**
    * Slow, uneven disks on every node (a write takes up to four ticks), or
    * null. A leader's own write is then often still in flight when a faster
    * follower's acknowledgement arrives, and a crash in that window is where
@@ -139,6 +145,7 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     leaseReads,
     downMsMin: leaseReads ? 2 * electionMsMax : 0,
     unsafeReads: false,
+    floodingClients: false,
     slowDisks: null,
   };
   // After every older draw (those in the literal above too), so a seed keeps its world.

@@ -166,6 +166,15 @@ export class SimDisk {
     return this.durable.lastIndex();
   }
 
+  /**
+   * Log entries this disk holds: on the platter, and in the open handle's
+   * view (the two share most entry objects, but a run's memory grows with
+   * both). For the run's held-items budget (`budget.ts`).
+   */
+  heldEntries(): number {
+    return countEntries(this.durable) + (this.handle?.heldEntries() ?? 0);
+  }
+
   /** A copy of the durable log, for tests. */
   durableLog(): { readonly snapshot: SnapshotMeta; readonly entries: readonly Entry[] } {
     return { snapshot: this.durable.snapshotMeta(), entries: allEntries(this.durable) };
@@ -267,6 +276,11 @@ export class DiskHandle implements LogStorage {
     return this.state === 'failed';
   }
 
+  /** Log entries this handle's view holds. */
+  heldEntries(): number {
+    return countEntries(this.visible);
+  }
+
   /** Writes called and not yet durable. */
   pendingWrites(): number {
     return this.pending.length;
@@ -332,6 +346,10 @@ export class DiskHandle implements LogStorage {
 function applyOp(storage: MemoryStorage, op: WriteOp): void {
   if (op.kind === 'append') storage.appendSync(op.entries, op.hardState);
   else storage.saveSnapshotSync(op.meta);
+}
+
+function countEntries(storage: MemoryStorage): number {
+  return Math.max(0, storage.lastIndex() - storage.firstIndex() + 1);
 }
 
 function allEntries(storage: MemoryStorage): readonly Entry[] {

@@ -55,6 +55,13 @@ export interface WorkloadOptions {
   readonly leaseReads: boolean;
   /** A planted bug, for the simulator's own tests: gets read local state without any read barrier. */
   readonly unsafeReads: boolean;
+  /**
+   * A planted bug, for the simulator's own tests: each client starts its
+   * next operation (in a session of its own) at once, without waiting for
+   * the last one's answer. Operations pile up without bound and simulated
+   * time stands still: a run only a budget can stop.
+   */
+  readonly flooding?: boolean;
 }
 
 interface Client {
@@ -123,11 +130,25 @@ export class Workload implements SimWorkload {
 
   private scheduleNext(client: Client): void {
     if (!this.running) return;
+    if (this.options.flooding === true) {
+      this.flood(client);
+      return;
+    }
     this.access.setTimeout(() => {
       if (!this.running) return;
       const deadlineMs = this.access.now() + this.options.opDeadlineMs;
       this.spawn(client, this.drawInvocation(client), this.access.ids, deadlineMs, () => this.scheduleNext(client), () => this.scheduleNext(client));
     }, uniform(this.random, 0, this.options.thinkMsMax));
+  }
+
+  /** The planted bug of {@link WorkloadOptions.flooding}: an operation per event, none waited for. */
+  private flood(client: Client): void {
+    this.access.setTimeout(() => {
+      if (!this.running) return;
+      const session: Client = { name: `${client.name}.${++client.seq}`, seq: 0, preferred: client.preferred, lastSeen: client.lastSeen };
+      this.spawn(session, this.drawInvocation(session), this.access.ids, this.access.now() + this.options.opDeadlineMs, () => undefined);
+      this.flood(client);
+    }, 0);
   }
 
   private spawn(client: Client, invocation: Invocation, targets: readonly NodeId[], deadlineMs: number, onOk: () => void, onUnknown: () => void = () => undefined): void {

@@ -11,6 +11,8 @@ import type { RaftNode } from '../../src/node/raft-node.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
 import { HistoryRecorder } from '../history.js';
+import { BudgetMeter, HELD_CHECK_EVERY_EVENTS, heldItems, UNLIMITED_BUDGET, WorldOverBudget } from './budget.js';
+import type { SpentBudget, WorldBudget } from './budget.js';
 import { emptyCoverage } from './coverage.js';
 import type { Coverage, CoverageMark } from './coverage.js';
 import { SimNetwork } from './network.js';
@@ -59,6 +61,8 @@ export interface WorldConfig {
   readonly tap?: WorldTap | undefined;
   /** A user's state machine and clients in place of the key-value store and its clients. */
   readonly plugin?: SimPlugin | undefined;
+  /** What the run may spend; past it the event loop throws {@link WorldOverBudget}. @defaultValue no limit */
+  readonly budget?: WorldBudget | undefined;
 }
 
 /**
@@ -101,6 +105,8 @@ export class World {
   readonly streams: WorldStreams;
   /** World events run so far (clock callbacks). */
   events = 0;
+  /** Spending against the run's budget. */
+  private readonly meter: BudgetMeter;
   private finding: Finding | null = null;
   /** Set by world actions the nodes' own numbers may not show (a crash, a restart): the next check runs. */
   private dirty = true;
@@ -122,6 +128,7 @@ export class World {
   constructor(config: WorldConfig) {
     this.params = config.params;
     this.streams = config.streams;
+    this.meter = new BudgetMeter(config.budget ?? UNLIMITED_BUDGET);
     const tap = config.tap;
     this.trace = new Trace(config.traceTail, tap === undefined ? null : (timeMs, event) => tap.event(timeMs, event));
     const observer: NetworkObserver = {
@@ -182,7 +189,7 @@ export class World {
       let finished = false;
       const afterDrain = (): void => {
         try {
-          this.events++;
+          this.countEvent();
           if (this.events % YIELD_EVERY_EVENTS === 0) setImmediate(afterYield);
           else afterYield();
         } catch (error) {
@@ -348,10 +355,36 @@ export class World {
   /** After each event: drain, then check. */
   private async settle(): Promise<void> {
     await drain();
-    this.events++;
+    this.countEvent();
     if (this.events % YIELD_EVERY_EVENTS === 0) await yieldTurn();
     this.checkSafety();
     this.stopIfFound();
+  }
+
+  /**
+   * The most items the world held at any count (every
+   * `HELD_CHECK_EVERY_EVENTS` events, and at {@link checkHeldBudget}).
+   */
+  get peakHeldItems(): number {
+    return this.meter.peakHeldItems;
+  }
+
+  /** Counts what the world holds now; throws {@link WorldOverBudget} if that is past the budget. */
+  checkHeldBudget(): void {
+    this.stopIfOverBudget(this.meter.checkHeld(heldItems(this)));
+  }
+
+  /** Counts one event against the budget; throws {@link WorldOverBudget} once the run has spent it. */
+  private countEvent(): void {
+    this.events++;
+    this.stopIfOverBudget(this.meter.checkEvents(this.events));
+    if (this.events % HELD_CHECK_EVERY_EVENTS === 0) this.checkHeldBudget();
+  }
+
+  private stopIfOverBudget(spent: SpentBudget | null): void {
+    if (spent === null) return;
+    this.record(`BUDGET ${spent.budget}: ${spent.detail}`);
+    throw new WorldOverBudget({ ...spent, atMs: this.clock.now(), trace: this.trace.last() });
   }
 
   private stopIfFound(): void {
@@ -566,5 +599,6 @@ function workloadOptions(params: WorldParams): ConstructorParameters<typeof Work
     opDeadlineMs: 3 * params.requestTimeoutMs,
     leaseReads: params.leaseReads,
     unsafeReads: params.unsafeReads,
+    flooding: params.floodingClients,
   };
 }

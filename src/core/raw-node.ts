@@ -191,6 +191,24 @@ export class RawNode implements CoreReader {
   }
 
   /**
+   * The runtime is about to stop ticking this node for a while (an idle group
+   * of a multi-group host quiesces, docs/multi-raft.md). Makes it safe to
+   * resume ticking at any later moment:
+   * - a leader's read lease is voided: the lease is counted in ticks, so
+   *   without ticks it would never run out, while followers woken by the
+   *   host's liveness check may elect another leader meanwhile;
+   * - the election and heartbeat counters restart, so that a woken leader
+   *   heartbeats and hears back before CheckQuorum judges it, and a woken
+   *   follower waits a whole election timeout before campaigning.
+   * Safe at any time: it only delays timeouts and turns lease reads into
+   * ReadIndex rounds until the next confirmed heartbeat round.
+   */
+  quiesce(): void {
+    this.changes++;
+    this.raft.quiesce();
+  }
+
+  /**
    * Feeds a message from a peer. Throws `InvalidMessageError` for a malformed
    * message or one of unknown type; the core is unchanged. Messages from
    * nodes outside the configuration are legitimate (a leader whose

@@ -1,7 +1,8 @@
 import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import type { ProposalReceipt } from '../core/raw-node.js';
 import type { NodeId } from '../core/types.js';
-import type { NodeMessage } from '../transport/transport.js';
+import type { ReplicaMessage } from '../transport/transport.js';
+import type { QuiesceNotice } from './quiescence.js';
 import { assert } from '../util/assert.js';
 import type { Deferred } from './requests/waiters.js';
 
@@ -34,7 +35,7 @@ export type Input =
   /** A command (or a runtime payload such as a member address) to append; `request` is null when nobody waits for it. */
   | { readonly kind: 'propose'; readonly payload: Uint8Array; readonly request: ProposalRequest | null }
   | { readonly kind: 'read'; readonly request: ReadRequest }
-  | { readonly kind: 'message'; readonly message: NodeMessage }
+  | { readonly kind: 'message'; readonly message: ReplicaMessage }
   | { readonly kind: 'unreachable'; readonly peer: NodeId }
   | { readonly kind: 'snapshotStatus'; readonly peer: NodeId; readonly succeeded: boolean }
   | { readonly kind: 'tick' }
@@ -46,7 +47,13 @@ export type Input =
       readonly prelude: Uint8Array | null;
       readonly deferred: Deferred<ProposalReceipt>;
     }
-  | { readonly kind: 'transfer'; readonly target: NodeId; readonly deferred: Deferred<void> };
+  | { readonly kind: 'transfer'; readonly target: NodeId; readonly deferred: Deferred<void> }
+  /**
+   * The host asks an idle group's replica to quiesce (quiescence.ts): a
+   * leader on its own judgement (`notice` null), a follower on its leader's
+   * notice. `done` says whether it did.
+   */
+  | { readonly kind: 'quiesce'; readonly notice: QuiesceNotice | null; readonly done: (quiesced: boolean) => void };
 
 /**
  * A FIFO of inputs. Shifting from the head of a plain array is O(n), so the

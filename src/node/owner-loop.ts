@@ -12,6 +12,7 @@ import { proposeBatch } from './requests/proposal-batch.js';
 import type { ProposalRoutes, QueuedProposal } from './requests/proposal-batch.js';
 import { checkNoChangeInProgress } from './membership/membership-changes.js';
 import type { Input, ProposalRequest } from './inbox.js';
+import type { QuiesceNotice } from './quiescence.js';
 import type { LoopLimits } from './options.js';
 import { sendAll } from './peer-messages.js';
 import type { ReadBarriers } from './requests/read-barriers.js';
@@ -22,8 +23,29 @@ import type { Transport } from '../transport/transport.js';
 import type { LeadershipTransfers } from './requests/leadership-transfers.js';
 import type { AwaitingLeader } from './requests/awaiting-leader.js';
 
+/**
+ * Runs owner loops' turns. Without one, a loop schedules its own turns on its
+ * clock. A host running many Raft groups passes its own (src/host/host-loop.ts):
+ * it runs the turns of every group with work in rounds, one bounded turn per
+ * group per round, then sends the round's messages together.
+ */
+export interface TurnScheduler {
+  /** Asks for `loop.runScheduledTurn()` to be called soon; called at most once until that happens. */
+  schedule(loop: ScheduledLoop): void;
+}
+
+/** What a {@link TurnScheduler} calls. */
+export interface ScheduledLoop {
+  /** Runs the turn that was scheduled. */
+  runScheduledTurn(): void;
+}
+
 /** The collaborators the loop drives: each is plain state or a small module; none holds the core. */
 export interface LoopParts<Result> {
+  /** Who runs the turns; absent: the loop's own clock timer. */
+  readonly scheduler?: TurnScheduler | undefined;
+  /** Told of every input as it is queued (a host wakes a quiesced group on it). */
+  readonly onInput?: ((input: Input) => void) | undefined;
   readonly core: RawNode;
   readonly clock: Clock;
   readonly limits: LoopLimits;
@@ -60,6 +82,11 @@ export interface LoopNode {
   afterTurn(): void;
   /** The loop met an error it cannot handle: the node stops. */
   fail(error: unknown): void;
+  /**
+   * Quiesces the core if the replica may (quiescence.ts), given whether the
+   * loop has work besides this request; returns whether it did.
+   */
+  tryQuiesce(core: RawNode, notice: QuiesceNotice | null, loopBusy: boolean): boolean;
 }
 
 /**
@@ -84,7 +111,7 @@ export interface LoopNode {
  * Designed to drive one core today and many (one per Raft group) later: the
  * loop keeps no state outside this object and its parts.
  */
-export class OwnerLoop<Result> {
+export class OwnerLoop<Result> implements ScheduledLoop {
   private readonly inbox = new Inbox();
   /** A turn is scheduled on the clock and has not run yet. */
   private scheduled = false;
@@ -125,6 +152,7 @@ export class OwnerLoop<Result> {
   /** Queues an input and makes sure a turn will run. Inputs after stop are dropped: the node already rejected what waited. */
   enqueue(input: Input): void {
     if (this.stopped) return;
+    this.parts.onInput?.(input);
     this.inbox.push(input);
     this.schedule();
   }
@@ -133,7 +161,13 @@ export class OwnerLoop<Result> {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    this.parts.clock.setTimeout(this.scheduledTurn, 0);
+    if (this.parts.scheduler === undefined) this.parts.clock.setTimeout(this.scheduledTurn, 0);
+    else this.parts.scheduler.schedule(this);
+  }
+
+  /** Runs the turn a {@link TurnScheduler} was asked for. */
+  runScheduledTurn(): void {
+    this.scheduledTurn();
   }
 
   /** The scheduled turn's callback, made once rather than a closure per scheduling. */
@@ -146,10 +180,13 @@ export class OwnerLoop<Result> {
    * A write or an asynchronous apply completed: run a turn now, in the
    * completion's own callback, rather than one event-loop iteration later
    * (a follower's acknowledgement leaves as soon as its write is durable).
-   * Turns never nest: inside a turn, this only schedules one.
+   * Turns never nest: inside a turn, this only schedules one. Under a host's
+   * scheduler it schedules one too: the host's next round runs it, with the
+   * turns of every other group whose write completed in the same batch, and
+   * their messages leave together.
    */
   private turnNow(): void {
-    if (this.inTurn) this.schedule();
+    if (this.inTurn || this.parts.scheduler !== undefined) this.schedule();
     else this.turn();
   }
 
@@ -194,6 +231,15 @@ export class OwnerLoop<Result> {
     if (!(applied <= commit && applied <= this.durableIndex)) {
       assert(false, `owner loop: applied ${applied} beyond commit ${commit} or durable ${this.durableIndex}`);
     }
+  }
+
+  /**
+   * The loop has something to finish: inputs queued, a Ready in flight or to
+   * take, entries to apply. Read-only; a host asks between turns whether an
+   * idle group may quiesce.
+   */
+  busy(): boolean {
+    return this.inbox.length > 0 || this.persisted || this.inFlight !== null || this.batch.length > 0 || !this.applyQueue.idle || this.parts.core.hasReady();
   }
 
   /** Work left for another turn: inputs beyond this turn's bound, a Ready to take, entries to apply. */
@@ -246,6 +292,10 @@ export class OwnerLoop<Result> {
         return;
       case 'unreachable':
         core.reportUnreachable(input.peer);
+        return;
+      case 'quiesce':
+        // `busy()` counts what is still queued behind this input and the Ready the turn has not taken yet.
+        input.done(this.node.tryQuiesce(core, input.notice, this.busy()));
         return;
       case 'snapshotStatus':
         core.reportSnapshot(input.peer, input.succeeded);
@@ -423,6 +473,9 @@ function rejectInput(input: Input, error: unknown): void {
     case 'confChange':
     case 'transfer':
       input.deferred.reject(error);
+      return;
+    case 'quiesce':
+      input.done(false);
       return;
     default:
       return;

@@ -6,11 +6,15 @@ import type { SnapshotSender } from './snapshots/snapshot-sender.js';
 
 /**
  * The node's side of the transport: every message from a peer, and every
- * report that a peer is unreachable, becomes an input of the owner loop.
+ * report that a peer is unreachable, becomes an input of the owner loop. A
+ * host's batch of many groups' messages is not for a single node: it is
+ * dropped (a multi-group host's transport unpacks those, src/host/).
  */
 export function transportHandler(enqueue: (input: Input) => void): TransportHandler {
   return {
-    receive: (message: NodeMessage) => enqueue({ kind: 'message', message }),
+    receive: (message: NodeMessage) => {
+      if (message.kind !== 'groups') enqueue({ kind: 'message', message });
+    },
     unreachable: (peer: NodeId) => enqueue({ kind: 'unreachable', peer }),
   };
 }

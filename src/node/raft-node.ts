@@ -26,7 +26,9 @@ import { restoreFromSnapshot, restoreState } from './snapshots/snapshot-restore.
 import { SnapshotTaker } from './snapshots/snapshot-taker.js';
 import { EntryApplier } from './apply/entry-applier.js';
 import { OwnerLoop } from './owner-loop.js';
-import type { LoopNode } from './owner-loop.js';
+import { followerMayQuiesce, leaderMayQuiesce } from './quiescence.js';
+import type { OutstandingWork, QuiesceNotice } from './quiescence.js';
+import type { LoopNode, TurnScheduler } from './owner-loop.js';
 import type { Input, ProposalRequest } from './inbox.js';
 import { LeadershipTransfers } from './requests/leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
@@ -38,6 +40,18 @@ import { ApplyWaiters, guardedPromise } from './requests/waiters.js';
 import type { ApplyOutcome } from './requests/waiters.js';
 
 export { RemoteProposalError } from './requests/forwarded-proposals.js';
+
+/**
+ * What a multi-group host provides a group's replica: who runs its owner
+ * loop's turns. A hosted node also sets no tick timer: the host calls
+ * {@link RaftNode.hostTick} from its one ticker.
+ * @internal
+ */
+export interface HostedBy {
+  readonly scheduler: TurnScheduler;
+  /** Told of every input the replica's loop queues: a quiesced group wakes on one. */
+  readonly onInput?: (input: Input) => void;
+}
 export type { NodeStatus } from './node-status.js';
 export type { NodeMetrics } from './node-metrics.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
@@ -92,7 +106,13 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private state: 'running' | 'closed' | 'failed' = 'running';
   private failure: NodeFailedError | null = null;
 
-  private constructor(options: ResolvedNodeOptions<Result>, appliedIndex: Index, sessions: SessionTable, addresses: MemberAddresses) {
+  private constructor(
+    options: ResolvedNodeOptions<Result>,
+    appliedIndex: Index,
+    sessions: SessionTable,
+    addresses: MemberAddresses,
+    host: HostedBy | null,
+  ) {
     super();
     this.options = options;
     this.sessions = sessions;
@@ -177,6 +197,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.loop = new OwnerLoop<Result>(
       {
         core: this.core,
+        scheduler: host?.scheduler,
+        onInput: host?.onInput,
         clock,
         limits,
         storage: options.storage,
@@ -199,16 +221,35 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * the core from storage, attaches the transport and starts ticking.
    * Rejects with `InvalidConfigError` for invalid options.
    */
-  static async open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+  static open<Result = unknown>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+    return RaftNode.openHosted(options, null);
+  }
+
+  /**
+   * Opens a node as one group's replica on a multi-group host: `host` runs its
+   * turns and its ticks (src/host/raft-host.ts). `RaftNode.open` is this with no host.
+   * @internal used by `RaftHost`.
+   */
+  static async openHosted<Result = unknown>(options: RaftNodeOptions<Result>, host: HostedBy | null): Promise<RaftNode<Result>> {
     const resolved = resolveNodeOptions(options);
     const sessions = new SessionTable(resolved.limits.maxSessions);
     const addresses = new MemberAddresses();
     const appliedIndex = await restoreFromSnapshot(resolved, sessions, addresses);
-    const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses);
+    const node = new RaftNode<Result>(resolved, appliedIndex, sessions, addresses, host);
     await resolved.transport.start(transportHandler((input) => node.loop.enqueue(input)));
-    node.scheduleTick();
+    if (host === null) node.scheduleTick();
     node.loop.schedule();
     return node;
+  }
+
+  /**
+   * One tick of the host's shared ticker, for a node opened by a host (which
+   * sets no tick timer of its own). Ignored once the node stopped or was removed.
+   * @internal used by `RaftHost`.
+   */
+  hostTick(): void {
+    if (this.state !== 'running' || this.members.removed) return;
+    this.loop.enqueue({ kind: 'tick' });
   }
 
   /** This node's id. */
@@ -514,7 +555,52 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       maybeTakeSnapshot: () => this.snapshotTaker.maybeTake(),
       afterTurn: () => this.emitChanges(),
       fail: (error) => this.fail(error),
+      tryQuiesce: (core, notice, loopBusy) => {
+        const work = this.outstandingWork(loopBusy);
+        const may = notice === null ? leaderMayQuiesce(core, work) : followerMayQuiesce(core, notice, work);
+        if (may) core.quiesce();
+        return may;
+      },
     };
+  }
+
+  /** What the runtime has outstanding besides the core, for quiescence. */
+  private outstandingWork(loopBusy: boolean): OutstandingWork {
+    const requests = this.pendingProposals > 0 || this.reads.size > 0 || this.transfers.pending || this.sender.lowestIndexInFlight() !== null || this.receiver.receiving();
+    return { loopBusy, requests, appliedIndex: this.appliedIndex };
+  }
+
+  // ---- on a multi-group host (src/host/) ------------------------------------------
+
+  /**
+   * Whether this replica, as its group's leader, may quiesce now (quiescence.ts). Read-only.
+   * @internal used by `RaftHost`.
+   */
+  hostMayQuiesce(): boolean {
+    return this.state === 'running' && leaderMayQuiesce(this.core, this.outstandingWork(this.loop.busy()));
+  }
+
+  /**
+   * Asks the loop to quiesce the core at its next turn: as leader with no
+   * notice, as follower on the leader's notice. `done` says whether it did.
+   * @internal used by `RaftHost`.
+   */
+  hostQuiesce(notice: QuiesceNotice | null, done: (quiesced: boolean) => void): void {
+    if (this.state !== 'running') {
+      done(false);
+      return;
+    }
+    this.loop.enqueue({ kind: 'quiesce', notice, done });
+  }
+
+  /**
+   * What a quiesced leader tells its followers, and who they are.
+   * @internal used by `RaftHost`.
+   */
+  hostQuiesceNotice(): { readonly notice: QuiesceNotice; readonly peers: readonly NodeId[] } {
+    const membership = this.core.status().membership;
+    const peers = [...membership.voters, ...(membership.learners ?? [])].filter((id) => id !== this.options.id);
+    return { notice: { leader: this.options.id, term: this.core.currentTerm, index: this.core.lastIndex() }, peers };
   }
 
   /** `entry` was applied with `outcome`: the apply index advances and its waiter (if any) settles. */

@@ -22,6 +22,24 @@ export interface PendingBatch extends BatchSink {
 /** Starts a new, empty batch. */
 export type BatchFactory = () => PendingBatch;
 
+/**
+ * What a storage writes through: a {@link GroupCommit} of its own database,
+ * or its share of a host's ({@link PrefixedCommitter}, one Raft group's keys
+ * in a database shared by many groups).
+ */
+export interface Committer {
+  /** Adds a write; see {@link GroupCommit.submit}. */
+  submit(fill: (sink: BatchSink) => void, minEntryIndex: Index): Promise<void>;
+  /** The lowest entry index of this storage's writes not durable yet; Infinity when none is pending. */
+  pinnedFrom(): Index;
+  /** Resolves when none of this storage's writes is queued or in flight. */
+  idle(): Promise<void>;
+  /** Synced batches written (for a shared committer: by every storage sharing it). */
+  readonly batches: number;
+  /** Writes this storage submitted. */
+  readonly submits: number;
+}
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -60,7 +78,7 @@ interface Group {
  * submission, because the in-memory view already includes writes that did not
  * reach the disk and the node must stop.
  */
-export class GroupCommit {
+export class GroupCommit implements Committer {
   /** Groups not yet written, oldest first. Only the last one accepts new writes. */
   private readonly queue: Group[] = [];
   private inFlight: Group | null = null;

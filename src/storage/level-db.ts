@@ -8,13 +8,20 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
+import type { AbstractLevel } from 'abstract-level';
 import { CorruptionError, StorageIOError } from '../errors.js';
 import type { PendingBatch } from './group-commit.js';
 import { keyName } from './level-keys.js';
 import { openError, readError } from './level-errors.js';
 
-/** A LevelDB handle with raw binary keys and values: Keel encodes both itself. */
-export type LevelDb = Level<Buffer, Buffer>;
+/**
+ * A LevelDB handle with raw binary keys and values: Keel encodes both itself.
+ * Either a whole database (one node's `LevelStorage`) or a sublevel of one
+ * (one Raft group's keys in a host's shared database, level-engine.ts): the
+ * storage reads and writes both the same way.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the format type differs between a database and its sublevels
+export type LevelDb = AbstractLevel<any, Buffer, Buffer>;
 
 /** Entries fetched per native call when iterating; large enough to amortise the call, small enough to bound memory. */
 const ITERATOR_CHUNK = 1024;
@@ -32,7 +39,7 @@ export interface ScanRange {
  * Opens (creating if missing) the LevelDB database at `location`. Fails with
  * `StorageLockedError` when another handle holds it, in this process or another.
  */
-export async function openDatabase(location: string): Promise<LevelDb> {
+export async function openDatabase(location: string): Promise<Level<Buffer, Buffer>> {
   const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: true });
   try {
     await db.open();

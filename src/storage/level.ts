@@ -6,7 +6,7 @@ import {
 import { assert } from '../util/assert.js';
 import { EntryLoader } from './entry-loader.js';
 import { GroupCommit } from './group-commit.js';
-import type { BatchSink } from './group-commit.js';
+import type { BatchSink, Committer } from './group-commit.js';
 import { openBatch, openDatabase } from './level-db.js';
 import type { LevelDb } from './level-db.js';
 import { configKey, entryKey, HARD_STATE_PREFIX, SNAPSHOT_PREFIX, termRunKey } from './level-keys.js';
@@ -76,7 +76,7 @@ export class LevelStorage implements LogStorage {
   private readonly tail = new TailCache();
   private readonly encoder = new EntryEncoder();
   private readonly loader: EntryLoader;
-  private readonly commit: GroupCommit;
+  private readonly commit: Committer;
   private readonly collector: PrefixCollector;
   private readonly hardStateRecord: VersionedRecord<HardState>;
   private readonly snapshotRecord: VersionedRecord<SnapshotMeta | null>;
@@ -84,10 +84,18 @@ export class LevelStorage implements LogStorage {
   /** The first failed write or clear; every later write is refused with it as cause. */
   private failure: StorageIOError | null = null;
 
+  /**
+   * @param db the node's database, or its group's sublevel of a host's database.
+   * @param committer makes the committer writes go through, given the callback that marks the storage failed.
+   * @param ownsDb whether closing the storage closes `db` (false for a group of a shared engine).
+   */
   private constructor(
     private readonly db: LevelDb,
     private readonly options: ResolvedLevelStorageOptions,
     stored: StoredState,
+    committer: (markFailed: (error: StorageIOError) => void) => Committer,
+    private readonly ownsDb: boolean,
+    private readonly onClosed: () => void = () => undefined,
   ) {
     this.hardState = stored.hardState;
     this.snapshot = stored.snapshot ?? { index: 0, term: 0, membership: options.membership ?? { voters: [] } };
@@ -101,7 +109,7 @@ export class LevelStorage implements LogStorage {
       this.failure ??= error;
     };
     this.loader = new EntryLoader(db, options.loadedCacheBytes, (index) => this.runs.termAt(index));
-    this.commit = new GroupCommit(() => openBatch(db), options.maxBatchBytes, markFailed);
+    this.commit = committer(markFailed);
     const firstIndex = this.snapshot.index + 1;
     this.collector = new PrefixCollector(db, stored.garbageFloor ?? firstIndex, firstIndex, markFailed);
   }
@@ -124,10 +132,8 @@ export class LevelStorage implements LogStorage {
     const db = await openDatabase(resolved.location);
     let storage: LevelStorage;
     try {
-      const expected = { nodeId: resolved.nodeId, clusterId: resolved.clusterId };
-      const read = await readStoredState(db, expected, resolved.openTailBytes);
-      const stored = read === null ? await initialise(db, resolved) : await upgradeFormat(db, read, resolved.location);
-      storage = new LevelStorage(db, resolved, stored);
+      const stored = await LevelStorage.readOrInitialise(db, resolved);
+      storage = new LevelStorage(db, resolved, stored, (markFailed) => new GroupCommit(() => openBatch(db), resolved.maxBatchBytes, markFailed), true);
     } catch (error) {
       // The open failed: release the lock. A failure to close would hide the
       // reason the open failed, which is the error the caller needs.
@@ -136,6 +142,33 @@ export class LevelStorage implements LogStorage {
     }
     storage.collector.start();
     return storage;
+  }
+
+  /**
+   * Opens one Raft group's storage inside a host's shared database
+   * (level-engine.ts): `db` is the group's sublevel and `committer` its share
+   * of the host's group commit. Closing it leaves the shared database open.
+   * Fails like {@link LevelStorage.open}, for this group only. `onClosed`
+   * runs once the storage has closed.
+   * @internal used by `LevelEngine`.
+   */
+  static async openShared(
+    db: LevelDb,
+    options: LevelStorageOptions,
+    committer: (markFailed: (error: StorageIOError) => void) => Committer,
+    onClosed: () => void,
+  ): Promise<LevelStorage> {
+    const resolved = resolveLevelStorageOptions(options);
+    const stored = await LevelStorage.readOrInitialise(db, resolved);
+    const storage = new LevelStorage(db, resolved, stored, committer, false, onClosed);
+    storage.collector.start();
+    return storage;
+  }
+
+  private static async readOrInitialise(db: LevelDb, resolved: ResolvedLevelStorageOptions): Promise<StoredState> {
+    const expected = { nodeId: resolved.nodeId, clusterId: resolved.clusterId };
+    const read = await readStoredState(db, expected, resolved.openTailBytes);
+    return read === null ? initialise(db, resolved) : upgradeFormat(db, read, resolved.location);
   }
 
   initialState(): InitialState {
@@ -348,6 +381,10 @@ export class LevelStorage implements LogStorage {
     await this.commit.idle();
     await this.loader.settled();
     await this.collector.idle();
+    if (!this.ownsDb) {
+      this.onClosed();
+      return;
+    }
     try {
       await this.db.close();
     } catch (error) {

@@ -2,10 +2,40 @@ import type { Message } from '../core/message.js';
 import type { Index, NodeId, SnapshotMeta, Term } from '../core/types.js';
 
 /**
- * Everything one node's runtime sends another: Raft messages of the core, and
- * the runtime's own traffic (forwarded proposals, snapshot chunks).
+ * Everything one replica of a Raft group sends another: Raft messages of the
+ * core, and the runtime's own traffic (forwarded proposals, snapshot chunks).
  */
-export type NodeMessage = RaftEnvelope | ForwardProposal | ForwardResult | SnapshotChunk | SnapshotAck;
+export type ReplicaMessage = RaftEnvelope | ForwardProposal | ForwardResult | SnapshotChunk | SnapshotAck;
+
+/**
+ * Everything a transport carries between two nodes (or two hosts): one
+ * replica's message, or a host's batch of the messages of many groups.
+ */
+export type NodeMessage = ReplicaMessage | GroupBatch;
+
+/**
+ * Host → host, in a process running many Raft groups (src/host/): the
+ * messages of one host round for the groups both hosts hold, each tagged with
+ * its group. One message per host pair per round, however many groups: the
+ * heartbeats of a thousand groups travel as one frame (docs/multi-raft.md).
+ * Replica ids are host ids, so every item is `from` this batch's sender `to`
+ * its receiver.
+ */
+export interface GroupBatch {
+  readonly kind: 'groups';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly items: readonly GroupItem[];
+}
+
+/**
+ * One item of a {@link GroupBatch}: a group's replica message, or a quiesce
+ * notice: the sender's replica, leader of the group in `term`, stopped ticking
+ * with its log ending at `index`, committed and applied (docs/multi-raft.md).
+ */
+export type GroupItem =
+  | { readonly group: string; readonly message: ReplicaMessage; readonly quiesce?: undefined }
+  | { readonly group: string; readonly quiesce: { readonly term: Term; readonly index: Index }; readonly message?: undefined };
 
 /** A core message. */
 export interface RaftEnvelope {

@@ -1,6 +1,7 @@
 import { copyMessage, copySnapshotMeta, describeValue as describe, invalidMessage as fail, isSnapshotMeta, validateMessage } from '../core/validate-message.js';
 import type { NodeId, SnapshotMeta } from '../core/types.js';
-import type { ForwardProposal, ForwardResult, NodeMessage, SnapshotAck, SnapshotChunk } from './transport.js';
+import { isGroupId } from '../util/group-id.js';
+import type { ForwardProposal, ForwardResult, GroupBatch, GroupItem, NodeMessage, ReplicaMessage, SnapshotAck, SnapshotChunk } from './transport.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -16,6 +17,37 @@ type Fields = Readonly<Record<string, unknown>>;
  */
 export function validateNodeMessage(value: unknown, self: NodeId, peer: NodeId): NodeMessage {
   const record = asRecord(value, 'node message');
+  if (record['kind'] === 'groups') return validateGroupBatch(record, self, peer);
+  return validateReplicaMessage(record, self, peer);
+}
+
+/**
+ * A host's batch: every item names a well-formed group id and holds a replica
+ * message from `peer` to `self` (replica ids are host ids); a batch never nests.
+ * Whether this host holds each group is the host's to decide, not the wire's.
+ */
+function validateGroupBatch(record: Fields, self: NodeId, peer: NodeId): GroupBatch {
+  checkAddress(record, self, peer);
+  const items = record['items'];
+  if (!Array.isArray(items)) return fail(`groups.items must be an array, got ${describe(items)}`);
+  const copied: GroupItem[] = [];
+  for (const item of items) {
+    const fields = asRecord(item, 'groups item');
+    const group = fields['group'];
+    if (!isGroupId(group)) fail(`groups item's group must be a group id, got ${describe(group)}`);
+    if (fields['message'] === undefined) {
+      const quiesce = asRecord(fields['quiesce'], 'groups item quiesce notice');
+      copied.push({ group, quiesce: { term: index(quiesce, 'term'), index: index(quiesce, 'index') } });
+      continue;
+    }
+    const message = asRecord(fields['message'], 'groups item message');
+    if (message['kind'] === 'groups') fail('a groups batch inside a groups batch');
+    copied.push({ group, message: validateReplicaMessage(message, self, peer) });
+  }
+  return { kind: 'groups', from: peer, to: self, items: copied };
+}
+
+function validateReplicaMessage(record: Fields, self: NodeId, peer: NodeId): ReplicaMessage {
   switch (record['kind']) {
     case 'raft':
       validateMessage(record['message'], self);

@@ -1,0 +1,387 @@
+import type { NodeId } from '../core/types.js';
+import { GroupExistsError, InvalidArgumentError, NodeClosedError, UnknownGroupError, UnknownMemberError } from '../errors.js';
+import { RaftNode } from '../node/raft-node.js';
+import type { RaftNodeOptions } from '../node/options.js';
+import type { StateMachine } from '../node/state-machine.js';
+import type { GroupLogs } from '../storage/group-logs.js';
+import type { SnapshotStore } from '../storage/snapshot-store.js';
+import type { LogStorage } from '../storage/storage.js';
+import type { Transport } from '../transport/transport.js';
+import { SystemClock } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { checkGroupId } from '../util/group-id.js';
+import type { GroupId } from '../util/group-id.js';
+import type { Random } from '../util/random.js';
+import { GroupQuiescence } from './group-quiescence.js';
+import type { QuiescenceStats } from './group-quiescence.js';
+import { HostLoop } from './host-loop.js';
+import type { HostLoopStats } from './host-loop.js';
+import { HostTransport } from './host-transport.js';
+import type { HostTransportStats } from './host-transport.js';
+
+/** What a group's replica needs beside its log: the user's state machine and a snapshot store. */
+export interface GroupParts<Result> {
+  readonly stateMachine: StateMachine<Result>;
+  /** The group's snapshot store (for example `FileSnapshotStore.open(join(dir, group))`). The host closes nothing of it. */
+  readonly snapshots: SnapshotStore;
+  /** The group's random source for election timeouts. @defaultValue one seeded from `crypto.randomInt` */
+  readonly random?: Random;
+}
+
+/** Options every group's replica on a host gets: timing, policies and limits of {@link RaftNodeOptions}. */
+export type GroupDefaults<Result> = Omit<
+  RaftNodeOptions<Result>,
+  'id' | 'members' | 'join' | 'storage' | 'snapshots' | 'transport' | 'stateMachine' | 'clock' | 'random' | 'tickIntervalMs'
+>;
+
+/** Options of {@link RaftHost.open}. */
+export interface RaftHostOptions<Result = unknown> {
+  /** This host's id; it is the node id of every replica the host holds. */
+  readonly hostId: NodeId;
+  /** The other hosts of the cluster. Groups' members must be among them (or this host). More can be added with {@link RaftHost.addHost}. */
+  readonly peers: readonly NodeId[];
+  /**
+   * Carries the messages of all groups between hosts: a `TcpTransport` whose
+   * node id is `hostId` and whose peers are the other hosts (one connection
+   * per host pair, authenticated once), or an in-process network's. The host closes it.
+   */
+  readonly transport: Transport;
+  /** The logs of every group (`LevelEngine` or `MemoryGroupLogs`). The caller owns it and closes it after the host. */
+  readonly logs: GroupLogs;
+  /** Gives each group the host opens or creates its state machine and snapshot store. */
+  readonly groupParts: (group: GroupId) => GroupParts<Result> | Promise<GroupParts<Result>>;
+  /** @defaultValue a {@link SystemClock} */
+  readonly clock?: Clock;
+  /** Milliseconds per tick of the host's one ticker, which ticks every group. @defaultValue 100 */
+  readonly tickIntervalMs?: number;
+  /** Options for every group's replica. */
+  readonly groupDefaults?: GroupDefaults<Result>;
+  /** Told about refused input (a message for a group this host does not hold) and groups that failed to open. */
+  readonly log?: (record: HostLogRecord) => void;
+  /** Idle groups stop ticking and heartbeating (docs/multi-raft.md, "Quiescence"). */
+  readonly quiescence?: QuiescencePolicy;
+}
+
+/** When idle groups quiesce. */
+export interface QuiescencePolicy {
+  /** @defaultValue true */
+  readonly enabled?: boolean;
+  /** Ticks a group's leader must have had nothing to do before the group quiesces. @defaultValue the groups' `electionTicks` */
+  readonly afterTicks?: number;
+}
+
+/** One thing a host reports through `RaftHostOptions.log`. */
+export interface HostLogRecord {
+  readonly level: 'warn' | 'error';
+  readonly event: 'refused' | 'group-open-failed';
+  readonly message: string;
+  readonly group?: GroupId;
+  readonly from?: NodeId;
+}
+
+/** How a new group starts: as a new group of these voters, or as a replica joining a running group. */
+export type CreateGroupOptions = { readonly members: readonly NodeId[] } | { readonly join: true };
+
+/** What a host runs and how much it did. */
+export interface RaftHostStats {
+  /** Groups whose replica runs here. */
+  readonly groups: number;
+  /** Groups found at open whose log could not be opened (see {@link RaftHost.failedGroups}). */
+  readonly failedGroups: number;
+  readonly loop: HostLoopStats;
+  readonly transport: HostTransportStats;
+  readonly quiescence: QuiescenceStats;
+  /** Ticks of the host's ticker. */
+  readonly ticks: number;
+}
+
+interface HostedGroup<Result> {
+  readonly node: RaftNode<Result>;
+  readonly storage: LogStorage;
+}
+
+/**
+ * Many Raft groups in one process (docs/multi-raft.md). Each group is a
+ * `RaftNode` (a replica, whose node id is this host's id) with its own
+ * members, state machine, log and snapshots; what the groups share is the
+ * host's:
+ * - **loop** (host-loop.ts): every group's owner loop runs its turns in the
+ *   host's rounds, one bounded turn per group with work per round;
+ * - **transport** (host-transport.ts): one connection per peer host; each
+ *   round's messages to a host, of every group, leave as one batch;
+ * - **log engine** (`LevelEngine`): one database, one synced batch for the
+ *   writes of every group in a round;
+ * - **ticker**: one timer ticks every group.
+ *
+ * Create and remove groups at runtime; {@link RaftHost.open} opens every
+ * group found in the logs. A group whose log is damaged is reported and left
+ * closed; the others run.
+ *
+ * @typeParam Result - what the groups' state machines' `apply` returns.
+ */
+export class RaftHost<Result = unknown> {
+  private readonly groupsById = new Map<GroupId, HostedGroup<Result>>();
+  private readonly failed = new Map<GroupId, Error>();
+  /** Groups being created or removed: a second call for the same id is refused meanwhile. */
+  private readonly busy = new Set<GroupId>();
+  private readonly hosts: Set<NodeId>;
+  private readonly transport: HostTransport;
+  private readonly loop: HostLoop;
+  private readonly quiescence: GroupQuiescence;
+  private readonly quiescenceEnabled: boolean;
+  private readonly clock: Clock;
+  private readonly tickIntervalMs: number;
+  private tickTimer: TimerHandle | null = null;
+  private ticks = 0;
+  private state: 'running' | 'closed' = 'running';
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly options: RaftHostOptions<Result>) {
+    this.clock = options.clock ?? new SystemClock();
+    this.tickIntervalMs = options.tickIntervalMs ?? 100;
+    this.hosts = new Set([options.hostId, ...options.peers]);
+    const log = options.log;
+    const electionTicks = options.groupDefaults?.electionTicks ?? 10;
+    this.quiescenceEnabled = options.quiescence?.enabled ?? true;
+    this.quiescence = new GroupQuiescence({
+      hostId: options.hostId,
+      afterTicks: options.quiescence?.afterTicks ?? electionTicks,
+      livenessTimeoutMs: electionTicks * this.tickIntervalMs,
+      now: () => this.clock.now(),
+      lastHeardFrom: (host) => this.transport.lastHeardFrom(host),
+      sendNotice: (to, group, term, index) => this.transport.sendQuiesceNotice(to, group, term, index),
+    });
+    this.transport = new HostTransport({
+      hostId: options.hostId,
+      wire: options.transport,
+      clock: this.clock,
+      quiesceNotice: (group, from, term, index) => this.quiescence.onNotice(group, this.groupsById.get(group)?.node as RaftNode<unknown> | undefined, from, term, index),
+      isQuiesced: (group) => this.quiescence.isQuiesced(group),
+      ...(log === undefined ? {} : { refused: (from: NodeId, message: string) => log({ level: 'warn', event: 'refused', from, message }) }),
+    });
+    this.loop = new HostLoop(this.clock, this.transport);
+  }
+
+  /**
+   * Starts the host: the transport, every group found in `options.logs`, and
+   * the ticker. Rejects with `InvalidArgumentError` for bad options; a group
+   * that fails to open is reported in {@link RaftHost.failedGroups}, not thrown.
+   */
+  static async open<Result = unknown>(options: RaftHostOptions<Result>): Promise<RaftHost<Result>> {
+    checkHostOptions(options);
+    const host = new RaftHost<Result>(options);
+    await host.transport.start();
+    for (const listing of await options.logs.listGroups()) {
+      if (listing.error !== undefined) {
+        host.reportOpenFailure(listing.group, listing.error);
+        continue;
+      }
+      try {
+        const storage = await options.logs.openGroup(listing.group);
+        const start: CreateGroupOptions = listing.membership === null ? { join: true } : { members: listing.membership.voters };
+        await host.startGroup(listing.group, storage, start);
+      } catch (error) {
+        host.reportOpenFailure(listing.group, error);
+      }
+    }
+    host.scheduleTick();
+    return host;
+  }
+
+  /** This host's id. */
+  get hostId(): NodeId {
+    return this.options.hostId;
+  }
+
+  /**
+   * Creates a group here and starts its replica. With `members`, a new group
+   * of those voters (this host among them, or the group has no replica here
+   * to speak of); with `join`, a replica that a running group's leader adds
+   * (`addLearner`/`addVoter` on it). Rejects with `GroupExistsError` when
+   * this host holds the group, `UnknownMemberError` when a member is not a
+   * known host, `InvalidArgumentError` for a malformed id or options, and
+   * `NodeClosedError` after close. Nothing is written for a refused call.
+   */
+  async createGroup(group: GroupId, start: CreateGroupOptions): Promise<RaftNode<Result>> {
+    this.checkRunning();
+    checkGroupId(group, 'createGroup');
+    if (this.groupsById.has(group) || this.busy.has(group)) throw new GroupExistsError(group);
+    const membership = this.checkStart(start);
+    this.busy.add(group);
+    try {
+      const storage = await this.options.logs.createGroup(group, { membership });
+      return await this.startGroup(group, storage, start);
+    } finally {
+      this.busy.delete(group);
+    }
+  }
+
+  /**
+   * Stops this host's replica of `group` and deletes its log. The group's
+   * membership is not changed: remove this host from it first (on its
+   * leader, `removeMember(hostId)`), or the group loses a replica it counts on.
+   * Rejects with `UnknownGroupError` when this host does not hold the group.
+   */
+  async removeGroup(group: GroupId): Promise<void> {
+    this.checkRunning();
+    checkGroupId(group, 'removeGroup');
+    const hosted = this.groupsById.get(group);
+    if (hosted === undefined || this.busy.has(group)) throw new UnknownGroupError(group, 'removeGroup');
+    this.busy.add(group);
+    try {
+      this.groupsById.delete(group);
+      this.quiescence.forget(group);
+      await hosted.node.close();
+      await hosted.storage.close();
+      await this.options.logs.removeGroup(group);
+    } finally {
+      this.busy.delete(group);
+    }
+  }
+
+  /** The replica of `group` on this host, or undefined. */
+  group(group: GroupId): RaftNode<Result> | undefined {
+    return this.groupsById.get(group)?.node;
+  }
+
+  /** The groups this host runs, in id order. */
+  groups(): GroupId[] {
+    return [...this.groupsById.keys()].sort();
+  }
+
+  /** Whether this host's replica of `group` is quiesced (docs/multi-raft.md). */
+  isQuiesced(group: GroupId): boolean {
+    return this.quiescence.isQuiesced(group);
+  }
+
+  /** Groups found at open whose log could not be opened, with why. They stay closed; the others run. */
+  failedGroups(): ReadonlyMap<GroupId, Error> {
+    return this.failed;
+  }
+
+  /** Makes `id` a host of the cluster, reachable at `address` (`host:port` over TCP). */
+  addHost(id: NodeId, address: string): void {
+    this.checkRunning();
+    if (typeof id !== 'string' || id.length === 0 || id === this.options.hostId) throw new InvalidArgumentError(`addHost: cannot add host ${JSON.stringify(id)}`);
+    this.hosts.add(id);
+    this.transport.addPeer(id, address);
+  }
+
+  /** What the host runs and how much it did. */
+  stats(): RaftHostStats {
+    return {
+      groups: this.groupsById.size,
+      failedGroups: this.failed.size,
+      loop: this.loop.stats(),
+      transport: this.transport.stats(),
+      quiescence: this.quiescence.stats(),
+      ticks: this.ticks,
+    };
+  }
+
+  /** Stops every group's replica, the ticker and the transport, and closes the groups' logs. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async startGroup(group: GroupId, storage: LogStorage, start: CreateGroupOptions): Promise<RaftNode<Result>> {
+    let node: RaftNode<Result>;
+    try {
+      const parts = await this.options.groupParts(group);
+      node = await RaftNode.openHosted<Result>(
+        {
+          ...this.options.groupDefaults,
+          ...('join' in start ? { join: true } : { members: start.members }),
+          id: this.options.hostId,
+          storage,
+          snapshots: parts.snapshots,
+          stateMachine: parts.stateMachine,
+          transport: this.transport.forGroup(group),
+          clock: this.clock,
+          tickIntervalMs: this.tickIntervalMs,
+          ...(parts.random === undefined ? {} : { random: parts.random }),
+        },
+        { scheduler: this.loop, onInput: (input) => this.quiescence.onInput(group, input) },
+      );
+    } catch (error) {
+      await storage.close().catch(() => undefined);
+      throw error;
+    }
+    this.groupsById.set(group, { node, storage });
+    return node;
+  }
+
+  private checkStart(start: CreateGroupOptions): { voters: readonly NodeId[] } | null {
+    if (typeof start !== 'object' || start === null) throw new InvalidArgumentError('createGroup: options must be { members } or { join: true }');
+    if ('join' in start) {
+      if (start.join !== true) throw new InvalidArgumentError('createGroup: join must be true');
+      return null;
+    }
+    const members = start.members;
+    if (!Array.isArray(members) || members.length === 0) throw new InvalidArgumentError('createGroup: members must list the voters of the new group');
+    for (const member of members) {
+      if (!this.hosts.has(member)) throw new UnknownMemberError(String(member), 'not a host of this cluster (RaftHostOptions.peers or addHost)');
+    }
+    return { voters: [...members] };
+  }
+
+  private reportOpenFailure(group: GroupId, error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.failed.set(group, failure);
+    this.options.log?.({ level: 'error', event: 'group-open-failed', group, message: failure.message });
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.clock.setTimeout(() => {
+      if (this.state !== 'running') return;
+      this.ticks++;
+      if (this.quiescenceEnabled) {
+        for (const [group, { node }] of this.groupsById) this.quiescence.tick(group, node as RaftNode<unknown>);
+        this.quiescence.checkLiveness();
+      } else {
+        for (const { node } of this.groupsById.values()) node.hostTick();
+      }
+      this.transport.heartbeatHosts(this.peerHosts());
+      this.scheduleTick();
+    }, this.tickIntervalMs);
+  }
+
+  /** Every other host of the cluster. */
+  private *peerHosts(): Iterable<NodeId> {
+    for (const host of this.hosts) if (host !== this.options.hostId) yield host;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closed';
+    if (this.tickTimer !== null) this.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = null;
+    const groups = [...this.groupsById.values()];
+    this.groupsById.clear();
+    await Promise.allSettled(groups.map(({ node }) => node.close()));
+    this.loop.stop();
+    await Promise.allSettled(groups.map(({ storage }) => storage.close()));
+    await this.transport.close();
+  }
+
+  private checkRunning(): void {
+    if (this.state !== 'running') throw new NodeClosedError();
+  }
+}
+
+function checkHostOptions<Result>(options: RaftHostOptions<Result>): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('RaftHost.open: options must be an object');
+  if (typeof options.hostId !== 'string' || options.hostId.length === 0) throw new InvalidArgumentError('RaftHost.open: hostId must be a non-empty string');
+  if (!Array.isArray(options.peers) || options.peers.some((peer) => typeof peer !== 'string' || peer.length === 0 || peer === options.hostId)) {
+    throw new InvalidArgumentError('RaftHost.open: peers must list the other hosts\' ids');
+  }
+  if (typeof options.groupParts !== 'function') throw new InvalidArgumentError('RaftHost.open: groupParts must be a function');
+  const tick = options.tickIntervalMs;
+  if (tick !== undefined && !(typeof tick === 'number' && Number.isFinite(tick) && tick > 0)) {
+    throw new InvalidArgumentError('RaftHost.open: tickIntervalMs must be a positive number');
+  }
+}

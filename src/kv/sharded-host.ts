@@ -1,0 +1,135 @@
+import type { NodeId } from '../core/types.js';
+import { InvalidArgumentError } from '../errors.js';
+import { RaftHost } from '../host/raft-host.js';
+import type { GroupDefaults, HostLogRecord, QuiescencePolicy } from '../host/raft-host.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { GroupLogs } from '../storage/group-logs.js';
+import type { SnapshotStore } from '../storage/snapshot-store.js';
+import type { Transport } from '../transport/transport.js';
+import type { Clock } from '../util/clock.js';
+import type { KvResult } from './commands.js';
+import type { Logger } from 'pino';
+import { KvHttpApi } from './http-api.js';
+import { KvMetrics } from './metrics.js';
+import { ShardMap } from './shard-map.js';
+import { KvStore } from './store.js';
+
+/** Options of {@link ShardedKvHost.open}. */
+export interface ShardedKvHostOptions {
+  readonly hostId: NodeId;
+  /** Shards, replicas per shard and every host of the cluster: the same on every host. */
+  readonly shards: number;
+  readonly replicas?: number;
+  readonly hosts: readonly NodeId[];
+  /** Carries every shard's messages between hosts (a `TcpTransport` with the host id as node id). */
+  readonly transport: Transport;
+  /** Every shard replica's log on this host (`LevelEngine`). The caller closes it after the host. */
+  readonly logs: GroupLogs;
+  /** The snapshot store of each shard replica here. */
+  readonly snapshotsFor: (shard: string) => SnapshotStore | Promise<SnapshotStore>;
+  readonly clock?: Clock;
+  readonly tickIntervalMs?: number;
+  readonly groupDefaults?: GroupDefaults<KvResult>;
+  readonly quiescence?: QuiescencePolicy;
+  /** Deadline of one HTTP write or read, in milliseconds. @defaultValue 5000 */
+  readonly requestTimeoutMs?: number;
+  /** Where the host and the shards' APIs log (pino); nothing is logged when absent. */
+  readonly logger?: Logger;
+}
+
+/** One shard replica on this host: the group's node, its store and the HTTP API of that shard. */
+export interface ShardReplica {
+  readonly shard: string;
+  readonly node: RaftNode<KvResult>;
+  readonly store: KvStore;
+  readonly api: KvHttpApi;
+}
+
+/**
+ * The hosts side of the sharded key-value service: a {@link RaftHost} running
+ * a replica of every shard that the {@link ShardMap} places on this host,
+ * each a `KvStore`. At open it creates the replicas the map gives it that its
+ * logs do not hold yet (a new shard replica of a new cluster), and reopens
+ * the others. Routing a key to its shard, and to another host when this one
+ * holds no replica of it, is the HTTP front's job (sharded-http-api.ts).
+ */
+export class ShardedKvHost {
+  private readonly replicas = new Map<string, ShardReplica>();
+
+  private constructor(
+    readonly host: RaftHost<KvResult>,
+    private map: ShardMap,
+    private readonly options: ShardedKvHostOptions,
+  ) {}
+
+  /**
+   * Opens the host and its shard replicas. Rejects with `InvalidArgumentError`
+   * for a bad layout (and whatever `RaftHost.open` rejects with).
+   */
+  static async open(options: ShardedKvHostOptions): Promise<ShardedKvHost> {
+    const map = new ShardMap({ shards: options.shards, hosts: options.hosts, ...(options.replicas === undefined ? {} : { replicas: options.replicas }) });
+    if (!options.hosts.includes(options.hostId)) throw new InvalidArgumentError(`hosts must include this host ${options.hostId}`);
+    const stores = new Map<string, KvStore>();
+    const logger = options.logger;
+    const host = await RaftHost.open<KvResult>({
+      hostId: options.hostId,
+      peers: options.hosts.filter((id) => id !== options.hostId),
+      transport: options.transport,
+      logs: options.logs,
+      groupParts: async (shard) => {
+        const store = new KvStore();
+        stores.set(shard, store);
+        return { stateMachine: store, snapshots: await options.snapshotsFor(shard) };
+      },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
+      ...(options.groupDefaults === undefined ? {} : { groupDefaults: options.groupDefaults }),
+      ...(options.quiescence === undefined ? {} : { quiescence: options.quiescence }),
+      ...(logger === undefined ? {} : { log: ({ level, message, ...fields }: HostLogRecord) => logger[level](fields, message) }),
+    });
+    const sharded = new ShardedKvHost(host, map, options);
+    try {
+      for (const shard of map.shardsOn(options.hostId)) {
+        if (host.group(shard) === undefined && !host.failedGroups().has(shard)) await host.createGroup(shard, { members: map.placement(shard) });
+      }
+      for (const shard of host.groups()) sharded.track(shard, stores.get(shard)!);
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    return sharded;
+  }
+
+  /** The layout every host computes. */
+  get shardMap(): ShardMap {
+    return this.map;
+  }
+
+  /** This host's replica of `shard`, or undefined. */
+  replica(shard: string): ShardReplica | undefined {
+    return this.replicas.get(shard);
+  }
+
+  /** Every shard replica on this host, by shard id. */
+  localReplicas(): ReadonlyMap<string, ShardReplica> {
+    return this.replicas;
+  }
+
+  /** Stops every replica and the host. The caller closes the logs afterwards. */
+  async close(): Promise<void> {
+    await this.host.close();
+  }
+
+  private track(shard: string, store: KvStore): void {
+    const node = this.host.group(shard)!;
+    const api = new KvHttpApi({
+      node,
+      store,
+      ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
+      // The front serves /metrics for the host; a shard's API counts into its own registry, without process metrics.
+      metrics: new KvMetrics({ processMetrics: false }),
+      ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+    });
+    this.replicas.set(shard, { shard, node, store, api });
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * The HTTP front of the sharded key-value service: any host accepts any
+ * key. A key's request goes to this host's replica of the key's shard when it
+ * holds one (its `KvHttpApi`, which forwards writes to the shard's leader and
+ * reads through ReadIndex like the unsharded service), and otherwise is
+ * proxied, once, to a host that does. `/shards` shows the placement,
+ * `/status` the host, `/metrics` per-group figures. docs/kv.md, "Sharded".
+ *
+ * @packageDocumentation
+ */
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TransportIOError } from '../errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { NodeId } from '../core/types.js';
+import type { ShardedKvHost, ShardReplica } from './sharded-host.js';
+
+/** Options of {@link ShardedKvHttpApi}. */
+export interface ShardedKvHttpApiOptions {
+  readonly host: ShardedKvHost;
+  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve. */
+  readonly peerUrls: ReadonlyMap<NodeId, string>;
+  /** Deadline of a proxied request, in milliseconds. @defaultValue 10000 */
+  readonly proxyTimeoutMs?: number;
+  /** Where the front logs (pino); nothing is logged when absent. */
+  readonly logger?: Logger;
+}
+
+/** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). */
+const HOP_HEADER = 'x-keel-proxied';
+/** Names the shard that served a key request, on every answer to one. */
+export const SHARD_HEADER = 'x-keel-shard';
+
+/** Serves the sharded API; {@link ShardedKvHttpApi.handle} is a Node `http` request listener that never throws. */
+export class ShardedKvHttpApi {
+  /** The prom-client registry `/metrics` renders: process metrics and the host's and groups' (see {@link shardedMetrics}). */
+  readonly registry: Registry;
+  private proxied = 0;
+  private proxyFailures = 0;
+
+  constructor(private readonly options: ShardedKvHttpApiOptions) {
+    this.registry = shardedMetrics(options.host, () => ({ proxied: this.proxied, proxyFailures: this.proxyFailures }));
+  }
+
+  /** The request listener. */
+  handle = (request: IncomingMessage, response: ServerResponse): void => {
+    try {
+      this.route(request, response);
+    } catch (error) {
+      this.reply(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) });
+    }
+  };
+
+  private route(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '/').split('?')[0]!;
+    if (path.startsWith('/kv/')) {
+      this.serveKey(request, response, path);
+      return;
+    }
+    if (request.method !== 'GET') {
+      this.reply(response, path === '/shards' || path === '/status' || path === '/metrics' ? 405 : 404, {
+        error: 'no_such_route',
+        message: `${request.method ?? '?'} ${path} is not served by a sharded node (sessions and /admin/members are per shard: not available with --shards)`,
+      });
+      return;
+    }
+    switch (path) {
+      case '/shards':
+        this.reply(response, 200, this.shards());
+        return;
+      case '/status':
+        this.reply(response, 200, this.status());
+        return;
+      case '/metrics':
+        this.registry.metrics().then(
+          (text) => {
+            response.writeHead(200, { 'content-type': this.registry.contentType });
+            response.end(text);
+          },
+          (error: unknown) => this.reply(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) }),
+        );
+        return;
+      default:
+        this.reply(response, 404, { error: 'no_such_route', message: `no route for ${path}` });
+    }
+  }
+
+  private serveKey(request: IncomingMessage, response: ServerResponse, path: string): void {
+    const segment = path.slice('/kv/'.length).split('/')[0] ?? '';
+    let key: string;
+    try {
+      key = decodeURIComponent(segment);
+    } catch {
+      this.reply(response, 400, { error: 'bad_key', message: 'the key is not valid percent-encoding' });
+      return;
+    }
+    const { host } = this.options;
+    const shard = host.shardMap.shardOf(key);
+    response.setHeader(SHARD_HEADER, shard);
+    const local = host.replica(shard);
+    if (local !== undefined) {
+      local.api.handle(request, response);
+      return;
+    }
+    if (request.headers[HOP_HEADER] !== undefined) {
+      // The sender thought this host held the shard: the hosts disagree on the layout. Refuse rather than bounce.
+      this.reply(response, 503, { error: 'shard_not_here', message: `this host holds no replica of ${shard}; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
+      return;
+    }
+    const targets = host.shardMap.placement(shard).filter((id) => this.options.peerUrls.has(id));
+    this.proxy(request, response, shard, targets);
+  }
+
+  /** Sends the request to the first target that answers; the body is buffered once so it can be resent. */
+  private proxy(request: IncomingMessage, response: ServerResponse, shard: string, targets: readonly NodeId[]): void {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const attempt = (index: number): void => {
+        const target = targets[index];
+        if (target === undefined) {
+          this.proxyFailures++;
+          this.reply(response, 503, { error: 'shard_unreachable', message: `no host holding ${shard} answered` });
+          return;
+        }
+        this.proxied++;
+        const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
+        const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
+        const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 10_000 }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
+          answer.pipe(response);
+        });
+        outbound.on('timeout', () => outbound.destroy(new Error('proxy timeout')));
+        outbound.on('error', (error) => {
+          if (response.headersSent) {
+            response.destroy(error);
+            return;
+          }
+          this.options.logger?.warn({ target, shard, err: error }, 'proxy to host failed; trying the next');
+          attempt(index + 1);
+        });
+        outbound.end(body);
+      };
+      attempt(0);
+    });
+  }
+
+  private shards(): Record<string, unknown> {
+    const { host } = this.options;
+    const map = host.shardMap;
+    return {
+      host: host.host.hostId,
+      hosts: map.hosts(),
+      replicas: map.replicas,
+      shards: map.shardIds().map((shard) => {
+        const local = host.replica(shard);
+        const status = local?.node.status();
+        return {
+          id: shard,
+          placement: map.placement(shard),
+          local: status === undefined ? null : { role: status.role, leader: status.leader, term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex, keys: local!.store.size, quiesced: isQuiesced(host, shard) },
+        };
+      }),
+    };
+  }
+
+  private status(): Record<string, unknown> {
+    const { host } = this.options;
+    const stats = host.host.stats();
+    let leading = 0;
+    for (const replica of host.localReplicas().values()) if (replica.node.status().role === 'leader') leading++;
+    return {
+      host: host.host.hostId,
+      shards: host.shardMap.shards,
+      replicasHere: host.localReplicas().size,
+      leadingHere: leading,
+      failedGroups: [...host.host.failedGroups().keys()],
+      quiesced: stats.quiescence.quiesced,
+      proxied: this.proxied,
+    };
+  }
+
+  private reply(response: ServerResponse, status: number, body: unknown): void {
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  }
+}
+
+/**
+ * The sharded front's metrics on prom-client: the default process metrics,
+ * and per group replica on this host (label `group`) and per host, read
+ * when scraped. Names are listed in docs/kv.md ("Sharded").
+ */
+function shardedMetrics(host: ShardedKvHost, proxy: () => { proxied: number; proxyFailures: number }): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  const perGroup = (name: string, help: string, read: (replica: ShardReplica) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['group'],
+      registers,
+      collect() {
+        this.reset();
+        for (const replica of host.localReplicas().values()) this.set({ group: replica.shard }, read(replica));
+      },
+    });
+  };
+  perGroup('keel_group_leader', 'Whether this host\'s replica of the group leads it (1) or not (0).', (g) => (g.node.metrics().role === 'leader' ? 1 : 0));
+  perGroup('keel_group_term', 'The group replica\'s current term.', (g) => g.node.metrics().term);
+  perGroup('keel_group_commit_index', 'The group replica\'s commit index.', (g) => g.node.metrics().commitIndex);
+  perGroup('keel_group_applied_index', 'The group replica\'s applied index.', (g) => g.node.metrics().appliedIndex);
+  perGroup('keel_group_keys', 'Keys in the group replica\'s store.', (g) => g.store.size);
+  perGroup('keel_group_quiesced', 'Whether the group replica is quiesced (1) or awake (0).', (g) => (isQuiesced(host, g.shard) ? 1 : 0));
+  new Gauge({ name: 'keel_host_groups', help: 'Group replicas on this host.', registers, collect() { this.set(host.host.stats().groups); } });
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+  };
+  counter('keel_host_rounds_total', 'Rounds of the host loop.', () => host.host.stats().loop.rounds);
+  counter('keel_host_batches_sent_total', 'Group batches sent to peer hosts.', () => host.host.stats().transport.batchesSent);
+  counter('keel_host_group_messages_sent_total', 'Group messages sent inside those batches.', () => host.host.stats().transport.itemsSent);
+  counter('keel_host_unknown_group_total', 'Messages refused for a group this host does not hold.', () => host.host.stats().transport.unknownGroup);
+  counter('keel_http_proxied_total', 'Key requests proxied to another host.', () => proxy().proxied);
+  counter('keel_http_proxy_failures_total', 'Key requests no host holding the shard answered.', () => proxy().proxyFailures);
+  return registry;
+}
+
+function isQuiesced(host: ShardedKvHost, shard: string): boolean {
+  return host.host.isQuiesced(shard);
+}
+
+/** A running HTTP server of the sharded API. */
+export interface ShardedHttpServer {
+  /** The base URL, e.g. `http://127.0.0.1:8001`. */
+  readonly url: string;
+  readonly api: ShardedKvHttpApi;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `api` on `listen` (port 0 picks a free one). Rejects with
+ * `TransportIOError` when the address cannot be bound.
+ */
+export async function startShardedHttp(api: ShardedKvHttpApi, listen: { readonly host: string; readonly port: number }): Promise<ShardedHttpServer> {
+  const server = createServer(api.handle);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    const refused = (error: Error): void => reject(new TransportIOError(`cannot listen on ${listen.host}:${listen.port}: ${error.message}`, { cause: error }));
+    server.once('error', refused);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', refused);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    api,
+    close: () => (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    })),
+  };
+}

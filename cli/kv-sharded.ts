@@ -77,7 +77,7 @@ export async function startShardedKv(options: KvCommandOptions, sharding: Shardi
     });
     const peerUrls = new Map<string, string>();
     for (const [id, address] of sharding.httpPeers) if (id !== options.id) peerUrls.set(id, `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
-    const api = new ShardedKvHttpApi({ host, peerUrls, logger: log });
+    const api = new ShardedKvHttpApi({ host, peerUrls, proxyTimeoutMs: options.requestTimeoutMs, logger: log });
     const http = await userFixable(`the HTTP address ${options.http.host}:${options.http.port}`, () => startShardedHttp(api, options.http));
     cleanups.push(() => http.close());
     log.info({ http: http.url, shards: sharding.shards, replicasHere: host.localReplicas().size, data: options.dataDir }, 'sharded host started');

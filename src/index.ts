@@ -3,7 +3,7 @@
  *
  * {@link RaftNode} is the component to embed: it drives the pure,
  * deterministic core ({@link RawNode}) with timers, durable storage
- * ({@link LogStorage}: {@link MemoryStorage}, `LevelStorage`), a snapshot store
+ * ({@link LogStorage}: {@link MemoryStorage}, {@link LevelStorage}), a snapshot store
  * and a {@link Transport} ({@link LocalNetwork} in one process,
  * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
@@ -12,6 +12,8 @@
  * (API, metrics through prom-client, backups) is the `keel/kv` entry, so that
  * embedding the library loads neither prom-client nor pino.
  * @packageDocumentation
+ * @module keel
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, NodeMetrics, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
@@ -32,7 +34,7 @@ export { KvStore } from './kv/store.js';
 export { encodeKvCommand, decodeKvCommand, DEFAULT_KV_LIMITS } from './kv/commands.js';
 export type { KvCommand, KvResult, CasResult, KvLimits } from './kv/commands.js';
 export { RawNode } from './core/raw-node.js';
-export type { ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
+export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';
 export { resolveConfig } from './core/config.js';
 export type { Ready } from './core/ready.js';
@@ -68,7 +70,8 @@ export type { LevelEngineOptions, LevelEngineStats, GroupStorageOptions } from '
 export { MemoryGroupLogs } from './storage/group-logs.js';
 export type { GroupLogs, GroupListing } from './storage/group-logs.js';
 export { RaftHost } from './host/raft-host.js';
-export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord } from './host/raft-host.js';
+export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord, QuiescencePolicy } from './host/raft-host.js';
+export type { QuiescenceStats } from './host/group-quiescence.js';
 export type { HostLoopStats } from './host/host-loop.js';
 export type { HostTransportStats } from './host/host-transport.js';
 export type { GroupId } from './util/group-id.js';

@@ -15,6 +15,7 @@ import { encodeScenario } from './scenario-codec.js';
 export interface Violation {
   /** Which invariant: `Election Safety`, `Linearizability`, `World crash`… */
   readonly invariant: string;
+  /** What exactly broke. */
   readonly detail: string;
   /** Simulated time it was found at, in milliseconds. */
   readonly atMs: number;
@@ -24,12 +25,19 @@ export interface Violation {
 
 /** The outcome of one seed. */
 export interface RunReport {
+  /** The seed that replays the run. */
   readonly seed: number;
   /** No violation, no liveness failure, within budget, and linearizability decided. */
   readonly ok: boolean;
+  /** The first broken invariant, or null. */
   readonly violation: Violation | null;
   /** What the healed core failed to reach within the bound (with the last trace events), or null. */
-  readonly livenessFailure: { readonly detail: string; readonly trace: readonly string[] } | null;
+  readonly livenessFailure: {
+    /** What was not reached. */
+    readonly detail: string;
+    /** The last trace events, oldest first. */
+    readonly trace: readonly string[];
+  } | null;
   /**
    * The budget (events or held items) the run spent before it could finish,
    * or null. The run was stopped there: like a liveness failure, it means
@@ -38,7 +46,9 @@ export interface RunReport {
   readonly budgetFailure: BudgetFailure | null;
   /** `undecided` when the linearizability search ran out of budget (not a pass). */
   readonly linearizability: 'ok' | 'violation' | 'undecided' | 'not checked';
+  /** Simulated time the run covered, in seconds. */
   readonly simulatedSeconds: number;
+  /** Real time the run took, in seconds. */
   readonly wallSeconds: number;
   /** World events run (clock callbacks, each followed by a safety check). */
   readonly events: number;
@@ -46,32 +56,65 @@ export interface RunReport {
   readonly peakHeldItems: number;
   /** Fingerprint of the event trace: equal for two runs of the same seed and options. */
   readonly traceHash: string;
+  /** How often each coverage mark was reached (faults struck, rare protocol situations seen). */
   readonly coverage: Coverage;
-  readonly operations: { readonly total: number; readonly ok: number; readonly unknown: number };
+  /** The clients' operations. */
+  readonly operations: {
+    /** Operations invoked. */
+    readonly total: number;
+    /** Operations answered. */
+    readonly ok: number;
+    /** Operations given up on: their outcome is unknown. */
+    readonly unknown: number;
+  };
   /** The world this seed drew. */
-  readonly world: { readonly nodes: number; readonly faults: readonly FaultKind[]; readonly tickIntervalMs: number; readonly electionTicks: number; readonly clients: number; readonly leaseReads: boolean };
+  readonly world: {
+    /** Cluster size. */
+    readonly nodes: number;
+    /** The fault kinds switched on. */
+    readonly faults: readonly FaultKind[];
+    /** Simulated milliseconds between two ticks. */
+    readonly tickIntervalMs: number;
+    /** The nodes' election timeout, in ticks. */
+    readonly electionTicks: number;
+    /** Simulated clients. */
+    readonly clients: number;
+    /** Whether clients used lease reads. */
+    readonly leaseReads: boolean;
+  };
   /** A command that replays this run. */
   readonly replay: string;
 }
 
 /** The outcome of many seeds. */
 export interface SwarmReport {
+  /** Seeds run. */
   readonly runs: number;
+  /** Runs with a violation. */
   readonly violations: number;
+  /** Runs with a liveness failure. */
   readonly livenessFailures: number;
   /** Runs stopped because they spent their event or held-items budget. */
   readonly budgetFailures: number;
+  /** Runs whose linearizability check ran out of budget. */
   readonly undecided: number;
+  /** Simulated time of all runs, in seconds. */
   readonly simulatedSeconds: number;
+  /** Real time of all runs, in seconds. */
   readonly wallSeconds: number;
   /** Simulated time over real time. */
   readonly speedup: number;
+  /** World events run per real second. */
   readonly eventsPerSecond: number;
-  /** The most events one run took, and the most items one world held: how close the swarm came to its budgets. */
+  /** The most events one run took: how close the swarm came to its event budget. */
   readonly maxRunEvents: number;
+  /** The most items one world held at once: how close the swarm came to its held-items budget. */
   readonly maxPeakHeldItems: number;
+  /** Coverage marks summed over all runs. */
   readonly coverage: Coverage;
+  /** The seeds whose run was not ok. */
   readonly failingSeeds: readonly number[];
+  /** Every run's report, in seed order. */
   readonly reports: readonly RunReport[];
 }
 

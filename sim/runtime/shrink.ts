@@ -32,6 +32,7 @@ export interface ShrinkOptions {
 
 /** What a shrink found. */
 export interface ShrinkResult {
+  /** The seed that was shrunk. */
   readonly seed: number;
   /** The first run of the seed, with the options as given. */
   readonly original: RunReport;

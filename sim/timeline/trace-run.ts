@@ -11,7 +11,9 @@ import type { Timeline } from './timeline.js';
 
 /** A run and its timeline. */
 export interface TracedRun {
+  /** The run's report. */
   readonly report: RunReport;
+  /** The run's timeline, as data. */
   readonly timeline: Timeline;
   /** The self-contained HTML page. */
   readonly html: string;

@@ -28,10 +28,11 @@ import { assert } from '../../src/util/assert.js';
 import type { SeededRandom } from '../../src/util/random.js';
 import { chance, uniform } from './streams.js';
 
-/** How a {@link SimDisk} behaves. */
+/** How the simulator's disk (`SimDisk`) behaves: latencies, and the faults it injects. */
 export interface DiskOptions {
   /** Bounds of a write's latency until it is durable, in (node-local) milliseconds. */
   readonly latencyMsMin: number;
+  /** Upper bound of a write's latency until it is durable, in milliseconds. */
   readonly latencyMsMax: number;
   /** Probability that a write fails with `StorageIOError`. @defaultValue 0 */
   readonly ioErrorRate?: number;

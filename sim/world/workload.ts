@@ -20,7 +20,9 @@ import { chance, pick, uniform } from './streams.js';
 
 /** A running node as a client reaches it: its runtime and its local state machine. */
 export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
+  /** The node's runtime, for `propose`, `read` and the other requests. */
   readonly node: RaftNode<Result>;
+  /** The node's local state machine, for local reads after a read barrier. */
   readonly machine: Machine;
   /** Runs `action` on the node when it is not paused. */
   runOn(action: () => void): void;
@@ -28,7 +30,9 @@ export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
 
 /** What a workload needs from the world. */
 export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
+  /** Every node of the world so far: those churn created too, and removed ones (which refuse or redirect requests). */
   readonly ids: readonly NodeId[];
+  /** The world clock, in milliseconds. */
   now(): number;
   /** A timer on the world clock; the returned function cancels it. */
   setTimeout(callback: () => void, delayMs: number): () => void;
@@ -36,7 +40,9 @@ export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
   target(id: NodeId): ClientTarget<Machine, Result> | null;
   /** True while some link is cut. */
   partitioned(): boolean;
+  /** Adds a line to the run's trace (shown before a violation and in timelines). */
   trace(event: string): void;
+  /** Counts a coverage mark. */
   mark(mark: CoverageMark): void;
   /** A broken guarantee seen by a client. */
   violation(invariant: string, detail: string): void;

@@ -32,6 +32,7 @@ import { describeError, hasCode } from './errors.js';
 import { undurableReply } from './reply-durability.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import type { ClusterAccess } from './workload.js';
+import { turns } from './turns.js';
 
 /** A broken invariant (or a crash of the world itself), with the context to debug it. */
 export interface Finding {
@@ -67,7 +68,7 @@ export interface WorldConfig {
 
 /**
  * Lets every promise chain already started run to its end, without a turn of
- * the event loop. A `process.nextTick` callback queued from inside a microtask
+ * the event loop (see turns.ts). A `process.nextTick` callback queued from inside a microtask
  * runs only once the microtask queue is empty (Node drains microtasks, then
  * ticks), so it fires exactly when every chain has settled; nothing in the
  * world uses `nextTick` or real I/O that could still be in flight. A macrotask
@@ -77,7 +78,7 @@ export interface WorldConfig {
 const drain = (): Promise<void> =>
   new Promise<void>((resolve) => {
     // Not queueMicrotask: Node wraps each of those in an async resource, which costs more than the rest of the drain.
-    void Promise.resolve().then(() => process.nextTick(resolve));
+    void Promise.resolve().then(() => turns.afterMicrotasks(resolve));
   });
 
 /**
@@ -88,7 +89,7 @@ const drain = (): Promise<void> =>
 const YIELD_EVERY_EVENTS = 1024;
 /** Queues the drain's first step without a new promise each time. */
 const RESOLVED = Promise.resolve();
-const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => turns.nextTurn(resolve));
 
 /** The simulated world of one seed. */
 export class World {
@@ -152,6 +153,7 @@ export class World {
       plugin === undefined
         ? new Workload(config.streams.workload, this.clusterAccess(), this.recorder, workloadOptions(config.params))
         : plugin.workload({ ...this.clusterAccess<SimStateMachine, unknown>(), random: config.streams.workload, params: config.params });
+    tap?.attach?.(this);
   }
 
   /** Starts every node and the clients. */
@@ -190,13 +192,13 @@ export class World {
       const afterDrain = (): void => {
         try {
           this.countEvent();
-          if (this.events % YIELD_EVERY_EVENTS === 0) setImmediate(afterYield);
+          if (this.events % YIELD_EVERY_EVENTS === 0) turns.nextTurn(afterYield);
           else afterYield();
         } catch (error) {
           reject(error);
         }
       };
-      const queueAfterDrain = (): void => process.nextTick(afterDrain);
+      const queueAfterDrain = (): void => turns.afterMicrotasks(afterDrain);
       const afterYield = (): void => {
         try {
           this.checkSafety();

@@ -21,6 +21,7 @@ import type { HostTransportStats } from './host-transport.js';
 
 /** What a group's replica needs beside its log: the user's state machine and a snapshot store. */
 export interface GroupParts<Result> {
+  /** The group's replicated state machine on this host. */
   readonly stateMachine: StateMachine<Result>;
   /** The group's snapshot store (for example `FileSnapshotStore.open(join(dir, group))`). The host closes nothing of it. */
   readonly snapshots: SnapshotStore;
@@ -64,7 +65,7 @@ export interface RaftHostOptions<Result = unknown> {
 
 /** When idle groups quiesce. */
 export interface QuiescencePolicy {
-  /** @defaultValue true */
+  /** Let idle groups stop ticking and heartbeating until a proposal, a read or a message wakes them. @defaultValue true */
   readonly enabled?: boolean;
   /** Ticks a group's leader must have had nothing to do before the group quiesces. @defaultValue the groups' `electionTicks` */
   readonly afterTicks?: number;
@@ -72,15 +73,28 @@ export interface QuiescencePolicy {
 
 /** One thing a host reports through `RaftHostOptions.log`. */
 export interface HostLogRecord {
+  /** The record's severity. */
   readonly level: 'warn' | 'error';
+  /** What happened: a message refused, or a group whose log could not be opened. */
   readonly event: 'refused' | 'group-open-failed';
+  /** What happened, in words. */
   readonly message: string;
+  /** The group concerned, if any. */
   readonly group?: GroupId;
+  /** The host a refused message came from, if known. */
   readonly from?: NodeId;
 }
 
 /** How a new group starts: as a new group of these voters, or as a replica joining a running group. */
-export type CreateGroupOptions = { readonly members: readonly NodeId[] } | { readonly join: true };
+export type CreateGroupOptions =
+  | {
+      /** The voters of the new group: host ids of this cluster. */
+      readonly members: readonly NodeId[];
+    }
+  | {
+      /** Start with no configuration and wait to be added by the group's leader. */
+      readonly join: true;
+    };
 
 /** What a host runs and how much it did. */
 export interface RaftHostStats {
@@ -88,8 +102,11 @@ export interface RaftHostStats {
   readonly groups: number;
   /** Groups found at open whose log could not be opened (see {@link RaftHost.failedGroups}). */
   readonly failedGroups: number;
+  /** The host loop's rounds and turns. */
   readonly loop: HostLoopStats;
+  /** The host transport's batches and messages. */
   readonly transport: HostTransportStats;
+  /** How many groups are quiesced, and how often they quiesced and woke. */
   readonly quiescence: QuiescenceStats;
   /** Ticks of the host's ticker. */
   readonly ticks: number;
@@ -285,6 +302,7 @@ export class RaftHost<Result = unknown> {
     return this.closing;
   }
 
+  /** Closes the host, for `await using host = await RaftHost.open(...)`; the same as {@link RaftHost.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -27,9 +27,11 @@ import type { KvStore } from './store.js';
 
 /** Options of {@link KvHttpApi}. */
 export interface KvHttpApiOptions {
+  /** The node the API proposes writes to and reads through. */
   readonly node: RaftNode<KvResult>;
+  /** The node's state machine, read locally after a read barrier. */
   readonly store: KvStore;
-  /** @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
+  /** Largest key and value the API accepts (a longer key is a 400, a longer value a 413). @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
   readonly limits?: KvLimits;
   /** Deadline of one write or read, in milliseconds; past it the answer is 503. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;
@@ -78,6 +80,7 @@ export class KvHttpApi {
   private readonly requestTimeoutMs: number;
   private readonly adminTimeoutMs: number;
 
+  /** The API of one node; serve it with {@link KvHttpServer.start} or call {@link KvHttpApi.handle} from your own server. */
   constructor(private readonly options: KvHttpApiOptions) {
     this.limits = options.limits ?? DEFAULT_KV_LIMITS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;

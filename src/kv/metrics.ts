@@ -19,7 +19,9 @@ import type { KvStore } from './store.js';
 
 /** Bytes a transport has moved, for `/metrics`. */
 export interface TransportCounters {
+  /** Bytes sent to peers. */
   readonly sentBytes: number;
+  /** Bytes received from peers. */
   readonly receivedBytes: number;
 }
 

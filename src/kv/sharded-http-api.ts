@@ -22,7 +22,7 @@ export interface ShardedKvHttpApiOptions {
   readonly host: ShardedKvHost;
   /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve. */
   readonly peerUrls: ReadonlyMap<NodeId, string>;
-  /** Deadline of a proxied request, in milliseconds. @defaultValue 10000 */
+  /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
   /** Where the front logs (pino); nothing is logged when absent. */
   readonly logger?: Logger;
@@ -32,6 +32,12 @@ export interface ShardedKvHttpApiOptions {
 const HOP_HEADER = 'x-keel-proxied';
 /** Names the shard that served a key request, on every answer to one. */
 export const SHARD_HEADER = 'x-keel-shard';
+
+class ProxyTimeout extends Error {
+  constructor() {
+    super('proxy timeout');
+  }
+}
 
 /** Serves the sharded API; {@link ShardedKvHttpApi.handle} is a Node `http` request listener that never throws. */
 export class ShardedKvHttpApi {
@@ -129,18 +135,25 @@ export class ShardedKvHttpApi {
         this.proxied++;
         const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
         const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
-        const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 10_000 }, (answer) => {
+        const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 5000 }, (answer) => {
           response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
           answer.pipe(response);
         });
-        outbound.on('timeout', () => outbound.destroy(new Error('proxy timeout')));
-        outbound.on('error', (error) => {
+        outbound.on('timeout', () => outbound.destroy(new ProxyTimeout()));
+        outbound.on('error', (error: NodeJS.ErrnoException) => {
           if (response.headersSent) {
             response.destroy(error);
             return;
           }
-          this.options.logger?.warn({ target, shard, err: error }, 'proxy to host failed; trying the next');
-          attempt(index + 1);
+          // Only a refused connection proves the request never reached the host: then another host may take it.
+          // After a timeout or a reset the write may have been applied, and sending it again could apply it twice.
+          if (error.code === 'ECONNREFUSED') {
+            this.options.logger?.warn({ target, shard }, 'host refused the proxied request; trying the next');
+            attempt(index + 1);
+            return;
+          }
+          this.proxyFailures++;
+          this.reply(response, 503, { error: 'shard_unavailable', message: `the host holding ${shard} did not answer (${error.message}); the outcome is unknown` });
         });
         outbound.end(body);
       };

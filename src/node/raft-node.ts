@@ -481,7 +481,14 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * debugging tools: its full status (vote, log bounds, progress) and the
    * term of any entry in its log.
    */
-  inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined; readonly configIndexes: readonly Index[] } {
+  inspect(): {
+    /** The core's full status. */
+    readonly core: RaftStatus;
+    /** The term of the entry at `index`, or undefined when it is compacted away or beyond the log. */
+    term(index: Index): Term | undefined;
+    /** The indexes of the config entries in the log above its base configuration, oldest first. */
+    readonly configIndexes: readonly Index[];
+  } {
     return { core: this.core.status(), term: (index) => this.core.term(index), configIndexes: this.core.configIndexes() };
   }
 
@@ -534,6 +541,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     await this.options.transport.close();
   }
 
+  /** Closes the node, for `await using node = await RaftNode.open(...)`; the same as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -19,7 +19,7 @@ describe('keel CLI', () => {
   test('--help lists the commands that exist and exits 0', () => {
     const result = keel('--help');
     expect(result.status).toBe(0);
-    for (const command of ['demo', 'kv', 'sim', 'bench']) expect(result.stdout).toContain(command);
+    for (const command of ['demo', 'kv', 'sim', 'bench', 'playground']) expect(result.stdout).toContain(command);
   });
 
   test('an unknown command exits 2 with a clear message', () => {

@@ -25,7 +25,7 @@ import { ProcessCluster } from '../../bench/support/process-cluster.js';
 
 const SEED = Number(process.env['KEEL_FAULT_SEED'] ?? 20261124);
 const FAULT_PHASE_MS = 20_000;
-const CLIENTS = 4;
+const CLIENTS = 6;
 const REQUEST_TIMEOUT_MS = 3_000;
 const ARGS = ['--tick-ms', '50', '--election-ticks', '10', '--request-timeout-ms', '2000'];
 

@@ -9,6 +9,7 @@
  * entry loads neither.
  *
  * @packageDocumentation
+ * @module keel/kv
  */
 export { KvStore } from './store.js';
 export { encodeKvCommand, decodeKvCommand, DEFAULT_KV_LIMITS } from './commands.js';

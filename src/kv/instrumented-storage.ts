@@ -14,6 +14,7 @@ import type { SnapshotStore, SnapshotWriter } from '../storage/snapshot-store.js
 /** A {@link LogStorage} that reports the duration of every `append` and `saveSnapshot` (each a synced write) in seconds. */
 export class TimedLogStorage implements LogStorage {
   /**
+   * Wraps `storage`; nothing is timed until the node writes through it.
    * @param storage - the storage to forward to
    * @param synced - called with each write's duration in seconds
    */
@@ -80,6 +81,7 @@ export class TimedLogStorage implements LogStorage {
 /** A {@link SnapshotStore} that reports each committed snapshot's size in bytes and the seconds from `create` to `commit`. */
 export class MeasuredSnapshotStore implements SnapshotStore {
   /**
+   * Wraps `store`; nothing is measured until a snapshot is written through it.
    * @param store - the snapshot store to forward to
    * @param written - called with each committed snapshot's bytes and seconds
    */

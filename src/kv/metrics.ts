@@ -60,6 +60,7 @@ export class KvMetrics {
   private readonly authRefusals: Counter<'reason'>;
   private readonly backups: Counter<'outcome'>;
 
+  /** A registry with Keel's counters and histograms (and prom-client's process metrics unless `processMetrics` is false); gauges of the node come with {@link watch}. */
   constructor(options: KvMetricsOptions = {}) {
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });

@@ -60,6 +60,8 @@ export interface KvCommandOptions {
 export interface ShardingOptions {
   readonly shards: number;
   readonly replicas: number;
+  /** Join a running sharded cluster: the shard replicas start empty, to be added once every host is told the new list (`POST /admin/hosts`). */
+  readonly join: boolean;
   /** Every host's HTTP address (this one's included, as `--http`), for requests this host proxies. */
   readonly httpPeers: ReadonlyMap<string, HostPort>;
 }
@@ -86,7 +88,9 @@ Options:
                           addresses this node dials; its own entry is where it listens
   --join                  join a running cluster: start with no configuration and
                           wait to be added (POST /admin/members on its leader);
-                          --peers lists this node and the members to dial
+                          --peers lists this node and the members to dial. With
+                          --shards: a new host, whose replicas are added once every
+                          host is sent the new list (POST /admin/hosts)
   --http HOST:PORT        where the HTTP API listens; an address other than loopback
                           needs --http-tls-cert/--http-tls-key and --http-tokens
                           (or --insecure-http)
@@ -184,7 +188,6 @@ function parseSharding(
     if (values.replicas !== undefined || values['http-peers'] !== undefined) throw new UsageError('--replicas and --http-peers need --shards');
     return null;
   }
-  if (join) throw new UsageError('--join cannot be combined with --shards: a sharded cluster is started with all its hosts in --peers');
   if (values['http-tls-cert'] !== undefined || values['http-tokens'] !== undefined) {
     // The sharded front proxies between hosts over plain HTTP and checks no tokens yet; refusing beats pretending.
     throw new UsageError('--http-tls-cert and --http-tokens are not available with --shards yet: serve a sharded cluster on loopback, or behind a proxy with --insecure-http');
@@ -196,7 +199,7 @@ function parseSharding(
   if (replicas < peers.size) {
     for (const id of peers.keys()) if (!httpPeers.has(id)) throw new UsageError(`--http-peers has no entry for '${id}': with fewer replicas than nodes, every node must be reachable over HTTP`);
   }
-  return { shards, replicas, httpPeers };
+  return { shards, replicas, httpPeers, join };
 }
 
 function required(name: string, value: string | undefined): string {

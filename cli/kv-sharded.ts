@@ -52,6 +52,8 @@ export async function startShardedKv(options: KvCommandOptions, sharding: Shardi
       shards: sharding.shards,
       replicas: sharding.replicas,
       hosts: [...options.peers.keys()],
+      join: sharding.join,
+      raftAddresses: new Map([...options.peers].map(([id, address]) => [id, `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`])),
       transport,
       logs: engine,
       snapshotsFor: async (shard) => {

@@ -11,8 +11,12 @@ import type { KvResult } from './commands.js';
 import type { Logger } from 'pino';
 import { KvHttpApi } from './http-api.js';
 import { KvMetrics } from './metrics.js';
+import { Rebalancer } from './rebalancer.js';
+import type { RebalanceStats } from './rebalancer.js';
 import { ShardMap } from './shard-map.js';
 import { KvStore } from './store.js';
+import { SystemClock } from '../util/clock.js';
+import type { TimerHandle } from '../util/clock.js';
 
 /** Options of {@link ShardedKvHost.open}. */
 export interface ShardedKvHostOptions {
@@ -33,7 +37,18 @@ export interface ShardedKvHostOptions {
   readonly quiescence?: QuiescencePolicy;
   /** Deadline of one HTTP write or read, in milliseconds. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;
-  /** Where the host and the shards' APIs log (pino); nothing is logged when absent. */
+  /** Every host's Raft address (`host:port`), which a membership change adding that host's replica to a shard replicates. */
+  readonly raftAddresses?: ReadonlyMap<NodeId, string>;
+  /**
+   * This host joins a running cluster (`hosts` lists it with the others): its
+   * shard replicas start empty and wait for each shard's leader to add them,
+   * which the other hosts' rebalancers do once told the new host list
+   * ({@link ShardedKvHost.setHosts}). @defaultValue false
+   */
+  readonly join?: boolean;
+  /** How often the rebalancer reconciles the shards this host leads with the layout, in milliseconds. @defaultValue 500 */
+  readonly rebalanceIntervalMs?: number;
+  /** Where the host, its rebalancer and the shards' APIs log (pino); nothing is logged when absent. */
   readonly logger?: Logger;
 }
 
@@ -55,12 +70,33 @@ export interface ShardReplica {
  */
 export class ShardedKvHost {
   private readonly replicas = new Map<string, ShardReplica>();
+  private readonly addresses: Map<NodeId, string>;
+  private readonly rebalancer: Rebalancer;
+  private readonly clock: Clock;
+  private rebalanceTimer: TimerHandle | null = null;
+  private closed = false;
 
   private constructor(
     readonly host: RaftHost<KvResult>,
     private map: ShardMap,
     private readonly options: ShardedKvHostOptions,
-  ) {}
+    private readonly stores: Map<string, KvStore>,
+  ) {
+    this.addresses = new Map(options.raftAddresses ?? []);
+    this.clock = options.clock ?? new SystemClock();
+    this.rebalancer = new Rebalancer({
+      hostId: options.hostId,
+      map: () => this.map,
+      replica: (shard) => this.replicas.get(shard)?.node,
+      localShards: () => [...this.replicas.keys()],
+      raftAddress: (id) => this.addresses.get(id),
+      dropReplica: async (shard) => {
+        this.replicas.delete(shard);
+        await this.host.removeGroup(shard);
+      },
+      log: (message, fields) => this.options.logger?.info(fields, message),
+    });
+  }
 
   /**
    * Opens the host and its shard replicas. Rejects with `InvalidArgumentError`
@@ -87,17 +123,48 @@ export class ShardedKvHost {
       ...(options.quiescence === undefined ? {} : { quiescence: options.quiescence }),
       ...(logger === undefined ? {} : { log: ({ level, message, ...fields }: HostLogRecord) => logger[level](fields, message) }),
     });
-    const sharded = new ShardedKvHost(host, map, options);
+    const sharded = new ShardedKvHost(host, map, options, stores);
     try {
       for (const shard of map.shardsOn(options.hostId)) {
-        if (host.group(shard) === undefined && !host.failedGroups().has(shard)) await host.createGroup(shard, { members: map.placement(shard) });
+        if (host.group(shard) !== undefined || host.failedGroups().has(shard)) continue;
+        await host.createGroup(shard, options.join === true ? { join: true } : { members: map.placement(shard) });
       }
-      for (const shard of host.groups()) sharded.track(shard, stores.get(shard)!);
+      for (const shard of host.groups()) sharded.track(shard);
     } catch (error) {
       await host.close();
       throw error;
     }
+    sharded.scheduleRebalance();
     return sharded;
+  }
+
+  /**
+   * Changes the cluster's hosts (each with its Raft address): tell every host,
+   * old and new, the same list. This host starts empty replicas of the shards
+   * the new layout places on it (they wait to be added), and from then on its
+   * rebalancer moves the replicas of the shards it leads to their new hosts by
+   * membership change, while requests go on. A list without this host means
+   * it is leaving: the shards it leads hand its replica over, and it drops
+   * each replica once removed. Rejects with `InvalidArgumentError` for an
+   * empty list.
+   */
+  async setHosts(hosts: ReadonlyMap<NodeId, string>): Promise<void> {
+    if (hosts.size === 0) throw new InvalidArgumentError('setHosts: the list of hosts is empty');
+    for (const [id, address] of hosts) {
+      this.addresses.set(id, address);
+      if (id !== this.options.hostId) this.host.addHost(id, address);
+    }
+    this.map = this.map.withHosts([...hosts.keys()]);
+    for (const shard of this.map.shardsOn(this.options.hostId)) {
+      if (this.host.group(shard) !== undefined) continue;
+      await this.host.createGroup(shard, { join: true });
+      this.track(shard);
+    }
+  }
+
+  /** What the rebalancer did, and whether the shards this host leads match the layout. */
+  rebalanceStats(): RebalanceStats {
+    return this.rebalancer.stats();
   }
 
   /** The layout every host computes. */
@@ -115,13 +182,25 @@ export class ShardedKvHost {
     return this.replicas;
   }
 
-  /** Stops every replica and the host. The caller closes the logs afterwards. */
+  /** Stops the rebalancer, every replica and the host. The caller closes the logs afterwards. */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.rebalanceTimer !== null) this.clock.clearTimeout(this.rebalanceTimer);
+    this.rebalanceTimer = null;
     await this.host.close();
   }
 
-  private track(shard: string, store: KvStore): void {
+  private scheduleRebalance(): void {
+    if (this.closed) return;
+    this.rebalanceTimer = this.clock.setTimeout(() => {
+      this.rebalanceTimer = null;
+      void this.rebalancer.reconcile(this.options.requestTimeoutMs ?? 5000).catch(() => false).finally(() => this.scheduleRebalance());
+    }, this.options.rebalanceIntervalMs ?? 500);
+  }
+
+  private track(shard: string): void {
     const node = this.host.group(shard)!;
+    const store = this.stores.get(shard)!;
     const api = new KvHttpApi({
       node,
       store,

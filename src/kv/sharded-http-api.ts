@@ -15,13 +15,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { NodeId } from '../core/types.js';
+import type { RaftNode } from '../node/raft-node.js';
+import type { KvResult } from './commands.js';
 import type { ShardedKvHost, ShardReplica } from './sharded-host.js';
 
 /** Options of {@link ShardedKvHttpApi}. */
 export interface ShardedKvHttpApiOptions {
   readonly host: ShardedKvHost;
-  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve. */
-  readonly peerUrls: ReadonlyMap<NodeId, string>;
+  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve; `POST /admin/hosts` updates it. */
+  readonly peerUrls: Map<NodeId, string>;
   /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
   /** Where the front logs (pino); nothing is logged when absent. */
@@ -30,6 +32,8 @@ export interface ShardedKvHttpApiOptions {
 
 /** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). */
 const HOP_HEADER = 'x-keel-proxied';
+/** Set on a refusal that did nothing: the host serves no replica of the shard, and another may. */
+const NOT_HERE_HEADER = 'x-keel-not-here';
 /** Names the shard that served a key request, on every answer to one. */
 export const SHARD_HEADER = 'x-keel-shard';
 
@@ -63,6 +67,10 @@ export class ShardedKvHttpApi {
     const path = (request.url ?? '/').split('?')[0]!;
     if (path.startsWith('/kv/')) {
       this.serveKey(request, response, path);
+      return;
+    }
+    if (path === '/admin/hosts' && request.method === 'POST') {
+      this.setHosts(request, response);
       return;
     }
     if (request.method !== 'GET') {
@@ -106,16 +114,21 @@ export class ShardedKvHttpApi {
     const shard = host.shardMap.shardOf(key);
     response.setHeader(SHARD_HEADER, shard);
     const local = host.replica(shard);
-    if (local !== undefined) {
+    if (local !== undefined && servesLocally(local.node, host.host.hostId)) {
       local.api.handle(request, response);
       return;
     }
     if (request.headers[HOP_HEADER] !== undefined) {
-      // The sender thought this host held the shard: the hosts disagree on the layout. Refuse rather than bounce.
-      this.reply(response, 503, { error: 'shard_not_here', message: `this host holds no replica of ${shard}; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
+      // Sent here by a host whose layout places the shard here, but this host's replica is not a member
+      // (yet, or any more, while replicas move). Nothing was done: the sender may try another host.
+      response.setHeader(NOT_HERE_HEADER, '1');
+      this.reply(response, 503, { error: 'shard_not_here', message: `this host serves no replica of ${shard} now; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
       return;
     }
-    const targets = host.shardMap.placement(shard).filter((id) => this.options.peerUrls.has(id));
+    // The layout's hosts first; then the others, which may still hold a replica while replicas move.
+    const placement = host.shardMap.placement(shard);
+    const others = [...this.options.peerUrls.keys()].filter((id) => !placement.includes(id)).sort();
+    const targets = [...placement, ...others].filter((id) => id !== host.host.hostId && this.options.peerUrls.has(id));
     this.proxy(request, response, shard, targets);
   }
 
@@ -136,6 +149,12 @@ export class ShardedKvHttpApi {
         const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
         const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
         const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 5000 }, (answer) => {
+          if (answer.headers[NOT_HERE_HEADER] !== undefined) {
+            // That host did nothing with the request: the next one may take it.
+            answer.resume();
+            attempt(index + 1);
+            return;
+          }
           response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
           answer.pipe(response);
         });
@@ -158,6 +177,35 @@ export class ShardedKvHttpApi {
         outbound.end(body);
       };
       attempt(0);
+    });
+  }
+
+  /**
+   * `POST /admin/hosts {"hosts": {"ID": {"raft": "HOST:PORT", "http": "HOST:PORT"}, ...}}`:
+   * the cluster's new host list, to send to every host, old and new (docs/kv.md, "Sharded").
+   */
+  private setHosts(request: IncomingMessage, response: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      let hosts: Map<string, { raft: string; http: string }>;
+      try {
+        if (size > 1024 * 1024) throw new Error('the body is over 1 MiB');
+        hosts = parseHostList(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      } catch (error) {
+        this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      const self = this.options.host.host.hostId;
+      for (const [id, address] of hosts) if (id !== self) this.options.peerUrls.set(id, `http://${address.http}`);
+      this.options.host.setHosts(new Map([...hosts].map(([id, address]) => [id, address.raft]))).then(
+        () => this.reply(response, 200, { hosts: [...hosts.keys()].sort(), replicasHere: this.options.host.localReplicas().size }),
+        (error: unknown) => this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) }),
+      );
     });
   }
 
@@ -244,6 +292,30 @@ function shardedMetrics(host: ShardedKvHost, proxy: () => { proxied: number; pro
   counter('keel_http_proxied_total', 'Key requests proxied to another host.', () => proxy().proxied);
   counter('keel_http_proxy_failures_total', 'Key requests no host holding the shard answered.', () => proxy().proxyFailures);
   return registry;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]/]+):(\d{1,5})$/;
+
+/** Checks `POST /admin/hosts`'s body: host ids mapped to their Raft and HTTP `HOST:PORT`. Throws with what is wrong. */
+function parseHostList(body: unknown): Map<string, { raft: string; http: string }> {
+  const hosts = (body as { hosts?: unknown } | null)?.hosts;
+  if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts)) throw new Error('the body must be {"hosts": {"ID": {"raft": "HOST:PORT", "http": "HOST:PORT"}}}');
+  const result = new Map<string, { raft: string; http: string }>();
+  for (const [id, value] of Object.entries(hosts as Record<string, unknown>)) {
+    const { raft, http } = (value ?? {}) as { raft?: unknown; http?: unknown };
+    if (id.length === 0 || typeof raft !== 'string' || typeof http !== 'string' || !HOST_PORT.test(raft) || !HOST_PORT.test(http)) {
+      throw new Error(`host ${JSON.stringify(id)} needs "raft" and "http" addresses as HOST:PORT`);
+    }
+    result.set(id, { raft, http });
+  }
+  if (result.size === 0) throw new Error('the host list is empty');
+  return result;
+}
+
+/** A local replica serves requests while it is a member of its shard (not while it waits to be added, nor once removed). */
+function servesLocally(node: RaftNode<KvResult>, self: NodeId): boolean {
+  const status = node.status();
+  return !status.removed && (status.members.includes(self) || status.learners.includes(self));
 }
 
 function isQuiesced(host: ShardedKvHost, shard: string): boolean {

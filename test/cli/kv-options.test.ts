@@ -90,7 +90,6 @@ describe('keel kv --shards', () => {
     [['--shards', '0'], /--shards/],
     [['--shards', '4', '--replicas', '4'], /--replicas/],
     [['--replicas', '2'], /need --shards/],
-    [['--shards', '4', '--join'], /--join cannot be combined/],
     [['--shards', '4', '--replicas', '2', '--http-peers', 'n1=127.0.0.1:8001'], /--http-peers has no entry for 'n2'/],
     [['--shards', '4', '--http-peers', 'n9=127.0.0.1:8009'], /not in --peers/],
     [['--shards', '4', '--http-tokens', '/dev/null'], /not available with --shards yet/],

@@ -10,7 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ShardedKvHost } from '../../src/kv/sharded-host.js';
 import { SHARD_HEADER, ShardedKvHttpApi, startShardedHttp } from '../../src/kv/sharded-http-api.js';
 import type { ShardedHttpServer } from '../../src/kv/sharded-http-api.js';
+import { ShardMap } from '../../src/kv/shard-map.js';
 import { LevelEngine } from '../../src/storage/level-engine.js';
+import { TcpTransport } from '../../src/transport/tcp.js';
 import { MemorySnapshotStore } from '../../src/storage/memory-snapshot-store.js';
 import { createTransports } from '../transport/tcp-cluster.js';
 import { makeTempDir, removeTempDirs } from '../storage/temp-dirs.js';
@@ -139,4 +141,121 @@ describe('the sharded key-value service', () => {
     const refused = await fetch(`${hosts[0]!.http!.url}/admin/members`, { method: 'POST', body: '{}' });
     expect(refused.status).toBe(404);
   });
+});
+
+describe('rebalancing the sharded key-value service', () => {
+  it('moves about a quarter of the replicas onto a fourth host by membership change, serving requests throughout, and all of a leaving host\'s', async () => {
+    const secret = randomBytes(32);
+    const first = ['h1', 'h2', 'h3'];
+    const transports = await createTransports(first, () => ({ secret }));
+    const raft = new Map<string, string>([...transports].map(([id, transport]) => [id, `127.0.0.1:${transport.address()!.port}`]));
+    const urls = new Map<string, Map<string, string>>();
+    const hosts: Running[] = [];
+    const start = async (id: string, all: readonly string[], transport: TcpTransport, join: boolean): Promise<Running> => {
+      const engine = await LevelEngine.open({ location: await makeTempDir(`rebalance-${id}`), hostId: id });
+      const sharded = await ShardedKvHost.open({
+        hostId: id, shards: 12, hosts: all, transport, logs: engine, join,
+        raftAddresses: raft, snapshotsFor: () => new MemorySnapshotStore(),
+        tickIntervalMs: 20, groupDefaults: { electionTicks: 10 }, requestTimeoutMs: 10_000, rebalanceIntervalMs: 100,
+      });
+      const peerUrls = new Map<string, string>();
+      urls.set(id, peerUrls);
+      const entry: Running = { id, sharded, engine, http: null };
+      entry.http = await startShardedHttp(new ShardedKvHttpApi({ host: sharded, peerUrls }), { host: '127.0.0.1', port: 0 });
+      for (const [other, map] of urls) {
+        if (other === id) continue;
+        map.set(id, entry.http.url);
+        peerUrls.set(other, hosts.find((h) => h.id === other)!.http!.url);
+      }
+      running.push(entry);
+      hosts.push(entry);
+      return entry;
+    };
+    for (const id of first) await start(id, first, transports.get(id)!, false);
+    const before = hosts[0]!.sharded.shardMap;
+    await waitFor(() => before.shardIds().every((shard) => leaders(hosts, shard) === 1), 'a leader in every shard');
+    const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`);
+    for (const [i, key] of keys.entries()) {
+      const put = await fetch(`${hosts[i % 3]!.http!.url}/kv/${key}`, { method: 'PUT', body: JSON.stringify({ value: `v${i}` }) });
+      expect(put.status).toBe(200);
+    }
+
+    // A fourth host joins: it listens, the others learn its address, and every host is told the new list.
+    const peers = Object.fromEntries(first.map((id) => [id, { host: '127.0.0.1', port: Number(raft.get(id)!.split(':')[1]) }]));
+    const h4Transport = new TcpTransport({ clusterId: 'test-cluster', nodeId: 'h4', listen: { host: '127.0.0.1', port: 0 }, peers, secret });
+    raft.set('h4', `127.0.0.1:${(await h4Transport.listen()).port}`);
+    const all = ['h1', 'h2', 'h3', 'h4'];
+    const h4 = await start('h4', all, h4Transport, true);
+    // Every old host is sent the new list over HTTP (h4 started with it).
+    const list = { hosts: Object.fromEntries(hosts.map((host) => [host.id, { raft: raft.get(host.id)!, http: host.http!.url.replace('http://', '') }])) };
+    for (const host of hosts.slice(0, 3)) {
+      const refused = await fetch(`${host.http!.url}/admin/hosts`, { method: 'POST', body: JSON.stringify({ hosts: { h4: { raft: 'nowhere' } } }) });
+      expect(refused.status).toBe(400);
+      const answer = await fetch(`${host.http!.url}/admin/hosts`, { method: 'POST', body: JSON.stringify(list) });
+      expect(answer.status, await answer.clone().text()).toBe(200);
+    }
+    expect(h4.sharded.localReplicas().size).toBeGreaterThan(0);
+    const after = hosts[3]!.sharded.shardMap;
+    const expectedMoves = ShardMap.moves(before, after);
+
+    // Requests go on while replicas move.
+    let serving = true;
+    const outcomes = { ok: 0, unavailable: 0 };
+    const client = (async () => {
+      for (let i = 0; serving; i++) {
+        const key = keys[i % keys.length]!;
+        const via = hosts[i % hosts.length]!.http!.url;
+        const response = i % 2 === 0
+          ? await fetch(`${via}/kv/${key}`, { method: 'PUT', body: JSON.stringify({ value: `w${i}` }) })
+          : await fetch(`${via}/kv/${key}`);
+        await response.arrayBuffer();
+        if (response.status === 200) outcomes.ok++;
+        else if (response.status === 503) outcomes.unavailable++;
+        else throw new Error(`${response.status} during rebalancing`);
+      }
+    })();
+    const placed = (shard: string): boolean => {
+      const leader = hosts.find((host) => host.sharded.replica(shard)?.node.status().role === 'leader');
+      const status = leader?.sharded.replica(shard)?.node.status();
+      if (status === undefined || status.learners.length > 0 || status.joint !== null) return false;
+      if ([...status.members].sort().join() !== after.placement(shard).join()) return false;
+      return hosts.every((host) => after.placement(shard).includes(host.id) === (host.sharded.replica(shard) !== undefined));
+    };
+    await waitFor(() => after.shardIds().every(placed), 'every shard on its new hosts', 90_000);
+    serving = false;
+    await client;
+
+    const added = expectedMoves.flatMap((move) => move.add);
+    const done = hosts.reduce((sum, host) => sum + host.sharded.rebalanceStats().added, 0);
+    console.log(`[rebalance] a 4th host took ${added.length} of ${3 * 12} replicas (ideal ${(3 * 12) / 4}); the rebalancers made ${done} additions; ` +
+      `${outcomes.ok} requests served, ${outcomes.unavailable} answered 503 while replicas moved`);
+    expect(added.every((host) => host === 'h4')).toBe(true);
+    expect(done).toBe(added.length);
+    expect(hosts[3]!.sharded.localReplicas().size).toBe(added.length);
+    expect(outcomes.ok).toBeGreaterThan(outcomes.unavailable);
+    // Every key reads back on every host, from its shard's new replicas too.
+    for (const host of hosts) {
+      for (const key of keys) {
+        const get = await fetch(`${host.http!.url}/kv/${key}`);
+        expect(get.status, `${key} on ${host.id}`).toBe(200);
+      }
+    }
+
+    // Then h2 leaves: its replicas move to the others, and it holds none.
+    const remaining = ['h1', 'h3', 'h4'];
+    for (const host of hosts) await host.sharded.setHosts(new Map(remaining.map((id) => [id, raft.get(id)!])));
+    const without = hosts[0]!.sharded.shardMap;
+    const leaving = ShardMap.moves(after, without);
+    const placedWithout = (shard: string): boolean => {
+      const leader = hosts.find((host) => host.sharded.replica(shard)?.node.status().role === 'leader');
+      const status = leader?.sharded.replica(shard)?.node.status();
+      if (status === undefined || status.learners.length > 0 || status.joint !== null) return false;
+      return [...status.members].sort().join() === without.placement(shard).join() && hosts[1]!.sharded.replica(shard) === undefined;
+    };
+    await waitFor(() => without.shardIds().every(placedWithout), 'every shard off h2', 90_000);
+    console.log(`[rebalance] h2 left: ${leaving.flatMap((move) => move.remove).length} replicas moved off it (it held ${after.shardsOn('h2').length})`);
+    expect(leaving.flatMap((move) => move.remove).every((host) => host === 'h2')).toBe(true);
+    expect(hosts[1]!.sharded.localReplicas().size).toBe(0);
+    for (const key of keys) expect((await fetch(`${hosts[0]!.http!.url}/kv/${key}`)).status).toBe(200);
+  }, 240_000);
 });

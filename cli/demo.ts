@@ -11,8 +11,9 @@ import { integerOption, parseOptions, withUsage } from './args.js';
 const HELP = `Usage: keel demo [--nodes N] [--shards N] [--dir PATH] [--once]
 
 Starts a cluster of the replicated key-value service: N \`keel kv\` processes on
-loopback, authenticated with a random shared secret, their data under --dir.
-Waits for a leader, writes and reads a few keys through different nodes,
+loopback, peers authenticated with a random shared secret, clients with a
+random admin token (in --dir/token), their data under --dir. Waits for a
+leader, writes and reads a few keys through different nodes, takes a backup,
 prints the HTTP URLs and curl commands to try, and keeps running until Ctrl-C.
 
 Options:
@@ -33,6 +34,12 @@ interface DemoNode {
   readonly exited: Promise<number | null>;
 }
 
+/** The admin token every request of the demo carries. */
+interface DemoAuth {
+  readonly token: string;
+  readonly tokenFile: string;
+}
+
 /** `keel demo` (what `npm start` runs): a multi-process KV cluster on loopback. */
 export function runDemo(args: readonly string[]): Promise<number> {
   return withUsage(HELP, async () => {
@@ -45,11 +52,11 @@ export function runDemo(args: readonly string[]): Promise<number> {
     const shards = values.shards === undefined ? null : integerOption('shards', values.shards, 16, 1, 1024);
     const dir = resolve(values.dir ?? '.keel-demo');
     const print = (line = ''): void => void process.stdout.write(`${line}\n`);
-    const nodes = await startCluster(size, dir, print, shards);
+    const { nodes, auth } = await startCluster(size, dir, print, shards);
     const killAll = (): void => nodes.forEach((node) => node.child.kill('SIGKILL'));
     process.once('exit', killAll);
     try {
-      if (shards === null) await demonstrate(nodes, print);
+      if (shards === null) await demonstrate(nodes, auth, dir, print);
       else await demonstrateShards(nodes, shards, print);
       if (values.once !== true) {
         print('The cluster keeps running; press Ctrl-C to stop it.');
@@ -71,18 +78,24 @@ export function runDemo(args: readonly string[]): Promise<number> {
   });
 }
 
-async function startCluster(size: number, dir: string, print: (line?: string) => void, shards: number | null): Promise<DemoNode[]> {
+async function startCluster(size: number, dir: string, print: (line?: string) => void, shards: number | null): Promise<{ nodes: DemoNode[]; auth: DemoAuth }> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const secretFile = join(dir, 'secret');
   await writeFile(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  // Clients present this admin token; the nodes read the token file (lines "SCOPE TOKEN").
+  const auth: DemoAuth = { token: randomBytes(32).toString('hex'), tokenFile: join(dir, 'token') };
+  await writeFile(auth.tokenFile, `${auth.token}\n`, { mode: 0o600 });
+  const tokensFile = join(dir, 'http-tokens');
+  await writeFile(tokensFile, `admin ${auth.token}\n`, { mode: 0o600 });
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
   const ports = await freePorts(2 * size);
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
   const httpPeers = ids.map((id, i) => `${id}=127.0.0.1:${ports[size + i]}`).join(',');
-  const sharding = shards === null ? [] : ['--shards', String(shards), '--http-peers', httpPeers];
+  // The sharded front does not take tokens yet (docs/kv.md): only the unsharded demo requires one.
+  const sharding = shards === null ? ['--http-tokens', tokensFile] : ['--shards', String(shards), '--http-peers', httpPeers];
   print(`Keel demo: ${size} key-value nodes on loopback${shards === null ? '' : `, the key space sharded over ${shards} Raft groups`}, data and logs in ${dir}`);
-  return ids.map((id, i) => {
+  const nodes = ids.map((id, i) => {
     const http = `127.0.0.1:${ports[size + i]}`;
     const log = createWriteStream(join(dir, `${id}.log`));
     const child = spawn(process.execPath, [BIN, 'kv', '--id', id, '--peers', peers, '--http', http, '--data', join(dir, id),
@@ -91,31 +104,42 @@ async function startCluster(size: number, dir: string, print: (line?: string) =>
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     return { id, url: `http://${http}`, child, exited };
   });
+  return { nodes, auth };
 }
 
-async function demonstrate(nodes: readonly DemoNode[], print: (line?: string) => void): Promise<void> {
-  const leader = await waitForLeader(nodes);
+async function demonstrate(nodes: readonly DemoNode[], auth: DemoAuth, dir: string, print: (line?: string) => void): Promise<void> {
+  const step = (method: string, node: DemoNode, path: string, body?: unknown): Promise<void> => demoStep(print, auth, method, node, path, body);
+  const leader = await waitForLeader(nodes, auth);
   print(`Leader elected: ${leader}.`);
   print();
   for (const node of nodes) print(`  ${node.id}  ${node.url}`);
   const [a, b, c] = nodes as [DemoNode, DemoNode, DemoNode];
   print();
   print(`Writes go to any node (followers forward them to the leader); reads are linearizable on every node:`);
-  await step(print, 'PUT', a, '/kv/greeting', { value: 'hello' });
-  await step(print, 'GET', b, '/kv/greeting');
-  await step(print, 'POST', c, '/kv/greeting/append', { value: ', world' });
-  await step(print, 'GET', a, '/kv/greeting');
-  await step(print, 'POST', b, '/kv/greeting/cas', { expect: 'hello', value: 'bye' });
-  await step(print, 'POST', b, '/kv/greeting/cas', { expect: 'hello, world', value: 'bye' });
-  await step(print, 'GET', c, '/kv/greeting');
-  await step(print, 'GET', c, '/status');
+  await step('PUT', a, '/kv/greeting', { value: 'hello' });
+  await step('GET', b, '/kv/greeting');
+  await step('POST', c, '/kv/greeting/append', { value: ', world' });
+  await step('GET', a, '/kv/greeting');
+  await step('POST', b, '/kv/greeting/cas', { expect: 'hello', value: 'bye' });
+  await step('POST', b, '/kv/greeting/cas', { expect: 'hello, world', value: 'bye' });
+  await step('GET', c, '/kv/greeting');
+  await step('GET', c, '/status');
   print();
+  print('Requests need the admin token in --dir/token; without it the answer is 401:');
+  const refused = await fetch(`${a.url}/kv/greeting`);
+  print(`  GET  ${a.id}/kv/greeting (no token)  ->  ${refused.status} ${(await refused.text()).trim()}`);
+  print();
+  print('A consistent backup through the API (keel kv backup):');
+  await demoBackup(print, auth, b, join(dir, 'backup.keelbackup'));
+  print();
+  const bearer = `-H "Authorization: Bearer $(cat ${auth.tokenFile})"`;
   print('Try it yourself:');
-  print(`  curl -X PUT ${b.url}/kv/colour -d '{"value":"blue"}'`);
-  print(`  curl ${c.url}/kv/colour`);
-  print(`  curl -X POST ${a.url}/kv/colour/cas -d '{"expect":"blue","value":"green"}'`);
-  print(`  curl ${a.url}/status`);
-  print(`  curl ${a.url}/metrics`);
+  print(`  curl ${bearer} -X PUT ${b.url}/kv/colour -d '{"value":"blue"}'`);
+  print(`  curl ${bearer} ${c.url}/kv/colour`);
+  print(`  curl ${bearer} -X POST ${a.url}/kv/colour/cas -d '{"expect":"blue","value":"green"}'`);
+  print(`  curl ${bearer} ${a.url}/status`);
+  print(`  curl ${bearer} ${a.url}/metrics`);
+  print(`  npx keel kv backup --node ${a.url} --token-file ${auth.tokenFile} --to my.keelbackup`);
   print();
 }
 
@@ -177,8 +201,20 @@ async function waitForShardLeaders(nodes: readonly DemoNode[], shards: number): 
   throw new Error(`not every shard had a leader within ${LEADER_TIMEOUT_MS / 1000} s`);
 }
 
-async function step(print: (line?: string) => void, method: string, node: DemoNode, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${node.url}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+/** Runs `keel kv backup` against `node`, as a user would, and prints what it said. */
+async function demoBackup(print: (line?: string) => void, auth: DemoAuth, node: DemoNode, file: string): Promise<void> {
+  const child = spawn(process.execPath, [BIN, 'kv', 'backup', '--node', node.url, '--token-file', auth.tokenFile, '--to', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((done) => child.once('exit', (exitCode) => done(exitCode)));
+  print(`  keel kv backup --node ${node.url} --to ${file}  ->  ${output.trim()}`);
+  if (code !== 0) throw new Error(`keel kv backup exited with code ${code}: ${output.trim()}`);
+}
+
+async function demoStep(print: (line?: string) => void, auth: DemoAuth, method: string, node: DemoNode, path: string, body?: unknown): Promise<void> {
+  const headers = { authorization: `Bearer ${auth.token}` };
+  const response = await fetch(`${node.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = (await response.text()).trim();
   const shown = body === undefined ? '' : ` ${JSON.stringify(body)}`;
   print(`  ${method.padEnd(4)} ${node.id}${path}${shown}  ->  ${response.status} ${text}`);
@@ -186,7 +222,7 @@ async function step(print: (line?: string) => void, method: string, node: DemoNo
 }
 
 /** Polls `/status` until every node names the same leader. */
-async function waitForLeader(nodes: readonly DemoNode[]): Promise<string> {
+async function waitForLeader(nodes: readonly DemoNode[], auth: DemoAuth): Promise<string> {
   const deadline = Date.now() + LEADER_TIMEOUT_MS;
   while (Date.now() < deadline) {
     for (const node of nodes) {
@@ -194,7 +230,7 @@ async function waitForLeader(nodes: readonly DemoNode[]): Promise<string> {
     }
     const leaders = await Promise.all(nodes.map(async (node) => {
       try {
-        return ((await (await fetch(`${node.url}/status`)).json()) as { leader: string | null }).leader;
+        return ((await (await fetch(`${node.url}/status`, { headers: { authorization: `Bearer ${auth.token}` } })).json()) as { leader: string | null }).leader;
       } catch {
         return null;
       }

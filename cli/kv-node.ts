@@ -1,7 +1,9 @@
 /**
  * One node of the KV service, assembled from its parts: LevelDB log and file
- * snapshots under the data directory, the TCP transport, the KV store, the
- * RaftNode, and the HTTP API. Used by `keel kv`.
+ * snapshots under the data directory (timed for the metrics), the TCP
+ * transport, the KV store, the RaftNode, and the HTTP API with its metrics,
+ * HTTPS and tokens. A data directory seeded by `keel kv restore` gets its
+ * snapshot before the node first opens. Used by `keel kv`.
  *
  * @packageDocumentation
  */
@@ -9,6 +11,8 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeelError } from '../src/errors.js';
 import type { KvResult } from '../src/kv/commands.js';
+import { TimedLogStorage, MeasuredSnapshotStore } from '../src/kv/instrumented-storage.js';
+import { KvMetrics } from '../src/kv/metrics.js';
 import { KvHttpServer } from '../src/kv/service.js';
 import { KvStore } from '../src/kv/store.js';
 import { RaftNode } from '../src/node/raft-node.js';
@@ -17,8 +21,10 @@ import { LevelStorage } from '../src/storage/level.js';
 import { TcpTransport } from '../src/transport/tcp.js';
 import type { PeerAddress, TcpTransportOptions } from '../src/transport/tcp-options.js';
 import { UsageError } from './args.js';
-import type { Log } from './json-log.js';
+import { logRecord } from './json-log.js';
+import type { Logger } from './json-log.js';
 import type { KvCommandOptions } from './kv-options.js';
+import { seedIfRestored } from './kv-restore.js';
 
 /** A started node; `close` stops everything it started, in order. */
 export interface RunningKvNode {
@@ -34,20 +40,25 @@ export interface RunningKvNode {
  * unusable or locked data directory, a directory of another node or cluster,
  * an address in use) are thrown as {@link UsageError}s with the reason.
  */
-export async function startKvNode(options: KvCommandOptions, log: Log): Promise<RunningKvNode> {
+export async function startKvNode(options: KvCommandOptions, log: Logger): Promise<RunningKvNode> {
   const dirs = await prepareDataDir(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanUp = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log('warn', 'cleanup failed', { error }));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.warn({ err: error }, 'cleanup failed'));
   };
   try {
-    const storage = await userFixable('the log', () => LevelStorage.open({ location: dirs.log, nodeId: options.id, clusterId: options.clusterId }));
-    cleanups.push(() => storage.close());
-    const snapshots = await userFixable('the snapshot directory', () => FileSnapshotStore.open(dirs.snapshots));
-    cleanups.push(() => snapshots.close());
+    const level = await userFixable('the log', () => LevelStorage.open({ location: dirs.log, nodeId: options.id, clusterId: options.clusterId }));
+    cleanups.push(() => level.close());
+    const files = await userFixable('the snapshot directory', () => FileSnapshotStore.open(dirs.snapshots));
+    cleanups.push(() => files.close());
+    await seedIfRestored(options, level, files, log);
     const transport = new TcpTransport(transportOptions(options, log));
     cleanups.push(() => transport.close());
     await userFixable(`the peer address ${options.peers.get(options.id)!.host}:${options.peers.get(options.id)!.port}`, () => transport.listen());
+    const metrics = new KvMetrics({ transportCounters: () => ({ sentBytes: transport.stats().bytesSent, receivedBytes: transport.stats().bytesReceived }) });
+    // The node writes through these: every synced log write and every snapshot is measured.
+    const storage = new TimedLogStorage(level, (seconds) => metrics.storageSynced(seconds));
+    const snapshots = new MeasuredSnapshotStore(files, (bytes, seconds) => metrics.snapshotWritten(bytes, seconds));
     const store = new KvStore();
     const node = await RaftNode.open<KvResult>({
       id: options.id,
@@ -63,15 +74,17 @@ export async function startKvNode(options: KvCommandOptions, log: Log): Promise<
     });
     cleanups.push(() => node.close());
     watch(node, log);
+    const { tls, tokens } = options.httpSecurity;
     const http = await userFixable(`the HTTP address ${options.http.host}:${options.http.port}`, () => KvHttpServer.start({
       node,
       store,
       requestTimeoutMs: options.requestTimeoutMs,
-      transportCounters: () => ({ sentBytes: transport.stats().bytesSent, receivedBytes: transport.stats().bytesReceived }),
-      log: ({ level, message, ...fields }) => log(level, message, fields),
-    }, options.http));
+      metrics,
+      ...(tokens === null ? {} : { tokens }),
+      logger: log,
+    }, { ...options.http, ...(tls === null ? {} : { tls }) }));
     cleanups.push(() => http.close());
-    log('info', 'node started', { http: http.url, peers: Object.fromEntries(options.peers), data: options.dataDir });
+    log.info({ http: http.url, tokens: tokens?.size ?? 0, peers: Object.fromEntries(options.peers), data: options.dataDir }, 'node started');
     let closing: Promise<void> | null = null;
     return { node, store, http, transport, close: () => (closing ??= cleanUp()) };
   } catch (error) {
@@ -104,7 +117,7 @@ export async function userFixable<T>(what: string, open: () => Promise<T>): Prom
 
 const USER_FIXABLE = new Set(['KEEL_STORAGE_LOCKED', 'KEEL_CORRUPTION', 'KEEL_INVALID_CONFIG', 'KEEL_STORAGE_IO', 'KEEL_TRANSPORT_IO']);
 
-export function transportOptions(options: KvCommandOptions, log: Log): TcpTransportOptions {
+export function transportOptions(options: KvCommandOptions, log: Logger): TcpTransportOptions {
   const peers: Record<string, PeerAddress> = {};
   for (const [id, address] of options.peers) if (id !== options.id) peers[id] = address;
   const auth = options.auth;
@@ -116,14 +129,16 @@ export function transportOptions(options: KvCommandOptions, log: Log): TcpTransp
     ...(auth.kind === 'hmac' ? { secret: auth.secret } : {}),
     ...(auth.kind === 'tls' ? { tls: { cert: auth.cert, key: auth.key, ca: auth.ca } } : {}),
     ...(auth.kind === 'insecure' ? { insecure: true } : {}),
-    logger: ({ level, message, ...fields }) => log(level, message, fields),
+    logger: (entry) => logRecord(log, entry),
   };
 }
 
 /** Logs the node's role, leader and term changes, and a fatal stop. */
-function watch(node: RaftNode<KvResult>, log: Log): void {
-  node.on('role', (role) => log('info', 'role changed', { role, term: node.status().term }));
-  node.on('leader', (leader) => log('info', 'leader changed', { leader, term: node.status().term }));
-  node.on('fatal', (error) => log('error', 'node stopped after a fatal error', { error }));
-  node.on('removed', () => log('warn', 'this node was removed from the cluster; it no longer takes part and can be stopped', { id: node.id }));
+function watch(node: RaftNode<KvResult>, log: Logger): void {
+  node.on('role', (role) => log.info({ role, term: node.metrics().term }, 'role changed'));
+  node.on('leader', (leader) => log.info({ leader, term: node.metrics().term }, 'leader changed'));
+  node.on('snapshot', (snapshot) => log.info({ kind: snapshot.kind, index: snapshot.index, term: snapshot.term }, 'snapshot'));
+  node.on('snapshotFailed', (error) => log.warn({ err: error }, 'snapshot failed; retrying later'));
+  node.on('fatal', (error) => log.error({ err: error }, 'node stopped after a fatal error'));
+  node.on('removed', () => log.warn({ id: node.id }, 'this node was removed from the cluster; it no longer takes part and can be stopped'));
 }

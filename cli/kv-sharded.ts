@@ -14,7 +14,7 @@ import type { ShardedHttpServer } from '../src/kv/sharded-http-api.js';
 import { FileSnapshotStore } from '../src/storage/file-snapshot-store.js';
 import { LevelEngine } from '../src/storage/level-engine.js';
 import { TcpTransport } from '../src/transport/tcp.js';
-import type { Log } from './json-log.js';
+import type { Logger } from './json-log.js';
 import type { KvCommandOptions, ShardingOptions } from './kv-options.js';
 import { prepareDataDir, transportOptions, userFixable } from './kv-node.js';
 
@@ -31,11 +31,11 @@ export interface RunningShardedKv {
  * Opens the data directory and starts the host with every shard replica the
  * ring places on it. User-fixable problems become `UsageError`s, as for `keel kv`.
  */
-export async function startShardedKv(options: KvCommandOptions, sharding: ShardingOptions, log: Log): Promise<RunningShardedKv> {
+export async function startShardedKv(options: KvCommandOptions, sharding: ShardingOptions, log: Logger): Promise<RunningShardedKv> {
   const dirs = await prepareDataDir(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanUp = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log('warn', 'cleanup failed', { error }));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log.warn({ err: error }, 'cleanup failed'));
   };
   try {
     const engine = await userFixable('the log', () => LevelEngine.open({ location: dirs.log, hostId: options.id, clusterId: options.clusterId }));
@@ -66,23 +66,23 @@ export async function startShardedKv(options: KvCommandOptions, sharding: Shardi
       tickIntervalMs: options.tickIntervalMs,
       groupDefaults: { electionTicks: options.electionTicks, requestTimeoutMs: options.requestTimeoutMs },
       requestTimeoutMs: options.requestTimeoutMs,
-      log: ({ level, message, ...fields }) => log(level, message, fields),
+      logger: log,
     });
     cleanups.push(() => host.close());
     const fatal = new Promise<void>((resolve) => {
       for (const replica of host.localReplicas().values()) {
         replica.node.once('fatal', (error) => {
-          log('error', 'a shard replica stopped after a fatal error', { shard: replica.shard, error });
+          log.error({ shard: replica.shard, err: error }, 'a shard replica stopped after a fatal error');
           resolve();
         });
       }
     });
     const peerUrls = new Map<string, string>();
     for (const [id, address] of sharding.httpPeers) if (id !== options.id) peerUrls.set(id, `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
-    const api = new ShardedKvHttpApi({ host, peerUrls, proxyTimeoutMs: options.requestTimeoutMs, log: ({ level, message, ...fields }) => log(level, message, fields) });
+    const api = new ShardedKvHttpApi({ host, peerUrls, proxyTimeoutMs: options.requestTimeoutMs, logger: log });
     const http = await userFixable(`the HTTP address ${options.http.host}:${options.http.port}`, () => startShardedHttp(api, options.http));
     cleanups.push(() => http.close());
-    log('info', 'sharded host started', { http: http.url, shards: sharding.shards, replicasHere: host.localReplicas().size, data: options.dataDir });
+    log.info({ http: http.url, shards: sharding.shards, replicasHere: host.localReplicas().size, data: options.dataDir }, 'sharded host started');
     let closing: Promise<void> | null = null;
     return { host, http, fatal, close: () => (closing ??= cleanUp()) };
   } catch (error) {

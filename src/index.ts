@@ -7,12 +7,16 @@
  * and a {@link Transport} ({@link LocalNetwork} in one process,
  * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
+ *
+ * The replicated key-value store ({@link KvStore}) is here; its HTTP service
+ * (API, metrics through prom-client, backups) is the `keel/kv` entry, so that
+ * embedding the library loads neither prom-client nor pino.
  * @packageDocumentation
  * @module keel
  * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
-export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
+export type { NodeStatus, NodeMetrics, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
 export type { RaftNodeOptions, NodeLimits, SnapshotPolicy, MembershipPolicy } from './node/options.js';
 export type { StateMachine, AppliedCommand, SnapshotPoint, SnapshotSource } from './node/state-machine.js';
 export { Session } from './node/apply/session.js';
@@ -29,12 +33,6 @@ export type { TcpTransportStats } from './transport/tcp-stats.js';
 export { KvStore } from './kv/store.js';
 export { encodeKvCommand, decodeKvCommand, DEFAULT_KV_LIMITS } from './kv/commands.js';
 export type { KvCommand, KvResult, CasResult, KvLimits } from './kv/commands.js';
-export { KvHttpApi } from './kv/http-api.js';
-export type { KvHttpApiOptions, KvLogRecord, TransportCounters } from './kv/http-api.js';
-export { KvHttpServer } from './kv/service.js';
-export type { HttpListenOptions } from './kv/service.js';
-export { MetricsRegistry, Counter, Gauge, Histogram } from './kv/metrics.js';
-export type { Family, Labels } from './kv/metrics.js';
 export { RawNode } from './core/raw-node.js';
 export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';

@@ -1,41 +1,29 @@
 /**
- * The KV service's HTTP API on Node's `http`: JSON bodies, UTF-8 string keys
- * and values. Any node accepts any request: writes are proposed through
- * `RaftNode.propose` (which forwards to the leader) and reads wait for a
- * linearizable read barrier (`RaftNode.read`, ReadIndex, also on followers).
- * The routes, status codes and guarantees are documented in docs/kv.md.
+ * The KV service's HTTP API on Node's `http` or `https`: JSON bodies, UTF-8
+ * string keys and values. Any node accepts any request: writes are proposed
+ * through `RaftNode.propose` (which forwards to the leader) and reads wait
+ * for a linearizable read barrier (`RaftNode.read`, ReadIndex, also on
+ * followers). With bearer tokens configured, every request must carry one
+ * with the route's scope. The routes, scopes, status codes and guarantees are
+ * documented in docs/kv.md.
  *
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import { KeelError } from '../errors.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { Session } from '../node/apply/session.js';
-import type { Role } from '../core/types.js';
+import { backupStream } from './backup-format.js';
 import { DEFAULT_KV_LIMITS, encodeKvCommand } from './commands.js';
 import type { KvCommand, KvLimits, KvResult } from './commands.js';
-import { MetricsRegistry } from './metrics.js';
-import type { Counter, Histogram } from './metrics.js';
+import type { HttpTokens } from './http-auth.js';
+import { replyForKeelError } from './http-errors.js';
+import { allowedMethods, parseRoute, RequestError, requiredScope, routeLabel } from './http-routes.js';
+import { KvMetrics } from './metrics.js';
+import type { TransportCounters } from './metrics.js';
 import type { KvStore } from './store.js';
-
-/** One structured log record of the service. */
-export interface KvLogRecord {
-  /** The record's severity. */
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  /** What happened, in words. */
-  readonly message: string;
-  /** Structured fields of the event (method, path, status, duration…). */
-  readonly [field: string]: unknown;
-}
-
-/** Bytes a transport has moved, for `/metrics`. */
-export interface TransportCounters {
-  /** Bytes sent to peers. */
-  readonly sentBytes: number;
-  /** Bytes received from peers. */
-  readonly receivedBytes: number;
-}
 
 /** Options of {@link KvHttpApi}. */
 export interface KvHttpApiOptions {
@@ -52,38 +40,33 @@ export interface KvHttpApiOptions {
    * new voter may need this long to catch up before its promotion. @defaultValue 60000
    */
   readonly adminTimeoutMs?: number;
-  /** The transport's byte counters, when it keeps them. */
+  /**
+   * The bearer tokens clients must present (`Authorization: Bearer TOKEN`),
+   * each with its scope. Absent: every request is served without one, which
+   * is only safe on loopback.
+   */
+  readonly tokens?: HttpTokens;
+  /**
+   * The metrics registry `/metrics` renders. Absent: a new one with process
+   * metrics. Either way the API watches `node` and `store` through it.
+   */
+  readonly metrics?: KvMetrics;
+  /** The transport's byte counters, for a registry the API creates. */
   readonly transportCounters?: () => TransportCounters;
-  /** Where the API logs; nothing is logged when absent. */
-  readonly log?: (record: KvLogRecord) => void;
+  /** Where the API logs (pino); nothing is logged when absent. */
+  readonly logger?: Logger;
 }
 
 /** An `Idempotency-Key`: `SESSION:SEQ`, a session id from `POST /sessions` and the request's sequence number in it. */
 const IDEMPOTENCY_KEY = /^([1-9][0-9]{0,15}):([1-9][0-9]{0,15})$/;
-const ROLES: readonly Role[] = ['follower', 'preCandidate', 'candidate', 'leader'];
-const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type Route =
-  | { readonly kind: 'key'; readonly key: string; readonly action: 'value' | 'append' | 'cas' }
-  | { readonly kind: 'status' }
-  | { readonly kind: 'members' }
-  | { readonly kind: 'member'; readonly id: string }
-  | { readonly kind: 'metrics' }
-  | { readonly kind: 'sessions' }
-  | { readonly kind: 'session'; readonly id: number };
-
-/** An answer to send: status, JSON body, extra headers. */
+/** An answer to send: status, JSON or text body (or a byte stream), extra headers. */
 interface Reply {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** A request that cannot be served as sent; becomes a 4xx reply. */
-class RequestError extends Error {
-  constructor(readonly status: number, readonly error: string, message: string) {
-    super(message);
-  }
+  /** Sent instead of `body`, chunk by chunk; `done` runs once it ended or failed. */
+  readonly stream?: { readonly chunks: AsyncIterable<Uint8Array>; done(ok: boolean): void };
 }
 
 /**
@@ -91,43 +74,19 @@ class RequestError extends Error {
  * `http` request listener; it never throws.
  */
 export class KvHttpApi {
-  /** The metrics `/metrics` renders; add your own families to it. */
-  readonly metrics = new MetricsRegistry();
+  /** The metrics `/metrics` renders; register your own on its `registry`. */
+  readonly metrics: KvMetrics;
   private readonly limits: KvLimits;
   private readonly requestTimeoutMs: number;
   private readonly adminTimeoutMs: number;
-  private readonly requests: Counter;
-  private readonly proposals: Counter;
-  private readonly applyLatency: Histogram;
-  private readonly snapshots: Counter;
 
   /** The API of one node; serve it with {@link KvHttpServer.start} or call {@link KvHttpApi.handle} from your own server. */
   constructor(private readonly options: KvHttpApiOptions) {
     this.limits = options.limits ?? DEFAULT_KV_LIMITS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.adminTimeoutMs = options.adminTimeoutMs ?? 60_000;
-    const { node } = options;
-    const m = this.metrics;
-    m.gauge('keel_role', 'The node\'s Raft role (1 for the current one).', () => {
-      const role = node.status().role;
-      return [...ROLES, 'stopped'].map((name) => [{ role: name }, name === role ? 1 : 0] as const);
-    });
-    m.gauge('keel_term', 'The node\'s current term.', () => [[{}, node.status().term]]);
-    m.gauge('keel_commit_index', 'The highest log index known to be committed.', () => [[{}, node.status().commitIndex]]);
-    m.gauge('keel_applied_index', 'The highest log index applied to the store.', () => [[{}, node.status().appliedIndex]]);
-    m.gauge('keel_kv_keys', 'Keys in the local store.', () => [[{}, options.store.size]]);
-    this.proposals = m.counter('keel_proposals_total', 'Writes proposed through this node, by outcome (ok, error).');
-    this.applyLatency = m.histogram('keel_apply_latency_seconds', 'Time from proposing a write to its applied result on this node.', LATENCY_BUCKETS_SECONDS);
-    this.snapshots = m.counter('keel_snapshots_total', 'Snapshots taken or installed by this node.');
-    node.on('snapshot', () => this.snapshots.inc());
-    if (options.transportCounters !== undefined) {
-      const counters = options.transportCounters;
-      m.sampledCounter('keel_transport_bytes_total', 'Bytes the transport sent and received.', () => {
-        const { sentBytes, receivedBytes } = counters();
-        return [[{ direction: 'sent' }, sentBytes], [{ direction: 'received' }, receivedBytes]];
-      });
-    }
-    this.requests = m.counter('keel_http_requests_total', 'HTTP requests served, by route and status code.');
+    this.metrics = options.metrics ?? new KvMetrics(options.transportCounters === undefined ? {} : { transportCounters: options.transportCounters });
+    this.metrics.watch(options.node, options.store);
   }
 
   /** The request listener. */
@@ -146,6 +105,8 @@ export class KvHttpApi {
     const route = parseRoute(request.url ?? '/');
     if (route === null) return { status: 404, body: { error: 'no_such_route', message: `no route for ${request.url ?? '/'}` } };
     const method = request.method ?? 'GET';
+    const refused = this.authorize(request, requiredScope(route, method));
+    if (refused !== null) return refused;
     const allowed = allowedMethods(route);
     if (!allowed.includes(method)) {
       request.resume();
@@ -155,7 +116,7 @@ export class KvHttpApi {
       case 'status':
         return { status: 200, body: this.status() };
       case 'metrics':
-        return { status: 200, body: this.metrics.render(), headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } };
+        return { status: 200, body: await this.metrics.render(), headers: { 'content-type': this.metrics.contentType } };
       case 'key':
         return this.serveKey(request, route.key, route.action, method, signal);
       case 'members':
@@ -164,6 +125,9 @@ export class KvHttpApi {
         request.resume();
         await this.options.node.removeMember(route.id, { timeoutMs: this.adminTimeoutMs, signal });
         return { status: 200, body: { ok: true, ...this.configuration() } };
+      case 'backup':
+        request.resume();
+        return this.backup(signal);
       case 'sessions': {
         request.resume();
         const session = await this.options.node.openSession({ timeoutMs: this.requestTimeoutMs, signal });
@@ -174,6 +138,56 @@ export class KvHttpApi {
         await this.options.node.closeSession(new Session(route.id), { timeoutMs: this.requestTimeoutMs, signal });
         return { status: 200, body: { ok: true } };
     }
+  }
+
+  /**
+   * Null when the request may go on: no tokens are configured, or it carries
+   * one with `needed`'s scope. Otherwise the 401 (no or unknown token) or 403
+   * (scope too weak) to answer, counted; the request's body is discarded
+   * unparsed and the connection closed after the answer.
+   */
+  private authorize(request: IncomingMessage, needed: 'read' | 'write' | 'admin'): Reply | null {
+    const tokens = this.options.tokens;
+    if (tokens === undefined) return null;
+    const refusal = tokens.authorize(request.headers.authorization, needed);
+    if (refusal === null) return null;
+    this.metrics.authRefused(refusal);
+    request.resume();
+    this.options.logger?.warn({ method: request.method, url: request.url, reason: refusal, remote: request.socket.remoteAddress }, 'request refused');
+    if (refusal === 'scope') return { status: 403, body: { error: 'forbidden', message: `this route needs a token with the ${needed} scope` } };
+    return {
+      status: 401,
+      body: { error: 'unauthorized', message: refusal === 'missing' ? 'send Authorization: Bearer TOKEN' : 'the token is not valid' },
+      headers: { 'www-authenticate': `Bearer realm="keel"${refusal === 'invalid' ? ', error="invalid_token"' : ''}` },
+    };
+  }
+
+  /**
+   * `GET /admin/backup`: a consistent copy of the store in the backup format
+   * (backup-format.ts). After a linearizable read barrier, the store is
+   * captured (in O(1), copy-on-write) together with its applied index, in one
+   * synchronous step, so the copy holds exactly the writes up to that index:
+   * every write committed before the request, perhaps a few after.
+   */
+  private async backup(signal: AbortSignal): Promise<Reply> {
+    await this.readBarrier(signal);
+    const { node, store } = this.options;
+    const appliedIndex = node.metrics().appliedIndex;
+    const source = store.capture();
+    const header = { format: 1, appliedIndex, keys: store.size, node: node.id, createdAt: new Date().toISOString() } as const;
+    return {
+      status: 200,
+      body: null,
+      headers: { 'content-type': 'application/octet-stream', 'x-keel-applied-index': String(appliedIndex) },
+      stream: {
+        chunks: backupStream(header, source.chunks()),
+        done: (ok) => {
+          source.release?.();
+          this.metrics.backup(ok ? 'ok' : 'error');
+          this.options.logger?.info({ appliedIndex, keys: header.keys, ok }, 'backup served');
+        },
+      },
+    };
   }
 
   /** `POST /admin/members`: adds a voter (learner first, promoted once caught up) or a learner; on the leader only. */
@@ -199,7 +213,7 @@ export class KvHttpApi {
     this.checkKey(key);
     if (action === 'value' && method === 'GET') {
       request.resume();
-      await this.options.node.read({ timeoutMs: this.requestTimeoutMs, signal });
+      await this.readBarrier(signal);
       const value = this.options.store.get(key);
       return value === null ? { status: 404, body: { error: 'not_found' } } : { status: 200, body: { value } };
     }
@@ -236,11 +250,21 @@ export class KvHttpApi {
         signal,
         ...session,
       });
-      this.proposals.inc({ outcome: 'ok' });
-      this.applyLatency.observe((performance.now() - started) / 1000);
+      this.metrics.proposal('ok', (performance.now() - started) / 1000);
       return result;
     } catch (error) {
-      this.proposals.inc({ outcome: 'error' });
+      this.metrics.proposal('error');
+      throw error;
+    }
+  }
+
+  /** A linearizable read barrier (ReadIndex), counted. */
+  private async readBarrier(signal: AbortSignal): Promise<void> {
+    try {
+      await this.options.node.read({ timeoutMs: this.requestTimeoutMs, signal });
+      this.metrics.read('ok');
+    } catch (error) {
+      this.metrics.read('error');
       throw error;
     }
   }
@@ -283,108 +307,52 @@ export class KvHttpApi {
   private replyForError(request: IncomingMessage, error: unknown): Reply {
     if (error instanceof RequestError) return { status: error.status, body: { error: error.error, message: error.message } };
     if (error instanceof KeelError) {
-      switch (error.code) {
-        case 'KEEL_NOT_LEADER':
-          return { status: 503, body: { error: 'unavailable', message: error.message, leader: (error as KeelError & { leader: string | null }).leader } };
-        case 'KEEL_CONF_CHANGE_IN_PROGRESS':
-          return { status: 409, body: { error: 'change_in_progress', message: error.message } };
-        case 'KEEL_UNKNOWN_MEMBER':
-          return { status: 404, body: { error: 'unknown_member', message: error.message } };
-        case 'KEEL_INVALID_CONF_CHANGE':
-        case 'KEEL_INVALID_ARGUMENT':
-          return { status: 400, body: { error: 'invalid_change', message: error.message } };
-        case 'KEEL_TIMEOUT':
-        case 'KEEL_ABORTED':
-        case 'KEEL_LEADER_NOT_READY':
-        case 'KEEL_PROPOSAL_LOST':
-        case 'KEEL_PROPOSAL_DROPPED':
-        case 'KEEL_NODE_CLOSED':
-        case 'KEEL_NODE_FAILED':
-          return { status: 503, body: { error: 'unavailable', message: error.message } };
-        case 'KEEL_PROPOSAL_TOO_LARGE':
-          return { status: 413, body: { error: 'too_large', message: error.message } };
-        case 'KEEL_SESSION_EXPIRED':
-          return { status: 410, body: { error: 'session_expired', message: `${error.message}. Whether an earlier attempt was applied is unknown: read the key, and open a new session with POST /sessions` } };
-        case 'KEEL_SESSION_STALE':
-          return { status: 409, body: { error: 'idempotency_key_stale', message: `${error.message}; the session's later request replaced its remembered result` } };
-        case 'KEEL_SESSION_CONFLICT':
-          return { status: 422, body: { error: 'idempotency_key_reused', message: error.message } };
-        default:
-          break;
-      }
+      const reply = replyForKeelError(error);
+      if (reply !== null) return reply;
     }
-    this.options.log?.({ level: 'error', message: 'request failed', method: request.method, url: request.url, error: describe(error) });
+    this.options.logger?.error({ method: request.method, url: request.url, err: error }, 'request failed');
     return { status: 500, body: { error: 'internal', message: describe(error) } };
   }
 
   private send(request: IncomingMessage, response: ServerResponse, reply: Reply): void {
-    this.requests.inc({ route: routeLabel(request.url ?? '/'), code: String(reply.status) });
-    if (response.destroyed) return;
+    this.metrics.request(routeLabel(request.url ?? '/'), reply.status);
+    if (response.destroyed) {
+      reply.stream?.done(false);
+      return;
+    }
+    if (reply.stream !== undefined) {
+      this.sendStream(response, reply, reply.stream);
+      return;
+    }
     const text = typeof reply.body === 'string' ? reply.body : `${JSON.stringify(reply.body)}\n`;
     response.writeHead(reply.status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
-      // A body left unread (refused as too large) cannot be skipped on a kept-alive connection.
+      // A body left unread (refused as too large, or unauthorized) cannot be skipped on a kept-alive connection.
       ...(request.complete ? {} : { connection: 'close' }),
       ...reply.headers,
     });
     response.end(text);
   }
-}
 
-/** Maps a URL to its route; null for an unknown path. Key segments are percent-decoded (`/` in a key is `%2F`). */
-function parseRoute(url: string): Route | null {
-  const path = url.split('?', 1)[0]!;
-  if (path === '/status') return { kind: 'status' };
-  if (path === '/metrics') return { kind: 'metrics' };
-  if (path === '/admin/members') return { kind: 'members' };
-  if (path === '/sessions') return { kind: 'sessions' };
-  if (path.startsWith('/sessions/')) {
-    const segment = path.slice('/sessions/'.length);
-    if (!/^[1-9][0-9]{0,15}$/.test(segment) || !Number.isSafeInteger(Number(segment))) throw new RequestError(400, 'invalid_session', 'the session id must be a positive integer from POST /sessions');
-    return { kind: 'session', id: Number(segment) };
+  /** Streams a reply's chunks, waiting for the socket to drain; a failure mid-way cuts the connection, so the client sees a truncated body. */
+  private sendStream(response: ServerResponse, reply: Reply, stream: NonNullable<Reply['stream']>): void {
+    response.writeHead(reply.status, { ...reply.headers });
+    void (async () => {
+      try {
+        for await (const chunk of stream.chunks) {
+          if (response.destroyed) throw new Error('the client went away');
+          if (!response.write(chunk)) await new Promise<void>((resolve) => response.once('drain', resolve).once('close', resolve));
+        }
+        response.end();
+        stream.done(true);
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, 'stream failed');
+        response.destroy();
+        stream.done(false);
+      }
+    })();
   }
-  if (path.startsWith('/admin/members/')) {
-    const segment = path.slice('/admin/members/'.length);
-    if (segment.length === 0 || segment.includes('/')) return null;
-    try {
-      return { kind: 'member', id: decodeURIComponent(segment) };
-    } catch {
-      throw new RequestError(400, 'invalid_request', 'the member id is not valid percent-encoded UTF-8');
-    }
-  }
-  const segments = path.split('/');
-  if (segments[0] !== '' || segments[1] !== 'kv' || segments.length < 3 || segments.length > 4) return null;
-  let key: string;
-  try {
-    key = decodeURIComponent(segments[2]!);
-  } catch {
-    throw new RequestError(400, 'invalid_key', 'the key is not valid percent-encoded UTF-8');
-  }
-  if (segments.length === 3) return { kind: 'key', key, action: 'value' };
-  if (segments[3] === 'append' || segments[3] === 'cas') return { kind: 'key', key, action: segments[3] };
-  return null;
-}
-
-/** The route's name for metrics: `kv_value`, `kv_append`, `kv_cas`, `status`, `metrics`, or `unknown`. */
-function routeLabel(url: string): string {
-  try {
-    const route = parseRoute(url);
-    if (route === null) return 'unknown';
-    if (route.kind === 'key') return `kv_${route.action}`;
-    if (route.kind === 'session') return 'session';
-    return route.kind === 'member' ? 'admin_member' : route.kind === 'members' ? 'admin_members' : route.kind;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function allowedMethods(route: Route): readonly string[] {
-  if (route.kind === 'members') return ['POST'];
-  if (route.kind === 'member' || route.kind === 'session') return ['DELETE'];
-  if (route.kind === 'sessions') return ['POST'];
-  if (route.kind !== 'key') return ['GET'];
-  return route.action === 'value' ? ['GET', 'PUT', 'DELETE'] : ['POST'];
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * The KV service's HTTP server: {@link KvHttpApi} on a `node:http` server,
- * started and stopped as one.
+ * or `node:https` when given a certificate and key, started and stopped as one.
  *
  * @packageDocumentation
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TransportIOError } from '../errors.js';
 import { KvHttpApi } from './http-api.js';
@@ -13,10 +14,20 @@ import type { KvHttpApiOptions } from './http-api.js';
 
 /** Where to listen. Port 0 picks a free one. */
 export interface HttpListenOptions {
-  /** The address to bind (loopback unless the API is protected). */
+  /** The address to bind, e.g. `127.0.0.1`. */
   readonly host: string;
-  /** The port to bind; 0 picks a free one. */
+  /** The TCP port; 0 picks a free one. */
   readonly port: number;
+  /** Serve HTTPS with this certificate chain and private key (PEM). Absent: plain HTTP. */
+  readonly tls?: HttpTlsOptions;
+}
+
+/** The server's certificate and key for HTTPS. */
+export interface HttpTlsOptions {
+  /** The certificate chain, PEM. */
+  readonly cert: string | Buffer;
+  /** The private key, PEM. */
+  readonly key: string | Buffer;
 }
 
 /** A running HTTP server for one node's KV API. */
@@ -24,19 +35,22 @@ export class KvHttpServer {
   private closing: Promise<void> | null = null;
 
   private constructor(
-    /** The request handler the server runs. */
+    /** The API this server serves. */
     readonly api: KvHttpApi,
     private readonly server: Server,
+    private readonly secure: boolean,
   ) {}
 
   /**
    * Starts serving `options` on `listen`; resolves once the server is
    * listening. Rejects with {@link TransportIOError} when it cannot listen
-   * (address in use, no permission), its `cause` the system error.
+   * (address in use, no permission), its `cause` the system error. A bad
+   * certificate or key throws from `node:tls` (rejects) before listening.
    */
   static async start(options: KvHttpApiOptions, listen: HttpListenOptions): Promise<KvHttpServer> {
     const api = new KvHttpApi(options);
-    const server = createServer(api.handle);
+    const tls = listen.tls;
+    const server: Server = tls === undefined ? createServer(api.handle) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, api.handle);
     // A slow or stalled client must not hold a socket for ever.
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
@@ -48,7 +62,7 @@ export class KvHttpServer {
         resolve();
       });
     });
-    return new KvHttpServer(api, server);
+    return new KvHttpServer(api, server, tls !== undefined);
   }
 
   /** The address the server listens on. */
@@ -56,10 +70,10 @@ export class KvHttpServer {
     return this.server.address() as AddressInfo;
   }
 
-  /** The base URL, e.g. `http://127.0.0.1:8001`. */
+  /** The base URL, e.g. `http://127.0.0.1:8001` or `https://127.0.0.1:8001`. */
   get url(): string {
     const { address, port, family } = this.address;
-    return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+    return `${this.secure ? 'https' : 'http'}://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
 
   /** Stops accepting connections and closes idle ones; resolves when every connection is gone. Idempotent. */

@@ -8,8 +8,9 @@ import type { SnapshotStore } from '../storage/snapshot-store.js';
 import type { Transport } from '../transport/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { KvResult } from './commands.js';
+import type { Logger } from 'pino';
 import { KvHttpApi } from './http-api.js';
-import type { KvLogRecord } from './http-api.js';
+import { KvMetrics } from './metrics.js';
 import { Rebalancer } from './rebalancer.js';
 import type { RebalanceStats } from './rebalancer.js';
 import { ShardMap } from './shard-map.js';
@@ -47,7 +48,8 @@ export interface ShardedKvHostOptions {
   readonly join?: boolean;
   /** How often the rebalancer reconciles the shards this host leads with the layout, in milliseconds. @defaultValue 500 */
   readonly rebalanceIntervalMs?: number;
-  readonly log?: (record: KvLogRecord) => void;
+  /** Where the host, its rebalancer and the shards' APIs log (pino); nothing is logged when absent. */
+  readonly logger?: Logger;
 }
 
 /** One shard replica on this host: the group's node, its store and the HTTP API of that shard. */
@@ -92,7 +94,7 @@ export class ShardedKvHost {
         this.replicas.delete(shard);
         await this.host.removeGroup(shard);
       },
-      log: (message, fields) => this.options.log?.({ level: 'info', message, ...fields }),
+      log: (message, fields) => this.options.logger?.info(fields, message),
     });
   }
 
@@ -104,7 +106,7 @@ export class ShardedKvHost {
     const map = new ShardMap({ shards: options.shards, hosts: options.hosts, ...(options.replicas === undefined ? {} : { replicas: options.replicas }) });
     if (!options.hosts.includes(options.hostId)) throw new InvalidArgumentError(`hosts must include this host ${options.hostId}`);
     const stores = new Map<string, KvStore>();
-    const log = options.log;
+    const logger = options.logger;
     const host = await RaftHost.open<KvResult>({
       hostId: options.hostId,
       peers: options.hosts.filter((id) => id !== options.hostId),
@@ -119,7 +121,7 @@ export class ShardedKvHost {
       ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
       ...(options.groupDefaults === undefined ? {} : { groupDefaults: options.groupDefaults }),
       ...(options.quiescence === undefined ? {} : { quiescence: options.quiescence }),
-      ...(log === undefined ? {} : { log: (record: HostLogRecord) => log({ ...record, level: record.level }) }),
+      ...(logger === undefined ? {} : { log: ({ level, message, ...fields }: HostLogRecord) => logger[level](fields, message) }),
     });
     const sharded = new ShardedKvHost(host, map, options, stores);
     try {
@@ -203,7 +205,9 @@ export class ShardedKvHost {
       node,
       store,
       ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
-      ...(this.options.log === undefined ? {} : { log: this.options.log }),
+      // The front serves /metrics for the host; a shard's API counts into its own registry, without process metrics.
+      metrics: new KvMetrics({ processMetrics: false }),
+      ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
     });
     this.replicas.set(shard, { shard, node, store, api });
   }

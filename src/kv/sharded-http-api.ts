@@ -12,11 +12,12 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TransportIOError } from '../errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { NodeId } from '../core/types.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { KvResult } from './commands.js';
-import type { KvLogRecord } from './http-api.js';
-import type { ShardedKvHost } from './sharded-host.js';
+import type { ShardedKvHost, ShardReplica } from './sharded-host.js';
 
 /** Options of {@link ShardedKvHttpApi}. */
 export interface ShardedKvHttpApiOptions {
@@ -25,7 +26,8 @@ export interface ShardedKvHttpApiOptions {
   readonly peerUrls: Map<NodeId, string>;
   /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
-  readonly log?: (record: KvLogRecord) => void;
+  /** Where the front logs (pino); nothing is logged when absent. */
+  readonly logger?: Logger;
 }
 
 /** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). */
@@ -43,10 +45,14 @@ class ProxyTimeout extends Error {
 
 /** Serves the sharded API; {@link ShardedKvHttpApi.handle} is a Node `http` request listener that never throws. */
 export class ShardedKvHttpApi {
+  /** The prom-client registry `/metrics` renders: process metrics and the host's and groups' (see {@link shardedMetrics}). */
+  readonly registry: Registry;
   private proxied = 0;
   private proxyFailures = 0;
 
-  constructor(private readonly options: ShardedKvHttpApiOptions) {}
+  constructor(private readonly options: ShardedKvHttpApiOptions) {
+    this.registry = shardedMetrics(options.host, () => ({ proxied: this.proxied, proxyFailures: this.proxyFailures }));
+  }
 
   /** The request listener. */
   handle = (request: IncomingMessage, response: ServerResponse): void => {
@@ -82,8 +88,13 @@ export class ShardedKvHttpApi {
         this.reply(response, 200, this.status());
         return;
       case '/metrics':
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        response.end(this.metrics());
+        this.registry.metrics().then(
+          (text) => {
+            response.writeHead(200, { 'content-type': this.registry.contentType });
+            response.end(text);
+          },
+          (error: unknown) => this.reply(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) }),
+        );
         return;
       default:
         this.reply(response, 404, { error: 'no_such_route', message: `no route for ${path}` });
@@ -156,7 +167,7 @@ export class ShardedKvHttpApi {
           // Only a refused connection proves the request never reached the host: then another host may take it.
           // After a timeout or a reset the write may have been applied, and sending it again could apply it twice.
           if (error.code === 'ECONNREFUSED') {
-            this.options.log?.({ level: 'warn', message: 'host refused the proxied request; trying the next', target, shard });
+            this.options.logger?.warn({ target, shard }, 'host refused the proxied request; trying the next');
             attempt(index + 1);
             return;
           }
@@ -233,32 +244,6 @@ export class ShardedKvHttpApi {
     };
   }
 
-  private metrics(): string {
-    const { host } = this.options;
-    const stats = host.host.stats();
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string, samples: readonly (readonly [string, number])[]): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-    };
-    const groups = [...host.localReplicas().values()];
-    const label = (shard: string): string => `{group="${shard}"}`;
-    family('keel_group_leader', 'gauge', 'Whether this host\'s replica of the group leads it (1) or not (0).', groups.map((g) => [label(g.shard), g.node.status().role === 'leader' ? 1 : 0]));
-    family('keel_group_term', 'gauge', 'The group replica\'s current term.', groups.map((g) => [label(g.shard), g.node.status().term]));
-    family('keel_group_commit_index', 'gauge', 'The group replica\'s commit index.', groups.map((g) => [label(g.shard), g.node.status().commitIndex]));
-    family('keel_group_applied_index', 'gauge', 'The group replica\'s applied index.', groups.map((g) => [label(g.shard), g.node.status().appliedIndex]));
-    family('keel_group_keys', 'gauge', 'Keys in the group replica\'s store.', groups.map((g) => [label(g.shard), g.store.size]));
-    family('keel_group_quiesced', 'gauge', 'Whether the group replica is quiesced (1) or awake (0).', groups.map((g) => [label(g.shard), isQuiesced(host, g.shard) ? 1 : 0]));
-    family('keel_host_groups', 'gauge', 'Group replicas on this host.', [['', stats.groups]]);
-    family('keel_host_rounds_total', 'counter', 'Rounds of the host loop.', [['', stats.loop.rounds]]);
-    family('keel_host_batches_sent_total', 'counter', 'Group batches sent to peer hosts.', [['', stats.transport.batchesSent]]);
-    family('keel_host_group_messages_sent_total', 'counter', 'Group messages sent inside those batches.', [['', stats.transport.itemsSent]]);
-    family('keel_host_unknown_group_total', 'counter', 'Messages refused for a group this host does not hold.', [['', stats.transport.unknownGroup]]);
-    family('keel_http_proxied_total', 'counter', 'Key requests proxied to another host.', [['', this.proxied]]);
-    family('keel_http_proxy_failures_total', 'counter', 'Key requests no host holding the shard answered.', [['', this.proxyFailures]]);
-    return `${lines.join('\n')}\n`;
-  }
-
   private reply(response: ServerResponse, status: number, body: unknown): void {
     if (response.headersSent) {
       response.end();
@@ -267,6 +252,46 @@ export class ShardedKvHttpApi {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
   }
+}
+
+/**
+ * The sharded front's metrics on prom-client: the default process metrics,
+ * and per group replica on this host (label `group`) and per host, read
+ * when scraped. Names are listed in docs/kv.md ("Sharded").
+ */
+function shardedMetrics(host: ShardedKvHost, proxy: () => { proxied: number; proxyFailures: number }): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  const perGroup = (name: string, help: string, read: (replica: ShardReplica) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['group'],
+      registers,
+      collect() {
+        this.reset();
+        for (const replica of host.localReplicas().values()) this.set({ group: replica.shard }, read(replica));
+      },
+    });
+  };
+  perGroup('keel_group_leader', 'Whether this host\'s replica of the group leads it (1) or not (0).', (g) => (g.node.metrics().role === 'leader' ? 1 : 0));
+  perGroup('keel_group_term', 'The group replica\'s current term.', (g) => g.node.metrics().term);
+  perGroup('keel_group_commit_index', 'The group replica\'s commit index.', (g) => g.node.metrics().commitIndex);
+  perGroup('keel_group_applied_index', 'The group replica\'s applied index.', (g) => g.node.metrics().appliedIndex);
+  perGroup('keel_group_keys', 'Keys in the group replica\'s store.', (g) => g.store.size);
+  perGroup('keel_group_quiesced', 'Whether the group replica is quiesced (1) or awake (0).', (g) => (isQuiesced(host, g.shard) ? 1 : 0));
+  new Gauge({ name: 'keel_host_groups', help: 'Group replicas on this host.', registers, collect() { this.set(host.host.stats().groups); } });
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+  };
+  counter('keel_host_rounds_total', 'Rounds of the host loop.', () => host.host.stats().loop.rounds);
+  counter('keel_host_batches_sent_total', 'Group batches sent to peer hosts.', () => host.host.stats().transport.batchesSent);
+  counter('keel_host_group_messages_sent_total', 'Group messages sent inside those batches.', () => host.host.stats().transport.itemsSent);
+  counter('keel_host_unknown_group_total', 'Messages refused for a group this host does not hold.', () => host.host.stats().transport.unknownGroup);
+  counter('keel_http_proxied_total', 'Key requests proxied to another host.', () => proxy().proxied);
+  counter('keel_http_proxy_failures_total', 'Key requests no host holding the shard answered.', () => proxy().proxyFailures);
+  return registry;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]/]+):(\d{1,5})$/;

@@ -34,6 +34,8 @@ import { LeadershipTransfers } from './requests/leadership-transfers.js';
 import { nodeStatus } from './node-status.js';
 import { StatusEvents } from './status-events.js';
 import type { NodeStatus } from './node-status.js';
+import { nodeMetrics } from './node-metrics.js';
+import type { NodeMetrics } from './node-metrics.js';
 import { ApplyWaiters, guardedPromise } from './requests/waiters.js';
 import type { ApplyOutcome } from './requests/waiters.js';
 
@@ -51,6 +53,7 @@ export interface HostedBy {
   readonly onInput?: (input: Input) => void;
 }
 export type { NodeStatus } from './node-status.js';
+export type { NodeMetrics } from './node-metrics.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
 
 /**
@@ -501,6 +504,25 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   /** The node's current state. */
   status(): NodeStatus {
     return nodeStatus(this.core.status(), this.state === 'running', this.appliedIndex, this.members.removed);
+  }
+
+  /**
+   * A cheap snapshot of the node's numbers for monitoring (role, term,
+   * commit, applied and log indexes, waiting requests, and on the leader each
+   * peer's replication lag), meant to be read on every metrics scrape; see
+   * {@link NodeMetrics}. Never throws, also after `close()`.
+   */
+  metrics(): NodeMetrics {
+    const core = this.core;
+    return nodeMetrics({
+      core,
+      running: this.state === 'running',
+      appliedIndex: this.appliedIndex,
+      pendingProposals: this.pendingProposals,
+      pendingReads: this.reads.size,
+      // A superset of the members (ones that just left too); nodes the leader does not track have no match index and are skipped.
+      peers: () => this.members.ids,
+    });
   }
 
   /**

@@ -37,6 +37,9 @@ describe('keel CLI', () => {
       expect(result.stdout).toContain('GET  n1/kv/greeting  ->  200 {"value":"hello, world"}');
       expect(result.stdout).toContain('->  409 {"error":"cas_mismatch","actual":"hello, world"}');
       expect(result.stdout).toContain('GET  n3/kv/greeting  ->  200 {"value":"bye"}');
+      // Every request above carried the demo's admin token; one without it is refused.
+      expect(result.stdout).toMatch(/GET {2}n1\/kv\/greeting \(no token\) {2}-> {2}401 \{"error":"unauthorized"/);
+      expect(result.stdout).toMatch(/keel kv backup --node http:\/\/127\.0\.0\.1:\d+ --to \S+backup\.keelbackup {2}-> {2}backed up 1 keys at applied index \d+/);
       expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0).');
     } finally {
       rmSync(dir, { recursive: true, force: true });

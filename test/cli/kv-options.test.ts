@@ -1,5 +1,10 @@
-import { describe, expect, test } from 'vitest';
-import { parseKvOptions } from '../../cli/kv-options.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { UsageError } from '../../cli/args.js';
+import { isLoopback, parseKvOptions } from '../../cli/kv-options.js';
+import { loopbackCertificate } from '../kv/https-certificate.js';
 
 const base = ['--id', 'n4', '--peers', 'n1=127.0.0.1:7001,n4=127.0.0.1:7004', '--http', '127.0.0.1:8004', '--data', '/tmp/keel-n4', '--insecure'];
 
@@ -7,6 +12,63 @@ describe('keel kv options', () => {
   test('--join starts a node that waits to be added; without it, --peers are the voters of a new cluster', () => {
     expect(parseKvOptions([...base, '--join'])).toMatchObject({ id: 'n4', join: true });
     expect(parseKvOptions(base)).toMatchObject({ id: 'n4', join: false });
+  });
+});
+
+describe('keel kv options: the HTTP API off loopback needs HTTPS and tokens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-kv-options-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { cert, key } = loopbackCertificate();
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const tls = ['--http-tls-cert', file('cert.pem', cert), '--http-tls-key', file('key.pem', key)];
+  const tokens = ['--http-tokens', file('tokens', `admin ${'a'.repeat(40)}\nread ${'r'.repeat(40)}\n`)];
+  const withHttp = (http: string, ...extra: string[]) => [...base.map((arg) => (arg === '127.0.0.1:8004' ? http : arg)), ...extra];
+  const refusal = (args: readonly string[]): string => {
+    try {
+      parseKvOptions(args);
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  test('refuses a non-loopback address without HTTPS and tokens, or with only one of them', () => {
+    for (const args of [withHttp('0.0.0.0:8004'), withHttp('10.1.2.3:8004', ...tls), withHttp('[::]:8004', ...tokens), withHttp('db.example:8004', ...tokens)]) {
+      expect(refusal(args)).toMatch(/is not a loopback address, so clients must use HTTPS and a bearer token: give --http-tls-cert, --http-tls-key and --http-tokens \(or --insecure-http/);
+    }
+  });
+
+  test('serves a non-loopback address with HTTPS and tokens, or with --insecure-http', () => {
+    const secured = parseKvOptions(withHttp('0.0.0.0:8004', ...tls, ...tokens));
+    expect(secured).toMatchObject({ http: { host: '0.0.0.0', port: 8004 } });
+    if (secured === 'help') throw new Error('help');
+    expect(secured.httpSecurity.tls).not.toBeNull();
+    expect(secured.httpSecurity.tokens?.size).toBe(2);
+    const open = parseKvOptions(withHttp('0.0.0.0:8004', '--insecure-http'));
+    expect(open).toMatchObject({ httpSecurity: { tls: null, tokens: null } });
+  });
+
+  test('on loopback HTTPS and tokens are optional, each on its own', () => {
+    expect(parseKvOptions(base)).toMatchObject({ httpSecurity: { tls: null, tokens: null } });
+    expect(parseKvOptions([...base, ...tokens])).toMatchObject({ httpSecurity: { tls: null } });
+    expect(parseKvOptions([...base, ...tls])).toMatchObject({ httpSecurity: { tokens: null } });
+  });
+
+  test('refuses a certificate without its key, an unusable certificate, and a bad tokens file', () => {
+    expect(refusal([...base, tls[0]!, tls[1]!])).toMatch(/HTTPS needs both --http-tls-cert and --http-tls-key/);
+    expect(refusal([...base, '--http-tls-cert', file('junk.pem', 'not a certificate'), '--http-tls-key', tls[3]!])).toMatch(/not a usable certificate and key/);
+    expect(refusal([...base, '--http-tokens', file('bad-tokens', 'root abc\n')])).toMatch(/--http-tokens .*bad-tokens: line 1: unknown scope 'root'/);
+    expect(refusal([...base, '--http-tokens', join(dir, 'absent')])).toMatch(/--http-tokens: cannot read/);
+  });
+
+  test('knows which addresses are loopback', () => {
+    expect(['127.0.0.1', '127.8.9.10', '::1', 'localhost'].every(isLoopback)).toBe(true);
+    expect(['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '127.0.0.1.example.com'].some(isLoopback)).toBe(false);
   });
 });
 
@@ -30,6 +92,7 @@ describe('keel kv --shards', () => {
     [['--replicas', '2'], /need --shards/],
     [['--shards', '4', '--replicas', '2', '--http-peers', 'n1=127.0.0.1:8001'], /--http-peers has no entry for 'n2'/],
     [['--shards', '4', '--http-peers', 'n9=127.0.0.1:8009'], /not in --peers/],
+    [['--shards', '4', '--http-tokens', '/dev/null'], /not available with --shards yet/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseKvOptions([...three, ...extra])).toThrow(message);
   });

@@ -151,7 +151,8 @@ describe('KV HTTP API', () => {
   it('exposes Prometheus metrics', async () => {
     const response = await call(leader, 'GET', '/metrics');
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const lines = response.text.trimEnd().split('\n');
+    // prom-client separates families with an empty line.
+    const lines = response.text.trimEnd().split('\n').filter((line) => line.length > 0);
     for (const line of lines) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [-+0-9.eInfNa]+)$/);
     const value = (series: string) => Number(lines.find((line) => line.startsWith(`${series} `))?.split(' ')[1]);
     expect(value('keel_role{role="leader"}')).toBe(1);
@@ -164,6 +165,10 @@ describe('KV HTTP API', () => {
     expect(lines).toContain('# TYPE keel_apply_latency_seconds histogram');
     expect(lines).toContain('# TYPE keel_snapshots_total counter');
     expect(value('keel_http_requests_total{route="kv_value",code="200"}')).toBeGreaterThan(0);
+    expect(value('keel_reads_total{outcome="ok"}')).toBeGreaterThan(0);
+    // prom-client's process metrics come with Keel's.
+    expect(lines).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+    expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
   });
 });
 

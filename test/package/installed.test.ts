@@ -98,6 +98,22 @@ describe('the packed keel package installed into an empty project', () => {
     expect(result.stdout).toMatch(/^leader n2 after [1-9]\d* checked steps$/m);
   });
 
+  test("'keel/kv' imports the service; 'keel' loads neither prom-client nor pino at run time", () => {
+    // A resolve hook that refuses the service's packages: 'keel' must import without them, 'keel/kv' must not.
+    const hook = 'export async function resolve(specifier, context, next) { if (/^(prom-client|pino)(\\/|$)/.test(specifier)) throw new Error(`refused ${specifier}`); return next(specifier, context); }';
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const run = (script: string) => runCommand(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '--eval', script], project);
+    const library = run("const keel = await import('keel'); console.log(typeof keel.RaftNode, typeof keel.KvStore);");
+    expect(library.status, library.stderr).toBe(0);
+    expect(library.stdout.trim()).toBe('function function');
+    const service = run("await import('keel/kv');");
+    expect(service.status).not.toBe(0);
+    expect(service.stderr).toMatch(/refused (prom-client|pino)/);
+    const plain = runCommand(process.execPath, ['--input-type=module', '--eval', "const kv = await import('keel/kv'); console.log(typeof kv.KvHttpServer, typeof kv.KvMetrics, typeof kv.HttpTokens);"], project);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout.trim()).toBe('function function function');
+  });
+
   test('a strict TypeScript project typechecks against the installed types and runs the docs\' examples', () => {
     // strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes, NodeNext, skipLibCheck off; the repository's own TypeScript.
     writeStrictConsumer(project);

@@ -45,6 +45,11 @@ export class KnownMembers {
     this.wasMember = this.knownMembers.has(host.id);
   }
 
+  /** Every node the transport may know as a member: the members of the configurations in force, and ones that left less than `forgetAfterMs` ago. */
+  get ids(): ReadonlySet<NodeId> {
+    return this.knownMembers;
+  }
+
   /** True once this node applied a configuration that removed it. */
   get removed(): boolean {
     return this.isRemoved;

@@ -34,6 +34,7 @@ export { KvStore } from './kv/store.js';
 export { encodeKvCommand, decodeKvCommand, DEFAULT_KV_LIMITS } from './kv/commands.js';
 export type { KvCommand, KvResult, CasResult, KvLimits } from './kv/commands.js';
 export { RawNode } from './core/raw-node.js';
+export type { ElectionTimer } from './core/raw-node.js';
 export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';
 export { resolveConfig } from './core/config.js';

@@ -47,6 +47,14 @@ export interface FollowerStatus {
   readonly recentActive: boolean;
 }
 
+/** A node's election timer, as {@link CoreReader.electionTimer} reports it. */
+export interface ElectionTimer {
+  /** Ticks since the timer last reset. */
+  readonly elapsedTicks: number;
+  /** The randomized timeout it runs to, in ticks. */
+  readonly timeoutTicks: number;
+}
+
 /**
  * Cheap reads of a core's current state, without building a {@link RaftStatus}:
  * for observers that look after every event (the simulator's checks).
@@ -77,7 +85,7 @@ export interface CoreReader {
    * runs to (a follower campaigns when they meet): for viewers such as the
    * playground. On a leader the timer counts towards its CheckQuorum.
    */
-  readonly electionTimer: { readonly elapsedTicks: number; readonly timeoutTicks: number };
+  readonly electionTimer: ElectionTimer;
   /**
    * Grows with every call that may change the core (inputs, `ready`,
    * `advance`): an observer that reads the same count twice knows that the
@@ -210,7 +218,7 @@ export class RawNode implements CoreReader {
     return this.changes;
   }
 
-  get electionTimer(): { readonly elapsedTicks: number; readonly timeoutTicks: number } {
+  get electionTimer(): ElectionTimer {
     return { elapsedTicks: this.raft.electionElapsed, timeoutTicks: this.raft.randomizedElectionTimeout };
   }
 

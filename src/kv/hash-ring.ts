@@ -27,6 +27,10 @@ export class HashRing {
   private pointOwners: string[] = [];
   private readonly memberSet = new Set<string>();
 
+  /**
+   * A ring of `members`, each on `virtualNodes` points. Throws
+   * `InvalidArgumentError` for an empty member name or a count outside 1..4096.
+   */
   constructor(
     members: Iterable<string> = [],
     private readonly virtualNodes = DEFAULT_VIRTUAL_NODES,

@@ -26,3 +26,11 @@ export { TimedLogStorage, MeasuredSnapshotStore } from './instrumented-storage.j
 export { BACKUP_MAGIC, backupStream, readBackup } from './backup-format.js';
 export type { BackupHeader } from './backup-format.js';
 export { seedFromBackup, SEED_TERM } from './backup-seed.js';
+export { ShardedKvHost } from './sharded-host.js';
+export type { ShardedKvHostOptions, ShardReplica } from './sharded-host.js';
+export { ShardedKvHttpApi, startShardedHttp, SHARD_HEADER } from './sharded-http-api.js';
+export type { ShardedKvHttpApiOptions, ShardedHttpServer } from './sharded-http-api.js';
+export { ShardMap, shardId, MAX_SHARDS } from './shard-map.js';
+export type { ShardLayout, ShardMove } from './shard-map.js';
+export { HashRing, hash32, DEFAULT_VIRTUAL_NODES } from './hash-ring.js';
+export type { RebalanceStats } from './rebalancer.js';

@@ -13,6 +13,7 @@ export interface ShardLayout {
 
 /** What a change of hosts does to one shard's replicas. */
 export interface ShardMove {
+  /** The shard whose replicas move. */
   readonly shard: string;
   /** Hosts that gain a replica of the shard. */
   readonly add: readonly string[];
@@ -32,13 +33,16 @@ export const MAX_SHARDS = 100_000;
  * none between the others; removing one moves only its own.
  */
 export class ShardMap {
+  /** Number of shards. */
   readonly shards: number;
+  /** Replicas per shard. */
   readonly replicas: number;
   private readonly ids: string[];
   private readonly keyRing: HashRing;
   private readonly hostRing: HashRing;
   private readonly placements = new Map<string, string[]>();
 
+  /** The map of `layout`; throws `InvalidArgumentError` for a bad one. */
   constructor(layout: ShardLayout) {
     const { shards, hosts } = layout;
     if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new InvalidArgumentError(`shards must be 1 to ${MAX_SHARDS}, got ${String(shards)}`);

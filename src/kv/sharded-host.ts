@@ -20,10 +20,13 @@ import type { TimerHandle } from '../util/clock.js';
 
 /** Options of {@link ShardedKvHost.open}. */
 export interface ShardedKvHostOptions {
+  /** This host's id: one of `hosts`, and the node id of its shard replicas. */
   readonly hostId: NodeId;
   /** Shards, replicas per shard and every host of the cluster: the same on every host. */
   readonly shards: number;
+  /** Replicas per shard. @defaultValue 3, or the number of hosts when fewer */
   readonly replicas?: number;
+  /** Every host of the cluster, this one included. */
   readonly hosts: readonly NodeId[];
   /** Carries every shard's messages between hosts (a `TcpTransport` with the host id as node id). */
   readonly transport: Transport;
@@ -31,9 +34,13 @@ export interface ShardedKvHostOptions {
   readonly logs: GroupLogs;
   /** The snapshot store of each shard replica here. */
   readonly snapshotsFor: (shard: string) => SnapshotStore | Promise<SnapshotStore>;
+  /** @defaultValue a `SystemClock` */
   readonly clock?: Clock;
+  /** Milliseconds per tick of the host's ticker. @defaultValue 100 */
   readonly tickIntervalMs?: number;
+  /** Options for every shard replica (timing, limits, policies). */
   readonly groupDefaults?: GroupDefaults<KvResult>;
+  /** When idle shards quiesce. @defaultValue on, after one election timeout */
   readonly quiescence?: QuiescencePolicy;
   /** Deadline of one HTTP write or read, in milliseconds. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;
@@ -54,9 +61,13 @@ export interface ShardedKvHostOptions {
 
 /** One shard replica on this host: the group's node, its store and the HTTP API of that shard. */
 export interface ShardReplica {
+  /** The shard (group) id. */
   readonly shard: string;
+  /** The shard's replica on this host. */
   readonly node: RaftNode<KvResult>;
+  /** Its key-value store. */
   readonly store: KvStore;
+  /** The unsharded HTTP API of this shard, which the sharded front hands the shard's requests to. */
   readonly api: KvHttpApi;
 }
 
@@ -77,6 +88,7 @@ export class ShardedKvHost {
   private closed = false;
 
   private constructor(
+    /** The host running the shard replicas. */
     readonly host: RaftHost<KvResult>,
     private map: ShardMap,
     private readonly options: ShardedKvHostOptions,

@@ -21,6 +21,7 @@ import type { ShardedKvHost, ShardReplica } from './sharded-host.js';
 
 /** Options of {@link ShardedKvHttpApi}. */
 export interface ShardedKvHttpApiOptions {
+  /** The host whose shard replicas this front serves. */
   readonly host: ShardedKvHost;
   /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve; `POST /admin/hosts` updates it. */
   readonly peerUrls: Map<NodeId, string>;
@@ -45,11 +46,12 @@ class ProxyTimeout extends Error {
 
 /** Serves the sharded API; {@link ShardedKvHttpApi.handle} is a Node `http` request listener that never throws. */
 export class ShardedKvHttpApi {
-  /** The prom-client registry `/metrics` renders: process metrics and the host's and groups' (see {@link shardedMetrics}). */
+  /** The prom-client registry `/metrics` renders: process metrics and the host's and groups' (see `shardedMetrics`). */
   readonly registry: Registry;
   private proxied = 0;
   private proxyFailures = 0;
 
+  /** A front for `options.host`; serve it with {@link startShardedHttp} or any `http` server. */
   constructor(private readonly options: ShardedKvHttpApiOptions) {
     this.registry = shardedMetrics(options.host, () => ({ proxied: this.proxied, proxyFailures: this.proxyFailures }));
   }
@@ -326,7 +328,9 @@ function isQuiesced(host: ShardedKvHost, shard: string): boolean {
 export interface ShardedHttpServer {
   /** The base URL, e.g. `http://127.0.0.1:8001`. */
   readonly url: string;
+  /** The API it serves. */
   readonly api: ShardedKvHttpApi;
+  /** Stops accepting connections; resolves when every connection is gone. Idempotent. */
   close(): Promise<void>;
 }
 

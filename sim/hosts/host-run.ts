@@ -41,6 +41,12 @@ export interface HostRunOptions {
   readonly traceTail?: number;
   /** Search steps per key of the linearizability check. @defaultValue 2000000 */
   readonly linearizabilityStepsPerKey?: number;
+  /**
+   * Adjusts what each seed drew before the world is built: for experiments
+   * and for the simulator's own tests (a disk that lies about fsync must be
+   * caught). Must be deterministic. Not part of the replay command.
+   */
+  readonly adjustParams?: (params: HostWorldParams) => HostWorldParams;
 }
 
 /** {@link HostRunOptions} resolved. */
@@ -52,6 +58,7 @@ interface ResolvedHostRunOptions {
   readonly livenessBoundMs: number | undefined;
   readonly traceTail: number;
   readonly linearizabilityStepsPerKey: number;
+  readonly adjustParams: (params: HostWorldParams) => HostWorldParams;
 }
 
 /** What a multi-group run adds to a {@link RunReport}. */
@@ -107,14 +114,14 @@ export function drawHostSeed(seed: number, options: HostRunOptions = {}): { read
   checkSeed(seed);
   const resolved = resolveHostRunOptions(options);
   const streams = splitStreams(seed);
-  const params = drawHostParams(streams.params, { hosts: resolved.hosts, groups: resolved.groups, faults: resolved.faults });
+  const params = resolved.adjustParams(drawHostParams(streams.params, { hosts: resolved.hosts, groups: resolved.groups, faults: resolved.faults }));
   return { params, schedule: drawFaultSchedule(streams.faults, params.world, resolved.durationMs) };
 }
 
 async function runResolved(seed: number, options: ResolvedHostRunOptions): Promise<HostRunReport> {
   const wallStarted = performance.now();
   const streams = splitStreams(seed);
-  const params = drawHostParams(streams.params, { hosts: options.hosts, groups: options.groups, faults: options.faults });
+  const params = options.adjustParams(drawHostParams(streams.params, { hosts: options.hosts, groups: options.groups, faults: options.faults }));
   const schedule = drawFaultSchedule(streams.faults, params.world, options.durationMs);
   const world = new HostWorld({ params, streams, traceTail: options.traceTail });
   let violation: Violation | null = null;
@@ -174,6 +181,7 @@ function hostReplayCommand(seed: number, options: ResolvedHostRunOptions): strin
 /** Validates {@link HostRunOptions}; throws `InvalidArgumentError` naming the first bad option. */
 export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHostRunOptions {
   const durationMs = options.durationMs ?? 10_000;
+  if (options.adjustParams !== undefined && typeof options.adjustParams !== 'function') throw new InvalidArgumentError('adjustParams must be a function');
   if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new InvalidArgumentError(`durationMs must be a non-negative number, got ${String(durationMs)}`);
   const livenessBoundMs = options.livenessBoundMs;
   if (livenessBoundMs !== undefined && !(Number.isFinite(livenessBoundMs) && livenessBoundMs > 0)) {
@@ -191,6 +199,7 @@ export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHos
     livenessBoundMs,
     traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
     linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
+    adjustParams: options.adjustParams ?? ((params) => params),
   };
 }
 

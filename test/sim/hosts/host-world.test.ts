@@ -11,6 +11,7 @@ import { addHostCoverage, emptyHostCoverage, HOST_COVERAGE_MARKS } from '../../.
 import { drawHostParams, GROUPS_MAX, HOST_FAULT_KINDS } from '../../../sim/hosts/host-params.js';
 import { runHostSeed, runHostSwarm } from '../../../sim/hosts/host-run.js';
 import { HostWorld } from '../../../sim/hosts/host-world.js';
+import { PLANTED_BUGS } from '../../../sim/runtime/planted-bugs.js';
 import { splitStreams } from '../../../sim/world/streams.js';
 
 describe('multi-group world parameters', () => {
@@ -99,6 +100,14 @@ describe('multi-group simulator runs', () => {
       expect(leaders, `group ${group} after ${victim} died`).toHaveLength(1);
       expect(leaders[0]).not.toBe(victim);
     }
+  });
+
+  test('teeth: the per-group checks catch a disk that lies about fsync, and the per-key check catches reads without a barrier', async () => {
+    const lying = await runHostSeed(2, { durationMs: 3000, groups: 4, faults: ['crash'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['lying-disk'].plant(params.world) }) });
+    const unsafe = await runHostSeed(2, { durationMs: 3000, groups: 4, faults: ['partition', 'pause'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['unsafe-reads'].plant(params.world) }) });
+
+    expect(lying.violation?.invariant).toBe('Leader Completeness');
+    expect(unsafe.violation?.invariant).toBe('Linearizability');
   });
 
   test('coverage counters add up', () => {

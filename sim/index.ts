@@ -5,6 +5,7 @@
  * - {@link runSeed} runs one world; {@link runSwarm} runs many seeds.
  * - {@link shrinkSeed} shrinks a failing seed to a minimal scenario.
  * - {@link traceSeed} draws a run's HTML timeline.
+ * - {@link runHostSeed} and {@link runHostSwarm} run multi-group worlds (hosts running `RaftHost`).
  * - `stateMachine` and `workload` in {@link RunOptions} plug in your own
  *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
  * @packageDocumentation
@@ -32,3 +33,8 @@ export { FAULT_KINDS } from './world/params.js';
 export { KvStateMachine } from './world/kv-state-machine.js';
 export { checkLinearizability } from './checker/linearizability.js';
 export { HistoryRecorder } from './history.js';
+export { drawHostSeed, runHostSeed, runHostSwarm } from './hosts/host-run.js';
+export type { HostRunOptions, HostRunReport, HostSwarmReport } from './hosts/host-run.js';
+export type { GroupPlacement, HostWorldParams } from './hosts/host-params.js';
+export { HOST_COVERAGE_MARKS } from './hosts/host-coverage.js';
+export type { HostCoverage, HostCoverageMark } from './hosts/host-coverage.js';

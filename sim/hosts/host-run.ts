@@ -145,6 +145,7 @@ async function runResolved(seed: number, options: ResolvedHostRunOptions): Promi
   } catch (error) {
     violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
   }
+  world.noteQuiescence();
   const operations = world.recorder.history();
   const wp = params.world;
   return {

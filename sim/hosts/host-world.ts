@@ -36,6 +36,9 @@ import type { ReplicaWatch } from './replica-watch.js';
 import { SimHost } from './sim-host.js';
 import type { SimHostWorld } from './sim-host.js';
 
+/** How often the hosts' quiescence counters are read, in events. */
+const QUIESCENCE_READ_EVERY_EVENTS = 64;
+
 /** How a multi-group world is built. */
 export interface HostWorldConfig {
   readonly params: HostWorldParams;
@@ -153,6 +156,7 @@ export class HostWorld implements SimHostWorld {
     this.mark('crash');
     this.markHost('hostCrashed');
     this.noteQuiescedLeadersLost(host);
+    this.noteQuiescence();
     this.dirty = true;
     host.crash();
   }
@@ -280,7 +284,8 @@ export class HostWorld implements SimHostWorld {
 
   private afterEvent(): void {
     this.checkSafety();
-    this.noteQuiescence();
+    // The hosts' counters only grow within an incarnation: reading them now and then (and before each crash) counts every quiesce.
+    if (this.events % QUIESCENCE_READ_EVERY_EVENTS === 0) this.noteQuiescence();
     this.stopIfFound();
   }
 
@@ -322,8 +327,8 @@ export class HostWorld implements SimHostWorld {
     }
   }
 
-  /** Counts groups quiescing and waking on a leader host's silence, from each running host's counters. */
-  private noteQuiescence(): void {
+  /** Counts groups quiescing and waking on a leader host's silence, from each running host's counters (the run reads them once more at its end). */
+  noteQuiescence(): void {
     for (const host of this.hosts) {
       const raftHost = host.raftHost;
       if (raftHost === null) continue;

@@ -31,7 +31,7 @@ export class ReplicaWatch {
   readonly capturedDigests = new Map<Index, string>();
   private reportedApplied: Index = 0;
   private readonly stamp: (string | number | null | undefined)[] = [];
-  private seen: { core: CoreReader; changes: number; writes: number; durable: HardState } | null = null;
+  private seen: { readonly core: CoreReader; changes: number; writes: number; durable: HardState } | null = null;
   private observed: { core: CoreReader; changes: number; writes: number; durable: HardState; observation: NodeObservation } | null = null;
   /** World time a failed write was first seen while the replica still ran (see the world's I/O check). */
   diskFailedSinceMs: number | null = null;
@@ -90,18 +90,29 @@ export class ReplicaWatch {
     const durable = this.disk.durableHardState();
     const seen = this.seen;
     if (seen !== null && seen.core === core && seen.changes === core.changeCount && seen.writes === handle.writeCount && seen.durable === durable) return false;
-    this.seen = { core, changes: core.changeCount, writes: handle.writeCount, durable };
-    const lastIndex = core.lastIndex();
-    const values = [core.role, core.currentTerm, core.vote, durable.term, durable.vote, core.commitIndex, core.appliedIndex, core.firstIndex(), lastIndex, core.term(lastIndex)];
-    for (const id of this.members) values.push(core.matchIndex(id));
-    let differs = stamp.length === 0;
-    for (let at = 0; at < values.length; at++) {
-      if (stamp[at] !== values[at]) {
-        stamp[at] = values[at];
-        differs = true;
-      }
+    if (seen === null || seen.core !== core) this.seen = { core, changes: core.changeCount, writes: handle.writeCount, durable };
+    else {
+      // Most changes are ticks: the same record is updated in place rather than allocated anew.
+      seen.changes = core.changeCount;
+      seen.writes = handle.writeCount;
+      seen.durable = durable;
     }
-    return differs;
+    const changedBefore = stamp.length === 0;
+    const lastIndex = core.lastIndex();
+    let at = 0;
+    let differs = 0;
+    differs |= note(stamp, at++, core.role);
+    differs |= note(stamp, at++, core.currentTerm);
+    differs |= note(stamp, at++, core.vote);
+    differs |= note(stamp, at++, durable.term);
+    differs |= note(stamp, at++, durable.vote);
+    differs |= note(stamp, at++, core.commitIndex);
+    differs |= note(stamp, at++, core.appliedIndex);
+    differs |= note(stamp, at++, core.firstIndex());
+    differs |= note(stamp, at++, lastIndex);
+    differs |= note(stamp, at++, core.term(lastIndex));
+    for (const id of this.members) differs |= note(stamp, at++, core.matchIndex(id));
+    return changedBefore || differs !== 0;
   }
 
   /** What the group's safety checker sees of this replica, or null when it is not running. */
@@ -159,4 +170,11 @@ export class ReplicaWatch {
     const entry = handle.entries(index, index + 1, Number.POSITIVE_INFINITY)[0];
     if (entry !== undefined) this.world.applied(this.hostId, this.group, entry);
   }
+}
+
+/** Stores `value` at `at` in `stamp`; 1 when it differed from what was there. */
+function note(stamp: (string | number | null | undefined)[], at: number, value: string | number | null | undefined): number {
+  if (stamp[at] === value) return 0;
+  stamp[at] = value;
+  return 1;
 }

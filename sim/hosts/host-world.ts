@@ -11,7 +11,6 @@
 import type { Entry, Index, NodeId } from '../../src/core/types.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
-import type { NodeMessage } from '../../src/transport/transport.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import type { GroupId } from '../../src/util/group-id.js';
 import type { SeededRandom } from '../../src/util/random.js';
@@ -20,7 +19,6 @@ import { emptyCoverage } from '../world/coverage.js';
 import type { Coverage, CoverageMark } from '../world/coverage.js';
 import { describeError, hasCode } from '../world/errors.js';
 import { SimNetwork } from '../world/network.js';
-import { undurableReply } from '../world/reply-durability.js';
 import type { DiskEvent } from '../world/sim-disk.js';
 import type { WorldStreams } from '../world/streams.js';
 import { Trace } from '../world/trace.js';
@@ -32,6 +30,7 @@ import type { HostCoverage, HostCoverageMark } from './host-coverage.js';
 import type { HostWorldParams } from './host-params.js';
 import { GroupClients } from './group-clients.js';
 import { isQuiescedOn } from './host-introspection.js';
+import { observeDelivered, observeSent } from './batch-observer.js';
 import type { ReplicaWatch } from './replica-watch.js';
 import { SimHost } from './sim-host.js';
 import type { SimHostWorld } from './sim-host.js';
@@ -82,8 +81,8 @@ export class HostWorld implements SimHostWorld {
     this.network = new SimNetwork(this.clock, ids, config.streams.network, config.params.world.network, {
       trace: (event) => this.record(event),
       mark: (mark) => this.mark(mark),
-      sent: (from, _to, message) => this.onSent(from, message),
-      delivered: (_from, to, message) => this.onDelivered(to, message),
+      sent: (from, _to, message) => observeSent(this, from, message),
+      delivered: (_from, to, message) => observeDelivered(this, to, message),
     });
     for (const { group } of config.params.groups) this.checkers.set(group, new SafetyChecker());
     this.hosts = ids.map((id) => {
@@ -271,9 +270,15 @@ export class HostWorld implements SimHostWorld {
     }
   }
 
-  hostLog(host: NodeId, message: string): void {
-    // A message for a group the host does not hold cannot happen here (every host holds its groups from the start).
-    this.fail('Host refused input', `${host}: ${message}`);
+  /**
+   * A group that fails to open on a host restart is a finding (its disk
+   * holds what the group wrote). A refused message is not: a peer may write
+   * to a group whose replica stopped on a disk error, or that the host is
+   * still reopening.
+   */
+  hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void {
+    if (event === 'group-open-failed') this.fail('Group reopens', `${host}: ${message}`);
+    else this.record(`${host} refused: ${message}`);
   }
 
   note(event: string): void {
@@ -373,46 +378,6 @@ export class HostWorld implements SimHostWorld {
         this.markHost('leaderHostLostWhileQuiesced');
         this.record(`${host.id} crashes while leading quiesced group ${replica.group}`);
         return;
-      }
-    }
-  }
-
-  // ---- what the network sees --------------------------------------------------------------
-
-  /** Every message leaving a host: what each group's item promises must be on that group's disk; batches of heartbeats of several groups are counted. */
-  private onSent(from: NodeId, message: NodeMessage): void {
-    if (message.kind !== 'groups') {
-      this.fail('Group batches only', `${from} sent a ${message.kind} message outside a group batch`);
-      return;
-    }
-    const host = this.host(from);
-    const checkDurable = this.params.world.disk.acknowledgeBeforeSync !== true;
-    let heartbeatGroup: GroupId | null = null;
-    let coalesced = false;
-    for (const item of message.items) {
-      if (item.message === undefined) continue;
-      if (checkDurable) {
-        const disk = host.logs.disk(item.group);
-        const problem = disk === undefined ? `a message of group ${item.group}, which ${from} does not hold` : undurableReply(item.message, disk);
-        if (problem !== null) this.fail('Durable before reply', `group ${item.group}: ${problem}`);
-      }
-      if (item.message.kind === 'raft' && (item.message.message.type === 'heartbeat' || item.message.message.type === 'heartbeatResponse')) {
-        if (heartbeatGroup === null) heartbeatGroup = item.group;
-        else if (heartbeatGroup !== item.group) coalesced = true;
-      }
-    }
-    if (coalesced) this.markHost('heartbeatsCoalesced');
-  }
-
-  /** A batch reaching a running host: items for its quiesced groups wake them. */
-  private onDelivered(to: NodeId, message: NodeMessage): void {
-    if (message.kind !== 'groups') return;
-    const host = this.host(to);
-    if (host.raftHost === null) return;
-    for (const item of message.items) {
-      if (item.message !== undefined && this.quiesced(host, item.group)) {
-        this.markHost('wokenByMessage');
-        this.record(`${to}/${item.group} woken by a message`);
       }
     }
   }

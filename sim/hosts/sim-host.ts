@@ -33,7 +33,7 @@ export interface SimHostWorld extends ReplicaWatchHost {
   /** A group's disk on this host reported something. */
   disk(host: NodeId, group: GroupId, event: DiskEvent): void;
   /** The host refused input or failed to open a group (RaftHost's log). */
-  hostLog(host: NodeId, message: string): void;
+  hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void;
 }
 
 /** The life cycle of a simulated host: `starting` while its RaftHost opens and creates its groups. */
@@ -87,7 +87,7 @@ export class SimHost {
       clock,
       tickIntervalMs: params.tickIntervalMs,
       quiescence: { enabled: world.params.quiescence, afterTicks: world.params.quiesceAfterTicks },
-      log: (record) => world.hostLog(this.id, `${record.event}${record.group === undefined ? '' : ` ${record.group}`}: ${record.message}`),
+      log: (record) => world.hostLog(this.id, record.event, `${record.group === undefined ? '' : `${record.group}: `}${record.message}`),
       groupDefaults: {
         electionTicks: params.electionTicks,
         heartbeatTicks: params.heartbeatTicks,

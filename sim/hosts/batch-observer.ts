@@ -3,7 +3,8 @@
  * hosts, as the network sees them: every item leaving a host must promise
  * nothing its group's disk does not hold (reply-durability.ts, per item);
  * a batch carrying the heartbeats of two groups or more is counted as
- * coalesced; an item reaching a quiesced replica is counted as waking it.
+ * coalesced; an item reaching a quiesced replica is counted as waking it,
+ * and the last chunk of a snapshot reaching its replica as a transfer.
  */
 import type { NodeId } from '../../src/core/types.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
@@ -42,6 +43,7 @@ export function observeDelivered(world: HostWorld, to: NodeId, message: NodeMess
   const host = world.host(to);
   if (host.raftHost === null) return;
   for (const item of message.items) {
+    if (item.message?.kind === 'snapshotChunk' && item.message.last) world.mark('snapshotTransferred');
     if (item.message !== undefined && world.quiesced(host, item.group)) {
       world.markHost('wokenByMessage');
       world.record(`${to}/${item.group} woken by a message`);

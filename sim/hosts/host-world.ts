@@ -155,6 +155,7 @@ export class HostWorld implements SimHostWorld {
     this.mark('crash');
     this.markHost('hostCrashed');
     this.noteQuiescedLeadersLost(host);
+    for (const replica of host.replicas.values()) if (replica.running) this.noteUnsyncedAtCrash(replica);
     this.noteQuiescence();
     this.dirty = true;
     host.crash();
@@ -368,6 +369,16 @@ export class HostWorld implements SimHostWorld {
       this.crash(host);
       this.restartLater(host, downMs);
     });
+  }
+
+  /** Counts the crashes that strike inside the windows of known bugs 4 and 7, per replica (see coverage.ts). */
+  private noteUnsyncedAtCrash(replica: ReplicaWatch): void {
+    const core = replica.node!.coreReader();
+    const durable = replica.disk.durableHardState();
+    if (core.vote !== null && core.vote !== replica.hostId && (durable.term !== core.currentTerm || durable.vote !== core.vote)) this.mark('votedThenCrashedUnsynced');
+    if (core.role !== 'leader') return;
+    const durableLast = replica.disk.durableLastIndex();
+    if (replica.members.some((id) => id !== replica.hostId && (core.matchIndex(id) ?? 0) > durableLast)) this.mark('leaderCrashedAckedUnsynced');
   }
 
   /** A host about to crash leads groups that are quiesced: their followers must notice from the host's silence alone. */

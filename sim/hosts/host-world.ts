@@ -67,6 +67,8 @@ export class HostWorld implements SimHostWorld {
   private readonly snapshotDigests = new Map<string, { host: NodeId; digest: string }>();
   /** Hosts to crash during their next disk write (of any group), and how long they then stay down. */
   private readonly crashOnWrite = new Map<NodeId, number>();
+  /** The host last seen becoming each group's leader, for the leader-change coverage mark. */
+  private readonly lastLeader = new Map<GroupId, NodeId>();
   /** How long after a group's disk failed its host restarts. */
   private readonly ioErrorDownMs = new Map<NodeId, number>();
   /** Quiescence counters of each host incarnation, as last read. */
@@ -223,7 +225,11 @@ export class HostWorld implements SimHostWorld {
 
   roleChanged(host: NodeId, group: GroupId, role: string, term: number): void {
     this.record(`${host}/${group} role ${role} t${term}`);
-    if (role === 'leader') this.mark('leaderElected');
+    if (role !== 'leader') return;
+    this.mark('leaderElected');
+    const last = this.lastLeader.get(group);
+    if (last !== undefined && last !== host) this.mark('leaderChanged');
+    this.lastLeader.set(group, host);
   }
 
   /** A replica stopped itself. Expected only after an I/O error injected on its disk; anything else is a finding. */

@@ -7,6 +7,7 @@
  */
 import type { NodeId } from '../../src/core/types.js';
 import { RaftHost } from '../../src/host/raft-host.js';
+import type { GroupParts } from '../../src/host/raft-host.js';
 import type { RaftNode } from '../../src/node/raft-node.js';
 import type { Transport } from '../../src/transport/transport.js';
 import type { GroupId } from '../../src/util/group-id.js';
@@ -51,8 +52,6 @@ export class SimHost {
   /** This incarnation's replicas, by group. */
   replicas = new Map<GroupId, ReplicaWatch>();
   private transport: Transport | null = null;
-  /** Whether the groups placed here were created (on the first start). */
-  private created = false;
 
   constructor(
     readonly id: NodeId,
@@ -64,7 +63,7 @@ export class SimHost {
     this.logs = new SimGroupLogs({ disk: world.params.world.disk, random: diskRandom, report: (group, event) => world.disk(id, group, event) });
   }
 
-  /** Starts a new incarnation over the durable state; creates the groups placed here on the first start. */
+  /** Starts a new incarnation over the durable state; creates the groups placed here that it does not hold yet. */
   async start(): Promise<void> {
     const world = this.world;
     const params = world.params.world;
@@ -107,13 +106,12 @@ export class SimHost {
     }
     this.raftHost = raftHost;
     for (const group of raftHost.groups()) this.attach(group, raftHost.group(group)!);
-    if (!this.created) {
-      this.created = true;
-      for (const placement of this.placements) {
-        const node = await raftHost.createGroup(placement.group, { members: placement.members });
-        if (this.incarnation !== incarnation) return;
-        this.attach(placement.group, node);
-      }
+    // On the first start, and after a crash that struck before every group was created.
+    for (const placement of this.placements) {
+      if (this.logs.disk(placement.group) !== undefined) continue;
+      const node = await raftHost.createGroup(placement.group, { members: placement.members });
+      if (this.incarnation !== incarnation) return;
+      this.attach(placement.group, node);
     }
     this.state = 'up';
   }
@@ -160,7 +158,7 @@ export class SimHost {
     else clock.setTimeout(action, 0);
   }
 
-  private groupParts(group: GroupId): { stateMachine: ReturnType<typeof digestsAtCapture>; snapshots: ReturnType<SimSnapshots['open']>; random: SeededRandom } {
+  private groupParts(group: GroupId): GroupParts<unknown> {
     let snapshots = this.snapshots.get(group);
     if (snapshots === undefined) {
       snapshots = new SimSnapshots();

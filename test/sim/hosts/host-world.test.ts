@@ -45,7 +45,7 @@ describe('multi-group world parameters', () => {
 
 describe('multi-group simulator runs', () => {
   test('determinism: the same seed twice gives the same trace hash, events, history and coverage, with another seed run in between', async () => {
-    const options = { durationMs: 1500, groups: 6 } as const;
+    const options = { durationMs: 1000, groups: 4 } as const;
     const first = await runHostSeed(7, options);
     await runHostSeed(8, options);
     const again = await runHostSeed(7, options);

@@ -77,9 +77,10 @@ export class HostFaultInjector {
         return;
       }
       case 'transfer':
+        return this.transfer(action.target);
       case 'churn':
-        // Not drawn in a multi-group world (HOST_FAULT_KINDS).
-        throw new RangeError(`a multi-group world has no ${action.kind} fault`);
+        // Not drawn in a multi-group world (HOST_FAULT_KINDS): moving replicas belongs to the sharded key-value service.
+        throw new RangeError('a multi-group world has no churn fault');
     }
   }
 
@@ -92,6 +93,34 @@ export class HostFaultInjector {
       this.world.record(`${host.id} resume`);
       clock.resume();
     }
+  }
+
+  /**
+   * Asks the leader of one of `target`'s groups (drawn from the fault
+   * stream among those led by another host) to hand leadership to it.
+   */
+  private transfer(target: string): void {
+    const world = this.world;
+    const host = world.host(target);
+    const led = world.params.groups.filter(({ group, members }) => {
+      const leader = members.includes(target) && host.replica(group) !== null ? world.leaderOf(group) : null;
+      return leader !== null && leader.id !== target;
+    });
+    if (led.length === 0) return;
+    const { group } = pick(world.streams.faults, led);
+    const leader = world.leaderOf(group)!;
+    const raft = leader.replica(group)?.node;
+    if (raft === null || raft === undefined) return;
+    world.mark('transferStarted');
+    leader.runOn(() => {
+      raft.transferLeadership(target).then(
+        () => {
+          world.mark('transferCompleted');
+          world.record(`${group}: transfer to ${target} completed`);
+        },
+        () => undefined,
+      );
+    });
   }
 
   private pause(id: string, durationMs: number): void {

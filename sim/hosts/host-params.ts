@@ -13,8 +13,12 @@ import { drawParams } from '../world/params.js';
 import type { FaultKind, WorldParams } from '../world/params.js';
 import { chance, integerBetween, shuffle } from '../world/streams.js';
 
-/** Fault kinds a multi-group world uses: leadership transfer and membership churn are not modelled across groups (yet). */
-export const HOST_FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError'];
+/**
+ * Fault kinds a multi-group world uses. `transfer` hands one group's
+ * leadership to the drawn host; membership churn is not modelled (moving
+ * replicas belongs to the sharded key-value service).
+ */
+export const HOST_FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
 
 /** Most groups a world runs. */
 export const GROUPS_MAX = 64;

@@ -202,6 +202,20 @@ export class HostWorld implements SimHostWorld {
     for (const group of host.logs.ids()) host.logs.disk(group)?.disarm();
   }
 
+  /** The running host whose replica of `group` leads in the highest term, or null. */
+  leaderOf(group: GroupId): SimHost | null {
+    let best: SimHost | null = null;
+    let bestTerm = -1;
+    for (const host of this.hosts) {
+      const status = host.state === 'up' ? host.replica(group)?.node?.status() : undefined;
+      if (status?.role === 'leader' && status.term > bestTerm) {
+        best = host;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
   /** Whether `group` is quiesced on `host` now. */
   quiesced(host: SimHost, group: GroupId): boolean {
     return host.raftHost !== null && isQuiescedOn(host.raftHost, group);

@@ -100,6 +100,7 @@ export class HostWorld implements SimHostWorld {
     this.clients.start();
   }
 
+  /** World time in milliseconds. */
   now(): number {
     return this.clock.now();
   }
@@ -122,28 +123,34 @@ export class HostWorld implements SimHostWorld {
     action().catch((error: unknown) => this.fail('World crash', `${label}: ${describeError(error)}`));
   }
 
+  /** Records the first finding; the event loop stops after the current event. */
   fail(invariant: string, detail: string): void {
     if (this.finding !== null) return;
     this.record(`FINDING ${invariant}: ${detail}`);
     this.finding = { invariant, detail, atMs: this.clock.now(), trace: this.trace.last() };
   }
 
+  /** The first finding, if any. */
   get found(): Finding | null {
     return this.finding;
   }
 
+  /** Adds an event to the trace. */
   record(event: string): void {
     this.trace.record(this.clock.now(), event);
   }
 
+  /** Counts one occurrence of a single-group coverage mark. */
   mark(mark: CoverageMark): void {
     this.coverage[mark]++;
   }
 
+  /** Counts one occurrence of a multi-group coverage mark. */
   markHost(mark: HostCoverageMark): void {
     this.hostCoverage[mark]++;
   }
 
+  /** The host by id. */
   host(id: NodeId): SimHost {
     const host = this.hosts.find((candidate) => candidate.id === id);
     if (host === undefined) throw new RangeError(`no host ${id}`);
@@ -223,10 +230,12 @@ export class HostWorld implements SimHostWorld {
 
   // ---- what hosts and replicas report (SimHostWorld) ------------------------------------
 
+  /** A replica applied `entry`: one canonical committed sequence per group. */
   applied(host: NodeId, group: GroupId, entry: Entry): void {
     this.guard(() => this.checkers.get(group)!.recordApplied(host, entry));
   }
 
+  /** Snapshot consistency: every snapshot of a group at an index holds the same state. */
   snapshotted(host: NodeId, group: GroupId, index: Index, digest: string): void {
     this.mark('snapshotTaken');
     const key = `${group}@${index}`;
@@ -237,6 +246,7 @@ export class HostWorld implements SimHostWorld {
     }
   }
 
+  /** A replica's role changed. */
   roleChanged(host: NodeId, group: GroupId, role: string, term: number): void {
     this.record(`${host}/${group} role ${role} t${term}`);
     if (role !== 'leader') return;
@@ -268,6 +278,7 @@ export class HostWorld implements SimHostWorld {
     });
   }
 
+  /** A group's disk on a host reported a write, an append, an I/O error or a crash. */
   disk(hostId: NodeId, group: GroupId, event: DiskEvent): void {
     switch (event.kind) {
       case 'write':
@@ -302,6 +313,7 @@ export class HostWorld implements SimHostWorld {
     else this.record(`${host} refused: ${message}`);
   }
 
+  /** A line for the trace from a host or replica. */
   note(event: string): void {
     this.record(event);
   }

@@ -27,6 +27,8 @@ export interface ReplicaWatchHost {
 /** One replica of one host incarnation, watched. */
 export class ReplicaWatch {
   node: RaftNode<unknown> | null = null;
+  /** The replica's disk handle in this incarnation, or null once the host died. */
+  private handle: DiskHandle | null = null;
   /** Digest of the state machine at each snapshot capture not yet reported taken. */
   readonly capturedDigests = new Map<Index, string>();
   private reportedApplied: Index = 0;
@@ -56,8 +58,6 @@ export class ReplicaWatch {
     const applied = node.status().appliedIndex;
     for (let index = this.reportedApplied + 1; index <= applied; index++) this.reportApplied(index);
   }
-
-  private handle: DiskHandle | null = null;
 
   /** True while the replica runs (its host is up and it did not stop). */
   get running(): boolean {

@@ -4,6 +4,7 @@ import { CoreCluster } from '../src/testing/core-cluster.js';
 import { SeededRandom } from '../src/util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
 import { defaultMaxEvents, defaultMaxHeldItems } from '../sim/runtime/options.js';
+import { runHostSim } from './sim-hosts.js';
 import { runRuntimeSim } from './sim-runtime.js';
 import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
 import type { ProgressStream } from './progress.js';
@@ -16,6 +17,7 @@ const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes 
        keel sim --seed N --schedule SCENARIO [options]
        keel sim --seed N --trace run.html [options]
        keel sim --core [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
+       keel sim --hosts [--seed N | --seeds A..B] [--duration S] [--nodes N] [--groups N] [--faults LIST] [--json]
 
 Runs Keel under seeded, deterministic fault injection. One seed replays one
 run exactly.
@@ -25,6 +27,10 @@ a virtual clock, a faulty network and disk, crashes, pauses and clock drift,
 and clients on a replicated key-value store. Every safety invariant is
 checked after every event, the client history for linearizability at the
 end, and liveness after healing a majority.
+
+With --hosts: multi-group worlds: 3 to 5 hosts (--nodes) each running the
+production RaftHost, 1 to 64 groups of three replicas (--groups), faults that
+strike hosts, invariants checked per group, keys sharded over the groups.
 
 With --core: random schedules of message deliveries and faults against the
 pure core, checked after every step.
@@ -63,6 +69,8 @@ Options:
                   messages in flight, client operations) a world may hold at
                   once (default ${count(defaultMaxHeldItems(0))} plus ${count(defaultMaxHeldItems(1000) - defaultMaxHeldItems(0))} per simulated second of
                   faults); more is a budget failure, as above
+  --hosts         run multi-group worlds (docs/simulator.md, "Hosts and groups")
+  --groups N      with --hosts: groups per world, 1 to 64 (default: drawn per seed)
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
@@ -102,6 +110,8 @@ export function runSim(args: readonly string[], progressStream: ProgressStream =
       'max-events': { type: 'string' },
       'max-held-items': { type: 'string' },
       core: { type: 'boolean' },
+      hosts: { type: 'boolean' },
+      groups: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     });
@@ -109,6 +119,13 @@ export function runSim(args: readonly string[], progressStream: ProgressStream =
       process.stdout.write(HELP);
       return 0;
     }
+    if (values.hosts === true) {
+      const other = (['core', 'steps', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const).find((name) => values[name] !== undefined);
+      if (other !== undefined) throw new UsageError(`--${other} does not go with --hosts`);
+      const [first, last] = seedRange(values.seed, values.seeds, 100);
+      return runHostSim({ first, last, duration: values.duration, hosts: values.nodes, groups: values.groups, faults: values.faults, json: values.json === true });
+    }
+    if (values.groups !== undefined) throw new UsageError('--groups goes with --hosts');
     if (values.core !== true) {
       if (values.steps !== undefined) throw new UsageError('--steps goes with --core');
       if (values.shrink !== true && values['shrink-runs'] !== undefined) throw new UsageError('--shrink-runs goes with --shrink');

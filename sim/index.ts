@@ -8,6 +8,7 @@
  *   {@link RunOptions.maxHeldItems}); a run that spends one is a
  *   {@link BudgetFailure} of its seed.
  * - {@link traceSeed} draws a run's HTML timeline.
+ * - {@link runHostSeed} and {@link runHostSwarm} run multi-group worlds (hosts running `RaftHost`).
  * - `stateMachine` and `workload` in {@link RunOptions} plug in your own
  *   state machine and clients ({@link SimStateMachine}, {@link SimWorkload}).
  * @packageDocumentation
@@ -66,3 +67,8 @@ export type {
 } from './history.js';
 export { COVERAGE_MARKS } from './world/coverage.js';
 export type { CasResult, Completion, OperationHeader } from './history.js';
+export { drawHostSeed, runHostSeed, runHostSwarm } from './hosts/host-run.js';
+export type { HostRunOptions, HostRunReport, HostSwarmReport } from './hosts/host-run.js';
+export type { GroupPlacement, HostWorldParams } from './hosts/host-params.js';
+export { HOST_COVERAGE_MARKS } from './hosts/host-coverage.js';
+export type { HostCoverage, HostCoverageMark } from './hosts/host-coverage.js';

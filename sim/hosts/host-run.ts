@@ -1,0 +1,224 @@
+/**
+ * The multi-group simulator's entry points: {@link runHostSeed} runs one
+ * deterministic multi-group world (a fault phase with clients and per-group
+ * safety checks after every event, a liveness phase over every group, then
+ * a linearizability check of the client history per key, across shards);
+ * {@link runHostSwarm} runs many seeds. A run is a pure function of its seed
+ * and options; only `wallSeconds` depends on the machine.
+ */
+import { InvalidArgumentError } from '../../src/errors.js';
+import { checkLinearizability } from '../checker/linearizability.js';
+import { summarizeSwarm } from '../runtime/report.js';
+import type { RunReport, SwarmReport, Violation } from '../runtime/report.js';
+import { describeError } from '../world/errors.js';
+import { drawFaultSchedule } from '../world/faults.js';
+import type { ScheduledFault } from '../world/faults.js';
+import type { FaultKind } from '../world/params.js';
+import { splitStreams } from '../world/streams.js';
+import { TRACE_TAIL_DEFAULT } from '../world/trace.js';
+import { WorldStopped } from '../world/world.js';
+import { addHostCoverage, emptyHostCoverage } from './host-coverage.js';
+import type { HostCoverage } from './host-coverage.js';
+import { HostFaultInjector } from './host-faults.js';
+import { hostElectionMsMax, runHostLivenessPhase } from './host-liveness.js';
+import { drawHostParams, GROUPS_MAX, HOST_FAULT_KINDS } from './host-params.js';
+import type { HostWorldParams } from './host-params.js';
+import { HostWorld } from './host-world.js';
+
+/** Options of {@link runHostSeed} and {@link runHostSwarm}. */
+export interface HostRunOptions {
+  /** Simulated length of the fault phase, in milliseconds. @defaultValue 10000 */
+  readonly durationMs?: number;
+  /** Hosts, 3 to 5. @defaultValue drawn per seed */
+  readonly hosts?: number;
+  /** Groups, 1 to 64. @defaultValue drawn per seed */
+  readonly groups?: number;
+  /** Fault kinds the run may use (transfer and churn are ignored), or `'all'`. @defaultValue `'all'` */
+  readonly faults?: readonly FaultKind[] | 'all';
+  /** How long the liveness phase may take after healing, in simulated milliseconds. @defaultValue 20 election timeouts plus 9 request deadlines */
+  readonly livenessBoundMs?: number;
+  /** Trace events a finding carries. @defaultValue 200 */
+  readonly traceTail?: number;
+  /** Search steps per key of the linearizability check. @defaultValue 2000000 */
+  readonly linearizabilityStepsPerKey?: number;
+  /**
+   * Adjusts what each seed drew before the world is built: for experiments
+   * and for the simulator's own tests (a disk that lies about fsync must be
+   * caught). Must be deterministic. Not part of the replay command.
+   */
+  readonly adjustParams?: (params: HostWorldParams) => HostWorldParams;
+}
+
+/** {@link HostRunOptions} resolved. */
+interface ResolvedHostRunOptions {
+  readonly durationMs: number;
+  readonly hosts: number | undefined;
+  readonly groups: number | undefined;
+  readonly faults: readonly FaultKind[];
+  readonly livenessBoundMs: number | undefined;
+  readonly traceTail: number;
+  readonly linearizabilityStepsPerKey: number;
+  readonly adjustParams: (params: HostWorldParams) => HostWorldParams;
+}
+
+/** What a multi-group run adds to a {@link RunReport}. */
+export interface HostRunReport extends RunReport {
+  readonly multiGroup: {
+    readonly hosts: number;
+    readonly groups: number;
+    readonly keys: number;
+    readonly quiescence: boolean;
+    readonly coverage: HostCoverage;
+  };
+}
+
+/** What a multi-group swarm adds to a {@link SwarmReport}. */
+export interface HostSwarmReport extends SwarmReport {
+  readonly reports: readonly HostRunReport[];
+  readonly hostCoverage: HostCoverage;
+  /** Groups over all runs, and the fewest and most of one run. */
+  readonly groups: { readonly total: number; readonly min: number; readonly max: number };
+}
+
+/** Runs the multi-group world of `seed`. Throws `InvalidArgumentError` for bad options only. */
+export async function runHostSeed(seed: number, options: HostRunOptions = {}): Promise<HostRunReport> {
+  checkSeed(seed);
+  return runResolved(seed, resolveHostRunOptions(options));
+}
+
+/** Runs every seed in order; `onReport` sees each run as it finishes. */
+export async function runHostSwarm(seeds: Iterable<number>, options: HostRunOptions = {}, onReport?: (report: HostRunReport) => void): Promise<HostSwarmReport> {
+  const resolved = resolveHostRunOptions(options);
+  const started = performance.now();
+  const reports: HostRunReport[] = [];
+  for (const seed of seeds) {
+    checkSeed(seed);
+    const report = await runResolved(seed, resolved);
+    reports.push(report);
+    onReport?.(report);
+  }
+  const swarm = summarizeSwarm(reports, (performance.now() - started) / 1000);
+  const hostCoverage = emptyHostCoverage();
+  for (const report of reports) addHostCoverage(hostCoverage, report.multiGroup.coverage);
+  const groupCounts = reports.map((report) => report.multiGroup.groups);
+  return {
+    ...swarm,
+    reports,
+    hostCoverage,
+    groups: { total: groupCounts.reduce((sum, count) => sum + count, 0), min: Math.min(...groupCounts), max: Math.max(...groupCounts) },
+  };
+}
+
+/** Draws the world and fault schedule of `seed` without running it. */
+export function drawHostSeed(seed: number, options: HostRunOptions = {}): { readonly params: HostWorldParams; readonly schedule: readonly ScheduledFault[] } {
+  checkSeed(seed);
+  const resolved = resolveHostRunOptions(options);
+  const streams = splitStreams(seed);
+  const params = resolved.adjustParams(drawHostParams(streams.params, { hosts: resolved.hosts, groups: resolved.groups, faults: resolved.faults }));
+  return { params, schedule: drawFaultSchedule(streams.faults, params.world, resolved.durationMs) };
+}
+
+async function runResolved(seed: number, options: ResolvedHostRunOptions): Promise<HostRunReport> {
+  const wallStarted = performance.now();
+  const streams = splitStreams(seed);
+  const params = options.adjustParams(drawHostParams(streams.params, { hosts: options.hosts, groups: options.groups, faults: options.faults }));
+  const schedule = drawFaultSchedule(streams.faults, params.world, options.durationMs);
+  const world = new HostWorld({ params, streams, traceTail: options.traceTail });
+  let violation: Violation | null = null;
+  let livenessFailure: RunReport['livenessFailure'] = null;
+  let linearizability: RunReport['linearizability'] = 'not checked';
+  try {
+    const faults = new HostFaultInjector(world);
+    world.start();
+    faults.schedule(schedule);
+    await world.runUntil(options.durationMs);
+    const bound = options.livenessBoundMs ?? 20 * hostElectionMsMax(world) + 9 * params.world.requestTimeoutMs;
+    const missing = await runHostLivenessPhase(world, faults, bound);
+    if (missing !== null) livenessFailure = { detail: missing, trace: world.trace.last() };
+    const checked = checkLinearizability(world.recorder.history(), { maxStepsPerKey: options.linearizabilityStepsPerKey });
+    if (checked.ok === true) linearizability = 'ok';
+    else if (checked.ok === 'unknown') linearizability = 'undecided';
+    else {
+      linearizability = 'violation';
+      violation = { invariant: 'Linearizability', detail: checked.explanation, atMs: world.now(), trace: world.trace.last() };
+    }
+  } catch (error) {
+    violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
+  }
+  world.noteQuiescence();
+  const operations = world.recorder.history();
+  const wp = params.world;
+  return {
+    seed,
+    ok: violation === null && livenessFailure === null && linearizability === 'ok',
+    violation,
+    livenessFailure: violation === null ? livenessFailure : null,
+    // Multi-group worlds have no event or held-items budget yet (docs/simulator.md, "Hosts and groups"): never a budget failure.
+    budgetFailure: null,
+    linearizability,
+    simulatedSeconds: Math.round(world.now()) / 1000,
+    wallSeconds: Math.round(performance.now() - wallStarted) / 1000,
+    events: world.events,
+    // Not counted in multi-group worlds yet (no held-items budget there).
+    peakHeldItems: 0,
+    traceHash: world.trace.hash,
+    coverage: world.coverage,
+    operations: {
+      total: operations.length,
+      ok: operations.filter((operation) => operation.outcome === 'ok').length,
+      unknown: operations.filter((operation) => operation.outcome === 'unknown').length,
+    },
+    world: { nodes: wp.ids.length, faults: wp.faults, tickIntervalMs: wp.tickIntervalMs, electionTicks: wp.electionTicks, clients: wp.clients, leaseReads: wp.leaseReads },
+    replay: hostReplayCommand(seed, options),
+    multiGroup: { hosts: wp.ids.length, groups: params.groups.length, keys: params.keys.length, quiescence: params.quiescence, coverage: world.hostCoverage },
+  };
+}
+
+/** The command that replays `seed` with `options`. */
+function hostReplayCommand(seed: number, options: ResolvedHostRunOptions): string {
+  const parts = [`npx keel sim --hosts --seed ${seed}`, `--duration ${options.durationMs / 1000}`];
+  if (options.hosts !== undefined) parts.push(`--nodes ${options.hosts}`);
+  if (options.groups !== undefined) parts.push(`--groups ${options.groups}`);
+  if (options.faults.length !== HOST_FAULT_KINDS.length) parts.push(`--faults ${options.faults.join(',') || 'none'}`);
+  return parts.join(' ');
+}
+
+/** Validates {@link HostRunOptions}; throws `InvalidArgumentError` naming the first bad option. */
+export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHostRunOptions {
+  const durationMs = options.durationMs ?? 10_000;
+  if (options.adjustParams !== undefined && typeof options.adjustParams !== 'function') throw new InvalidArgumentError('adjustParams must be a function');
+  if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new InvalidArgumentError(`durationMs must be a non-negative number, got ${String(durationMs)}`);
+  const livenessBoundMs = options.livenessBoundMs;
+  if (livenessBoundMs !== undefined && !(Number.isFinite(livenessBoundMs) && livenessBoundMs > 0)) {
+    throw new InvalidArgumentError(`livenessBoundMs must be a positive number, got ${String(livenessBoundMs)}`);
+  }
+  const faults = options.faults ?? 'all';
+  if (faults !== 'all' && (!Array.isArray(faults) || faults.some((kind) => !HOST_FAULT_KINDS.includes(kind)))) {
+    throw new InvalidArgumentError(`faults must be 'all' or a list of ${HOST_FAULT_KINDS.join(', ')}`);
+  }
+  return {
+    durationMs,
+    hosts: optionalInteger('hosts', options.hosts, 3, 5),
+    groups: optionalInteger('groups', options.groups, 1, GROUPS_MAX),
+    faults: faults === 'all' ? HOST_FAULT_KINDS : HOST_FAULT_KINDS.filter((kind) => faults.includes(kind)),
+    livenessBoundMs,
+    traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
+    linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
+    adjustParams: options.adjustParams ?? ((params) => params),
+  };
+}
+
+function optionalInteger(name: string, value: number | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(Number.isSafeInteger(value) && value >= min && value <= max)) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  return value;
+}
+
+function crashFinding(world: HostWorld, error: unknown): Violation {
+  const stack = error instanceof Error && error.stack !== undefined ? `\n${error.stack}` : '';
+  return { invariant: 'World crash', detail: `${describeError(error)}${stack}`, atMs: world.now(), trace: world.trace.last() };
+}
+
+function checkSeed(seed: number): void {
+  if (!(Number.isSafeInteger(seed) && seed >= 0 && seed <= 0xffff_ffff)) throw new InvalidArgumentError(`seed must be an integer from 0 to 2^32-1, got ${String(seed)}`);
+}

@@ -68,7 +68,7 @@ export type {
 export { COVERAGE_MARKS } from './world/coverage.js';
 export type { CasResult, Completion, OperationHeader } from './history.js';
 export { drawHostSeed, runHostSeed, runHostSwarm } from './hosts/host-run.js';
-export type { HostRunOptions, HostRunReport, HostSwarmReport } from './hosts/host-run.js';
+export type { HostRunOptions, HostRunReport, HostSeedDraw, HostSwarmReport } from './hosts/host-run.js';
 export type { GroupPlacement, HostWorldParams } from './hosts/host-params.js';
 export { HOST_COVERAGE_MARKS } from './hosts/host-coverage.js';
 export type { HostCoverage, HostCoverageMark } from './hosts/host-coverage.js';

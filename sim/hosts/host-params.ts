@@ -27,8 +27,9 @@ export const REPLICAS_PER_GROUP = 3;
 
 /** One group and the hosts its replicas live on. */
 export interface GroupPlacement {
+  /** The group's id. */
   readonly group: GroupId;
-  /** The group's voters: {@link REPLICAS_PER_GROUP} distinct hosts, in host order. */
+  /** The group's voters: three distinct hosts (`REPLICAS_PER_GROUP`), in host order. */
   readonly members: readonly NodeId[];
 }
 
@@ -46,6 +47,7 @@ export interface HostParamsRequest {
 export interface HostWorldParams {
   /** Timing, network, disk and fault parameters; `ids` are the hosts. */
   readonly world: WorldParams;
+  /** Every group and the hosts of its replicas. */
   readonly groups: readonly GroupPlacement[];
   /** The keys clients use, each owned by one group. */
   readonly keys: readonly string[];

@@ -63,21 +63,44 @@ interface ResolvedHostRunOptions {
 
 /** What a multi-group run adds to a {@link RunReport}. */
 export interface HostRunReport extends RunReport {
+  /** What the multi-group world drew, and its own coverage marks. */
   readonly multiGroup: {
+    /** Hosts in the world. */
     readonly hosts: number;
+    /** Raft groups, three replicas each. */
     readonly groups: number;
+    /** Keys the clients use, each owned by one group. */
     readonly keys: number;
+    /** Whether idle groups quiesced. */
     readonly quiescence: boolean;
+    /** How often each multi-group mark was reached. */
     readonly coverage: HostCoverage;
   };
+}
+
+/** What a multi-group seed draws. */
+export interface HostSeedDraw {
+  /** The world's parameters, its groups' placement included. */
+  readonly params: HostWorldParams;
+  /** The faults it will strike, in time order. */
+  readonly schedule: readonly ScheduledFault[];
 }
 
 /** What a multi-group swarm adds to a {@link SwarmReport}. */
 export interface HostSwarmReport extends SwarmReport {
   readonly reports: readonly HostRunReport[];
+  /** Multi-group marks summed over all runs. */
   readonly hostCoverage: HostCoverage;
   /** Groups over all runs, and the fewest and most of one run. */
-  readonly groups: { readonly total: number; readonly min: number; readonly max: number };
+  /** Groups over all runs. */
+  readonly groups: {
+    /** Groups in all worlds together. */
+    readonly total: number;
+    /** The fewest groups one world had. */
+    readonly min: number;
+    /** The most groups one world had. */
+    readonly max: number;
+  };
 }
 
 /** Runs the multi-group world of `seed`. Throws `InvalidArgumentError` for bad options only. */
@@ -110,7 +133,7 @@ export async function runHostSwarm(seeds: Iterable<number>, options: HostRunOpti
 }
 
 /** Draws the world and fault schedule of `seed` without running it. */
-export function drawHostSeed(seed: number, options: HostRunOptions = {}): { readonly params: HostWorldParams; readonly schedule: readonly ScheduledFault[] } {
+export function drawHostSeed(seed: number, options: HostRunOptions = {}): HostSeedDraw {
   checkSeed(seed);
   const resolved = resolveHostRunOptions(options);
   const streams = splitStreams(seed);

@@ -22,6 +22,9 @@ export interface HostSimRequest {
   readonly hosts: string | undefined;
   readonly groups: string | undefined;
   readonly faults: string | undefined;
+  /** `--max-events` and `--max-held-items`: the runs' budgets. */
+  readonly maxEvents?: string | undefined;
+  readonly maxHeldItems?: string | undefined;
   readonly json: boolean;
 }
 
@@ -64,6 +67,8 @@ function hostRunOptions(request: HostSimRequest): HostRunOptions {
   if (request.hosts !== undefined) options.hosts = integerOption('nodes', request.hosts, 3, 3, 5);
   if (request.groups !== undefined) options.groups = integerOption('groups', request.groups, 1, 1, 64);
   if (request.faults !== undefined) options.faults = parseHostFaults(request.faults);
+  if (request.maxEvents !== undefined) options.maxEvents = integerOption('max-events', request.maxEvents, 1, 1, 1e15);
+  if (request.maxHeldItems !== undefined) options.maxHeldItems = integerOption('max-held-items', request.maxHeldItems, 1, 1, 1e15);
   return options;
 }
 

@@ -123,7 +123,10 @@ export function runSim(args: readonly string[], progressStream: ProgressStream =
       const other = (['core', 'steps', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const).find((name) => values[name] !== undefined);
       if (other !== undefined) throw new UsageError(`--${other} does not go with --hosts`);
       const [first, last] = seedRange(values.seed, values.seeds, 100);
-      return runHostSim({ first, last, duration: values.duration, hosts: values.nodes, groups: values.groups, faults: values.faults, json: values.json === true });
+      return runHostSim({
+        first, last, duration: values.duration, hosts: values.nodes, groups: values.groups, faults: values.faults,
+        maxEvents: values['max-events'], maxHeldItems: values['max-held-items'], json: values.json === true,
+      });
     }
     if (values.groups !== undefined) throw new UsageError('--groups goes with --hosts');
     if (values.core !== true) {

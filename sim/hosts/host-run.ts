@@ -6,6 +6,9 @@
  * {@link runHostSwarm} runs many seeds. A run is a pure function of its seed
  * and options; only `wallSeconds` depends on the machine.
  */
+import { defaultMaxEvents, defaultMaxHeldItems } from '../runtime/options.js';
+import { WorldOverBudget } from '../world/budget.js';
+import type { BudgetFailure } from '../world/budget.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { checkLinearizability } from '../checker/linearizability.js';
 import { summarizeSwarm } from '../runtime/report.js';
@@ -47,6 +50,17 @@ export interface HostRunOptions {
    * caught). Must be deterministic. Not part of the replay command.
    */
   readonly adjustParams?: (params: HostWorldParams) => HostWorldParams;
+  /**
+   * Most world events the run may take; past it the run is a budget failure.
+   * @defaultValue 10 × {@link defaultMaxEvents} of `durationMs` (one event here is a host's tick or round, serving all its groups)
+   */
+  readonly maxEvents?: number;
+  /**
+   * Most items (log entries on every group's disk, timers and messages in
+   * flight, client operations) the world may hold at once.
+   * @defaultValue {@link defaultMaxHeldItems} of `durationMs` per group of the world
+   */
+  readonly maxHeldItems?: number;
 }
 
 /** {@link HostRunOptions} resolved. */
@@ -59,6 +73,8 @@ interface ResolvedHostRunOptions {
   readonly traceTail: number;
   readonly linearizabilityStepsPerKey: number;
   readonly adjustParams: (params: HostWorldParams) => HostWorldParams;
+  readonly maxEvents: number | undefined;
+  readonly maxHeldItems: number | undefined;
 }
 
 /** What a multi-group run adds to a {@link RunReport}. */
@@ -146,7 +162,12 @@ async function runResolved(seed: number, options: ResolvedHostRunOptions): Promi
   const streams = splitStreams(seed);
   const params = options.adjustParams(drawHostParams(streams.params, { hosts: options.hosts, groups: options.groups, faults: options.faults }));
   const schedule = drawFaultSchedule(streams.faults, params.world, options.durationMs);
-  const world = new HostWorld({ params, streams, traceTail: options.traceTail });
+  const budget = {
+    maxEvents: options.maxEvents ?? 10 * defaultMaxEvents(options.durationMs),
+    maxHeldItems: options.maxHeldItems ?? defaultMaxHeldItems(options.durationMs) * Math.max(1, params.groups.length),
+  };
+  const world = new HostWorld({ params, streams, traceTail: options.traceTail, budget });
+  let budgetFailure: BudgetFailure | null = null;
   let violation: Violation | null = null;
   let livenessFailure: RunReport['livenessFailure'] = null;
   let linearizability: RunReport['linearizability'] = 'not checked';
@@ -166,24 +187,23 @@ async function runResolved(seed: number, options: ResolvedHostRunOptions): Promi
       violation = { invariant: 'Linearizability', detail: checked.explanation, atMs: world.now(), trace: world.trace.last() };
     }
   } catch (error) {
-    violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
+    if (error instanceof WorldOverBudget) budgetFailure = error.failure;
+    else violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
   }
   world.noteQuiescence();
   const operations = world.recorder.history();
   const wp = params.world;
   return {
     seed,
-    ok: violation === null && livenessFailure === null && linearizability === 'ok',
+    ok: violation === null && livenessFailure === null && budgetFailure === null && linearizability === 'ok',
     violation,
     livenessFailure: violation === null ? livenessFailure : null,
-    // Multi-group worlds have no event or held-items budget yet (docs/simulator.md, "Hosts and groups"): never a budget failure.
-    budgetFailure: null,
+    budgetFailure,
     linearizability,
     simulatedSeconds: Math.round(world.now()) / 1000,
     wallSeconds: Math.round(performance.now() - wallStarted) / 1000,
     events: world.events,
-    // Not counted in multi-group worlds yet (no held-items budget there).
-    peakHeldItems: 0,
+    peakHeldItems: world.peakHeldItems,
     traceHash: world.trace.hash,
     coverage: world.coverage,
     operations: {
@@ -228,6 +248,8 @@ export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHos
     traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
     linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
     adjustParams: options.adjustParams ?? ((params) => params),
+    maxEvents: optionalInteger('maxEvents', options.maxEvents, 1, 1e15),
+    maxHeldItems: optionalInteger('maxHeldItems', options.maxHeldItems, 1, 1e15),
   };
 }
 

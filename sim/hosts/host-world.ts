@@ -8,6 +8,8 @@
  * message promises what its sender's disk does not hold. The first broken
  * invariant stops the world.
  */
+import { BudgetMeter, HELD_CHECK_EVERY_EVENTS, UNLIMITED_BUDGET, WorldOverBudget } from '../world/budget.js';
+import type { SpentBudget, WorldBudget } from '../world/budget.js';
 import type { Entry, Index, NodeId } from '../../src/core/types.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
@@ -43,10 +45,13 @@ export interface HostWorldConfig {
   readonly streams: WorldStreams;
   /** Trace events a finding carries. */
   readonly traceTail: number;
+  /** The run's event and held-items budget (sim/world/budget.ts). @defaultValue unlimited */
+  readonly budget?: WorldBudget | undefined;
 }
 
 /** The simulated world of one multi-group seed. */
 export class HostWorld implements SimHostWorld {
+  private readonly meter: BudgetMeter;
   readonly clock = new VirtualClock();
   readonly trace: Trace;
   readonly coverage: Coverage = emptyCoverage();
@@ -74,6 +79,7 @@ export class HostWorld implements SimHostWorld {
   private readonly quiesceSeen = new Map<NodeId, { incarnation: number; quiesces: number; livenessWakes: number }>();
 
   constructor(config: HostWorldConfig) {
+    this.meter = new BudgetMeter(config.budget ?? UNLIMITED_BUDGET);
     this.params = config.params;
     this.streams = config.streams;
     this.random = config.streams.nodes;
@@ -99,6 +105,38 @@ export class HostWorld implements SimHostWorld {
     this.clients.start();
   }
 
+  /** The most items the world held at any count so far. */
+  get peakHeldItems(): number {
+    return this.meter.peakHeldItems;
+  }
+
+  /**
+   * Counts what the world holds now (every group's disk on every host, the
+   * clock's pending timers and messages, the client history); throws
+   * {@link WorldOverBudget} past the budget.
+   */
+  checkHeldBudget(): void {
+    let entries = 0;
+    for (const host of this.hosts) for (const group of host.logs.ids()) entries += host.logs.disk(group)?.heldEntries() ?? 0;
+    const timers = this.clock.pending();
+    const operations = this.recorder.length;
+    this.stopIfOverBudget(this.meter.checkHeld({ entries, timers, operations, total: entries + timers + operations }));
+  }
+
+  /** Counts one event against the budget, as the single-group world does; returns the events run so far. */
+  private countEvent(): number {
+    this.events++;
+    this.stopIfOverBudget(this.meter.checkEvents(this.events));
+    if (this.events % HELD_CHECK_EVERY_EVENTS === 0) this.checkHeldBudget();
+    return this.events;
+  }
+
+  private stopIfOverBudget(spent: SpentBudget | null): void {
+    if (spent === null) return;
+    this.record(`BUDGET ${spent.budget}: ${spent.detail}`);
+    throw new WorldOverBudget({ ...spent, atMs: this.clock.now(), trace: this.trace.last() });
+  }
+
   /** World time in milliseconds. */
   now(): number {
     return this.clock.now();
@@ -107,7 +145,7 @@ export class HostWorld implements SimHostWorld {
   /** Runs every event up to world time `timeMs`, checking after each. Throws {@link WorldStopped} on a finding. */
   async runUntil(timeMs: number): Promise<void> {
     if (timeMs > this.clock.now()) {
-      await runEvents({ clock: this.clock, countEvent: () => ++this.events, afterEvent: () => this.afterEvent() }, this.clock.now() + (timeMs - this.clock.now()));
+      await runEvents({ clock: this.clock, countEvent: () => this.countEvent(), afterEvent: () => this.afterEvent() }, this.clock.now() + (timeMs - this.clock.now()));
     }
     this.stopIfFound();
   }

@@ -129,3 +129,21 @@ describe('multi-group simulator runs', () => {
     await expect(runHostSeed(-1)).rejects.toMatchObject({ code: 'KEEL_INVALID_ARGUMENT' });
   });
 });
+
+describe('budgets of a multi-group run', () => {
+  test('a run past its event budget or its held-items budget is a budget failure of its seed, not a hang', async () => {
+    const events = await runHostSeed(3, { durationMs: 2000, groups: 8, maxEvents: 500 });
+    expect(events.ok).toBe(false);
+    expect(events.budgetFailure?.budget).toBe('events');
+    expect(events.budgetFailure?.limit).toBe(500);
+    const memory = await runHostSeed(3, { durationMs: 2000, groups: 8, maxHeldItems: 50 });
+    expect(memory.ok).toBe(false);
+    expect(memory.budgetFailure?.budget).toBe('memory');
+  });
+
+  test('the default budgets leave a clean seed alone and report how much it held', async () => {
+    const report = await runHostSeed(3, { durationMs: 2000, groups: 8 });
+    expect(report.budgetFailure).toBeNull();
+    expect(report.peakHeldItems).toBeGreaterThan(0);
+  });
+});

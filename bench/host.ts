@@ -1,0 +1,206 @@
+/**
+ * The multi-group host (RaftHost, docs/multi-raft.md): three host processes
+ * on loopback (LevelEngine each, HMAC TcpTransport), groups of three
+ * replicas, one per host. In one run:
+ * - durable throughput of 64 closed-loop clients on one group, then spread
+ *   over 100 groups, the clients running on each group's leader's host;
+ * - then, at each number of groups (1, 10, 100, 1,000, ...): an idle host's
+ *   CPU, messages per tick per host pair, and the open of a restarted host
+ *   with that many groups: its time to open every group, to a leader in every
+ *   group again, and its memory per replica after a full GC.
+ * Quiescence is not built yet: every group ticks and heartbeats while idle.
+ */
+import { BenchHosts, HOST_IDS } from './support/host-cluster.js';
+
+/** Options of {@link benchHost}; the sizes default to the full or `quick` run's. */
+export interface HostBenchOptions {
+  readonly quick: boolean;
+  readonly log: (line: string) => void;
+  /** Numbers of groups measured, ascending. */
+  readonly groupCounts?: readonly number[];
+  /** Milliseconds of each idle CPU window. */
+  readonly idleWindowMs?: number;
+  /** Groups the spread clients propose to. */
+  readonly loadGroups?: number;
+  readonly clients?: number;
+  /** Milliseconds of each throughput run. */
+  readonly loadMs?: number;
+}
+
+/** Throughput of the same closed-loop clients on one group and spread over many. */
+export interface HostThroughput {
+  readonly clients: number;
+  readonly groups: number;
+  readonly oneGroupOpsPerSecond: number;
+  readonly spreadOpsPerSecond: number;
+  /** Group writes per synced batch on the hosts during each run (the shared batch at work). */
+  readonly oneGroupWritesPerBatch: number;
+  readonly spreadWritesPerBatch: number;
+  /** CPU of the three hosts together per operation, in milliseconds. */
+  readonly oneGroupCpuMsPerOp: number;
+  readonly spreadCpuMsPerOp: number;
+}
+
+/** One number of groups. */
+export interface HostScaleRow {
+  readonly groups: number;
+  /** Milliseconds to create the groups added for this row, on all three hosts at once. */
+  readonly createMs: number;
+  /** CPU of each idle host over the window, in % of one core: the mean and the highest of the three. */
+  readonly idleCpuPercentMean: number;
+  readonly idleCpuPercentMax: number;
+  /** Group batches sent per tick to each peer host while idle (one connection per pair). */
+  readonly batchesPerTickPerPeer: number;
+  /** Group messages inside them, per tick per peer host. */
+  readonly itemsPerTickPerPeer: number;
+  /** The restarted host: engine and every group open, measured inside it. */
+  readonly openMs: number;
+  /** From spawning the restarted host's process to every group open. */
+  readonly startToOpenMs: number;
+  /** From spawning it to every group having a leader again, on every host. */
+  readonly startToLeadersMs: number;
+  /** The restarted host's memory growth from before its engine opened, per replica, after GC. */
+  readonly heapPlusExternalPerReplicaBytes: number;
+  readonly rssPerReplicaBytes: number;
+}
+
+const SETTLE_MS = 1500;
+
+export async function benchHost(options: HostBenchOptions): Promise<{ throughput: HostThroughput; rows: HostScaleRow[] }> {
+  const { log, quick } = options;
+  const groupCounts = options.groupCounts ?? (quick ? [1, 10, 100] : [1, 10, 100, 1000, 10_000]);
+  const idleWindowMs = options.idleWindowMs ?? (quick ? 2000 : 5000);
+  const loadGroups = options.loadGroups ?? 100;
+  const clients = options.clients ?? 64;
+  const loadMs = options.loadMs ?? (quick ? 2000 : 5000);
+  log(`3 host processes on loopback, LevelEngine (synced) and HMAC TcpTransport each; groups of 3 replicas, one per host; 100 ms ticks, no quiescence`);
+  const cluster = await BenchHosts.start();
+  try {
+    const throughput = await measureThroughput(cluster, loadGroups, clients, loadMs);
+    log(`durable throughput, ${clients} closed-loop clients on the groups' leaders' hosts, ${loadMs / 1000} s each:`);
+    log(`  1 group: ${fmt(throughput.oneGroupOpsPerSecond)} ops/s, ${throughput.oneGroupCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.oneGroupWritesPerBatch.toFixed(1)} group writes per synced batch`);
+    log(`  ${loadGroups} groups: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
+    log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
+    log(`idle hosts (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
+    log('  groups  create s  idle CPU % mean  max  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
+    const rows: HostScaleRow[] = [];
+    let created = 0;
+    for (const groups of groupCounts) {
+      const row = await measureScale(cluster, created, groups, idleWindowMs);
+      created = groups;
+      rows.push(row);
+      log(
+        `  ${String(groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ` +
+          `${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ${(row.openMs / 1000).toFixed(2).padStart(6)}  ` +
+          `${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
+      );
+    }
+    log(growthNote(rows));
+    return { throughput, rows };
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number): Promise<HostThroughput> {
+  const groups = Array.from({ length: groupCount }, (_, i) => `load-${i}`);
+  await cluster.createGroups(groups);
+  const leaders = await cluster.waitForLeaders(groups.length, leaderWaitMs(groups.length));
+  // The same processes and the same groups for both runs: only where the clients propose differs.
+  const single = await runLoad(cluster, leaders, new Set([groups[0]!]), clients, loadMs);
+  const spread = await runLoad(cluster, leaders, new Set(groups), clients, loadMs);
+  await cluster.removeGroups(groups);
+  return {
+    clients,
+    groups: groupCount,
+    oneGroupOpsPerSecond: single.opsPerSecond,
+    spreadOpsPerSecond: spread.opsPerSecond,
+    oneGroupWritesPerBatch: single.writesPerBatch,
+    spreadWritesPerBatch: spread.writesPerBatch,
+    oneGroupCpuMsPerOp: single.cpuMsPerOp,
+    spreadCpuMsPerOp: spread.cpuMsPerOp,
+  };
+}
+
+/** Runs `clients` clients on the leaders of `groups` at once, split over the hosts in proportion to the groups each leads. */
+async function runLoad(cluster: BenchHosts, leaders: Map<string, string[]>, groups: Set<string>, clients: number, loadMs: number): Promise<{ opsPerSecond: number; writesPerBatch: number; cpuMsPerOp: number }> {
+  const led = HOST_IDS.map((id) => (leaders.get(id) ?? []).filter((group) => groups.has(group)));
+  const shares = splitClients(clients, led.map((list) => list.length));
+  const results = await Promise.all(HOST_IDS.map((id, i) => cluster.host(id).request({ type: 'load', groups: led[i]!, clients: shares[i]!, durationMs: loadMs }, 'load')));
+  const seconds = Math.max(...results.map((result) => result.seconds));
+  const ops = results.reduce((sum, result) => sum + result.ops, 0);
+  const writes = results.reduce((sum, result) => sum + result.writes, 0);
+  const batches = results.reduce((sum, result) => sum + result.syncedBatches, 0);
+  const cpuMs = results.reduce((sum, result) => sum + result.cpuMs, 0);
+  return { opsPerSecond: ops / seconds, writesPerBatch: writes / Math.max(1, batches), cpuMsPerOp: cpuMs / Math.max(1, ops) };
+}
+
+/** `clients` split in proportion to `weights`, every client placed (largest remainders first); none where the weight is 0. */
+export function splitClients(clients: number, weights: readonly number[]): number[] {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  if (total === 0) return weights.map(() => 0);
+  const exact = weights.map((weight) => (clients * weight) / total);
+  const shares = exact.map(Math.floor);
+  const byRemainder = exact.map((value, i) => ({ i, remainder: value - Math.floor(value) })).sort((a, b) => b.remainder - a.remainder);
+  for (let left = clients - shares.reduce((sum, share) => sum + share, 0), k = 0; left > 0; left--, k++) shares[byRemainder[k % byRemainder.length]!.i]!++;
+  return shares;
+}
+
+async function measureScale(cluster: BenchHosts, existing: number, groups: number, idleWindowMs: number): Promise<HostScaleRow> {
+  const added = Array.from({ length: groups - existing }, (_, i) => `g-${existing + i}`);
+  const createStart = performance.now();
+  await cluster.createGroups(added);
+  const createMs = performance.now() - createStart;
+  await cluster.waitForLeaders(groups, leaderWaitMs(groups));
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const idle = await cluster.all({ type: 'idle', windowMs: idleWindowMs }, 'idle');
+  const cpuPercents = idle.map((sample) => (100 * sample.cpuMs) / sample.wallMs);
+  const ticks = idle.reduce((sum, sample) => sum + sample.ticks, 0);
+  const peers = HOST_IDS.length - 1;
+
+  const restart = await cluster.restart('h3');
+  await cluster.waitForLeaders(groups, leaderWaitMs(groups));
+  const startToLeadersMs = performance.now() - restart.startedAt;
+  const after = (await cluster.host('h3').request({ type: 'memory' }, 'memory')).sample;
+  const before = restart.opened.before;
+  if (restart.opened.groups !== groups || restart.opened.failedGroups !== 0) {
+    throw new Error(`host bench: h3 reopened ${restart.opened.groups} groups (${restart.opened.failedGroups} failed), expected ${groups}`);
+  }
+  return {
+    groups,
+    createMs,
+    idleCpuPercentMean: cpuPercents.reduce((sum, value) => sum + value, 0) / cpuPercents.length,
+    idleCpuPercentMax: Math.max(...cpuPercents),
+    batchesPerTickPerPeer: idle.reduce((sum, sample) => sum + sample.batchesSent, 0) / Math.max(1, ticks) / peers,
+    itemsPerTickPerPeer: idle.reduce((sum, sample) => sum + sample.itemsSent, 0) / Math.max(1, ticks) / peers,
+    openMs: restart.opened.openMs,
+    startToOpenMs: restart.startToOpenMs,
+    startToLeadersMs,
+    heapPlusExternalPerReplicaBytes: (after.heapUsed + after.external - before.heapUsed - before.external) / groups,
+    rssPerReplicaBytes: (after.rss - before.rss) / groups,
+  };
+}
+
+/** Generous: elections take a few hundred ms, but a loaded 2-core machine opening 10,000 groups takes far longer. */
+function leaderWaitMs(groups: number): number {
+  return 60_000 + 30 * groups;
+}
+
+/** How the per-group figures grow from the smallest to the largest row that is big enough to amortise the host's fixed costs. */
+function growthNote(rows: readonly HostScaleRow[]): string {
+  const large = rows.filter((row) => row.groups >= 100);
+  if (large.length < 2) return 'growth: too few rows of ≥ 100 groups to compare';
+  const first = large[0]!;
+  const last = large[large.length - 1]!;
+  const factor = last.groups / first.groups;
+  const ratio = (a: number, b: number): string => (b <= 0 ? 'n/a' : `${(a / b).toFixed(2)}×`);
+  return (
+    `growth ${first.groups} → ${last.groups} groups (${factor}× groups): idle CPU ${ratio(last.idleCpuPercentMean, first.idleCpuPercentMean)}, ` +
+    `open ${ratio(last.openMs, first.openMs)}, heap+ext per replica ${ratio(last.heapPlusExternalPerReplicaBytes, first.heapPlusExternalPerReplicaBytes)}, ` +
+    `RSS per replica ${ratio(last.rssPerReplicaBytes, first.rssPerReplicaBytes)} (linear = ${factor}× for totals, 1× per replica)`
+  );
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}

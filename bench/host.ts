@@ -25,6 +25,8 @@ export interface HostBenchOptions {
   readonly clients?: number;
   /** Milliseconds of each throughput run. */
   readonly loadMs?: number;
+  /** Runs of each kind, alternating. */
+  readonly loadRounds?: number;
 }
 
 /** Throughput of the same closed-loop clients on one group and spread over many. */
@@ -68,16 +70,17 @@ const SETTLE_MS = 1500;
 
 export async function benchHost(options: HostBenchOptions): Promise<{ throughput: HostThroughput; rows: HostScaleRow[] }> {
   const { log, quick } = options;
-  const groupCounts = options.groupCounts ?? (quick ? [1, 10, 100] : [1, 10, 100, 1000, 10_000]);
+  const groupCounts = options.groupCounts ?? (quick ? [1, 10, 100] : [1, 10, 100, 1000]);
   const idleWindowMs = options.idleWindowMs ?? (quick ? 2000 : 5000);
   const loadGroups = options.loadGroups ?? 100;
   const clients = options.clients ?? 64;
-  const loadMs = options.loadMs ?? (quick ? 2000 : 5000);
+  const loadMs = options.loadMs ?? (quick ? 1500 : 3000);
+  const loadRounds = options.loadRounds ?? (quick ? 2 : 3);
   log(`3 host processes on loopback, LevelEngine (synced) and HMAC TcpTransport each; groups of 3 replicas, one per host; 100 ms ticks, no quiescence`);
   const cluster = await BenchHosts.start();
   try {
-    const throughput = await measureThroughput(cluster, loadGroups, clients, loadMs);
-    log(`durable throughput, ${clients} closed-loop clients on the groups' leaders' hosts, ${loadMs / 1000} s each:`);
+    const throughput = await measureThroughput(cluster, loadGroups, clients, loadMs, loadRounds);
+    log(`durable throughput, ${clients} closed-loop clients on the groups' leaders' hosts, ${loadRounds} run(s) of ${loadMs / 1000} s each, alternating:`);
     log(`  1 group: ${fmt(throughput.oneGroupOpsPerSecond)} ops/s, ${throughput.oneGroupCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.oneGroupWritesPerBatch.toFixed(1)} group writes per synced batch`);
     log(`  ${loadGroups} groups: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
     log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
@@ -102,37 +105,56 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
   }
 }
 
-async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number): Promise<HostThroughput> {
+async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number, rounds: number): Promise<HostThroughput> {
   const groups = Array.from({ length: groupCount }, (_, i) => `load-${i}`);
   await cluster.createGroups(groups);
   const leaders = await cluster.waitForLeaders(groups.length, leaderWaitMs(groups.length));
-  // The same processes and the same groups for both runs: only where the clients propose differs.
-  const single = await runLoad(cluster, leaders, new Set([groups[0]!]), clients, loadMs);
-  const spread = await runLoad(cluster, leaders, new Set(groups), clients, loadMs);
+  // The same processes and the same groups for both: only where the clients propose differs. The two
+  // alternate, each first in every other round, so that a change in the machine's load hits both alike.
+  const single: LoadResult[] = [];
+  const spread: LoadResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const which of round % 2 === 0 ? ['single', 'spread'] : ['spread', 'single']) {
+      if (which === 'single') single.push(await runLoad(cluster, leaders, new Set([groups[0]!]), clients, loadMs));
+      else spread.push(await runLoad(cluster, leaders, new Set(groups), clients, loadMs));
+    }
+  }
   await cluster.removeGroups(groups);
+  const one = total(single);
+  const many = total(spread);
   return {
     clients,
     groups: groupCount,
-    oneGroupOpsPerSecond: single.opsPerSecond,
-    spreadOpsPerSecond: spread.opsPerSecond,
-    oneGroupWritesPerBatch: single.writesPerBatch,
-    spreadWritesPerBatch: spread.writesPerBatch,
-    oneGroupCpuMsPerOp: single.cpuMsPerOp,
-    spreadCpuMsPerOp: spread.cpuMsPerOp,
+    oneGroupOpsPerSecond: one.ops / one.seconds,
+    spreadOpsPerSecond: many.ops / many.seconds,
+    oneGroupWritesPerBatch: one.writes / Math.max(1, one.batches),
+    spreadWritesPerBatch: many.writes / Math.max(1, many.batches),
+    oneGroupCpuMsPerOp: one.cpuMs / Math.max(1, one.ops),
+    spreadCpuMsPerOp: many.cpuMs / Math.max(1, many.ops),
   };
 }
 
+/** One run of the clients, summed over the three hosts. */
+interface LoadResult {
+  readonly ops: number;
+  readonly seconds: number;
+  readonly writes: number;
+  readonly batches: number;
+  readonly cpuMs: number;
+}
+
+function total(results: readonly LoadResult[]): LoadResult {
+  const sum = (pick: (result: LoadResult) => number): number => results.reduce((acc, result) => acc + pick(result), 0);
+  return { ops: sum((r) => r.ops), seconds: sum((r) => r.seconds), writes: sum((r) => r.writes), batches: sum((r) => r.batches), cpuMs: sum((r) => r.cpuMs) };
+}
+
 /** Runs `clients` clients on the leaders of `groups` at once, split over the hosts in proportion to the groups each leads. */
-async function runLoad(cluster: BenchHosts, leaders: Map<string, string[]>, groups: Set<string>, clients: number, loadMs: number): Promise<{ opsPerSecond: number; writesPerBatch: number; cpuMsPerOp: number }> {
+async function runLoad(cluster: BenchHosts, leaders: Map<string, string[]>, groups: Set<string>, clients: number, loadMs: number): Promise<LoadResult> {
   const led = HOST_IDS.map((id) => (leaders.get(id) ?? []).filter((group) => groups.has(group)));
   const shares = splitClients(clients, led.map((list) => list.length));
   const results = await Promise.all(HOST_IDS.map((id, i) => cluster.host(id).request({ type: 'load', groups: led[i]!, clients: shares[i]!, durationMs: loadMs }, 'load')));
-  const seconds = Math.max(...results.map((result) => result.seconds));
-  const ops = results.reduce((sum, result) => sum + result.ops, 0);
-  const writes = results.reduce((sum, result) => sum + result.writes, 0);
-  const batches = results.reduce((sum, result) => sum + result.syncedBatches, 0);
-  const cpuMs = results.reduce((sum, result) => sum + result.cpuMs, 0);
-  return { opsPerSecond: ops / seconds, writesPerBatch: writes / Math.max(1, batches), cpuMsPerOp: cpuMs / Math.max(1, ops) };
+  const sum = (pick: (result: (typeof results)[number]) => number): number => results.reduce((acc, result) => acc + pick(result), 0);
+  return { ops: sum((r) => r.ops), seconds: Math.max(...results.map((r) => r.seconds)), writes: sum((r) => r.writes), batches: sum((r) => r.syncedBatches), cpuMs: sum((r) => r.cpuMs) };
 }
 
 /** `clients` split in proportion to `weights`, every client placed (largest remainders first); none where the weight is 0. */

@@ -41,6 +41,8 @@ export interface HostThroughput {
   /** CPU of the three hosts together per operation, in milliseconds. */
   readonly oneGroupCpuMsPerOp: number;
   readonly spreadCpuMsPerOp: number;
+  /** Groups each host led during the runs, after balancing. */
+  readonly leadersPerHost: readonly number[];
 }
 
 /** One number of groups. */
@@ -82,7 +84,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
     const throughput = await measureThroughput(cluster, loadGroups, clients, loadMs, loadRounds);
     log(`durable throughput, ${clients} closed-loop clients on the groups' leaders' hosts, ${loadRounds} run(s) of ${loadMs / 1000} s each, alternating:`);
     log(`  1 group: ${fmt(throughput.oneGroupOpsPerSecond)} ops/s, ${throughput.oneGroupCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.oneGroupWritesPerBatch.toFixed(1)} group writes per synced batch`);
-    log(`  ${loadGroups} groups: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
+    log(`  ${loadGroups} groups, led ${throughput.leadersPerHost.join('/')} by the three hosts: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
     log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
     log(`idle hosts (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
     log('  groups  create s  idle CPU % mean  max  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
@@ -108,7 +110,8 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
 async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number, rounds: number): Promise<HostThroughput> {
   const groups = Array.from({ length: groupCount }, (_, i) => `load-${i}`);
   await cluster.createGroups(groups);
-  const leaders = await cluster.waitForLeaders(groups.length, leaderWaitMs(groups.length));
+  const elected = await cluster.waitForLeaders(groups.length, leaderWaitMs(groups.length));
+  const leaders = await cluster.balanceLeaders(groups, elected, leaderWaitMs(groups.length));
   // The same processes and the same groups for both: only where the clients propose differs. The two
   // alternate, each first in every other round, so that a change in the machine's load hits both alike.
   const single: LoadResult[] = [];
@@ -131,6 +134,7 @@ async function measureThroughput(cluster: BenchHosts, groupCount: number, client
     spreadWritesPerBatch: many.writes / Math.max(1, many.batches),
     oneGroupCpuMsPerOp: one.cpuMs / Math.max(1, one.ops),
     spreadCpuMsPerOp: many.cpuMs / Math.max(1, many.ops),
+    leadersPerHost: HOST_IDS.map((id) => leaders.get(id)?.length ?? 0),
   };
 }
 

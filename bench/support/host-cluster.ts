@@ -156,6 +156,24 @@ export class BenchHosts {
     }
   }
 
+  /**
+   * Moves leaderships so that group i (in `groups` order) is led by host
+   * i mod 3, as a placement driver would spread them; returns who leads what
+   * afterwards. Elections alone leave them uneven (one host often wins most).
+   */
+  async balanceLeaders(groups: readonly string[], leaders: Map<string, string[]>, maxMs: number): Promise<Map<string, string[]>> {
+    const leaderOf = new Map<string, string>();
+    for (const [id, led] of leaders) for (const group of led) leaderOf.set(group, id);
+    const moves = new Map<string, { group: string; to: string }[]>(HOST_IDS.map((id) => [id, []]));
+    groups.forEach((group, i) => {
+      const from = leaderOf.get(group);
+      const to = HOST_IDS[i % HOST_IDS.length]!;
+      if (from !== undefined && from !== to) moves.get(from)!.push({ group, to });
+    });
+    await Promise.all(HOST_IDS.map((id) => this.host(id).request({ type: 'transfer', moves: moves.get(id)! }, 'transferred')));
+    return this.waitForLeaders(groups.length, maxMs);
+  }
+
   /** Closes host `id` and starts it again on its database (same port); resolves once its groups are open. */
   async restart(id: string): Promise<HostOpening> {
     await this.host(id).close();

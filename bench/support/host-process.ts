@@ -25,6 +25,8 @@ export type HostRequest =
   | { readonly type: 'idle'; readonly windowMs: number }
   | { readonly type: 'memory' }
   | { readonly type: 'load'; readonly groups: readonly string[]; readonly clients: number; readonly durationMs: number }
+  /** Hands the leadership of each listed group this host leads to the named host. */
+  | { readonly type: 'transfer'; readonly moves: readonly { readonly group: string; readonly to: string }[] }
   | { readonly type: 'close' };
 
 /** Memory of the process after a full garbage collection, in bytes. */
@@ -46,6 +48,8 @@ export type HostAnswer =
   | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number }
   | { readonly type: 'memory'; readonly sample: MemorySample }
   | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number }
+  /** `failed`: transfers that did not complete (the group keeps a leader either way). */
+  | { readonly type: 'transferred'; readonly failed: number }
   | { readonly type: 'closed' };
 
 const COMMAND = new Uint8Array(64).fill(42);
@@ -120,6 +124,8 @@ async function handle(request: HostRequest): Promise<HostAnswer> {
       return { type: 'memory', sample: sampleMemory() };
     case 'load':
       return load(request.groups, request.clients, request.durationMs);
+    case 'transfer':
+      return transfer(request.moves);
     case 'close': {
       await host?.close();
       await engine?.close();
@@ -219,6 +225,12 @@ async function load(groups: readonly string[], clients: number, durationMs: numb
   const after = logs.stats();
   const cpu = process.cpuUsage(cpuBefore);
   return { type: 'load', ops, seconds: (performance.now() - begin) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, writes: after.writes - before.writes, syncedBatches: after.batches - before.batches };
+}
+
+async function transfer(moves: readonly { readonly group: string; readonly to: string }[]): Promise<HostAnswer> {
+  const { host: running } = started();
+  const outcomes = await Promise.allSettled(moves.map(({ group, to }) => running.group(group)!.transferLeadership(to)));
+  return { type: 'transferred', failed: outcomes.filter((outcome) => outcome.status === 'rejected').length };
 }
 
 let queue: Promise<void> = Promise.resolve();

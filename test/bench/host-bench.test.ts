@@ -19,7 +19,9 @@ describe('keel bench --only host', () => {
       expect(Number.isFinite(value) && value > 0).toBe(true);
     }
     expect(lines.some((line) => /^ {2}1 group: [\d,]+ ops\/s/.test(line))).toBe(true);
-    expect(lines.some((line) => /^ {2}3 groups: [\d,]+ ops\/s/.test(line))).toBe(true);
+    expect(lines.some((line) => /^ {2}3 groups, led \d\/\d\/\d by the three hosts: [\d,]+ ops\/s/.test(line))).toBe(true);
+    // Balanced to one each when every transfer succeeds; a transfer may time out on a loaded machine.
+    expect(throughput.leadersPerHost.reduce((sum, led) => sum + led, 0)).toBe(3);
     expect(lines.some((line) => /spread \/ one group: \d+\.\d+×/.test(line))).toBe(true);
 
     expect(result.rows.map((row) => row.groups)).toEqual([1, 2]);

@@ -53,6 +53,12 @@ export interface HostScaleRow {
   /** CPU of each idle host over the window, in % of one core: the mean and the highest of the three. */
   readonly idleCpuPercentMean: number;
   readonly idleCpuPercentMax: number;
+  /**
+   * Ticks per second of the hosts' tickers over the window, mean of the three
+   * (10 at 100 ms ticks): below that, a host could not keep up, and its CPU %
+   * is what the machine gave it, not what it needed.
+   */
+  readonly idleTicksPerSecond: number;
   /** Group batches sent per tick to each peer host while idle (one connection per pair). */
   readonly batchesPerTickPerPeer: number;
   /** Group messages inside them, per tick per peer host. */
@@ -87,7 +93,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
     log(`  ${loadGroups} groups, led ${throughput.leadersPerHost.join('/')} by the three hosts: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
     log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
     log(`idle hosts (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
-    log('  groups  create s  idle CPU % mean  max  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
+    log('  groups  create s  idle CPU % mean  max  ticks/s  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
     const rows: HostScaleRow[] = [];
     let created = 0;
     for (const groups of groupCounts) {
@@ -95,7 +101,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
       created = groups;
       rows.push(row);
       log(
-        `  ${String(groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ` +
+        `  ${String(groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ${row.idleTicksPerSecond.toFixed(1).padStart(7)}  ` +
           `${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ${(row.openMs / 1000).toFixed(2).padStart(6)}  ` +
           `${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
       );
@@ -197,6 +203,7 @@ async function measureScale(cluster: BenchHosts, existing: number, groups: numbe
     createMs,
     idleCpuPercentMean: cpuPercents.reduce((sum, value) => sum + value, 0) / cpuPercents.length,
     idleCpuPercentMax: Math.max(...cpuPercents),
+    idleTicksPerSecond: idle.reduce((sum, sample) => sum + (1000 * sample.ticks) / sample.wallMs, 0) / idle.length,
     batchesPerTickPerPeer: idle.reduce((sum, sample) => sum + sample.batchesSent, 0) / Math.max(1, ticks) / peers,
     itemsPerTickPerPeer: idle.reduce((sum, sample) => sum + sample.itemsSent, 0) / Math.max(1, ticks) / peers,
     openMs: restart.opened.openMs,

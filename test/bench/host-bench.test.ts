@@ -31,6 +31,7 @@ describe('keel bench --only host', () => {
       expect(row.startToLeadersMs).toBeGreaterThanOrEqual(row.startToOpenMs);
       // Idle groups still heartbeat (no quiescence yet): each peer host got group batches every tick or so.
       expect(row.batchesPerTickPerPeer).toBeGreaterThan(0);
+      expect(row.idleTicksPerSecond).toBeGreaterThan(0);
     }
     const header = lines.findIndex((line) => line.trim().startsWith('groups  create s'));
     expect(header).toBeGreaterThan(-1);

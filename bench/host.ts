@@ -219,10 +219,12 @@ function leaderWaitMs(groups: number): number {
   return 60_000 + 30 * groups;
 }
 
-/** How the per-group figures grow from the smallest to the largest row that is big enough to amortise the host's fixed costs. */
+/** How the figures grow from the smallest to the largest row big enough to amortise the host's fixed costs. */
 function growthNote(rows: readonly HostScaleRow[]): string {
-  const large = rows.filter((row) => row.groups >= 100);
-  if (large.length < 2) return 'growth: too few rows of ≥ 100 groups to compare';
+  // Rows of at least 100 groups, or of 10 in a quick run: below that, the host's fixed costs hide the per-group ones.
+  const atLeast100 = rows.filter((row) => row.groups >= 100);
+  const large = atLeast100.length >= 2 ? atLeast100 : rows.filter((row) => row.groups >= 10);
+  if (large.length < 2) return 'growth: too few rows of ≥ 10 groups to compare';
   const first = large[0]!;
   const last = large[large.length - 1]!;
   const factor = last.groups / first.groups;

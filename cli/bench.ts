@@ -1,4 +1,6 @@
 import { parseOptions, withUsage } from './args.js';
+import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
+import type { ProgressStream } from './progress.js';
 
 const HELP = `Usage: keel bench [--quick] [--only NAME]
 
@@ -15,6 +17,10 @@ Runs Keel's benchmarks and prints their figures (see docs/benchmarks.md):
 Options:
   --quick       smaller sizes, for a smoke run
   --only NAME   run one benchmark
+
+On a terminal, progress goes to stderr while the benchmarks run: how many are
+done out of the total, the one running, the time spent and the time left.
+Nothing extra is printed when stderr is not a terminal.
 `;
 
 type Bench = (options: { quick: boolean; log: (line: string) => void }) => Promise<unknown>;
@@ -31,8 +37,11 @@ const BENCHES: Readonly<Record<string, () => Promise<Bench>>> = {
   host: async () => (await import('../bench/host.js')).benchHost,
 };
 
-/** `keel bench`. */
-export function runBench(args: readonly string[]): Promise<number> {
+/** How often the status line is redrawn while one benchmark runs, so its clock keeps moving. */
+const REDRAW_EVERY_MS = 1000;
+
+/** `keel bench`. Progress goes to `progressStream` (stderr) when it is a terminal. */
+export function runBench(args: readonly string[], progressStream: ProgressStream = process.stderr): Promise<number> {
   return withUsage(HELP, async () => {
     const values = parseOptions(args, { quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean' } });
     if (values.help === true) {
@@ -40,15 +49,42 @@ export function runBench(args: readonly string[]): Promise<number> {
       return 0;
     }
     const names = values.only === undefined ? Object.keys(BENCHES) : [values.only];
-    for (const name of names) {
-      const load = BENCHES[name];
-      if (load === undefined) {
-        process.stderr.write(`keel bench: unknown benchmark '${name}' (one of: ${Object.keys(BENCHES).join(', ')})\n`);
-        return 2;
-      }
-      process.stdout.write(`\n== ${name} ==\n`);
-      await (await load())({ quick: values.quick === true, log: (line) => process.stdout.write(`${line}\n`) });
+    const unknown = names.find((name) => BENCHES[name] === undefined);
+    if (unknown !== undefined) {
+      process.stderr.write(`keel bench: unknown benchmark '${unknown}' (one of: ${Object.keys(BENCHES).join(', ')})\n`);
+      return 2;
     }
+    const progress = ProgressReporter.open({ json: false, stream: progressStream });
+    // The figures go to stdout above the status line, which stays at the bottom of the screen.
+    const log = (line: string): void => progress.above(process.stdout, `${line}\n`);
+    for (const [done, name] of names.entries()) {
+      const started = progress.elapsedSeconds();
+      const draw = (): void => progress.update(benchLine({ done, total: names.length, name, benchSeconds: progress.elapsedSeconds() - started, elapsedSeconds: progress.elapsedSeconds() }));
+      draw();
+      const redraw = progress.enabled ? setInterval(draw, REDRAW_EVERY_MS) : null;
+      // The timer only redraws: it must not keep the process alive, nor outlive the benchmark.
+      redraw?.unref();
+      try {
+        log(`\n== ${name} ==`);
+        await (await BENCHES[name]!())({ quick: values.quick === true, log });
+      } finally {
+        if (redraw !== null) clearInterval(redraw);
+      }
+    }
+    progress.finish();
     return 0;
   });
+}
+
+/**
+ * One line of benchmark progress for a terminal: benchmarks done out of the
+ * total, the one running and for how long, the time spent, and the time left
+ * at the pace of those done (a rough guess: benchmarks differ in length).
+ */
+export function benchLine(progress: { done: number; total: number; name: string; benchSeconds: number; elapsedSeconds: number }): string {
+  const left = progress.done > 0 ? `, ~${formatDuration(secondsLeft(progress.elapsedSeconds - progress.benchSeconds, progress.done, progress.total) - progress.benchSeconds)} left` : '';
+  return (
+    `${progressBar(progress.done, progress.total, 20)} ${progress.done}/${progress.total} benchmarks done, running ${progress.name} ` +
+    `(${formatDuration(progress.benchSeconds)}); ${formatDuration(progress.elapsedSeconds)} elapsed${left}`
+  );
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { integerOption, parseOptions, withUsage } from './args.js';
 
-const HELP = `Usage: keel demo [--nodes N] [--dir PATH] [--once]
+const HELP = `Usage: keel demo [--nodes N] [--shards N] [--dir PATH] [--once]
 
 Starts a cluster of the replicated key-value service: N \`keel kv\` processes on
 loopback, authenticated with a random shared secret, their data under --dir.
@@ -17,6 +17,8 @@ prints the HTTP URLs and curl commands to try, and keeps running until Ctrl-C.
 
 Options:
   --nodes N    cluster size, 3 to 7 (default 3)
+  --shards N   shard the key space over N Raft groups by consistent hashing
+               (1 to 1024); each node hosts the shards placed on it
   --dir PATH   where data, logs and the secret go; emptied first (default .keel-demo)
   --once       run the demo steps, then stop the cluster and exit 0
 `;
@@ -34,19 +36,21 @@ interface DemoNode {
 /** `keel demo` (what `npm start` runs): a multi-process KV cluster on loopback. */
 export function runDemo(args: readonly string[]): Promise<number> {
   return withUsage(HELP, async () => {
-    const values = parseOptions(args, { nodes: { type: 'string' }, dir: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean' } });
+    const values = parseOptions(args, { nodes: { type: 'string' }, shards: { type: 'string' }, dir: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean' } });
     if (values.help === true) {
       process.stdout.write(HELP);
       return 0;
     }
     const size = integerOption('nodes', values.nodes, 3, 3, 7);
+    const shards = values.shards === undefined ? null : integerOption('shards', values.shards, 16, 1, 1024);
     const dir = resolve(values.dir ?? '.keel-demo');
     const print = (line = ''): void => void process.stdout.write(`${line}\n`);
-    const nodes = await startCluster(size, dir, print);
+    const nodes = await startCluster(size, dir, print, shards);
     const killAll = (): void => nodes.forEach((node) => node.child.kill('SIGKILL'));
     process.once('exit', killAll);
     try {
-      await demonstrate(nodes, print);
+      if (shards === null) await demonstrate(nodes, print);
+      else await demonstrateShards(nodes, shards, print);
       if (values.once !== true) {
         print('The cluster keeps running; press Ctrl-C to stop it.');
         await new Promise<void>((done) => {
@@ -67,7 +71,7 @@ export function runDemo(args: readonly string[]): Promise<number> {
   });
 }
 
-async function startCluster(size: number, dir: string, print: (line?: string) => void): Promise<DemoNode[]> {
+async function startCluster(size: number, dir: string, print: (line?: string) => void, shards: number | null): Promise<DemoNode[]> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const secretFile = join(dir, 'secret');
@@ -75,12 +79,14 @@ async function startCluster(size: number, dir: string, print: (line?: string) =>
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
   const ports = await freePorts(2 * size);
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
-  print(`Keel demo: ${size} key-value nodes on loopback, data and logs in ${dir}`);
+  const httpPeers = ids.map((id, i) => `${id}=127.0.0.1:${ports[size + i]}`).join(',');
+  const sharding = shards === null ? [] : ['--shards', String(shards), '--http-peers', httpPeers];
+  print(`Keel demo: ${size} key-value nodes on loopback${shards === null ? '' : `, the key space sharded over ${shards} Raft groups`}, data and logs in ${dir}`);
   return ids.map((id, i) => {
     const http = `127.0.0.1:${ports[size + i]}`;
     const log = createWriteStream(join(dir, `${id}.log`));
     const child = spawn(process.execPath, [BIN, 'kv', '--id', id, '--peers', peers, '--http', http, '--data', join(dir, id),
-      '--secret-file', secretFile, '--cluster-id', 'keel-demo'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--secret-file', secretFile, '--cluster-id', 'keel-demo', ...sharding], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.pipe(log);
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     return { id, url: `http://${http}`, child, exited };
@@ -111,6 +117,64 @@ async function demonstrate(nodes: readonly DemoNode[], print: (line?: string) =>
   print(`  curl ${a.url}/status`);
   print(`  curl ${a.url}/metrics`);
   print();
+}
+
+/** The sharded demo: keys land on different shards, whichever node takes them. */
+async function demonstrateShards(nodes: readonly DemoNode[], shards: number, print: (line?: string) => void): Promise<void> {
+  await waitForShardLeaders(nodes, shards);
+  print(`Every one of the ${shards} shards has a leader.`);
+  print();
+  for (const node of nodes) print(`  ${node.id}  ${node.url}`);
+  print();
+  print('Each key belongs to one shard (a Raft group), found by consistent hashing; any node takes any key:');
+  const keys = ['apple', 'banana', 'cherry', 'damson', 'elder', 'fig', 'grape', 'hazel'];
+  const landed = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    const writer = nodes[i % nodes.length]!;
+    const reader = nodes[(i + 1) % nodes.length]!;
+    const put = await fetch(`${writer.url}/kv/${key}`, { method: 'PUT', body: JSON.stringify({ value: `${key}-${i}` }) });
+    const shard = put.headers.get('x-keel-shard') ?? '?';
+    if (put.status >= 500) throw new Error(`PUT ${key} on ${writer.id} answered ${put.status}: ${await put.text()}`);
+    const get = await fetch(`${reader.url}/kv/${key}`);
+    const value = ((await get.json()) as { value?: string }).value;
+    landed.add(shard);
+    print(`  PUT ${writer.id}/kv/${key.padEnd(7)} -> ${put.status}   GET ${reader.id}/kv/${key.padEnd(7)} -> ${get.status} ${JSON.stringify(value)}   on ${shard}`);
+  }
+  print(`  ${keys.length} keys landed on ${landed.size} different shards.`);
+  print();
+  const placement = (await (await fetch(`${nodes[0]!.url}/shards`)).json()) as { shards: { id: string; placement: string[] }[] };
+  print('Placement (GET /shards): which nodes hold each shard\'s replicas:');
+  for (const shard of placement.shards.slice(0, 8)) print(`  ${shard.id.padEnd(9)} ${shard.placement.join(' ')}`);
+  if (placement.shards.length > 8) print(`  ... and ${placement.shards.length - 8} more`);
+  print();
+  print('Try it yourself:');
+  print(`  curl -i -X PUT ${nodes[1]!.url}/kv/colour -d '{"value":"blue"}'   # the x-keel-shard header names the shard`);
+  print(`  curl ${nodes[0]!.url}/kv/colour`);
+  print(`  curl ${nodes[0]!.url}/shards`);
+  print(`  curl ${nodes[0]!.url}/metrics`);
+  print();
+}
+
+/** Polls `/shards` on every node until each shard has a leader somewhere. */
+async function waitForShardLeaders(nodes: readonly DemoNode[], shards: number): Promise<void> {
+  const deadline = Date.now() + LEADER_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    for (const node of nodes) {
+      if (node.child.exitCode !== null) throw new Error(`node ${node.id} exited with code ${node.child.exitCode}; see its log`);
+    }
+    const led = new Set<string>();
+    await Promise.all(nodes.map(async (node) => {
+      try {
+        const body = (await (await fetch(`${node.url}/shards`)).json()) as { shards: { id: string; local: { role: string } | null }[] };
+        for (const shard of body.shards) if (shard.local?.role === 'leader') led.add(shard.id);
+      } catch {
+        // Not listening yet.
+      }
+    }));
+    if (led.size === shards) return;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`not every shard had a leader within ${LEADER_TIMEOUT_MS / 1000} s`);
 }
 
 async function step(print: (line?: string) => void, method: string, node: DemoNode, path: string, body?: unknown): Promise<void> {

@@ -80,7 +80,7 @@ export async function startKvNode(options: KvCommandOptions, log: Log): Promise<
   }
 }
 
-async function prepareDataDir(dataDir: string): Promise<{ log: string; snapshots: string }> {
+export async function prepareDataDir(dataDir: string): Promise<{ log: string; snapshots: string }> {
   const dirs = { log: join(dataDir, 'log'), snapshots: join(dataDir, 'snapshots') };
   try {
     await mkdir(dirs.log, { recursive: true });
@@ -93,7 +93,7 @@ async function prepareDataDir(dataDir: string): Promise<{ log: string; snapshots
 }
 
 /** Runs `open`; a Keel error that a user can fix (locked, corrupt, misconfigured, address in use) becomes a UsageError naming `what`. */
-async function userFixable<T>(what: string, open: () => Promise<T>): Promise<T> {
+export async function userFixable<T>(what: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
   } catch (error) {
@@ -104,7 +104,7 @@ async function userFixable<T>(what: string, open: () => Promise<T>): Promise<T> 
 
 const USER_FIXABLE = new Set(['KEEL_STORAGE_LOCKED', 'KEEL_CORRUPTION', 'KEEL_INVALID_CONFIG', 'KEEL_STORAGE_IO', 'KEEL_TRANSPORT_IO']);
 
-function transportOptions(options: KvCommandOptions, log: Log): TcpTransportOptions {
+export function transportOptions(options: KvCommandOptions, log: Log): TcpTransportOptions {
   const peers: Record<string, PeerAddress> = {};
   for (const [id, address] of options.peers) if (id !== options.id) peers[id] = address;
   const auth = options.auth;

@@ -36,6 +36,19 @@ export interface KvCommandOptions {
   readonly electionTicks: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /**
+   * With `--shards N`: the node is a host of a sharded cluster (docs/kv.md,
+   * "Sharded"), running a replica of every shard the ring places on it.
+   */
+  readonly sharding: ShardingOptions | null;
+}
+
+/** `keel kv --shards N [--replicas R] --http-peers ...`. */
+export interface ShardingOptions {
+  readonly shards: number;
+  readonly replicas: number;
+  /** Every host's HTTP address (this one's included, as `--http`), for requests this host proxies. */
+  readonly httpPeers: ReadonlyMap<string, HostPort>;
 }
 
 /** Shortest accepted HMAC secret, in bytes. */
@@ -44,6 +57,7 @@ const MIN_SECRET_BYTES = 16;
 export const KV_HELP = `Usage: keel kv --id ID --peers ID=HOST:PORT,... --http HOST:PORT --data DIR
                (--secret-file PATH | --tls-cert PATH --tls-key PATH --tls-ca PATH | --insecure)
                [--join] [--cluster-id NAME] [--tick-ms N] [--election-ticks N] [--request-timeout-ms N] [--log-level LEVEL]
+               [--shards N [--replicas R] --http-peers ID=HOST:PORT,...]
 
 Runs one node of the replicated key-value service: Raft over TCP, the log and
 snapshots under --data, the HTTP API (docs/kv.md) on --http.
@@ -68,6 +82,12 @@ Options:
   --election-ticks N      election timeout in ticks (default 10)
   --request-timeout-ms N  HTTP request deadline; past it the answer is 503 (default 5000)
   --log-level LEVEL       debug, info, warn or error (default info); JSON lines on stderr
+  --shards N              sharded: the key space is split over N Raft groups by
+                          consistent hashing; this node hosts a replica of each
+                          shard placed on it (docs/kv.md, "Sharded")
+  --replicas R            replicas per shard (default 3, at most the number of --peers)
+  --http-peers LIST       with --shards: every node's HTTP address as ID=HOST:PORT,
+                          so that any node can pass a request to a node holding its shard
 
 SIGTERM and SIGINT stop the node gracefully. Exit code 2 on bad usage.
 `;
@@ -90,6 +110,9 @@ export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'hel
     'election-ticks': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
     'log-level': { type: 'string' },
+    shards: { type: 'string' },
+    replicas: { type: 'string' },
+    'http-peers': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help === true) return 'help';
@@ -110,7 +133,28 @@ export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'hel
     electionTicks: integerOption('election-ticks', values['election-ticks'], 10, 2, 1000),
     requestTimeoutMs: integerOption('request-timeout-ms', values['request-timeout-ms'], 5000, 1, 3_600_000),
     logLevel,
+    sharding: parseSharding(values, peers, values.join === true),
   };
+}
+
+function parseSharding(
+  values: { readonly shards?: string | undefined; readonly replicas?: string | undefined; readonly 'http-peers'?: string | undefined },
+  peers: ReadonlyMap<string, HostPort>,
+  join: boolean,
+): ShardingOptions | null {
+  if (values.shards === undefined) {
+    if (values.replicas !== undefined || values['http-peers'] !== undefined) throw new UsageError('--replicas and --http-peers need --shards');
+    return null;
+  }
+  if (join) throw new UsageError('--join cannot be combined with --shards: a sharded cluster is started with all its hosts in --peers');
+  const shards = integerOption('shards', values.shards, 1, 1, 10_000);
+  const replicas = integerOption('replicas', values.replicas, Math.min(3, peers.size), 1, peers.size);
+  const httpPeers = values['http-peers'] === undefined ? new Map<string, HostPort>() : parsePeers(values['http-peers'], 'http-peers');
+  for (const id of httpPeers.keys()) if (!peers.has(id)) throw new UsageError(`--http-peers names '${id}', which is not in --peers`);
+  if (replicas < peers.size) {
+    for (const id of peers.keys()) if (!httpPeers.has(id)) throw new UsageError(`--http-peers has no entry for '${id}': with fewer replicas than nodes, every node must be reachable over HTTP`);
+  }
+  return { shards, replicas, httpPeers };
 }
 
 function required(name: string, value: string | undefined): string {
@@ -119,20 +163,20 @@ function required(name: string, value: string | undefined): string {
 }
 
 /** `ID=HOST:PORT,...` into a map; duplicate ids and malformed entries are usage errors. */
-export function parsePeers(text: string): Map<string, HostPort> {
+export function parsePeers(text: string, option = 'peers'): Map<string, HostPort> {
   const peers = new Map<string, HostPort>();
   for (const item of text.split(',')) {
     const equals = item.indexOf('=');
-    if (equals <= 0) throw new UsageError(`--peers entry '${item}' is not ID=HOST:PORT`);
+    if (equals <= 0) throw new UsageError(`--${option} entry '${item}' is not ID=HOST:PORT`);
     const id = item.slice(0, equals);
-    if (peers.has(id)) throw new UsageError(`--peers names '${id}' twice`);
-    peers.set(id, parseHostPort('peers', item.slice(equals + 1), id));
+    if (peers.has(id)) throw new UsageError(`--${option} names '${id}' twice`);
+    peers.set(id, parseHostPort(option, item.slice(equals + 1), id));
   }
   return peers;
 }
 
 function parseHostPort(option: string, text: string, id?: string): HostPort {
-  const where = id === undefined ? `--${option}` : `--peers entry for '${id}'`;
+  const where = id === undefined ? `--${option}` : `--${option} entry for '${id}'`;
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
   if (match === null || port < 1 || port > 65535) throw new UsageError(`${where} must be HOST:PORT with a port from 1 to 65535, got '${text}'`);

@@ -1,6 +1,7 @@
 import { withUsage } from './args.js';
 import { jsonLog } from './json-log.js';
 import { startKvNode } from './kv-node.js';
+import { startShardedKv } from './kv-sharded.js';
 import { KV_HELP, parseKvOptions } from './kv-options.js';
 
 /**
@@ -16,7 +17,7 @@ export function runKv(args: readonly string[]): Promise<number> {
       return 0;
     }
     const log = jsonLog((line) => process.stderr.write(line), options.logLevel, { node: options.id });
-    const running = await startKvNode(options, log);
+    const running = options.sharding === null ? await startKvNode(options, log) : await startShardedKv(options, options.sharding, log);
     const code = await new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         log('info', 'stopping', { signal });
@@ -24,7 +25,8 @@ export function runKv(args: readonly string[]): Promise<number> {
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      running.node.once('fatal', () => resolve(1));
+      if ('node' in running) running.node.once('fatal', () => resolve(1));
+      else void running.fatal.then(() => resolve(1));
     });
     await running.close();
     log('info', 'stopped', { exitCode: code });

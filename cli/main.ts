@@ -1,6 +1,7 @@
 import { runBench } from './bench.js';
 import { runDemo } from './demo.js';
 import { runKv } from './kv.js';
+import { runPlayground } from './playground.js';
 import { runSim } from './sim.js';
 
 /** One `keel` subcommand. */
@@ -14,6 +15,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { summary: 'start a 3-node key-value cluster as local processes, show it working, keep it running', run: runDemo },
   kv: { summary: 'run one node of the replicated key-value service (Raft over TCP, HTTP API)', run: runKv },
   sim: { summary: 'run the deterministic simulator: seeded faults against the whole runtime, every invariant checked; shrink and draw failures', run: runSim },
+  playground: { summary: 'serve the playground: the real runtime and simulator in a browser page, replayable from a seed (or --out DIR: a static build)', run: runPlayground },
   bench: { summary: 'run the benchmarks and print their figures', run: runBench },
 };
 

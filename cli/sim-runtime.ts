@@ -8,6 +8,8 @@ import { PLANTED_BUG_NAMES } from '../sim/runtime/planted-bugs.js';
 import type { PlantedBugName } from '../sim/runtime/planted-bugs.js';
 import { decodeScenario } from '../sim/runtime/scenario-codec.js';
 import { integerOption, UsageError } from './args.js';
+import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
+import type { ProgressStream } from './progress.js';
 import { runShrink } from './sim-shrink.js';
 import { runTraced } from './sim-trace.js';
 
@@ -21,6 +23,10 @@ export interface RuntimeSimRequest {
   /** A scenario in the one-line format of `sim/runtime/scenario-codec.ts` (needs a single seed). */
   readonly schedule: string | undefined;
   readonly plantBug: string | undefined;
+  /** The run's event budget (`RunOptions.maxEvents`). */
+  readonly maxEvents: string | undefined;
+  /** The run's held-items budget (`RunOptions.maxHeldItems`). */
+  readonly maxHeldItems: string | undefined;
   /** Where to write the HTML timeline of the (single, or shrunk) run. */
   readonly trace: string | undefined;
   /** Shrink the seed's failure; the number is the budget of candidate runs. */
@@ -28,31 +34,32 @@ export interface RuntimeSimRequest {
   readonly json: boolean;
 }
 
-/** Runs the runtime simulator over a seed range; exit code 0 when nothing was found, 1 otherwise. */
-export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number> {
+/**
+ * Runs the runtime simulator over a seed range; exit code 0 when nothing was
+ * found, 1 otherwise. Progress goes to `progressStream` when it is a terminal.
+ */
+export async function runRuntimeSim(request: RuntimeSimRequest, progressStream: ProgressStream = process.stderr): Promise<number> {
   const options = asUsage(() => runOptions(request));
   if (request.shrinkRuns !== undefined) {
     if (request.first !== request.last) throw new UsageError('--shrink needs one --seed');
-    return runShrink(request.first, options, request.shrinkRuns, request.json, request.trace);
+    return runShrink(request.first, options, { maxRuns: request.shrinkRuns, json: request.json, tracePath: request.trace, progressStream });
   }
   if (request.trace !== undefined) {
     if (request.first !== request.last) throw new UsageError('--trace draws one run: give --seed');
     return runTraced(request.first, options, request.trace, request.json);
   }
-  const terminal = process.stderr.isTTY === true && !request.json;
+  const progress = ProgressReporter.open({ json: request.json, stream: progressStream });
   const total = request.last - request.first + 1;
   let done = 0;
-  const started = performance.now();
   let failing = 0;
   let simulatedSeconds = 0;
   const onReport = (report: RunReport): void => {
     done++;
     simulatedSeconds += report.simulatedSeconds;
     if (!report.ok) failing++;
-    const progress = { done, total, failing, simulatedSeconds, wallSeconds: (performance.now() - started) / 1000 };
-    if (!report.ok) process.stderr.write(`${terminal ? '\r\x1b[K' : ''}${formatRunReport(report)}\n`);
-    // The bar is redrawn in place; a failure's report is printed above it.
-    if (terminal) process.stderr.write(`\r${progressLine(progress)}\x1b[K`);
+    // A failure is printed at once, with its seed and replay command, above the status line.
+    if (!report.ok) progress.above(process.stderr, `${formatRunReport(report)}\n`);
+    progress.update(progressLine({ done, total, failing, simulatedSeconds, wallSeconds: progress.elapsedSeconds() }));
   };
   const seeds = Array.from({ length: total }, (_, i) => request.first + i);
   // Bad options (a scenario that does not fit the seed's world) only show once the seed is drawn.
@@ -60,7 +67,7 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
     if (error instanceof InvalidArgumentError) throw new UsageError(error.message);
     throw error;
   });
-  if (terminal) process.stderr.write('\n');
+  progress.finish();
   if (request.json) {
     const { reports, ...summary } = swarm;
     const single = reports.length === 1 ? { traceHash: reports[0]!.traceHash } : {};
@@ -68,7 +75,7 @@ export async function runRuntimeSim(request: RuntimeSimRequest): Promise<number>
   } else {
     process.stdout.write(`${formatSwarmReport(swarm)}\n`);
   }
-  return swarm.violations + swarm.livenessFailures > 0 ? 1 : 0;
+  return swarm.violations + swarm.livenessFailures + swarm.budgetFailures > 0 ? 1 : 0;
 }
 
 function runOptions(request: RuntimeSimRequest): RunOptions {
@@ -77,6 +84,8 @@ function runOptions(request: RuntimeSimRequest): RunOptions {
   const options: { -readonly [K in keyof RunOptions]: RunOptions[K] } = { durationMs: Math.round(seconds * 1000) };
   if (request.nodes !== undefined) options.nodes = integerOption('nodes', request.nodes, 3, 3, 7);
   if (request.faults !== undefined) options.faults = parseFaults(request.faults);
+  if (request.maxEvents !== undefined) options.maxEvents = integerOption('max-events', request.maxEvents, 0, 1, 1e15);
+  if (request.maxHeldItems !== undefined) options.maxHeldItems = integerOption('max-held-items', request.maxHeldItems, 0, 1, 1e15);
   if (request.schedule !== undefined) {
     if (request.first !== request.last) throw new UsageError('--schedule replays one seed: give --seed');
     options.scenario = decodeScenario(request.schedule);
@@ -117,9 +126,7 @@ function parseFaults(list: string): readonly FaultKind[] | 'all' {
  * far, simulated seconds per wall second, and the time left at that pace.
  */
 export function progressLine(progress: { done: number; total: number; failing: number; simulatedSeconds: number; wallSeconds: number }): string {
-  const width = 30;
-  const filled = Math.round((progress.done / progress.total) * width);
   const pace = progress.wallSeconds > 0 ? progress.simulatedSeconds / progress.wallSeconds : 0;
-  const leftSeconds = progress.done > 0 ? (progress.wallSeconds / progress.done) * (progress.total - progress.done) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.done}/${progress.total} runs, ${progress.failing} failing, ${pace.toFixed(0)}× real time, ~${Math.ceil(leftSeconds)}s left`;
+  const left = formatDuration(secondsLeft(progress.wallSeconds, progress.done, progress.total));
+  return `${progressBar(progress.done, progress.total)} ${progress.done}/${progress.total} runs, ${progress.failing} failing, ${pace.toFixed(0)}× real time, ~${left} left`;
 }

@@ -18,7 +18,7 @@ export async function runTraced(seed: number, options: RunOptions, path: string,
   } else {
     process.stdout.write(`${formatSwarmReport(swarm)}\ntimeline: ${path} (${Math.round(traced.html.length / 1024)} KiB; open it in a browser)\n`);
   }
-  return swarm.violations + swarm.livenessFailures > 0 ? 1 : 0;
+  return swarm.violations + swarm.livenessFailures + swarm.budgetFailures > 0 ? 1 : 0;
 }
 
 /** Writes a timeline page; an unwritable path is the user's to fix (exit 2), not a crash. */

@@ -3,7 +3,13 @@ import type { ScheduleStats } from '../sim/core-schedule.js';
 import { CoreCluster } from '../src/testing/core-cluster.js';
 import { SeededRandom } from '../src/util/random.js';
 import { integerOption, parseOptions, UsageError, withUsage } from './args.js';
+import { defaultMaxEvents, defaultMaxHeldItems } from '../sim/runtime/options.js';
 import { runRuntimeSim } from './sim-runtime.js';
+import { formatDuration, progressBar, ProgressReporter, secondsLeft } from './progress.js';
+import type { ProgressStream } from './progress.js';
+
+/** A number as the help prints it: 1,000,000. */
+const count = (value: number): string => value.toLocaleString('en-US');
 
 const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes N] [--faults LIST] [--json]
        keel sim --seed N --shrink [--shrink-runs N] [options]
@@ -45,11 +51,28 @@ Options:
   --plant-bug NAME
                   plant a bug in the simulated world to watch it being caught:
                   lying-disk (acknowledges writes before they are durable),
-                  unsafe-reads (gets skip the read barrier)
+                  unsafe-reads (gets skip the read barrier),
+                  flooding-clients (operations without pause or backpressure:
+                  a run only a budget can stop)
+  --max-events N  most world events one run may take (default ${count(defaultMaxEvents(0))} plus
+                  ${count(defaultMaxEvents(1000) - defaultMaxEvents(0))} per simulated second of faults); a run that needs
+                  more is a budget failure: printed with its seed and replay
+                  command, counted as failing
+  --max-held-items N
+                  most items (log entries on the simulated disks, timers and
+                  messages in flight, client operations) a world may hold at
+                  once (default ${count(defaultMaxHeldItems(0))} plus ${count(defaultMaxHeldItems(1000) - defaultMaxHeldItems(0))} per simulated second of
+                  faults); more is a budget failure, as above
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
-Exit code: 0 when nothing was violated, 1 when something was, 2 on bad usage.
+On a terminal, progress goes to stderr while the work runs: runs done out of
+the total, failures so far, the pace and the time left (with --shrink,
+candidate runs out of --shrink-runs and the smallest failing scenario so far).
+Nothing extra is printed with --json or when stderr is not a terminal.
+
+Exit code: 0 when nothing was violated, 1 when something was (a budget
+failure included), 2 on bad usage.
 `;
 
 const ELECTION_TICKS = 5;
@@ -61,8 +84,8 @@ interface RunResult {
   readonly livenessFailure: boolean;
 }
 
-/** `keel sim`: a seeded swarm over the core. */
-export function runSim(args: readonly string[]): Promise<number> {
+/** `keel sim`. Progress goes to `progressStream` (stderr) when it is a terminal. */
+export function runSim(args: readonly string[], progressStream: ProgressStream = process.stderr): Promise<number> {
   return withUsage(HELP, async () => {
     const values = parseOptions(args, {
       seed: { type: 'string' },
@@ -76,6 +99,8 @@ export function runSim(args: readonly string[]): Promise<number> {
       'shrink-runs': { type: 'string' },
       schedule: { type: 'string' },
       'plant-bug': { type: 'string' },
+      'max-events': { type: 'string' },
+      'max-held-items': { type: 'string' },
       core: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -97,25 +122,33 @@ export function runSim(args: readonly string[]): Promise<number> {
         faults: values.faults,
         schedule: values.schedule,
         plantBug: values['plant-bug'],
+        maxEvents: values['max-events'],
+        maxHeldItems: values['max-held-items'],
         trace: values.trace,
         shrinkRuns: values.shrink === true ? integerOption('shrink-runs', values['shrink-runs'], 300, 1, 100_000) : undefined,
         json: values.json === true,
-      });
+      }, progressStream);
     }
-    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace'] as const;
+    const runtimeOnly = ['duration', 'faults', 'shrink', 'shrink-runs', 'schedule', 'plant-bug', 'trace', 'max-events', 'max-held-items'] as const;
     const misplaced = runtimeOnly.find((name) => values[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} is an option of the runtime simulator, not --core`);
     const [first, last] = seedRange(values.seed, values.seeds, 200);
     const steps = integerOption('steps', values.steps, 2000, 1, 1_000_000);
     const nodes = values.nodes === undefined ? undefined : integerOption('nodes', values.nodes, 3, 3, 7);
-    const started = performance.now();
+    const progress = ProgressReporter.open({ json: values.json === true, stream: progressStream });
     const results: RunResult[] = [];
+    let failing = 0;
     for (let seed = first; seed <= last; seed++) {
       const result = runSeed(seed, steps, nodes);
       results.push(result);
-      if (result.violation !== null || result.livenessFailure) reportFinding(result, steps, nodes);
+      if (result.violation !== null || result.livenessFailure) {
+        failing++;
+        progress.above(process.stderr, findingText(result, steps, nodes));
+      }
+      progress.update(coreProgressLine(results.length, last - first + 1, failing, progress.elapsedSeconds()));
     }
-    const summary = summarize(results, (performance.now() - started) / 1000);
+    progress.finish();
+    const summary = summarize(results, progress.elapsedSeconds());
     if (values.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary);
     return summary.violations + summary.livenessFailures > 0 ? 1 : 0;
@@ -159,10 +192,16 @@ function runSeed(seed: number, steps: number, nodes: number | undefined): RunRes
   }
 }
 
-function reportFinding(result: RunResult, steps: number, nodes: number | undefined): void {
+function findingText(result: RunResult, steps: number, nodes: number | undefined): string {
   const what = result.violation ?? `liveness: no stable leader and convergence within ${40 * ELECTION_TICKS} ticks after healing`;
   const replay = `npx keel sim --core --seed ${result.seed} --steps ${steps}${nodes === undefined ? '' : ` --nodes ${nodes}`}`;
-  process.stderr.write(`seed ${result.seed}: ${what}\n  after step ${result.stats.steps}; replay: ${replay}\n`);
+  return `seed ${result.seed}: ${what}\n  after step ${result.stats.steps}; replay: ${replay}\n`;
+}
+
+/** The --core swarm's status line: runs done, failures so far, runs per second, time left. */
+function coreProgressLine(done: number, total: number, failing: number, elapsedSeconds: number): string {
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  return `${progressBar(done, total)} ${done}/${total} runs, ${failing} failing, ${rate.toFixed(1)} runs/s, ~${formatDuration(secondsLeft(elapsedSeconds, done, total))} left`;
 }
 
 interface Summary {

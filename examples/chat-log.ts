@@ -1,5 +1,5 @@
 // A state machine with O(1) snapshots: a chat log that only grows at the end.
-import type { AppliedCommand, SnapshotPoint, SnapshotSource, StateMachine } from '../src/index.js';
+import type { AppliedCommand, SnapshotPoint, SnapshotSource, StateMachine } from 'keel';
 
 /** Each command is a message; apply returns its position in the log. */
 export class ChatLog implements StateMachine<number> {

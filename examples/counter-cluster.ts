@@ -1,6 +1,6 @@
 // Embedding Keel: a replicated counter on three in-process nodes.
-import { LocalNetwork, MemorySnapshotStore, MemoryStorage, RaftNode, SystemClock } from '../src/index.js';
-import type { AppliedCommand, Clock, SnapshotSource, StateMachine } from '../src/index.js';
+import { LocalNetwork, MemorySnapshotStore, MemoryStorage, RaftNode, SystemClock } from 'keel';
+import type { AppliedCommand, Clock, SnapshotSource, StateMachine } from 'keel';
 
 /** The state machine: a counter. Commands are "add N"; apply returns the new total. */
 class Counter implements StateMachine<number> {
@@ -38,8 +38,8 @@ export async function runCounterCluster(clock: Clock = new SystemClock()): Promi
       RaftNode.open<number>({
         id,
         members,
-        storage: new MemoryStorage(), // LevelStorage.open({ location, nodeId: id }) for durability
-        snapshots: new MemorySnapshotStore(), // FileSnapshotStore.open(directory)
+        storage: new MemoryStorage(), // await LevelStorage.open({ location, nodeId: id }) for durability
+        snapshots: new MemorySnapshotStore(), // await FileSnapshotStore.open(directory)
         transport: network.transport(id), // a TCP transport across machines
         stateMachine: counters.get(id)!,
         clock,

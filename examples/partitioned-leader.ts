@@ -1,7 +1,7 @@
 // Testing with keel/testing: a leader cut off from its followers cannot commit, and the log the
 // new leader commits wins everywhere once the partition heals. The cluster checks every safety
 // invariant after every step and throws a SafetyViolation if one breaks.
-import { CoreCluster } from '../src/testing/index.js';
+import { CoreCluster } from 'keel/testing';
 
 /** What each node applied, as text, after the scenario with this seed. */
 export function partitionedLeader(seed: number): { readonly oldLeader: string; readonly newLeader: string; readonly applied: readonly string[][] } {

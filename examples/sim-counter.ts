@@ -1,8 +1,8 @@
 // Testing your own state machine in the simulator: a replicated counter, its clients, and their check.
-import type { AppliedCommand, SnapshotSource } from '../src/index.js';
-import type { NodeId, RaftNode } from '../src/index.js';
-import { plugIn, runSeed } from '../sim/index.js';
-import type { RunReport, SimStateMachine, SimWorkload, SimWorkloadContext } from '../sim/index.js';
+import type { AppliedCommand, SnapshotSource } from 'keel';
+import type { NodeId, RaftNode } from 'keel';
+import { plugIn, runSeed } from 'keel/sim';
+import type { RunReport, SimStateMachine, SimWorkload, SimWorkloadContext } from 'keel/sim';
 
 /** The state machine: "add N" adds N and returns the new total. */
 export class Counter implements SimStateMachine<number> {
@@ -111,7 +111,10 @@ export class CounterClients implements SimWorkload {
   private attempt<T>(id: NodeId, call: (node: RaftNode<number>) => Promise<T | null>): Promise<T | null> {
     return new Promise((resolve) => {
       const target = this.context.target(id);
-      if (target === null) return this.context.setTimeout(() => resolve(null), this.context.params.tickIntervalMs);
+      if (target === null) {
+        this.context.setTimeout(() => resolve(null), this.context.params.tickIntervalMs);
+        return;
+      }
       this.context.setTimeout(() => resolve(null), 1.25 * this.context.params.requestTimeoutMs);
       target.runOn(() => {
         try {

@@ -34,27 +34,37 @@ export type Outcome = 'ok' | 'fail' | 'unknown';
 
 /** Reads the key: answers its value, or null when the key is absent. */
 export interface GetInvocation {
+  /** The operation. */
   readonly kind: 'get';
+  /** The key it acts on. */
   readonly key: string;
 }
 
 /** Sets the key to `value`. */
 export interface PutInvocation {
+  /** The operation. */
   readonly kind: 'put';
+  /** The key it acts on. */
   readonly key: string;
+  /** The value to store. */
   readonly value: string;
 }
 
 /** Removes the key. Removing an absent key is allowed and changes nothing. */
 export interface DeleteInvocation {
+  /** The operation. */
   readonly kind: 'delete';
+  /** The key it acts on. */
   readonly key: string;
 }
 
 /** Appends `value` to the key's value; an absent key counts as the empty string. */
 export interface AppendInvocation {
+  /** The operation. */
   readonly kind: 'append';
+  /** The key it acts on. */
   readonly key: string;
+  /** The text to append. */
   readonly value: string;
 }
 
@@ -63,9 +73,13 @@ export interface AppendInvocation {
  * is `expect` (`expect: null` requires the key to be absent).
  */
 export interface CasInvocation {
+  /** The operation. */
   readonly kind: 'cas';
+  /** The key it acts on. */
   readonly key: string;
+  /** The value the key must hold for the swap (null: the key must be absent). */
   readonly expect: string | null;
+  /** The value to store if it does. */
   readonly value: string;
 }
 
@@ -73,17 +87,32 @@ export interface CasInvocation {
 export type Invocation = GetInvocation | PutInvocation | DeleteInvocation | AppendInvocation | CasInvocation;
 
 /** The answer of a completed compare-and-set: it swapped, or the value was `actual` (null: absent). */
-export type CasResult = { readonly status: 'swapped' } | { readonly status: 'mismatch'; readonly actual: string | null };
+export type CasResult =
+  | {
+      /** The value was swapped. */
+      readonly status: 'swapped';
+    }
+  | {
+      /** The value was not the expected one; nothing changed. */
+      readonly status: 'mismatch';
+      /** The value found (null: absent). */
+      readonly actual: string | null;
+    };
 
 /**
  * The `result` an `ok` response carries, per kind. Put, delete and append
  * answer nothing beyond `ok`, so they have no `result`.
  */
 export interface ResultByKind {
+  /** A get answers the value read (null: absent). */
   readonly get: string | null;
+  /** A put answers nothing. */
   readonly put: undefined;
+  /** A delete answers nothing. */
   readonly delete: undefined;
+  /** An append answers nothing. */
   readonly append: undefined;
+  /** A compare-and-set answers whether it swapped. */
   readonly cas: CasResult;
 }
 
@@ -102,16 +131,32 @@ export interface OperationHeader {
  * (`{ result }`, or nothing for kinds without a result).
  */
 export type Completion<R> =
-  | ({ readonly outcome: 'ok'; readonly completeTime: number } & R)
-  | { readonly outcome: 'fail'; readonly completeTime: number }
+  | ({
+      /** The store answered. */
+      readonly outcome: 'ok';
+      /** When the answer came back. */
+      readonly completeTime: number;
+    } & R)
   | {
+      /** The operation certainly did not take effect. */
+      readonly outcome: 'fail';
+      /** When the refusal came back. */
+      readonly completeTime: number;
+    }
+  | {
+      /** The client gave up: the operation may have taken effect, or not. */
       readonly outcome: 'unknown';
       /** When the client gave up waiting, or null if the history ended first. It bounds nothing. */
       readonly completeTime: number | null;
     };
 
 /** A recorded get. When `ok`, `result` is the value read (null: absent). */
-export type GetOperation = OperationHeader & GetInvocation & Completion<{ readonly result: string | null }>;
+export type GetOperation = OperationHeader &
+  GetInvocation &
+  Completion<{
+    /** The value read (null: absent). */
+    readonly result: string | null;
+  }>;
 /** A recorded put. */
 export type PutOperation = OperationHeader & PutInvocation & Completion<unknown>;
 /** A recorded delete. */
@@ -119,7 +164,12 @@ export type DeleteOperation = OperationHeader & DeleteInvocation & Completion<un
 /** A recorded append. */
 export type AppendOperation = OperationHeader & AppendInvocation & Completion<unknown>;
 /** A recorded compare-and-set. When `ok`, `result` says whether it swapped. */
-export type CasOperation = OperationHeader & CasInvocation & Completion<{ readonly result: CasResult }>;
+export type CasOperation = OperationHeader &
+  CasInvocation &
+  Completion<{
+    /** Whether it swapped, or the value it found. */
+    readonly result: CasResult;
+  }>;
 
 /**
  * One recorded client operation. Discriminated by `kind` (what was asked)
@@ -132,7 +182,9 @@ export type History = readonly Operation[];
 
 /** An operation that was invoked and has not completed yet; hand it back to {@link HistoryRecorder.ok} and friends. */
 export interface PendingOperation<K extends OperationKind = OperationKind> {
+  /** The operation's id in the history. */
   readonly id: number;
+  /** The operation's kind. */
   readonly kind: K;
 }
 
@@ -170,6 +222,11 @@ interface RecordedCall {
 export class HistoryRecorder {
   // Indexed by id: ids are assigned densely from 0.
   private readonly calls: RecordedCall[] = [];
+
+  /** Operations recorded so far, in flight or complete. */
+  get length(): number {
+    return this.calls.length;
+  }
 
   /** Records that `client` sent `invocation` at `invokeTime`, and returns the handle to complete it with. */
   invoke<I extends Invocation>(client: string, invocation: I, invokeTime: number): PendingOperation<I['kind']> {

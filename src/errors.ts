@@ -49,6 +49,7 @@ export class KeelError extends Error {
   /** Stable identifier of the failure; match on this, not on the message. */
   readonly code: KeelErrorCode;
 
+  /** Creates an error with a stable `code`, a message for people and, where there is one, the `cause`. */
   constructor(code: KeelErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -58,6 +59,7 @@ export class KeelError extends Error {
 
 /** A broken internal invariant: a bug in Keel. The node must stop rather than limp on. */
 export class InvariantError extends KeelError {
+  /** `message` gives the numbers that broke the invariant. */
   constructor(message: string) {
     super('KEEL_INVARIANT', message);
   }
@@ -68,6 +70,7 @@ export class InvalidConfigError extends KeelError {
   /** The option that was rejected, e.g. `heartbeatTicks`. */
   readonly field: string;
 
+  /** `field` names the rejected option; `message` says what is wrong with it. */
   constructor(field: string, message: string) {
     super('KEEL_INVALID_CONFIG', `invalid config ${field}: ${message}`);
     this.field = field;
@@ -76,6 +79,7 @@ export class InvalidConfigError extends KeelError {
 
 /** A message handed to `step()` is malformed or of an unknown type. Nothing was changed. (A sender outside the configuration is not an error: see `RawNode.step`.) */
 export class InvalidMessageError extends KeelError {
+  /** `message` names the first problem found. */
   constructor(message: string) {
     super('KEEL_INVALID_MESSAGE', `invalid message: ${message}`);
   }
@@ -83,6 +87,7 @@ export class InvalidMessageError extends KeelError {
 
 /** An argument to a public method is out of range or of the wrong type. Nothing was changed. */
 export class InvalidArgumentError extends KeelError {
+  /** `message` names the argument and what is wrong with it. */
   constructor(message: string) {
     super('KEEL_INVALID_ARGUMENT', message);
   }
@@ -90,8 +95,10 @@ export class InvalidArgumentError extends KeelError {
 
 /** A proposal or read reached a node that is not the leader. `leader` is the leader it knows, if any. */
 export class NotLeaderError extends KeelError {
+  /** The leader this node knows of, to retry there, or null when it knows none. */
   readonly leader: string | null;
 
+  /** `leader` is the leader this node knows of, or null. */
   constructor(leader: string | null) {
     super('KEEL_NOT_LEADER', leader === null ? 'not the leader; no leader is known' : `not the leader; the leader is ${leader}`);
     this.leader = leader;
@@ -100,6 +107,7 @@ export class NotLeaderError extends KeelError {
 
 /** The leader refused a proposal for a reason other than leadership (uncommitted-bytes cap, transfer in progress). */
 export class ProposalDroppedError extends KeelError {
+  /** `reason` says which bound or state refused the proposal. */
   constructor(reason: string) {
     super('KEEL_PROPOSAL_DROPPED', `proposal dropped: ${reason}`);
   }
@@ -107,6 +115,7 @@ export class ProposalDroppedError extends KeelError {
 
 /** A read barrier was refused because `limits.maxPendingReads` reads are already waiting on this node. */
 export class ReadDroppedError extends KeelError {
+  /** `reason` says which bound refused the read. */
   constructor(reason: string) {
     super('KEEL_READ_DROPPED', `read dropped: ${reason}`);
   }
@@ -114,9 +123,12 @@ export class ReadDroppedError extends KeelError {
 
 /** A single entry is larger than the configured maximum. */
 export class ProposalTooLargeError extends KeelError {
+  /** The size of the refused entry in bytes. */
   readonly sizeBytes: number;
+  /** The configured maximum in bytes. */
   readonly maxBytes: number;
 
+  /** `sizeBytes` is the entry's size, `maxBytes` the configured maximum. */
   constructor(sizeBytes: number, maxBytes: number) {
     super('KEEL_PROPOSAL_TOO_LARGE', `proposal of ${sizeBytes} bytes exceeds the maximum of ${maxBytes} bytes`);
     this.sizeBytes = sizeBytes;
@@ -126,8 +138,10 @@ export class ProposalTooLargeError extends KeelError {
 
 /** The requested index lies in the part of the log that was compacted into a snapshot. */
 export class CompactedError extends KeelError {
+  /** The compacted index that was asked for. */
   readonly index: number;
 
+  /** `index` was asked for; `firstIndex` is the first index still in the log. */
   constructor(index: number, firstIndex: number) {
     super('KEEL_COMPACTED', `index ${index} is compacted; the first available index is ${firstIndex}`);
     this.index = index;
@@ -136,6 +150,7 @@ export class CompactedError extends KeelError {
 
 /** A snapshot older than the one already stored was offered. */
 export class SnapshotOutOfDateError extends KeelError {
+  /** `index` is the offered snapshot's, `currentIndex` the stored one's. */
   constructor(index: number, currentIndex: number) {
     super('KEEL_SNAPSHOT_OUT_OF_DATE', `snapshot at index ${index} is older than the stored snapshot at ${currentIndex}`);
   }
@@ -143,8 +158,10 @@ export class SnapshotOutOfDateError extends KeelError {
 
 /** Stored data failed a checksum, format or continuity check. `key` names what is damaged. Nothing was changed on disk. */
 export class CorruptionError extends KeelError {
+  /** What is damaged: a storage key, a file name or a record's position. */
   readonly key: string;
 
+  /** `key` names what is damaged, `message` how; `cause` is the underlying error, if any. */
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super('KEEL_CORRUPTION', `corruption at ${key}: ${message}`, options);
     this.key = key;
@@ -153,6 +170,7 @@ export class CorruptionError extends KeelError {
 
 /** An operation was attempted on a closed storage. */
 export class StorageClosedError extends KeelError {
+  /** The storage was closed before this call. */
   constructor() {
     super('KEEL_STORAGE_CLOSED', 'storage is closed');
   }
@@ -160,8 +178,10 @@ export class StorageClosedError extends KeelError {
 
 /** The storage directory is already open, in this process or another. */
 export class StorageLockedError extends KeelError {
+  /** The storage directory that is locked. */
   readonly location: string;
 
+  /** `location` is the locked directory; `cause` is LevelDB's error. */
   constructor(location: string, options?: { cause?: unknown }) {
     super('KEEL_STORAGE_LOCKED', `storage at ${location} is already open (locked by this or another process)`, options);
     this.location = location;
@@ -170,6 +190,7 @@ export class StorageLockedError extends KeelError {
 
 /** An I/O operation of the storage failed. */
 export class StorageIOError extends KeelError {
+  /** `message` says which operation failed; `cause` is the system error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_STORAGE_IO', message, options);
   }
@@ -177,6 +198,7 @@ export class StorageIOError extends KeelError {
 
 /** The node was closed; the operation did not complete (a proposal's outcome is then unknown). */
 export class NodeClosedError extends KeelError {
+  /** The node was closed before the operation completed. */
   constructor() {
     super('KEEL_NODE_CLOSED', 'the node is closed');
   }
@@ -184,6 +206,7 @@ export class NodeClosedError extends KeelError {
 
 /** The node stopped after a fatal failure (a storage error, a throwing state machine). `cause` says which. */
 export class NodeFailedError extends KeelError {
+  /** `message` says why the node stopped; `cause` is what failed. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_NODE_FAILED', `the node stopped: ${message}`, options);
   }
@@ -203,6 +226,7 @@ export class SnapshotFailedError extends KeelError {
   /** Which part failed. */
   readonly stage: SnapshotFailureStage;
 
+  /** `index` is the index the snapshot was to cover, `stage` where it failed; `cause` is what was thrown. */
   constructor(index: number, stage: SnapshotFailureStage, options?: { cause?: unknown }) {
     const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
     super('KEEL_SNAPSHOT_FAILED', `taking a snapshot at ${index} failed in ${stage}: ${reason}`, options);
@@ -213,6 +237,7 @@ export class SnapshotFailedError extends KeelError {
 
 /** An operation did not complete within its deadline. For a proposal, the outcome is unknown: it may still commit. */
 export class TimeoutError extends KeelError {
+  /** `what` names the operation that ran out of time, `timeoutMs` its deadline. */
   constructor(what: string, timeoutMs: number) {
     super('KEEL_TIMEOUT', `${what} did not complete within ${timeoutMs} ms`);
   }
@@ -220,6 +245,7 @@ export class TimeoutError extends KeelError {
 
 /** The caller's AbortSignal fired. For a proposal, the outcome is unknown: it may still commit. */
 export class AbortedError extends KeelError {
+  /** `what` names the aborted operation; `cause` is the signal's reason. */
   constructor(what: string, options?: { cause?: unknown }) {
     super('KEEL_ABORTED', `${what} was aborted`, options);
   }
@@ -227,8 +253,10 @@ export class AbortedError extends KeelError {
 
 /** A proposal's entry was overwritten by a new leader's log: it was not, and will never be, applied. */
 export class ProposalLostError extends KeelError {
+  /** The log index at which the proposal's entry had been appended. */
   readonly index: number;
 
+  /** The entry proposed at `index` in `term` was replaced by one of `appliedTerm`. */
   constructor(index: number, term: number, appliedTerm: number) {
     super('KEEL_PROPOSAL_LOST', `the entry proposed at index ${index} in term ${term} was replaced by one of term ${appliedTerm}`);
     this.index = index;
@@ -237,8 +265,10 @@ export class ProposalLostError extends KeelError {
 
 /** A leadership transfer did not complete: the target did not take over within an election timeout, or another node did. */
 export class TransferFailedError extends KeelError {
+  /** The node leadership was to be transferred to. */
   readonly target: string;
 
+  /** `target` is the node leadership was to go to; `reason` says why it did not. */
   constructor(target: string, reason: string) {
     super('KEEL_TRANSFER_FAILED', `leadership transfer to ${target} failed: ${reason}`);
     this.target = target;
@@ -249,8 +279,10 @@ export class TransferFailedError extends KeelError {
 export class SessionStaleError extends KeelError {
   /** The session: a registered session's id, or a deprecated implicit session's client id. */
   readonly session: number | string;
+  /** The sequence number of the refused request. */
   readonly seq: number;
 
+  /** Request `seq` of `session` is older than `lastSeq`, the latest applied. */
   constructor(session: number | string, seq: number, lastSeq: number) {
     super('KEEL_SESSION_STALE', `request ${seq} of session ${session} is older than its latest applied request ${lastSeq}`);
     this.session = session;
@@ -268,9 +300,12 @@ export class SessionStaleError extends KeelError {
  * happened to the request in doubt.
  */
 export class SessionExpiredError extends KeelError {
+  /** The registered session's id. */
   readonly session: number;
+  /** The sequence number of the refused request. */
   readonly seq: number;
 
+  /** Request `seq` names `session`, which the session table does not hold. */
   constructor(session: number, seq: number) {
     super('KEEL_SESSION_EXPIRED', `request ${seq} of session ${session} refused: the session is unknown (never opened, closed, or evicted); it was not applied`);
     this.session = session;
@@ -284,9 +319,12 @@ export class SessionExpiredError extends KeelError {
  * a new sequence number. Nothing was applied.
  */
 export class SessionConflictError extends KeelError {
+  /** The session: a registered session's id, or a deprecated implicit session's client id. */
   readonly session: number | string;
+  /** The sequence number that was reused. */
   readonly seq: number;
 
+  /** Request `seq` of `session` reuses that number with a different command. */
   constructor(session: number | string, seq: number) {
     super('KEEL_SESSION_CONFLICT', `request ${seq} of session ${session} refused: that sequence number was used for a different command`);
     this.session = session;
@@ -306,6 +344,7 @@ export class ResultNotEncodableError extends KeelError {
   /** The log index of the applied command. */
   readonly index: number;
 
+  /** The command at `index` was applied; `reason` says why its result cannot be encoded. */
   constructor(index: number, reason: string) {
     super('KEEL_RESULT_NOT_ENCODABLE', `entry ${index} was applied, but its result cannot be remembered for retries: ${reason}`);
     this.index = index;
@@ -319,8 +358,10 @@ export class ResultNotEncodableError extends KeelError {
  * is a stable short name (`too-large`, `version`, `body`, `message`).
  */
 export class FrameInvalidError extends KeelError {
+  /** Why the frame was refused. */
   readonly reason: FrameInvalidReason;
 
+  /** `reason` classifies the refusal, `message` describes it; `cause` is the decoding error, if any. */
   constructor(reason: FrameInvalidReason, message: string, options?: { cause?: unknown }) {
     super('KEEL_FRAME_INVALID', `invalid frame (${reason}): ${message}`, options);
     this.reason = reason;
@@ -360,6 +401,7 @@ export type HandshakeRefusal =
 
 /** A socket operation of a transport or of the KV HTTP server failed (listen, accept). `cause` holds the system error. */
 export class TransportIOError extends KeelError {
+  /** `message` says what could not listen, and where; `cause` is the system error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super('KEEL_TRANSPORT_IO', message, options);
   }
@@ -371,6 +413,7 @@ export class TransportIOError extends KeelError {
  * left first. Retry once the earlier change has committed.
  */
 export class ConfChangeInProgressError extends KeelError {
+  /** `reason` names the change still in progress. */
   constructor(reason: string) {
     super('KEEL_CONF_CHANGE_IN_PROGRESS', `configuration change refused: ${reason}`);
   }
@@ -378,6 +421,7 @@ export class ConfChangeInProgressError extends KeelError {
 
 /** A configuration change set cannot be applied to the current configuration (unknown node, duplicate, no voter left…). Nothing was changed. */
 export class InvalidConfChangeError extends KeelError {
+  /** `reason` says why the change does not apply. */
   constructor(reason: string) {
     super('KEEL_INVALID_CONF_CHANGE', `invalid configuration change: ${reason}`);
   }
@@ -388,6 +432,7 @@ export class UnknownMemberError extends KeelError {
   /** The node the change named. */
   readonly member: string;
 
+  /** `member` is the node the change named; `reason` says what it is not. */
   constructor(member: string, reason: string) {
     super('KEEL_UNKNOWN_MEMBER', `unknown member ${member}: ${reason}`);
     this.member = member;
@@ -400,6 +445,7 @@ export class UnknownMemberError extends KeelError {
  * reported in 2015). Retry shortly: the no-op of its term commits quickly.
  */
 export class LeaderNotReadyError extends KeelError {
+  /** `what` names the change that came too early. */
   constructor(what: string) {
     super('KEEL_LEADER_NOT_READY', `${what} refused: the leader has not committed an entry of its term yet`);
   }
@@ -413,6 +459,7 @@ export class UnknownGroupError extends KeelError {
   /** The group that was named. */
   readonly group: string;
 
+  /** `group` was named by `where` (the call or message). */
   constructor(group: string, where: string) {
     super('KEEL_UNKNOWN_GROUP', `${where}: this host holds no group ${JSON.stringify(group)}`);
     this.group = group;
@@ -424,6 +471,7 @@ export class GroupExistsError extends KeelError {
   /** The group that already exists. */
   readonly group: string;
 
+  /** `group` is already held by this host. */
   constructor(group: string) {
     super('KEEL_GROUP_EXISTS', `group ${JSON.stringify(group)} already exists on this host`);
     this.group = group;

@@ -3,11 +3,13 @@
  *
  * {@link RaftNode} is the component to embed: it drives the pure,
  * deterministic core ({@link RawNode}) with timers, durable storage
- * ({@link LogStorage}: {@link MemoryStorage}, `LevelStorage`), a snapshot store
+ * ({@link LogStorage}: {@link MemoryStorage}, {@link LevelStorage}), a snapshot store
  * and a {@link Transport} ({@link LocalNetwork} in one process,
  * {@link TcpTransport} between machines), and applies committed commands to your
  * {@link StateMachine}.
  * @packageDocumentation
+ * @module keel
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { RaftNode, RemoteProposalError } from './node/raft-node.js';
 export type { NodeStatus, ProposeOptions, ReadOptions, RequestOptions } from './node/raft-node.js';
@@ -32,9 +34,9 @@ export type { KvHttpApiOptions, KvLogRecord, TransportCounters } from './kv/http
 export { KvHttpServer } from './kv/service.js';
 export type { HttpListenOptions } from './kv/service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram } from './kv/metrics.js';
-export type { Labels } from './kv/metrics.js';
+export type { Family, Labels } from './kv/metrics.js';
 export { RawNode } from './core/raw-node.js';
-export type { ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
+export type { CoreReader, ProposalReceipt, RaftStatus, FollowerStatus } from './core/raw-node.js';
 export type { RaftConfig, ResolvedConfig } from './core/config.js';
 export { resolveConfig } from './core/config.js';
 export type { Ready } from './core/ready.js';
@@ -70,7 +72,8 @@ export type { LevelEngineOptions, LevelEngineStats, GroupStorageOptions } from '
 export { MemoryGroupLogs } from './storage/group-logs.js';
 export type { GroupLogs, GroupListing } from './storage/group-logs.js';
 export { RaftHost } from './host/raft-host.js';
-export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord } from './host/raft-host.js';
+export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord, QuiescencePolicy } from './host/raft-host.js';
+export type { QuiescenceStats } from './host/group-quiescence.js';
 export type { HostLoopStats } from './host/host-loop.js';
 export type { HostTransportStats } from './host/host-transport.js';
 export type { GroupId } from './util/group-id.js';

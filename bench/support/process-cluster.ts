@@ -109,6 +109,8 @@ export interface ProcessClusterOptions {
    * directory and removed with it.
    */
   readonly tls?: { readonly ca: string; readonly nodes: ReadonlyMap<string, { readonly cert: string; readonly key: string }> };
+  /** Shard the key space over this many Raft groups (`keel kv --shards`), three replicas each, every node's HTTP address given to all. */
+  readonly shards?: number;
 }
 
 /** The cluster: nodes, their proxies, and the faults a test can inject. */
@@ -153,11 +155,13 @@ export class ProcessCluster {
     } finally {
       await reserved.release();
     }
+    const httpPeers = ids.map((peer, j) => `${peer}=127.0.0.1:${listenPorts[ids.length + j]}`).join(',');
+    const sharding = options.shards === undefined ? [] : ['--shards', String(options.shards), '--http-peers', httpPeers];
     for (const [i, id] of ids.entries()) {
       const peers = ids.map((peer, j) => `${peer}=127.0.0.1:${i === j ? listenPorts[j] : cluster.proxies.get(`${id}->${peer}`)!.port}`).join(',');
       const http = `127.0.0.1:${listenPorts[ids.length + i]}`;
       cluster.commands.set(id, [BIN, 'kv', '--id', id, '--peers', peers, '--http', http, '--data', join(dir, id),
-        ...auth(id), '--log-level', 'info', ...(options.args ?? [])]);
+        ...auth(id), '--log-level', 'info', ...sharding, ...(options.args ?? [])]);
       cluster.nodes.push({ id, url: `http://${http}`, child: null, paused: false });
     }
     for (const node of cluster.nodes) cluster.launch(node);

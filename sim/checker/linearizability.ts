@@ -30,7 +30,7 @@ export interface LinearizabilityOptions {
    * Search steps allowed per key: one step is one event visited. A
    * deterministic budget, unlike `timeoutMs`, so a simulator run with a seed
    * reaches the same verdict on every machine.
-   * @defaultValue {@link DEFAULT_MAX_STEPS_PER_KEY}
+   * @defaultValue 20,000,000 (`DEFAULT_MAX_STEPS_PER_KEY`)
    */
   readonly maxStepsPerKey?: number;
   /**
@@ -64,11 +64,13 @@ export const MINIMIZE_STEPS_MAX = 5_000_000;
 
 /** Every key's history is linearizable. */
 export interface LinearizableResult {
+  /** Every key's history is linearizable. */
   readonly ok: true;
 }
 
 /** A key whose history is not linearizable: a definite bug in the system under test. */
 export interface ViolationResult {
+  /** A key's history is not linearizable. */
   readonly ok: false;
   /** The first key (in sorted order) found not linearizable. */
   readonly key: string;
@@ -82,6 +84,7 @@ export interface ViolationResult {
 
 /** The budget ran out before every key was decided, and no decided key was a violation. */
 export interface UndecidedResult {
+  /** The search did not decide every key. */
   readonly ok: 'unknown';
   /** Which budget ran out, and for which keys. */
   readonly reason: string;
@@ -103,7 +106,7 @@ export type LinearizabilityResult = LinearizableResult | ViolationResult | Undec
  * @returns `{ ok: true }`, a violation naming the first bad key (in sorted
  *   key order), or `{ ok: 'unknown' }` if the budget ran out first. A
  *   violation wins over an undecided key: it is definite.
- * @throws {@link InvalidArgumentError} if the history or the options are malformed.
+ * @throws {@link keel!InvalidArgumentError} if the history or the options are malformed.
  */
 export function checkLinearizability(history: History, options: LinearizabilityOptions = {}): LinearizabilityResult {
   validateHistory(history);

@@ -33,6 +33,21 @@ export interface RunOptions {
   /** Search steps per key of the linearizability check (deterministic budget). @defaultValue 2000000 */
   readonly linearizabilityStepsPerKey?: number;
   /**
+   * Most world events the whole run may take (fault phase and liveness
+   * phase); a run that needs more is stopped and reported as a `budget`
+   * failure of its seed. See `sim/world/budget.ts`.
+   * @defaultValue {@link defaultMaxEvents} of `durationMs`
+   */
+  readonly maxEvents?: number;
+  /**
+   * Most items the simulated world may hold at once (log entries on its
+   * disks, timers and messages in flight, client operations recorded): the
+   * run's memory budget, counted so that the verdict is the same on every
+   * machine. A run that holds more is stopped and reported as a `budget`
+   * failure. @defaultValue {@link defaultMaxHeldItems} of `durationMs`
+   */
+  readonly maxHeldItems?: number;
+  /**
    * Adjusts the parameters each seed drew before the world is built: for
    * experiments (force lease reads on, slow the disk) and for the
    * simulator's own tests (a disk that lies about fsync must be caught).
@@ -66,6 +81,10 @@ export interface ResolvedRunOptions {
   readonly livenessBoundMs: number | undefined;
   readonly traceTail: number;
   readonly linearizabilityStepsPerKey: number;
+  /** The event budget given, or undefined for the default of the duration. */
+  readonly maxEvents: number | undefined;
+  /** The held-items budget given, or undefined for the default of the duration. */
+  readonly maxHeldItems: number | undefined;
   readonly adjustParams: (params: WorldParams) => WorldParams;
   readonly scenario: Scenario | undefined;
   readonly plantedBug: PlantedBugName | undefined;
@@ -92,11 +111,34 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     livenessBoundMs,
     traceTail: optionalInteger('traceTail', options.traceTail, 1, 100_000) ?? TRACE_TAIL_DEFAULT,
     linearizabilityStepsPerKey: optionalInteger('linearizabilityStepsPerKey', options.linearizabilityStepsPerKey, 1, 1e12) ?? 2_000_000,
+    maxEvents: optionalInteger('maxEvents', options.maxEvents, 1, 1e15),
+    maxHeldItems: optionalInteger('maxHeldItems', options.maxHeldItems, 1, 1e15),
     adjustParams: options.adjustParams ?? ((params) => params),
     scenario: options.scenario,
     plantedBug: resolvePlantedBug(options.plantedBug),
     plugin: resolvePlugin(options.stateMachine, options.workload),
   };
+}
+
+/**
+ * The default event budget of a run whose fault phase lasts `durationMs`: a
+ * fixed allowance (the liveness phase, a slow world) plus a rate per
+ * simulated second of faults. The clean swarm's busiest run takes less than
+ * a seventh of it (docs/simulator.md has the figures); a runaway run spends
+ * it in seconds.
+ */
+export function defaultMaxEvents(durationMs: number): number {
+  return 1_000_000 + Math.ceil(durationMs / 1000) * 50_000;
+}
+
+/**
+ * The default held-items budget of a run whose fault phase lasts
+ * `durationMs`: a fixed allowance plus room for a client history that grows
+ * with the duration (the rest is bounded by snapshots and timeouts). The
+ * clean swarm's fullest world holds less than a twentieth of it.
+ */
+export function defaultMaxHeldItems(durationMs: number): number {
+  return 50_000 + Math.ceil(durationMs / 1000) * 2_000;
 }
 
 /** Parses a fault list: `'all'`, or known kinds without repeats. */

@@ -5,6 +5,7 @@
  */
 import { addCoverage, emptyCoverage, missedMarks } from '../world/coverage.js';
 import type { Coverage } from '../world/coverage.js';
+import type { BudgetFailure } from '../world/budget.js';
 import { FAULT_KINDS } from '../world/params.js';
 import type { FaultKind } from '../world/params.js';
 import type { ResolvedRunOptions } from './options.js';
@@ -14,6 +15,7 @@ import { encodeScenario } from './scenario-codec.js';
 export interface Violation {
   /** Which invariant: `Election Safety`, `Linearizability`, `World crash`… */
   readonly invariant: string;
+  /** What exactly broke. */
   readonly detail: string;
   /** Simulated time it was found at, in milliseconds. */
   readonly atMs: number;
@@ -23,41 +25,96 @@ export interface Violation {
 
 /** The outcome of one seed. */
 export interface RunReport {
+  /** The seed that replays the run. */
   readonly seed: number;
-  /** No violation, no liveness failure, and linearizability decided. */
+  /** No violation, no liveness failure, within budget, and linearizability decided. */
   readonly ok: boolean;
+  /** The first broken invariant, or null. */
   readonly violation: Violation | null;
   /** What the healed core failed to reach within the bound (with the last trace events), or null. */
-  readonly livenessFailure: { readonly detail: string; readonly trace: readonly string[] } | null;
+  readonly livenessFailure: {
+    /** What was not reached. */
+    readonly detail: string;
+    /** The last trace events, oldest first. */
+    readonly trace: readonly string[];
+  } | null;
+  /**
+   * The budget (events or held items) the run spent before it could finish,
+   * or null. The run was stopped there: like a liveness failure, it means
+   * the world did not reach a verdict in the time it was given.
+   */
+  readonly budgetFailure: BudgetFailure | null;
   /** `undecided` when the linearizability search ran out of budget (not a pass). */
   readonly linearizability: 'ok' | 'violation' | 'undecided' | 'not checked';
+  /** Simulated time the run covered, in seconds. */
   readonly simulatedSeconds: number;
+  /** Real time the run took, in seconds. */
   readonly wallSeconds: number;
   /** World events run (clock callbacks, each followed by a safety check). */
   readonly events: number;
+  /** The most items the world held at once (what the held-items budget bounds; see `sim/world/budget.ts`). */
+  readonly peakHeldItems: number;
   /** Fingerprint of the event trace: equal for two runs of the same seed and options. */
   readonly traceHash: string;
+  /** How often each coverage mark was reached (faults struck, rare protocol situations seen). */
   readonly coverage: Coverage;
-  readonly operations: { readonly total: number; readonly ok: number; readonly unknown: number };
+  /** The clients' operations. */
+  readonly operations: {
+    /** Operations invoked. */
+    readonly total: number;
+    /** Operations answered. */
+    readonly ok: number;
+    /** Operations given up on: their outcome is unknown. */
+    readonly unknown: number;
+  };
   /** The world this seed drew. */
-  readonly world: { readonly nodes: number; readonly faults: readonly FaultKind[]; readonly tickIntervalMs: number; readonly electionTicks: number; readonly clients: number; readonly leaseReads: boolean };
+  readonly world: {
+    /** Cluster size. */
+    readonly nodes: number;
+    /** The fault kinds switched on. */
+    readonly faults: readonly FaultKind[];
+    /** Simulated milliseconds between two ticks. */
+    readonly tickIntervalMs: number;
+    /** The nodes' election timeout, in ticks. */
+    readonly electionTicks: number;
+    /** Simulated clients. */
+    readonly clients: number;
+    /** Whether clients used lease reads. */
+    readonly leaseReads: boolean;
+  };
   /** A command that replays this run. */
   readonly replay: string;
 }
 
 /** The outcome of many seeds. */
 export interface SwarmReport {
+  /** Seeds run. */
   readonly runs: number;
+  /** Runs with a violation. */
   readonly violations: number;
+  /** Runs with a liveness failure. */
   readonly livenessFailures: number;
+  /** Runs stopped because they spent their event or held-items budget. */
+  readonly budgetFailures: number;
+  /** Runs whose linearizability check ran out of budget. */
   readonly undecided: number;
+  /** Simulated time of all runs, in seconds. */
   readonly simulatedSeconds: number;
+  /** Real time of all runs, in seconds. */
   readonly wallSeconds: number;
   /** Simulated time over real time. */
   readonly speedup: number;
+  /** World events run per real second. */
   readonly eventsPerSecond: number;
+  /** The most events one run took: how close the swarm came to its event budget. */
+  readonly maxRunEvents: number;
+  /** The most items one world held at once: how close the swarm came to its held-items budget. */
+  readonly maxPeakHeldItems: number;
+  /** Coverage marks summed over all runs. */
   readonly coverage: Coverage;
+  /** The seeds whose run was not ok. */
   readonly failingSeeds: readonly number[];
+  /** Every run's report, in seed order. */
   readonly reports: readonly RunReport[];
 }
 
@@ -76,11 +133,14 @@ export function summarizeSwarm(reports: readonly RunReport[], wallSeconds: numbe
     runs: reports.length,
     violations: reports.filter((report) => report.violation !== null).length,
     livenessFailures: reports.filter((report) => report.livenessFailure !== null).length,
+    budgetFailures: reports.filter((report) => report.budgetFailure !== null).length,
     undecided: reports.filter((report) => report.linearizability === 'undecided').length,
     simulatedSeconds: round(simulatedSeconds),
     wallSeconds: round(wallSeconds),
     speedup: round(simulatedSeconds / wall),
     eventsPerSecond: Math.round(events / wall),
+    maxRunEvents: reports.reduce((most, report) => Math.max(most, report.events), 0),
+    maxPeakHeldItems: reports.reduce((most, report) => Math.max(most, report.peakHeldItems), 0),
     coverage,
     failingSeeds: reports.filter((report) => !report.ok).map((report) => report.seed),
     reports,
@@ -93,6 +153,8 @@ export function replayCommand(seed: number, options: ResolvedRunOptions): string
   if (options.nodes !== undefined) parts.push(`--nodes ${options.nodes}`);
   if (options.faults.length !== FAULT_KINDS.length) parts.push(`--faults ${options.faults.join(',') || 'none'}`);
   if (options.plantedBug !== undefined) parts.push(`--plant-bug ${options.plantedBug}`);
+  if (options.maxEvents !== undefined) parts.push(`--max-events ${options.maxEvents}`);
+  if (options.maxHeldItems !== undefined) parts.push(`--max-held-items ${options.maxHeldItems}`);
   // The codec's alphabet (letters, digits, '.', ',', ';', '-', spaces) is safe inside single quotes.
   if (options.scenario !== undefined) parts.push(`--schedule '${encodeScenario(options.scenario)}'`);
   // The command line cannot carry code: say so rather than print a command that replays something else.
@@ -102,7 +164,7 @@ export function replayCommand(seed: number, options: ResolvedRunOptions): string
 
 /** A run report as text: one summary line, and for a failure the details, trace tail and replay command. */
 export function formatRunReport(report: RunReport, verbose = false): string {
-  const status = report.ok ? 'ok' : report.violation !== null ? `VIOLATION ${report.violation.invariant}` : report.livenessFailure !== null ? 'LIVENESS' : 'UNDECIDED';
+  const status = report.ok ? 'ok' : failureStatus(report);
   const world = report.world;
   const lines = [
     `seed ${report.seed}: ${status} — ${world.nodes} nodes, tick ${world.tickIntervalMs}ms×${world.electionTicks}, faults ${world.faults.join(',') || 'none'}; ` +
@@ -115,8 +177,19 @@ export function formatRunReport(report: RunReport, verbose = false): string {
   if (report.livenessFailure !== null) {
     lines.push(`  liveness: ${report.livenessFailure.detail}`, '  last events:', ...report.livenessFailure.trace.slice(-40).map((event) => `    ${event}`));
   }
+  if (report.budgetFailure !== null) {
+    const spent = report.budgetFailure;
+    lines.push(`  budget: ${spent.detail} (stopped at ${spent.atMs.toFixed(3)}ms)`, '  last events:', ...spent.trace.slice(-40).map((event) => `    ${event}`));
+  }
   if (!report.ok || verbose) lines.push(`  replay: ${report.replay}`);
   return lines.join('\n');
+}
+
+function failureStatus(report: RunReport): string {
+  if (report.violation !== null) return `VIOLATION ${report.violation.invariant}`;
+  if (report.budgetFailure !== null) return `BUDGET ${report.budgetFailure.budget}`;
+  if (report.livenessFailure !== null) return 'LIVENESS';
+  return 'UNDECIDED';
 }
 
 /** A swarm report as a summary table. */
@@ -125,11 +198,14 @@ export function formatSwarmReport(report: SwarmReport): string {
     ['runs', report.runs],
     ['violations', report.violations],
     ['liveness failures', report.livenessFailures],
+    ['budget failures', report.budgetFailures],
     ['linearizability undecided', report.undecided],
     ['simulated seconds', report.simulatedSeconds],
     ['wall seconds', report.wallSeconds],
     ['speedup (sim/real)', report.speedup],
     ['events/s', report.eventsPerSecond],
+    ['most events in a run', report.maxRunEvents],
+    ['most items held by a world', report.maxPeakHeldItems],
     ...Object.entries(report.coverage).map(([mark, count]): [string, number] => [`coverage: ${mark}`, count]),
   ];
   const missed = missedMarks(report.coverage);

@@ -22,8 +22,10 @@ import type { WorldTap } from '../world/tap.js';
 import { FaultInjector } from '../world/world-faults.js';
 import { describeError } from '../world/errors.js';
 import { World, WorldStopped } from '../world/world.js';
+import { WorldOverBudget } from '../world/budget.js';
+import type { BudgetFailure } from '../world/budget.js';
 import { electionMsMax, runLivenessPhase } from './liveness.js';
-import { resolveRunOptions } from './options.js';
+import { defaultMaxEvents, defaultMaxHeldItems, resolveRunOptions } from './options.js';
 import { PLANTED_BUGS } from './planted-bugs.js';
 import type { ResolvedRunOptions, RunOptions } from './options.js';
 import { replayCommand, summarizeSwarm } from './report.js';
@@ -71,8 +73,10 @@ async function runResolved(seed: number, options: ResolvedRunOptions, tap?: Worl
   const wallStarted = performance.now();
   const streams = splitStreams(seed);
   const { params, schedule } = drawRun(streams, options);
-  const world = new World({ params, streams, traceTail: options.traceTail, tap, plugin: options.plugin });
+  const budget = { maxEvents: options.maxEvents ?? defaultMaxEvents(options.durationMs), maxHeldItems: options.maxHeldItems ?? defaultMaxHeldItems(options.durationMs) };
+  const world = new World({ params, streams, traceTail: options.traceTail, tap, plugin: options.plugin, budget });
   let violation: Violation | null = null;
+  let budgetFailure: BudgetFailure | null = null;
   let livenessFailure: RunReport['livenessFailure'] = null;
   let linearizability: RunReport['linearizability'] = 'not checked';
   try {
@@ -82,22 +86,26 @@ async function runResolved(seed: number, options: ResolvedRunOptions, tap?: Worl
     await world.runUntil(options.durationMs);
     const missing = await runLivenessPhase(world, faults, livenessBound(world, options));
     if (missing !== null) livenessFailure = { detail: missing, trace: world.trace.last() };
+    world.checkHeldBudget();
     const checked = checkHistory(world, options);
     linearizability = checked.verdict;
     violation = checked.violation ?? checkWorkload(world);
   } catch (error) {
-    violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
+    if (error instanceof WorldOverBudget) budgetFailure = error.failure;
+    else violation = error instanceof WorldStopped ? error.finding : crashFinding(world, error);
   }
   const operations = world.recorder.history();
   return {
     seed,
-    ok: violation === null && livenessFailure === null && linearizability === 'ok',
+    ok: violation === null && livenessFailure === null && budgetFailure === null && linearizability === 'ok',
     violation,
-    livenessFailure: violation === null ? livenessFailure : null,
+    livenessFailure: violation === null && budgetFailure === null ? livenessFailure : null,
+    budgetFailure,
     linearizability,
     simulatedSeconds: Math.round(world.now()) / 1000,
     wallSeconds: Math.round(performance.now() - wallStarted) / 1000,
     events: world.events,
+    peakHeldItems: world.peakHeldItems,
     traceHash: world.trace.hash,
     coverage: world.coverage,
     operations: {

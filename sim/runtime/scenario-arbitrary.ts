@@ -28,12 +28,17 @@ export interface ScenarioBounds {
   readonly kinds: readonly FaultKind[];
   /** Longest fault phase, in milliseconds (an integer). */
   readonly durationMsMax: number;
+  /** Most simulated clients. */
   readonly clientsMax: number;
   /** Longest faults and downtimes, and the shortest downtime, in milliseconds. */
   readonly partitionMsMax: number;
+  /** Longest clog of a link, in milliseconds. */
   readonly clogMsMax: number;
+  /** Longest pause of a node, in milliseconds. */
   readonly pauseMsMax: number;
+  /** Shortest downtime of a crashed node, in milliseconds. */
   readonly downMsMin: number;
+  /** Longest downtime of a crashed node, in milliseconds. */
   readonly downMsMax: number;
   /** Most faults in one schedule. */
   readonly faultsMax: number;
@@ -127,6 +132,7 @@ export function scheduledFaultArbitrary(bounds: ScenarioBounds): fc.Arbitrary<Sc
 export interface ScenarioRun {
   /** The fault phase, in whole milliseconds. */
   readonly durationMs: number;
+  /** The fault schedule and client count to replay. */
   readonly scenario: Scenario;
 }
 

@@ -32,10 +32,11 @@ export interface ShrinkOptions {
 
 /** What a shrink found. */
 export interface ShrinkResult {
+  /** The seed that was shrunk. */
   readonly seed: number;
   /** The first run of the seed, with the options as given. */
   readonly original: RunReport;
-  /** What failed (`Election Safety`, `Linearizability`, `Liveness`…), or null when the seed did not fail. */
+  /** What failed (`Election Safety`, `Linearizability`, `Liveness`, `Budget (events)`…), or null when the seed did not fail. */
   readonly failure: string | null;
   /** The scenario the seed drew (or was given) and its fault-phase length. */
   readonly initial: ScenarioRun;
@@ -52,6 +53,7 @@ export interface ShrinkResult {
 /** What kind of failure a report shows, or null for a pass (or an undecided linearizability check). */
 export function failureOf(report: RunReport): string | null {
   if (report.violation !== null) return report.violation.invariant;
+  if (report.budgetFailure !== null) return `Budget (${report.budgetFailure.budget})`;
   if (report.livenessFailure !== null) return 'Liveness';
   return null;
 }
@@ -123,16 +125,16 @@ export async function shrinkSeed(seed: number, options: RunOptions = {}, shrinkO
 }
 
 /**
- * The world stops at a safety violation, so faults scheduled after it never
+ * The world stops at a safety violation (or when it spends its budget), so faults scheduled after it never
  * struck and dropping them changes nothing before it: the first candidate is
  * already smaller, and fast-check does not spend runs on faults that cannot
  * matter. (A linearizability or liveness failure is judged at the end, so
  * every fault may matter.)
  */
 function withoutLaterFaults(scenario: Scenario, report: RunReport): Scenario {
-  const violation = report.violation;
-  if (violation === null || violation.invariant === 'Linearizability') return scenario;
-  return { ...scenario, faults: scenario.faults.filter((fault) => fault.atMs <= violation.atMs) };
+  const stopped = report.violation ?? report.budgetFailure;
+  if (stopped === null || report.violation?.invariant === 'Linearizability') return scenario;
+  return { ...scenario, faults: scenario.faults.filter((fault) => fault.atMs <= stopped.atMs) };
 }
 
 /**

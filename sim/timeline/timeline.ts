@@ -14,21 +14,29 @@ import type { WorldTap } from '../world/tap.js';
 
 /** A node's state over an interval. */
 export interface NodeSpan {
+  /** The node. */
   readonly node: NodeId;
+  /** Start of the interval, in simulated milliseconds. */
   readonly fromMs: number;
+  /** End of the interval, in simulated milliseconds. */
   readonly toMs: number;
   /** `follower`, `preCandidate`, `candidate`, `leader`, or `down` while crashed. */
   readonly role: string;
+  /** The node's term during the interval. */
   readonly term: number;
 }
 
 /** A fault that lasts: a partition (with its cut links), a clog, a pause. */
 export interface FaultSpan {
+  /** The kind of fault. */
   readonly kind: 'partition' | 'clog' | 'pause';
+  /** When it struck, in simulated milliseconds. */
   readonly fromMs: number;
+  /** When it was undone, in simulated milliseconds. */
   readonly toMs: number;
   /** The nodes it concerns (every node for a partition). */
   readonly nodes: readonly NodeId[];
+  /** A short description for the timeline. */
   readonly label: string;
   /** For a partition: the directed links it cuts. */
   readonly cuts: readonly Link[];
@@ -36,44 +44,75 @@ export interface FaultSpan {
 
 /** A moment worth a mark on a node's lane (or on every lane when `node` is null). */
 export interface Marker {
+  /** When it happened, in simulated milliseconds. */
   readonly atMs: number;
+  /** The node concerned, or null for every node. */
   readonly node: NodeId | null;
+  /** What happened. */
   readonly kind: 'crash' | 'fault' | 'ioError' | 'snapshot' | 'transfer' | 'liveness';
+  /** A short description for the timeline. */
   readonly label: string;
 }
 
 /** One message: sent, and delivered or lost (`receivedMs` null). */
 export interface MessageArrow {
+  /** The sender. */
   readonly from: NodeId;
+  /** The recipient. */
   readonly to: NodeId;
+  /** When it was sent, in simulated milliseconds. */
   readonly sentMs: number;
+  /** When it was delivered, or null when it was lost. */
   readonly receivedMs: number | null;
+  /** The message's type and main fields. */
   readonly label: string;
 }
 
 /** One client operation. */
 export interface ClientOperation {
+  /** The client that issued it. */
   readonly client: string;
+  /** Its id in the client history. */
   readonly id: number;
+  /** When it was invoked, in simulated milliseconds. */
   readonly invokeMs: number;
+  /** When it completed or was given up, or null when it was still pending at the end. */
   readonly completeMs: number | null;
+  /** The operation and its result. */
   readonly label: string;
+  /** Answered, given up (it may or may not have taken effect), or still waiting at the end. */
   readonly outcome: 'ok' | 'unknown' | 'pending';
 }
 
 /** The whole timeline. */
 export interface Timeline {
+  /** Every node that ran, in lane order. */
   readonly nodes: readonly NodeId[];
+  /** Every client, in lane order. */
   readonly clients: readonly string[];
+  /** When the run ended, in simulated milliseconds. */
   readonly endMs: number;
+  /** Each node's role and term over time. */
   readonly spans: readonly NodeSpan[];
+  /** The faults that lasted. */
   readonly faults: readonly FaultSpan[];
+  /** Moments worth a mark: crashes, faults, snapshots, transfers. */
   readonly markers: readonly Marker[];
+  /** The messages kept for drawing (at most `TIMELINE_MESSAGES_MAX` by default). */
   readonly messages: readonly MessageArrow[];
   /** Messages sent in the run; more than `messages.length` when the recorder had to leave some out. */
   readonly messagesTotal: number;
+  /** The client operations. */
   readonly operations: readonly ClientOperation[];
-  readonly violation: { readonly atMs: number; readonly invariant: string; readonly detail: string } | null;
+  /** The violation that ended the run, or null. */
+  readonly violation: {
+    /** When it was found, in simulated milliseconds. */
+    readonly atMs: number;
+    /** The broken invariant's name. */
+    readonly invariant: string;
+    /** What exactly broke. */
+    readonly detail: string;
+  } | null;
 }
 
 /** How many message arrows a timeline keeps at most by default: enough for seconds of a busy cluster, small enough for a browser. */

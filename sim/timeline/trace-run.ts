@@ -11,7 +11,9 @@ import type { Timeline } from './timeline.js';
 
 /** A run and its timeline. */
 export interface TracedRun {
+  /** The run's report. */
   readonly report: RunReport;
+  /** The run's timeline, as data. */
   readonly timeline: Timeline;
   /** The self-contained HTML page. */
   readonly html: string;
@@ -26,6 +28,7 @@ export async function traceSeed(seed: number, options: RunOptions = {}, messages
   const [summary] = formatRunReport(report).split('\n');
   const lines = [summary ?? '', `replay: ${report.replay}`];
   if (report.livenessFailure !== null) lines.splice(1, 0, `liveness: ${report.livenessFailure.detail}`);
+  if (report.budgetFailure !== null) lines.splice(1, 0, `budget: ${report.budgetFailure.detail}`);
   const html = renderTimelineHtml(timeline, { title: `Keel simulator — seed ${seed}`, summary: lines });
   return { report, timeline, html };
 }

@@ -18,19 +18,74 @@ import { chance, exponential, integerBetween, pick, shuffle, uniform } from './s
 
 /** One fault. Node roles are fixed in the action, so a schedule replays without the random stream. */
 export type FaultAction =
-  | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly order: readonly NodeId[]; readonly durationMs: number }
-  | { readonly kind: 'clog'; readonly a: NodeId; readonly b: NodeId; readonly durationMs: number }
+  | {
+      /** Cut links between nodes. */
+      readonly kind: 'partition';
+      /** Which links the partition cuts. */
+      readonly shape: PartitionShape;
+      /** The nodes in the order the shape assigns their parts. */
+      readonly order: readonly NodeId[];
+      /** How long the partition lasts, in milliseconds. */
+      readonly durationMs: number;
+    }
+  | {
+      /** Delay every message between two nodes. */
+      readonly kind: 'clog';
+      /** One end of the clogged link. */
+      readonly a: NodeId;
+      /** The other end. */
+      readonly b: NodeId;
+      /** How long the clog lasts, in milliseconds. */
+      readonly durationMs: number;
+    }
   /** With `duringWrite`, the crash waits for the node's next disk write and strikes before it is durable. */
-  | { readonly kind: 'crash'; readonly node: NodeId; readonly downMs: number; readonly duringWrite: boolean }
-  | { readonly kind: 'pause'; readonly node: NodeId; readonly durationMs: number }
-  | { readonly kind: 'ioError'; readonly node: NodeId; readonly downMs: number }
-  | { readonly kind: 'transfer'; readonly target: NodeId }
+  | {
+      /** Kill a node: it loses what its disk had not made durable, and restarts later. */
+      readonly kind: 'crash';
+      /** The node to crash. */
+      readonly node: NodeId;
+      /** How long it stays down, in milliseconds. */
+      readonly downMs: number;
+      /** Strike during the node's next disk write, before it is durable. */
+      readonly duringWrite: boolean;
+    }
+  | {
+      /** Freeze a node (its clock and timers stop), as a long GC pause or SIGSTOP would. */
+      readonly kind: 'pause';
+      /** The node to pause. */
+      readonly node: NodeId;
+      /** How long the pause lasts, in milliseconds. */
+      readonly durationMs: number;
+    }
+  | {
+      /** Make a node's disk fail its next write, which stops the node; it restarts later. */
+      readonly kind: 'ioError';
+      /** The node whose disk fails. */
+      readonly node: NodeId;
+      /** How long it stays down, in milliseconds. */
+      readonly downMs: number;
+    }
+  | {
+      /** Ask the leader to transfer leadership. */
+      readonly kind: 'transfer';
+      /** The node to hand leadership to. */
+      readonly target: NodeId;
+    }
   /**
    * A membership change asked of whichever node leads at that moment: `add`
    * creates a fresh node that joins as a voter; `remove` and `replace` (by a
    * fresh node) act on `node`, or on the leader itself when `leader` is set.
    */
-  | { readonly kind: 'churn'; readonly op: ChurnOp; readonly node: NodeId; readonly leader: boolean };
+  | {
+      /** Change the membership. */
+      readonly kind: 'churn';
+      /** Add, remove or replace a voter. */
+      readonly op: ChurnOp;
+      /** The node to remove or replace (for `add`: unused). */
+      readonly node: NodeId;
+      /** Remove or replace the leader itself instead of `node`. */
+      readonly leader: boolean;
+    };
 
 /** The membership changes churn makes. */
 export type ChurnOp = 'add' | 'remove' | 'replace';
@@ -40,7 +95,9 @@ export const CHURN_OPS: readonly ChurnOp[] = ['add', 'remove', 'replace'];
 
 /** A fault and the world time it strikes at. */
 export interface ScheduledFault {
+  /** The world time it strikes at, in simulated milliseconds. */
   readonly atMs: number;
+  /** What strikes. */
   readonly action: FaultAction;
 }
 

@@ -22,17 +22,21 @@ import type { NodeClock } from './node-clock.js';
 import type { Link } from './partitions.js';
 import { chance, uniform } from './streams.js';
 
-/** Link behaviour of a {@link SimNetwork}; rates are probabilities per message. */
+/** Link behaviour of the simulator's network (`SimNetwork`); rates are probabilities per message. */
 export interface NetworkOptions {
   /** Bounds of each link's base latency, drawn once per link and run. */
   readonly latencyMsMin: number;
+  /** Upper bound of a link's base latency, in milliseconds. */
   readonly latencyMsMax: number;
   /** Extra delay per message, uniform in [0, jitterMs). */
   readonly jitterMs: number;
+  /** Probability that a message is lost. */
   readonly dropRate: number;
+  /** Probability that a message is delivered twice. */
   readonly duplicateRate: number;
   /** Probability of an extra delay up to `reorderDelayMsMax`, which lets later messages overtake this one. */
   readonly reorderRate: number;
+  /** Longest extra delay of a reordered message, in milliseconds. */
   readonly reorderDelayMsMax: number;
 }
 

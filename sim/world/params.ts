@@ -50,19 +50,33 @@ export interface ParamsRequest {
 
 /** Every parameter of one world. */
 export interface WorldParams {
+  /** The ids of the initial cluster (`n1`, `n2`, …). */
   readonly ids: readonly NodeId[];
+  /** Simulated milliseconds between two ticks of a node. */
   readonly tickIntervalMs: number;
+  /** The nodes' election timeout, in ticks (`RaftNodeOptions.electionTicks`). */
   readonly electionTicks: number;
+  /** Ticks between a leader's heartbeats. */
   readonly heartbeatTicks: number;
+  /** Whether the nodes run PreVote. */
   readonly preVote: boolean;
+  /** Whether the nodes run CheckQuorum. */
   readonly checkQuorum: boolean;
+  /** Default deadline of the nodes' requests, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /** Applied entries between two snapshots (`snapshotting.entries`). */
   readonly snapshotEntries: number;
+  /** Entries kept behind a snapshot (`snapshotting.keepEntries`). */
   readonly keepEntries: number;
+  /** Bytes per InstallSnapshot chunk. */
   readonly chunkBytes: number;
+  /** AppendEntries in flight to one follower. */
   readonly maxInflightMsgs: number;
+  /** Entry bytes in one AppendEntries. */
   readonly maxMsgBytes: number;
+  /** How the network behaves. */
   readonly network: NetworkOptions;
+  /** How every node's disk behaves. */
   readonly disk: DiskOptions;
   /** The fault kinds switched on in this world. */
   readonly faults: readonly FaultKind[];
@@ -76,7 +90,9 @@ export interface WorldParams {
    * many ticks per election timeout, which is what makes lease reads sound.
    */
   readonly maxClockDriftTicks: number;
+  /** Simulated clients. */
   readonly clients: number;
+  /** The keys the clients work on. */
   readonly keys: readonly string[];
   /** Whether clients may ask for lease reads (only where the lease's clock assumption holds). */
   readonly leaseReads: boolean;
@@ -84,6 +100,12 @@ export interface WorldParams {
   readonly downMsMin: number;
   /** A planted bug for testing the simulator (never drawn): gets skip the read barrier. */
   readonly unsafeReads: boolean;
+  /**
+   * A planted bug for testing the simulator (never drawn): clients send
+   * operations without pause and without waiting for answers, so the world
+   * fills up without simulated time moving on.
+   */
+  readonly floodingClients: boolean;
   /**
    * Slow, uneven disks on every node (a write takes up to four ticks), or
    * null. A leader's own write is then often still in flight when a faster
@@ -93,7 +115,12 @@ export interface WorldParams {
    * `leaderCrashedAckedUnsynced`. With the usual sub-tick disks the swarm
    * never reached it.
    */
-  readonly slowDisks: { readonly latencyMsMin: number; readonly latencyMsMax: number } | null;
+  readonly slowDisks: {
+    /** Shortest write latency, in milliseconds. */
+    readonly latencyMsMin: number;
+    /** Longest write latency, in milliseconds. */
+    readonly latencyMsMax: number;
+  } | null;
 }
 
 /** Draws a world's parameters. Draw order is part of the seed's meaning: add new draws at the end. */
@@ -139,6 +166,7 @@ export function drawParams(random: SeededRandom, request: ParamsRequest): WorldP
     leaseReads,
     downMsMin: leaseReads ? 2 * electionMsMax : 0,
     unsafeReads: false,
+    floodingClients: false,
     slowDisks: null,
   };
   // After every older draw (those in the literal above too), so a seed keeps its world.

@@ -7,7 +7,9 @@ import type { NodeId } from '../../src/core/types.js';
 
 /** A directed link: messages from `from` to `to`. */
 export interface Link {
+  /** The sending end. */
   readonly from: NodeId;
+  /** The receiving end. */
   readonly to: NodeId;
 }
 

@@ -53,7 +53,12 @@ export interface SimWorkload {
    * Checks the whole history once the run is over (a model check, a
    * linearizability check…). Returns the broken guarantee, or null.
    */
-  check?(): { readonly invariant: string; readonly detail: string } | null;
+  check?(): {
+    /** The name of the broken guarantee. */
+    readonly invariant: string;
+    /** What exactly was seen. */
+    readonly detail: string;
+  } | null;
 }
 
 /** How a user's state machine and workload are built for each world. */

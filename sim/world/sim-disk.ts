@@ -28,10 +28,11 @@ import { assert } from '../../src/util/assert.js';
 import type { SeededRandom } from '../../src/util/random.js';
 import { chance, uniform } from './streams.js';
 
-/** How a {@link SimDisk} behaves. */
+/** How the simulator's disk (`SimDisk`) behaves: latencies, and the faults it injects. */
 export interface DiskOptions {
   /** Bounds of a write's latency until it is durable, in (node-local) milliseconds. */
   readonly latencyMsMin: number;
+  /** Upper bound of a write's latency until it is durable, in milliseconds. */
   readonly latencyMsMax: number;
   /** Probability that a write fails with `StorageIOError`. @defaultValue 0 */
   readonly ioErrorRate?: number;
@@ -166,6 +167,15 @@ export class SimDisk {
     return this.durable.lastIndex();
   }
 
+  /**
+   * Log entries this disk holds: on the platter, and in the open handle's
+   * view (the two share most entry objects, but a run's memory grows with
+   * both). For the run's held-items budget (`budget.ts`).
+   */
+  heldEntries(): number {
+    return countEntries(this.durable) + (this.handle?.heldEntries() ?? 0);
+  }
+
   /** A copy of the durable log, for tests. */
   durableLog(): { readonly snapshot: SnapshotMeta; readonly entries: readonly Entry[] } {
     return { snapshot: this.durable.snapshotMeta(), entries: allEntries(this.durable) };
@@ -267,6 +277,11 @@ export class DiskHandle implements LogStorage {
     return this.state === 'failed';
   }
 
+  /** Log entries this handle's view holds. */
+  heldEntries(): number {
+    return countEntries(this.visible);
+  }
+
   /** Writes called and not yet durable. */
   pendingWrites(): number {
     return this.pending.length;
@@ -332,6 +347,10 @@ export class DiskHandle implements LogStorage {
 function applyOp(storage: MemoryStorage, op: WriteOp): void {
   if (op.kind === 'append') storage.appendSync(op.entries, op.hardState);
   else storage.saveSnapshotSync(op.meta);
+}
+
+function countEntries(storage: MemoryStorage): number {
+  return Math.max(0, storage.lastIndex() - storage.firstIndex() + 1);
 }
 
 function allEntries(storage: MemoryStorage): readonly Entry[] {

@@ -6,6 +6,7 @@
  */
 import type { NodeId } from '../../src/core/types.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
+import type { World } from './world.js';
 
 /** What a tap is shown. */
 export interface WorldTap {
@@ -15,4 +16,9 @@ export interface WorldTap {
   sent(timeMs: number, from: NodeId, to: NodeId, message: NodeMessage): void;
   /** Node `to` received `message` (a paused node receives it when it resumes). */
   delivered(timeMs: number, from: NodeId, to: NodeId, message: NodeMessage): void;
+  /**
+   * Optional: the world, once it is built and before it starts, for a viewer
+   * that reads its state between events (the playground). It must only read.
+   */
+  attach?(world: World): void;
 }

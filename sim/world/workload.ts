@@ -20,7 +20,9 @@ import { chance, pick, uniform } from './streams.js';
 
 /** A running node as a client reaches it: its runtime and its local state machine. */
 export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
+  /** The node's runtime, for `propose`, `read` and the other requests. */
   readonly node: RaftNode<Result>;
+  /** The node's local state machine, for local reads after a read barrier. */
   readonly machine: Machine;
   /** Runs `action` on the node when it is not paused. */
   runOn(action: () => void): void;
@@ -28,7 +30,9 @@ export interface ClientTarget<Machine = KvStateMachine, Result = KvResult> {
 
 /** What a workload needs from the world. */
 export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
+  /** Every node of the world so far: those churn created too, and removed ones (which refuse or redirect requests). */
   readonly ids: readonly NodeId[];
+  /** The world clock, in milliseconds. */
   now(): number;
   /** A timer on the world clock; the returned function cancels it. */
   setTimeout(callback: () => void, delayMs: number): () => void;
@@ -36,7 +40,9 @@ export interface ClusterAccess<Machine = KvStateMachine, Result = KvResult> {
   target(id: NodeId): ClientTarget<Machine, Result> | null;
   /** True while some link is cut. */
   partitioned(): boolean;
+  /** Adds a line to the run's trace (shown before a violation and in timelines). */
   trace(event: string): void;
+  /** Counts a coverage mark. */
   mark(mark: CoverageMark): void;
   /** A broken guarantee seen by a client. */
   violation(invariant: string, detail: string): void;
@@ -55,6 +61,13 @@ export interface WorkloadOptions {
   readonly leaseReads: boolean;
   /** A planted bug, for the simulator's own tests: gets read local state without any read barrier. */
   readonly unsafeReads: boolean;
+  /**
+   * A planted bug, for the simulator's own tests: each client starts its
+   * next operation (in a session of its own) at once, without waiting for
+   * the last one's answer. Operations pile up without bound and simulated
+   * time stands still: a run only a budget can stop.
+   */
+  readonly flooding?: boolean;
 }
 
 interface Client {
@@ -123,11 +136,25 @@ export class Workload implements SimWorkload {
 
   private scheduleNext(client: Client): void {
     if (!this.running) return;
+    if (this.options.flooding === true) {
+      this.flood(client);
+      return;
+    }
     this.access.setTimeout(() => {
       if (!this.running) return;
       const deadlineMs = this.access.now() + this.options.opDeadlineMs;
       this.spawn(client, this.drawInvocation(client), this.access.ids, deadlineMs, () => this.scheduleNext(client), () => this.scheduleNext(client));
     }, uniform(this.random, 0, this.options.thinkMsMax));
+  }
+
+  /** The planted bug of {@link WorkloadOptions.flooding}: an operation per event, none waited for. */
+  private flood(client: Client): void {
+    this.access.setTimeout(() => {
+      if (!this.running) return;
+      const session: Client = { name: `${client.name}.${++client.seq}`, seq: 0, preferred: client.preferred, lastSeen: client.lastSeen };
+      this.spawn(session, this.drawInvocation(session), this.access.ids, this.access.now() + this.options.opDeadlineMs, () => undefined);
+      this.flood(client);
+    }, 0);
   }
 
   private spawn(client: Client, invocation: Invocation, targets: readonly NodeId[], deadlineMs: number, onOk: () => void, onUnknown: () => void = () => undefined): void {

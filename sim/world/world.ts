@@ -11,6 +11,8 @@ import type { RaftNode } from '../../src/node/raft-node.js';
 import { SafetyChecker, SafetyViolation } from '../../src/testing/invariants.js';
 import type { NodeObservation } from '../../src/testing/invariants.js';
 import { HistoryRecorder } from '../history.js';
+import { BudgetMeter, HELD_CHECK_EVERY_EVENTS, heldItems, UNLIMITED_BUDGET, WorldOverBudget } from './budget.js';
+import type { SpentBudget, WorldBudget } from './budget.js';
 import { emptyCoverage } from './coverage.js';
 import type { Coverage, CoverageMark } from './coverage.js';
 import { SimNetwork } from './network.js';
@@ -30,6 +32,7 @@ import { describeError, hasCode } from './errors.js';
 import { undurableReply } from './reply-durability.js';
 import type { NodeMessage } from '../../src/transport/transport.js';
 import type { ClusterAccess } from './workload.js';
+import { turns } from './turns.js';
 
 /** A broken invariant (or a crash of the world itself), with the context to debug it. */
 export interface Finding {
@@ -59,11 +62,13 @@ export interface WorldConfig {
   readonly tap?: WorldTap | undefined;
   /** A user's state machine and clients in place of the key-value store and its clients. */
   readonly plugin?: SimPlugin | undefined;
+  /** What the run may spend; past it the event loop throws {@link WorldOverBudget}. @defaultValue no limit */
+  readonly budget?: WorldBudget | undefined;
 }
 
 /**
  * Lets every promise chain already started run to its end, without a turn of
- * the event loop. A `process.nextTick` callback queued from inside a microtask
+ * the event loop (see turns.ts). A `process.nextTick` callback queued from inside a microtask
  * runs only once the microtask queue is empty (Node drains microtasks, then
  * ticks), so it fires exactly when every chain has settled; nothing in the
  * world uses `nextTick` or real I/O that could still be in flight. A macrotask
@@ -73,7 +78,7 @@ export interface WorldConfig {
 const drain = (): Promise<void> =>
   new Promise<void>((resolve) => {
     // Not queueMicrotask: Node wraps each of those in an async resource, which costs more than the rest of the drain.
-    void Promise.resolve().then(() => process.nextTick(resolve));
+    void Promise.resolve().then(() => turns.afterMicrotasks(resolve));
   });
 
 /**
@@ -84,7 +89,7 @@ const drain = (): Promise<void> =>
 const YIELD_EVERY_EVENTS = 1024;
 /** Queues the drain's first step without a new promise each time. */
 const RESOLVED = Promise.resolve();
-const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+const yieldTurn = (): Promise<void> => new Promise<void>((resolve) => turns.nextTurn(resolve));
 
 /** The simulated world of one seed. */
 export class World {
@@ -101,6 +106,8 @@ export class World {
   readonly streams: WorldStreams;
   /** World events run so far (clock callbacks). */
   events = 0;
+  /** Spending against the run's budget. */
+  private readonly meter: BudgetMeter;
   private finding: Finding | null = null;
   /** Set by world actions the nodes' own numbers may not show (a crash, a restart): the next check runs. */
   private dirty = true;
@@ -122,6 +129,7 @@ export class World {
   constructor(config: WorldConfig) {
     this.params = config.params;
     this.streams = config.streams;
+    this.meter = new BudgetMeter(config.budget ?? UNLIMITED_BUDGET);
     const tap = config.tap;
     this.trace = new Trace(config.traceTail, tap === undefined ? null : (timeMs, event) => tap.event(timeMs, event));
     const observer: NetworkObserver = {
@@ -145,6 +153,7 @@ export class World {
       plugin === undefined
         ? new Workload(config.streams.workload, this.clusterAccess(), this.recorder, workloadOptions(config.params))
         : plugin.workload({ ...this.clusterAccess<SimStateMachine, unknown>(), random: config.streams.workload, params: config.params });
+    tap?.attach?.(this);
   }
 
   /** Starts every node and the clients. */
@@ -182,14 +191,14 @@ export class World {
       let finished = false;
       const afterDrain = (): void => {
         try {
-          this.events++;
-          if (this.events % YIELD_EVERY_EVENTS === 0) setImmediate(afterYield);
+          this.countEvent();
+          if (this.events % YIELD_EVERY_EVENTS === 0) turns.nextTurn(afterYield);
           else afterYield();
         } catch (error) {
           reject(error);
         }
       };
-      const queueAfterDrain = (): void => process.nextTick(afterDrain);
+      const queueAfterDrain = (): void => turns.afterMicrotasks(afterDrain);
       const afterYield = (): void => {
         try {
           this.checkSafety();
@@ -348,10 +357,36 @@ export class World {
   /** After each event: drain, then check. */
   private async settle(): Promise<void> {
     await drain();
-    this.events++;
+    this.countEvent();
     if (this.events % YIELD_EVERY_EVENTS === 0) await yieldTurn();
     this.checkSafety();
     this.stopIfFound();
+  }
+
+  /**
+   * The most items the world held at any count (every
+   * `HELD_CHECK_EVERY_EVENTS` events, and at {@link checkHeldBudget}).
+   */
+  get peakHeldItems(): number {
+    return this.meter.peakHeldItems;
+  }
+
+  /** Counts what the world holds now; throws {@link WorldOverBudget} if that is past the budget. */
+  checkHeldBudget(): void {
+    this.stopIfOverBudget(this.meter.checkHeld(heldItems(this)));
+  }
+
+  /** Counts one event against the budget; throws {@link WorldOverBudget} once the run has spent it. */
+  private countEvent(): void {
+    this.events++;
+    this.stopIfOverBudget(this.meter.checkEvents(this.events));
+    if (this.events % HELD_CHECK_EVERY_EVENTS === 0) this.checkHeldBudget();
+  }
+
+  private stopIfOverBudget(spent: SpentBudget | null): void {
+    if (spent === null) return;
+    this.record(`BUDGET ${spent.budget}: ${spent.detail}`);
+    throw new WorldOverBudget({ ...spent, atMs: this.clock.now(), trace: this.trace.last() });
   }
 
   private stopIfFound(): void {
@@ -566,5 +601,6 @@ function workloadOptions(params: WorldParams): ConstructorParameters<typeof Work
     opDeadlineMs: 3 * params.requestTimeoutMs,
     leaseReads: params.leaseReads,
     unsafeReads: params.unsafeReads,
+    flooding: params.floodingClients,
   };
 }

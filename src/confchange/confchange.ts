@@ -16,6 +16,7 @@ export interface ConfChange {
    * or a learner.
    */
   readonly type: 'addVoter' | 'addLearner' | 'removeNode';
+  /** The node to add, promote or remove. */
   readonly node: NodeId;
 }
 

@@ -72,23 +72,41 @@ export interface RaftConfig {
 
 /** A {@link RaftConfig} with every default filled in and every value checked. */
 export interface ResolvedConfig {
+  /** {@inheritDoc RaftConfig.id} */
   readonly id: NodeId;
+  /** {@inheritDoc RaftConfig.voters} */
   readonly voters: readonly NodeId[];
+  /** {@inheritDoc RaftConfig.learners} */
   readonly learners: readonly NodeId[];
+  /** {@inheritDoc RaftConfig.storage} */
   readonly storage: LogReader;
+  /** {@inheritDoc RaftConfig.random} */
   readonly random: Random;
+  /** {@inheritDoc RaftConfig.electionTicks} */
   readonly electionTicks: number;
+  /** {@inheritDoc RaftConfig.heartbeatTicks} */
   readonly heartbeatTicks: number;
+  /** {@inheritDoc RaftConfig.preVote} */
   readonly preVote: boolean;
+  /** {@inheritDoc RaftConfig.checkQuorum} */
   readonly checkQuorum: boolean;
+  /** {@inheritDoc RaftConfig.maxClockDriftTicks} */
   readonly maxClockDriftTicks: number;
+  /** {@inheritDoc RaftConfig.maxInflightMsgs} */
   readonly maxInflightMsgs: number;
+  /** {@inheritDoc RaftConfig.maxInflightBytes} */
   readonly maxInflightBytes: number;
+  /** {@inheritDoc RaftConfig.maxMsgBytes} */
   readonly maxMsgBytes: number;
+  /** {@inheritDoc RaftConfig.maxEntryBytes} */
   readonly maxEntryBytes: number;
+  /** {@inheritDoc RaftConfig.maxUncommittedBytes} */
   readonly maxUncommittedBytes: number;
+  /** {@inheritDoc RaftConfig.maxCommittedBytesPerReady} */
   readonly maxCommittedBytesPerReady: number;
+  /** {@inheritDoc RaftConfig.maxPendingReadIndex} */
   readonly maxPendingReadIndex: number;
+  /** {@inheritDoc RaftConfig.applied} */
   readonly applied: Index | undefined;
 }
 

@@ -10,6 +10,7 @@ import type { Entry, HardState, Index, Membership, SnapshotMeta, Term } from './
 
 /** What a node finds in its storage when it starts. */
 export interface InitialState {
+  /** The last saved term, vote and commit index ({@link EMPTY_HARD_STATE} for a new node). */
   readonly hardState: HardState;
   /** The membership recorded with the latest snapshot, or null when the storage has never seen one. */
   readonly membership: Membership | null;

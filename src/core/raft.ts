@@ -209,6 +209,13 @@ export class Raft {
     return start !== null && this.ticks < start + this.config.electionTicks - this.config.maxClockDriftTicks;
   }
 
+  /** See `RawNode.quiesce`: no lease to trust, timeouts counted afresh. */
+  quiesce(): void {
+    this.reads.invalidateLease();
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+  }
+
   tick(): void {
     this.ticks++;
     if (this.role === 'leader') this.tickLeader();

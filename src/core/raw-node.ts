@@ -25,17 +25,25 @@ const NO_MESSAGES = { messages: NONE, parallelMessages: NONE } as const;
 
 /** Where a proposal landed in the leader's log. */
 export interface ProposalReceipt {
+  /** The leader's term when it appended the entries. */
   readonly term: Term;
+  /** Index of the first appended entry. */
   readonly firstIndex: Index;
+  /** Index of the last appended entry (equal to `firstIndex` for a single command). */
   readonly lastIndex: Index;
 }
 
 /** A leader's view of one follower, as reported by {@link RawNode.status}. */
 export interface FollowerStatus {
+  /** The highest index known to be replicated on the follower (Figure 2 matchIndex). */
   readonly match: Index;
+  /** The index of the next entry to send to the follower (Figure 2 nextIndex). */
   readonly next: Index;
+  /** How the leader currently replicates to the follower: probing, streaming, or sending a snapshot. */
   readonly state: ProgressState;
+  /** AppendEntries sent to the follower and not yet acknowledged. */
   readonly inflight: number;
+  /** True when the follower answered since the last CheckQuorum round. */
   readonly recentActive: boolean;
 }
 
@@ -44,18 +52,32 @@ export interface FollowerStatus {
  * for observers that look after every event (the simulator's checks).
  */
 export interface CoreReader {
+  /** The node's current role. */
   readonly role: Role;
+  /** The node's current term. */
   readonly currentTerm: Term;
+  /** The candidate this node voted for in the current term, or null. */
   readonly vote: NodeId | null;
+  /** The leader this node follows (itself when leader), or null when unknown. */
   readonly leader: NodeId | null;
+  /** The highest index known to be committed. */
   readonly commitIndex: Index;
   /** Highest index the runtime acknowledged as applied to the core. */
   readonly appliedIndex: Index;
+  /** The first index still in the log (after the snapshot, if any). */
   firstIndex(): Index;
+  /** The index of the last entry in the log, stable or not. */
   lastIndex(): Index;
+  /** The term of the entry at `index`, or undefined when it is compacted away or beyond the log. */
   term(index: Index): Term | undefined;
   /** On the leader: the match index of voter `id`; undefined elsewhere. */
   matchIndex(id: NodeId): Index | undefined;
+  /**
+   * Ticks since the election timer last reset, and the randomized timeout it
+   * runs to (a follower campaigns when they meet): for viewers such as the
+   * playground. On a leader the timer counts towards its CheckQuorum.
+   */
+  readonly electionTimer: { readonly elapsedTicks: number; readonly timeoutTicks: number };
   /**
    * Grows with every call that may change the core (inputs, `ready`,
    * `advance`): an observer that reads the same count twice knows that the
@@ -68,14 +90,23 @@ export interface CoreReader {
 
 /** A snapshot of a core's state for observation and tests. */
 export interface RaftStatus {
+  /** The node's id. */
   readonly id: NodeId;
+  /** The node's current role. */
   readonly role: Role;
+  /** The node's current term. */
   readonly term: Term;
+  /** The candidate this node voted for in `term`, or null. */
   readonly vote: NodeId | null;
+  /** The leader this node follows (itself when leader), or null when unknown. */
   readonly leader: NodeId | null;
+  /** The highest index known to be committed. */
   readonly commitIndex: Index;
+  /** The highest index the runtime acknowledged as applied. */
   readonly appliedIndex: Index;
+  /** The first index still in the log (after the snapshot, if any). */
   readonly firstIndex: Index;
+  /** The index of the last entry in the log. */
   readonly lastIndex: Index;
   /** The voters of the configuration in force (its incoming half while joint). */
   readonly voters: readonly NodeId[];
@@ -179,6 +210,10 @@ export class RawNode implements CoreReader {
     return this.changes;
   }
 
+  get electionTimer(): { readonly elapsedTicks: number; readonly timeoutTicks: number } {
+    return { elapsedTicks: this.raft.electionElapsed, timeoutTicks: this.raft.randomizedElectionTimeout };
+  }
+
   /** On the leader: the node leadership is being transferred to, or null; cheaper than {@link status}. */
   get leadTransferee(): NodeId | null {
     return this.raft.leadTransferee;
@@ -188,6 +223,24 @@ export class RawNode implements CoreReader {
   tick(): void {
     this.changes++;
     this.raft.tick();
+  }
+
+  /**
+   * The runtime is about to stop ticking this node for a while (an idle group
+   * of a multi-group host quiesces, docs/multi-raft.md). Makes it safe to
+   * resume ticking at any later moment:
+   * - a leader's read lease is voided: the lease is counted in ticks, so
+   *   without ticks it would never run out, while followers woken by the
+   *   host's liveness check may elect another leader meanwhile;
+   * - the election and heartbeat counters restart, so that a woken leader
+   *   heartbeats and hears back before CheckQuorum judges it, and a woken
+   *   follower waits a whole election timeout before campaigning.
+   * Safe at any time: it only delays timeouts and turns lease reads into
+   * ReadIndex rounds until the next confirmed heartbeat round.
+   */
+  quiesce(): void {
+    this.changes++;
+    this.raft.quiesce();
   }
 
   /**

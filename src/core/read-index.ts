@@ -3,7 +3,9 @@ import type { Index, NodeId } from './types.js';
 
 /** A linearizable read that may proceed once the node has applied up to `index`. */
 export interface ReadState {
+  /** The identifier the read was registered with (`RawNode.readIndex`). */
   readonly requestId: string;
+  /** The read index: serve the read once the state machine has applied up to here. */
   readonly index: Index;
 }
 

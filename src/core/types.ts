@@ -28,9 +28,13 @@ export type EntryType = 'normal' | 'config';
  * can commit an entry of its own term (§5.4.2 and §8 of the Raft paper).
  */
 export interface Entry {
+  /** The entry's position in the log (the first entry has index 1). */
   readonly index: Index;
+  /** The term of the leader that created the entry. */
   readonly term: Term;
+  /** Whether `data` is a command (`normal`) or an encoded configuration (`config`). */
   readonly type: EntryType;
+  /** The command bytes, empty for a leader's no-op; for `config` the encoded {@link Membership}. */
   readonly data: Uint8Array;
 }
 
@@ -41,9 +45,11 @@ export interface Entry {
  * it is safe (it is recomputed), but it never goes backwards while stored.
  */
 export interface HardState {
+  /** The latest term this node has seen (Figure 2 `currentTerm`). */
   readonly term: Term;
   /** The candidate this node voted for in `term`, or null. */
   readonly vote: NodeId | null;
+  /** The highest index known to be committed when this state was saved. */
   readonly commit: Index;
 }
 
@@ -63,16 +69,23 @@ export interface HardState {
  * outgoing voter.
  */
 export interface Membership {
+  /** The voters: they elect leaders, and a majority of them commits entries. */
   readonly voters: readonly NodeId[];
+  /** Non-voting members that receive the log; absent means none. */
   readonly learners?: readonly NodeId[];
+  /** While joint: the voters of the configuration being left; absent or empty means not joint. */
   readonly outgoingVoters?: readonly NodeId[];
+  /** Joint only: the leader leaves the joint configuration by itself once it is committed. */
   readonly autoLeave?: boolean;
 }
 
 /** What identifies a snapshot: the last log position it covers and the membership at that point. */
 export interface SnapshotMeta {
+  /** The last log index the snapshot covers. */
   readonly index: Index;
+  /** The term of the entry at `index`. */
   readonly term: Term;
+  /** The configuration in force at `index`. */
   readonly membership: Membership;
 }
 
@@ -81,6 +94,7 @@ export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
 /** State that is useful to observe but need not be persisted. */
 export interface SoftState {
+  /** The node's current role. */
   readonly role: Role;
   /** The leader this node currently follows (itself when leader), or null when unknown. */
   readonly leader: NodeId | null;

@@ -17,6 +17,8 @@ export interface HostTransportStats {
   readonly unknownGroup: number;
   /** Messages refused because they were not a group batch (a single-group node speaking to a host). */
   readonly notBatched: number;
+  /** Empty batches sent so that a peer host hears from this one every tick (host-level liveness). */
+  readonly hostHeartbeats: number;
 }
 
 /** Options of a {@link HostTransport}. */
@@ -31,6 +33,10 @@ export interface HostTransportOptions {
   readonly maxBatchBytes?: number;
   /** Called for every refused message, with why; the host logs it. */
   readonly refused?: (from: NodeId, reason: string) => void;
+  /** A peer host's leader replica of `group` quiesced (docs/multi-raft.md). */
+  readonly quiesceNotice?: (group: GroupId, from: NodeId, term: number, index: number) => void;
+  /** Whether `group` is quiesced here: it sends nothing, so "unreachable" reports do not concern (or wake) it. */
+  readonly isQuiesced?: (group: GroupId) => boolean;
 }
 
 const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
@@ -61,10 +67,16 @@ export class HostTransport {
   private flushTimer: TimerHandle | null = null;
   private inRound = false;
   private started = false;
-  private readonly counters = { batchesSent: 0, itemsSent: 0, itemsReceived: 0, unknownGroup: 0, notBatched: 0 };
+  private readonly counters = { batchesSent: 0, itemsSent: 0, itemsReceived: 0, unknownGroup: 0, notBatched: 0, hostHeartbeats: 0 };
+  /** When a batch (of anything, or empty) last arrived from each peer host: the host-level liveness of quiesced groups' leaders. */
+  private readonly lastHeard = new Map<NodeId, number>();
+  /** Peer hosts something was sent to since the last {@link HostTransport.heartbeatHosts}. */
+  private readonly sentSinceBeat = new Set<NodeId>();
+  private readonly startedAt: number;
 
   constructor(private readonly options: HostTransportOptions) {
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.startedAt = options.clock.now();
     assert(Number.isSafeInteger(this.maxBatchBytes) && this.maxBatchBytes > 0, 'host transport: invalid maxBatchBytes');
   }
 
@@ -73,7 +85,8 @@ export class HostTransport {
     await this.options.wire.start({
       receive: (message) => this.receive(message),
       unreachable: (peer) => {
-        for (const handler of this.handlers.values()) handler.unreachable(peer);
+        const quiesced = this.options.isQuiesced;
+        for (const [group, handler] of this.handlers) if (quiesced === undefined || !quiesced(group)) handler.unreachable(peer);
       },
     });
     this.started = true;
@@ -127,16 +140,48 @@ export class HostTransport {
     if (this.handlers.get(group) === handler) this.handlers.delete(group);
   }
 
+  /** Tells `to` that this host's leader replica of `group` quiesced at `index` in `term`; leaves with the next flush. */
+  sendQuiesceNotice(to: NodeId, group: GroupId, term: number, index: number): void {
+    this.enqueueItem(to, { group, quiesce: { term, index } }, ITEM_OVERHEAD_BYTES);
+  }
+
+  /**
+   * Host-level liveness: sends an empty batch to every peer host that was
+   * sent nothing since the last call. The host calls it once per tick, so
+   * every peer hears from this host at least once a tick, however many of its
+   * groups are quiesced: followers of a quiesced group learn that their
+   * leader's host died from the silence, not from their group.
+   */
+  heartbeatHosts(peers: Iterable<NodeId>): void {
+    if (!this.started) return;
+    for (const peer of peers) {
+      if (this.sentSinceBeat.has(peer) || this.pending.has(peer)) continue;
+      this.counters.hostHeartbeats++;
+      this.options.wire.send(peer, { kind: 'groups', from: this.options.hostId, to: peer, items: [] });
+    }
+    this.sentSinceBeat.clear();
+    this.options.wire.flush?.();
+  }
+
+  /** When anything last arrived from `host` (the host's start if nothing has). */
+  lastHeardFrom(host: NodeId): number {
+    return this.lastHeard.get(host) ?? this.startedAt;
+  }
+
   /** @internal queues a group's message for `to`, to leave with the next flush. */
   enqueue(to: NodeId, group: GroupId, message: ReplicaMessage): void {
+    this.enqueueItem(to, { group, message }, estimateBytes(message));
+  }
+
+  private enqueueItem(to: NodeId, item: GroupItem, itemBytes: number): void {
     if (!this.started) return;
     let items = this.pending.get(to);
     if (items === undefined) {
       items = [];
       this.pending.set(to, items);
     }
-    items.push({ group, message });
-    const bytes = (this.pendingBytes.get(to) ?? 0) + estimateBytes(message);
+    items.push(item);
+    const bytes = (this.pendingBytes.get(to) ?? 0) + itemBytes;
     this.pendingBytes.set(to, bytes);
     if (bytes >= this.maxBatchBytes) this.sendBatch(to);
     else if (!this.inRound && this.flushTimer === null) {
@@ -164,6 +209,7 @@ export class HostTransport {
     if (items === undefined || items.length === 0) return;
     this.counters.batchesSent++;
     this.counters.itemsSent += items.length;
+    this.sentSinceBeat.add(to);
     this.options.wire.send(to, { kind: 'groups', from: this.options.hostId, to, items });
   }
 
@@ -173,7 +219,12 @@ export class HostTransport {
       this.options.refused?.(message.kind === 'raft' ? message.message.from : message.from, `a ${message.kind} message outside a group batch`);
       return;
     }
+    this.lastHeard.set(message.from, this.options.clock.now());
     for (const item of message.items) {
+      if (item.quiesce !== undefined) {
+        this.options.quiesceNotice?.(item.group, message.from, item.quiesce.term, item.quiesce.index);
+        continue;
+      }
       const handler = this.handlers.get(item.group);
       if (handler === undefined) {
         this.counters.unknownGroup++;

@@ -12,6 +12,8 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { checkGroupId } from '../util/group-id.js';
 import type { GroupId } from '../util/group-id.js';
 import type { Random } from '../util/random.js';
+import { GroupQuiescence } from './group-quiescence.js';
+import type { QuiescenceStats } from './group-quiescence.js';
 import { HostLoop } from './host-loop.js';
 import type { HostLoopStats } from './host-loop.js';
 import { HostTransport } from './host-transport.js';
@@ -19,6 +21,7 @@ import type { HostTransportStats } from './host-transport.js';
 
 /** What a group's replica needs beside its log: the user's state machine and a snapshot store. */
 export interface GroupParts<Result> {
+  /** The group's replicated state machine on this host. */
   readonly stateMachine: StateMachine<Result>;
   /** The group's snapshot store (for example `FileSnapshotStore.open(join(dir, group))`). The host closes nothing of it. */
   readonly snapshots: SnapshotStore;
@@ -56,19 +59,42 @@ export interface RaftHostOptions<Result = unknown> {
   readonly groupDefaults?: GroupDefaults<Result>;
   /** Told about refused input (a message for a group this host does not hold) and groups that failed to open. */
   readonly log?: (record: HostLogRecord) => void;
+  /** Idle groups stop ticking and heartbeating (docs/multi-raft.md, "Quiescence"). */
+  readonly quiescence?: QuiescencePolicy;
+}
+
+/** When idle groups quiesce. */
+export interface QuiescencePolicy {
+  /** Let idle groups stop ticking and heartbeating until a proposal, a read or a message wakes them. @defaultValue true */
+  readonly enabled?: boolean;
+  /** Ticks a group's leader must have had nothing to do before the group quiesces. @defaultValue the groups' `electionTicks` */
+  readonly afterTicks?: number;
 }
 
 /** One thing a host reports through `RaftHostOptions.log`. */
 export interface HostLogRecord {
+  /** The record's severity. */
   readonly level: 'warn' | 'error';
+  /** What happened: a message refused, or a group whose log could not be opened. */
   readonly event: 'refused' | 'group-open-failed';
+  /** What happened, in words. */
   readonly message: string;
+  /** The group concerned, if any. */
   readonly group?: GroupId;
+  /** The host a refused message came from, if known. */
   readonly from?: NodeId;
 }
 
 /** How a new group starts: as a new group of these voters, or as a replica joining a running group. */
-export type CreateGroupOptions = { readonly members: readonly NodeId[] } | { readonly join: true };
+export type CreateGroupOptions =
+  | {
+      /** The voters of the new group: host ids of this cluster. */
+      readonly members: readonly NodeId[];
+    }
+  | {
+      /** Start with no configuration and wait to be added by the group's leader. */
+      readonly join: true;
+    };
 
 /** What a host runs and how much it did. */
 export interface RaftHostStats {
@@ -76,8 +102,12 @@ export interface RaftHostStats {
   readonly groups: number;
   /** Groups found at open whose log could not be opened (see {@link RaftHost.failedGroups}). */
   readonly failedGroups: number;
+  /** The host loop's rounds and turns. */
   readonly loop: HostLoopStats;
+  /** The host transport's batches and messages. */
   readonly transport: HostTransportStats;
+  /** How many groups are quiesced, and how often they quiesced and woke. */
+  readonly quiescence: QuiescenceStats;
   /** Ticks of the host's ticker. */
   readonly ticks: number;
 }
@@ -114,6 +144,8 @@ export class RaftHost<Result = unknown> {
   private readonly hosts: Set<NodeId>;
   private readonly transport: HostTransport;
   private readonly loop: HostLoop;
+  private readonly quiescence: GroupQuiescence;
+  private readonly quiescenceEnabled: boolean;
   private readonly clock: Clock;
   private readonly tickIntervalMs: number;
   private tickTimer: TimerHandle | null = null;
@@ -126,10 +158,22 @@ export class RaftHost<Result = unknown> {
     this.tickIntervalMs = options.tickIntervalMs ?? 100;
     this.hosts = new Set([options.hostId, ...options.peers]);
     const log = options.log;
+    const electionTicks = options.groupDefaults?.electionTicks ?? 10;
+    this.quiescenceEnabled = options.quiescence?.enabled ?? true;
+    this.quiescence = new GroupQuiescence({
+      hostId: options.hostId,
+      afterTicks: options.quiescence?.afterTicks ?? electionTicks,
+      livenessTimeoutMs: electionTicks * this.tickIntervalMs,
+      now: () => this.clock.now(),
+      lastHeardFrom: (host) => this.transport.lastHeardFrom(host),
+      sendNotice: (to, group, term, index) => this.transport.sendQuiesceNotice(to, group, term, index),
+    });
     this.transport = new HostTransport({
       hostId: options.hostId,
       wire: options.transport,
       clock: this.clock,
+      quiesceNotice: (group, from, term, index) => this.quiescence.onNotice(group, this.groupsById.get(group)?.node as RaftNode<unknown> | undefined, from, term, index),
+      isQuiesced: (group) => this.quiescence.isQuiesced(group),
       ...(log === undefined ? {} : { refused: (from: NodeId, message: string) => log({ level: 'warn', event: 'refused', from, message }) }),
     });
     this.loop = new HostLoop(this.clock, this.transport);
@@ -203,6 +247,7 @@ export class RaftHost<Result = unknown> {
     this.busy.add(group);
     try {
       this.groupsById.delete(group);
+      this.quiescence.forget(group);
       await hosted.node.close();
       await hosted.storage.close();
       await this.options.logs.removeGroup(group);
@@ -219,6 +264,11 @@ export class RaftHost<Result = unknown> {
   /** The groups this host runs, in id order. */
   groups(): GroupId[] {
     return [...this.groupsById.keys()].sort();
+  }
+
+  /** Whether this host's replica of `group` is quiesced (docs/multi-raft.md). */
+  isQuiesced(group: GroupId): boolean {
+    return this.quiescence.isQuiesced(group);
   }
 
   /** Groups found at open whose log could not be opened, with why. They stay closed; the others run. */
@@ -241,6 +291,7 @@ export class RaftHost<Result = unknown> {
       failedGroups: this.failed.size,
       loop: this.loop.stats(),
       transport: this.transport.stats(),
+      quiescence: this.quiescence.stats(),
       ticks: this.ticks,
     };
   }
@@ -251,6 +302,7 @@ export class RaftHost<Result = unknown> {
     return this.closing;
   }
 
+  /** Closes the host, for `await using host = await RaftHost.open(...)`; the same as {@link RaftHost.close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -272,7 +324,7 @@ export class RaftHost<Result = unknown> {
           tickIntervalMs: this.tickIntervalMs,
           ...(parts.random === undefined ? {} : { random: parts.random }),
         },
-        { scheduler: this.loop },
+        { scheduler: this.loop, onInput: (input) => this.quiescence.onInput(group, input) },
       );
     } catch (error) {
       await storage.close().catch(() => undefined);
@@ -306,9 +358,20 @@ export class RaftHost<Result = unknown> {
     this.tickTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
       this.ticks++;
-      for (const { node } of this.groupsById.values()) node.hostTick();
+      if (this.quiescenceEnabled) {
+        for (const [group, { node }] of this.groupsById) this.quiescence.tick(group, node as RaftNode<unknown>);
+        this.quiescence.checkLiveness();
+      } else {
+        for (const { node } of this.groupsById.values()) node.hostTick();
+      }
+      this.transport.heartbeatHosts(this.peerHosts());
       this.scheduleTick();
     }, this.tickIntervalMs);
+  }
+
+  /** Every other host of the cluster. */
+  private *peerHosts(): Iterable<NodeId> {
+    for (const host of this.hosts) if (host !== this.options.hostId) yield host;
   }
 
   private async shutdown(): Promise<void> {

@@ -11,15 +11,58 @@ import { InvalidArgumentError } from '../errors.js';
 
 /** A command of the store, as proposed through `RaftNode.propose`. */
 export type KvCommand =
-  | { readonly op: 'get'; readonly key: string }
-  | { readonly op: 'put'; readonly key: string; readonly value: string }
-  | { readonly op: 'delete'; readonly key: string }
-  | { readonly op: 'append'; readonly key: string; readonly value: string }
+  | {
+      /** Read the key's value (a linearizable read through the log). */
+      readonly op: 'get';
+      /** The key. */
+      readonly key: string;
+    }
+  | {
+      /** Set the key's value. */
+      readonly op: 'put';
+      /** The key. */
+      readonly key: string;
+      /** The new value. */
+      readonly value: string;
+    }
+  | {
+      /** Remove the key; removing an absent key changes nothing. */
+      readonly op: 'delete';
+      /** The key. */
+      readonly key: string;
+    }
+  | {
+      /** Append to the key's value (an absent key counts as empty). */
+      readonly op: 'append';
+      /** The key. */
+      readonly key: string;
+      /** The text to append. */
+      readonly value: string;
+    }
   /** Sets `value` only if the current value is `expect` (null: the key must be absent). */
-  | { readonly op: 'cas'; readonly key: string; readonly expect: string | null; readonly value: string };
+  | {
+      /** Compare-and-set. */
+      readonly op: 'cas';
+      /** The key. */
+      readonly key: string;
+      /** The value the key must hold (null: it must be absent). */
+      readonly expect: string | null;
+      /** The value to set if it does. */
+      readonly value: string;
+    };
 
 /** What a compare-and-set answers. */
-export type CasResult = { readonly status: 'swapped' } | { readonly status: 'mismatch'; readonly actual: string | null };
+export type CasResult =
+  | {
+      /** The value was set. */
+      readonly status: 'swapped';
+    }
+  | {
+      /** The current value was not the expected one; nothing changed. */
+      readonly status: 'mismatch';
+      /** The current value (null: absent). */
+      readonly actual: string | null;
+    };
 
 /** What `apply` answers: a get's value (null: absent), a cas's {@link CasResult}, null for the other writes. */
 export type KvResult = string | null | CasResult;

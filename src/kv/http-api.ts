@@ -21,22 +21,29 @@ import type { KvStore } from './store.js';
 
 /** One structured log record of the service. */
 export interface KvLogRecord {
+  /** The record's severity. */
   readonly level: 'debug' | 'info' | 'warn' | 'error';
+  /** What happened, in words. */
   readonly message: string;
+  /** Structured fields of the event (method, path, status, duration…). */
   readonly [field: string]: unknown;
 }
 
 /** Bytes a transport has moved, for `/metrics`. */
 export interface TransportCounters {
+  /** Bytes sent to peers. */
   readonly sentBytes: number;
+  /** Bytes received from peers. */
   readonly receivedBytes: number;
 }
 
 /** Options of {@link KvHttpApi}. */
 export interface KvHttpApiOptions {
+  /** The node the API proposes writes to and reads through. */
   readonly node: RaftNode<KvResult>;
+  /** The node's state machine, read locally after a read barrier. */
   readonly store: KvStore;
-  /** @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
+  /** Largest key and value the API accepts (a longer key is a 400, a longer value a 413). @defaultValue {@link DEFAULT_KV_LIMITS} (keys 1,024 bytes, values 1 MiB) */
   readonly limits?: KvLimits;
   /** Deadline of one write or read, in milliseconds; past it the answer is 503. @defaultValue 5000 */
   readonly requestTimeoutMs?: number;
@@ -94,6 +101,7 @@ export class KvHttpApi {
   private readonly applyLatency: Histogram;
   private readonly snapshots: Counter;
 
+  /** The API of one node; serve it with {@link KvHttpServer.start} or call {@link KvHttpApi.handle} from your own server. */
   constructor(private readonly options: KvHttpApiOptions) {
     this.limits = options.limits ?? DEFAULT_KV_LIMITS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;

@@ -10,20 +10,33 @@ import { InvalidArgumentError } from '../errors.js';
 /** Label names and values of one series. */
 export type Labels = Readonly<Record<string, string>>;
 
-interface Family {
+/** A metric family: a name, its help text and type, and its series. */
+export interface Family {
+  /** The metric's name (`[a-zA-Z_:][a-zA-Z0-9_:]*`, unique in its registry). */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** The `# TYPE` of the family. */
   readonly type: 'counter' | 'gauge' | 'histogram';
+  /** Appends the family's sample lines in the text exposition format. */
   render(lines: string[]): void;
 }
 
 /** A monotonically increasing count, one series per label set. */
 export class Counter implements Family {
+  /** {@inheritDoc Family.type} */
   readonly type = 'counter';
   private readonly series = new Map<string, { labels: Labels; value: number }>();
 
-  constructor(readonly name: string, readonly help: string) {}
+  /** A counter with no series yet. */
+  constructor(
+    /** {@inheritDoc Family.name} */
+    readonly name: string,
+    /** {@inheritDoc Family.help} */
+    readonly help: string,
+  ) {}
 
+  /** Adds `by` to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
     const series = this.series.get(key);
@@ -36,6 +49,7 @@ export class Counter implements Family {
     return this.series.get(labelKey(labels))?.value ?? 0;
   }
 
+  /** {@inheritDoc Family.render} */
   render(lines: string[]): void {
     for (const { labels, value } of this.series.values()) lines.push(`${this.name}${formatLabels(labels)} ${formatNumber(value)}`);
   }
@@ -46,13 +60,18 @@ export class Counter implements Family {
  * the application keeps itself (type `counter`, e.g. bytes a transport sent).
  */
 export class Gauge implements Family {
+  /** A family whose series `read` returns when scraped. */
   constructor(
+    /** {@inheritDoc Family.name} */
     readonly name: string,
+    /** {@inheritDoc Family.help} */
     readonly help: string,
     private readonly read: () => readonly (readonly [Labels, number])[],
+    /** {@inheritDoc Family.type} */
     readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
+  /** {@inheritDoc Family.render} */
   render(lines: string[]): void {
     for (const [labels, value] of this.read()) lines.push(`${this.name}${formatLabels(labels)} ${formatNumber(value)}`);
   }
@@ -60,22 +79,34 @@ export class Gauge implements Family {
 
 /** Observations counted into cumulative buckets, with their sum and count. */
 export class Histogram implements Family {
+  /** {@inheritDoc Family.type} */
   readonly type = 'histogram';
   private readonly counts: number[];
   private sum = 0;
   private count = 0;
 
-  /** @param bounds upper bounds of the buckets, increasing; `+Inf` is added. */
-  constructor(readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {
+  /**
+   * A histogram with no observations.
+   * @param bounds - upper bounds of the buckets, increasing; `+Inf` is added.
+   */
+  constructor(
+    /** {@inheritDoc Family.name} */
+    readonly name: string,
+    /** {@inheritDoc Family.help} */
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
     this.counts = bounds.map(() => 0);
   }
 
+  /** Counts `value` into every bucket whose bound it does not exceed. */
   observe(value: number): void {
     this.sum += value;
     this.count++;
     for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) this.counts[i]!++;
   }
 
+  /** {@inheritDoc Family.render} */
   render(lines: string[]): void {
     this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket{le="${formatNumber(bound)}"} ${this.counts[i]}`));
     lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${formatNumber(this.sum)}`, `${this.name}_count ${this.count}`);
@@ -86,10 +117,12 @@ export class Histogram implements Family {
 export class MetricsRegistry {
   private readonly families: Family[] = [];
 
+  /** Registers a counter. Throws `InvalidArgumentError` for an invalid or duplicate name. */
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
   }
 
+  /** Registers a gauge whose series `read` returns when scraped. Throws `InvalidArgumentError` for an invalid or duplicate name. */
   gauge(name: string, help: string, read: () => readonly (readonly [Labels, number])[]): Gauge {
     return this.add(new Gauge(name, help, read));
   }
@@ -99,6 +132,7 @@ export class MetricsRegistry {
     return this.add(new Gauge(name, help, read, 'counter'));
   }
 
+  /** Registers a histogram with these bucket bounds (increasing; `+Inf` is added). Throws `InvalidArgumentError` for an invalid or duplicate name. */
   histogram(name: string, help: string, bounds: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, bounds));
   }

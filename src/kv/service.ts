@@ -13,7 +13,9 @@ import type { KvHttpApiOptions } from './http-api.js';
 
 /** Where to listen. Port 0 picks a free one. */
 export interface HttpListenOptions {
+  /** The address to bind (loopback unless the API is protected). */
   readonly host: string;
+  /** The port to bind; 0 picks a free one. */
   readonly port: number;
 }
 
@@ -21,7 +23,11 @@ export interface HttpListenOptions {
 export class KvHttpServer {
   private closing: Promise<void> | null = null;
 
-  private constructor(readonly api: KvHttpApi, private readonly server: Server) {}
+  private constructor(
+    /** The request handler the server runs. */
+    readonly api: KvHttpApi,
+    private readonly server: Server,
+  ) {}
 
   /**
    * Starts serving `options` on `listen`; resolves once the server is

@@ -13,8 +13,11 @@ import type { KvResult } from './commands.js';
 import { LayeredMap } from './layered-map.js';
 import type { MapView } from './layered-map.js';
 
-/** Snapshot stream header: magic and format version. */
-const SNAPSHOT_MAGIC = Buffer.from('KEELKV\u0000\u0001', 'latin1');
+/** Snapshot stream header: magic and format version ("KEELKV", 0, 1). */
+const SNAPSHOT_MAGIC = new Uint8Array([0x4b, 0x45, 0x45, 0x4c, 0x4b, 0x56, 0x00, 0x01]);
+// Plain Uint8Array and TextEncoder rather than Buffer: the store also runs in a browser (the playground).
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
 /** Pairs are gathered into chunks of about this size. */
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 
@@ -101,44 +104,58 @@ export class KvStore implements StateMachine<KvResult> {
 /** Streams a frozen view in the snapshot format (see {@link KvStore.capture}). */
 async function* streamView(view: MapView): AsyncIterable<Uint8Array> {
   yield SNAPSHOT_MAGIC;
-  let parts: Buffer[] = [];
+  let parts: Uint8Array[] = [];
   let bytes = 0;
   let count = 0;
   for (const key of view.sortedKeys()) {
-    const keyBytes = Buffer.from(key, 'utf8');
-    const valueBytes = Buffer.from(view.get(key)!, 'utf8');
+    const keyBytes = utf8.encode(key);
+    const valueBytes = utf8.encode(view.get(key)!);
     parts.push(u32(keyBytes.byteLength), keyBytes, u32(valueBytes.byteLength), valueBytes);
     bytes += 8 + keyBytes.byteLength + valueBytes.byteLength;
     count++;
     if (bytes >= SNAPSHOT_CHUNK_BYTES) {
-      yield Buffer.concat(parts);
+      yield concat(parts);
       parts = [];
       bytes = 0;
     }
   }
   parts.push(u32(count));
-  yield Buffer.concat(parts);
+  yield concat(parts);
 }
 
-function u32(value: number): Buffer {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeUInt32BE(value);
+function u32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value);
   return bytes;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.byteLength;
+  }
+  return joined;
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
 }
 
 /** Parses a snapshot stream split at arbitrary chunk boundaries. */
 class PairReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Uint8Array = new Uint8Array(0);
   private readonly data = new Map<string, string>();
   private headerSeen = false;
   private pendingKey: string | null = null;
 
   push(chunk: Uint8Array): void {
-    this.pending = this.pending.byteLength === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    this.pending = this.pending.byteLength === 0 ? chunk.slice() : concat([this.pending, chunk]);
     let at = 0;
     if (!this.headerSeen) {
       if (this.pending.byteLength < SNAPSHOT_MAGIC.byteLength) return;
-      if (!this.pending.subarray(0, SNAPSHOT_MAGIC.byteLength).equals(SNAPSHOT_MAGIC)) {
+      if (!SNAPSHOT_MAGIC.every((byte, i) => this.pending[i] === byte)) {
         throw new CorruptionError('kv-snapshot', 'not a key-value store snapshot (bad header)');
       }
       at = SNAPSHOT_MAGIC.byteLength;
@@ -146,9 +163,9 @@ class PairReader {
     }
     // Read whole strings while they are complete; the last four bytes may be the trailer, so keep them.
     while (this.pending.byteLength - at >= 8) {
-      const length = this.pending.readUInt32BE(at);
+      const length = readU32(this.pending, at);
       if (this.pending.byteLength - at - 4 < length + 4) break;
-      const text = this.pending.toString('utf8', at + 4, at + 4 + length);
+      const text = fromUtf8.decode(this.pending.subarray(at + 4, at + 4 + length));
       at += 4 + length;
       if (this.pendingKey === null) {
         this.pendingKey = text;
@@ -165,7 +182,7 @@ class PairReader {
     if (this.pendingKey !== null || this.pending.byteLength !== 4) {
       throw new CorruptionError('kv-snapshot', 'snapshot stream ended in the middle of a pair');
     }
-    const count = this.pending.readUInt32BE(0);
+    const count = readU32(this.pending, 0);
     if (count !== this.data.size) throw new CorruptionError('kv-snapshot', `snapshot trailer counts ${count} pairs, the stream held ${this.data.size}`);
     return this.data;
   }

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Index, NodeId, Role, Term } from '../core/types.js';
 import type { SnapshotFailedError } from '../errors.js';
 
@@ -49,32 +48,67 @@ export interface NodeEvents {
   fatal: [error: Error];
 }
 
-/** A typed wrapper around Node's EventEmitter. */
+/** One registered listener; `once` listeners are removed before they run. */
+interface Registration {
+  readonly listener: (...args: unknown[]) => void;
+  readonly once: boolean;
+}
+
+/**
+ * A small typed event emitter with Node's EventEmitter semantics for what
+ * Keel uses: listeners run synchronously in the order they were added, an
+ * emit runs the listeners registered when it began, and `off` removes the
+ * most recently added registration of a listener (a `once` one too). Plain
+ * JavaScript rather than `node:events`, so the runtime also runs in a
+ * browser (the playground).
+ */
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
-  private readonly emitter = new EventEmitter();
+  private readonly registrations = new Map<keyof Events & string, Registration[]>();
 
+  /** Calls `listener` on every `event` from now on. */
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.on(event, listener as (...args: unknown[]) => void);
-    return this;
+    return this.add(event, { listener: listener as (...args: unknown[]) => void, once: false });
   }
 
+  /** Stops calling `listener` (its most recent registration) on `event`. */
   off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    const list = this.registrations.get(event);
+    if (list === undefined) return this;
+    const registration = list.findLast((candidate) => candidate.listener === (listener as (...args: unknown[]) => void));
+    if (registration !== undefined) this.remove(event, registration);
     return this;
   }
 
+  /** Calls `listener` on the next `event` only. */
   once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.once(event, listener as (...args: unknown[]) => void);
-    return this;
+    return this.add(event, { listener: listener as (...args: unknown[]) => void, once: true });
   }
 
   /** @internal */
   emit<K extends keyof Events & string>(event: K, ...args: Events[K]): void {
-    this.emitter.emit(event, ...args);
+    const list = this.registrations.get(event);
+    if (list === undefined) return;
+    for (const registration of list) {
+      if (registration.once) this.remove(event, registration);
+      registration.listener(...args);
+    }
   }
 
   /** @internal True when `event` has listeners: a hot path (an event per applied entry) checks before building its arguments. */
   listening(event: keyof Events & string): boolean {
-    return this.emitter.listenerCount(event) > 0;
+    return this.registrations.has(event);
+  }
+
+  private remove(event: keyof Events & string, registration: Registration): void {
+    // A new array: an emit under way keeps the list it started with.
+    const rest = (this.registrations.get(event) ?? []).filter((candidate) => candidate !== registration);
+    if (rest.length === 0) this.registrations.delete(event);
+    else this.registrations.set(event, rest);
+  }
+
+  private add(event: keyof Events & string, registration: Registration): this {
+    const list = this.registrations.get(event);
+    this.registrations.set(event, list === undefined ? [registration] : [...list, registration]);
+    return this;
   }
 }

@@ -2,6 +2,7 @@ import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js'
 import type { ProposalReceipt } from '../core/raw-node.js';
 import type { NodeId } from '../core/types.js';
 import type { ReplicaMessage } from '../transport/transport.js';
+import type { QuiesceNotice } from './quiescence.js';
 import { assert } from '../util/assert.js';
 import type { Deferred } from './requests/waiters.js';
 
@@ -46,7 +47,13 @@ export type Input =
       readonly prelude: Uint8Array | null;
       readonly deferred: Deferred<ProposalReceipt>;
     }
-  | { readonly kind: 'transfer'; readonly target: NodeId; readonly deferred: Deferred<void> };
+  | { readonly kind: 'transfer'; readonly target: NodeId; readonly deferred: Deferred<void> }
+  /**
+   * The host asks an idle group's replica to quiesce (quiescence.ts): a
+   * leader on its own judgement (`notice` null), a follower on its leader's
+   * notice. `done` says whether it did.
+   */
+  | { readonly kind: 'quiesce'; readonly notice: QuiesceNotice | null; readonly done: (quiesced: boolean) => void };
 
 /**
  * A FIFO of inputs. Shifting from the head of a plain array is O(n), so the

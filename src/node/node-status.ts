@@ -3,19 +3,27 @@ import type { Index, NodeId, Role, Term } from '../core/types.js';
 
 /** A node's state, from {@link RaftNode.status}. */
 export interface NodeStatus {
+  /** The node's id. */
   readonly id: NodeId;
   /** `stopped` after `close()` or a fatal failure. */
   readonly role: Role | 'stopped';
+  /** The node's current term. */
   readonly term: Term;
+  /** The leader this node follows (itself when leader), or null when unknown or stopped. */
   readonly leader: NodeId | null;
+  /** The highest log index known to be committed. */
   readonly commitIndex: Index;
+  /** The highest log index applied to the state machine on this node. */
   readonly appliedIndex: Index;
   /** The voters of the configuration in force (its incoming half while joint). */
   readonly members: readonly NodeId[];
   /** Non-voting members: they receive the log but do not vote. */
   readonly learners: readonly NodeId[];
   /** While a change of several voters is under way: the voters of the configuration being left; otherwise null. */
-  readonly joint: { readonly outgoingVoters: readonly NodeId[] } | null;
+  readonly joint: {
+    /** The voters of the configuration being left. */
+    readonly outgoingVoters: readonly NodeId[];
+  } | null;
   /** Log index of the entry that installed the configuration in force. */
   readonly configIndex: Index;
   /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { RaftConfig } from '../core/config.js';
 import type { Index, NodeId } from '../core/types.js';
 import { InvalidConfigError } from '../errors.js';
@@ -28,6 +27,7 @@ export interface RaftNodeOptions<Result = unknown> {
    * `members` must then be empty or omitted. @defaultValue false
    */
   readonly join?: boolean;
+  /** How runtime membership changes (`addVoter`, `promote`, `replaceMember`) behave. @defaultValue `{ promoteWithinEntries: 100 }` */
   readonly membership?: MembershipPolicy;
   /** The durable log (`MemoryStorage` or `LevelStorage`). The caller owns it and closes it after the node. */
   readonly storage: LogStorage;
@@ -35,10 +35,11 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly snapshots: SnapshotStore;
   /** How this node reaches its peers (`LocalNetwork` in-process, TCP across machines). The node closes it. */
   readonly transport: Transport;
+  /** The replicated state machine: committed commands are applied to it in log order, and snapshots are captured from and restored into it. */
   readonly stateMachine: StateMachine<Result>;
-  /** @defaultValue a {@link SystemClock} */
+  /** The time source of the node's ticks, deadlines and timers; tests and the simulator pass a {@link VirtualClock}. @defaultValue a {@link SystemClock} */
   readonly clock?: Clock;
-  /** @defaultValue a generator seeded from `crypto.randomInt` */
+  /** The source of the randomized election timeouts; a seeded one makes a run reproducible. @defaultValue a generator seeded from `crypto.getRandomValues` */
   readonly random?: Random;
   /** Milliseconds per core tick. @defaultValue 100 */
   readonly tickIntervalMs?: number;
@@ -46,9 +47,13 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly electionTicks?: number;
   /** Ticks between heartbeats. @defaultValue 1 */
   readonly heartbeatTicks?: number;
-  /** @defaultValue true */
+  /** Run a pre-vote round before a real election, so a node that cannot win does not raise terms (dissertation §9.6). @defaultValue true */
   readonly preVote?: boolean;
-  /** @defaultValue true */
+  /**
+   * A leader that has not heard from a quorum within an election timeout steps
+   * down, and a follower that heard from a leader within the election timeout
+   * ignores (pre-)vote requests. Lease reads need it. @defaultValue true
+   */
   readonly checkQuorum?: boolean;
   /**
    * How many ticks one node's clock may gain on another's during one election
@@ -61,7 +66,9 @@ export interface RaftNodeOptions<Result = unknown> {
   readonly forwardProposals?: boolean;
   /** Default deadline of `propose` and `read`, in clock milliseconds. @defaultValue 10000 */
   readonly requestTimeoutMs?: number;
+  /** Size and queue limits of this node; every one has a default and is validated when the node opens. */
   readonly limits?: NodeLimits;
+  /** When snapshots are taken, how much log is kept behind them, and how they are sent to followers. */
   readonly snapshotting?: SnapshotPolicy;
 }
 
@@ -181,7 +188,7 @@ export function resolveNodeOptions<Result>(options: RaftNodeOptions<Result>): Re
     transport: options.transport,
     stateMachine: options.stateMachine,
     clock: options.clock ?? new SystemClock(),
-    random: options.random ?? new SeededRandom(randomInt(2 ** 31)),
+    random: options.random ?? new SeededRandom(unpredictableSeed()),
     tickIntervalMs: positive('tickIntervalMs', options.tickIntervalMs, 100),
     electionTicks,
     heartbeatTicks: positive('heartbeatTicks', options.heartbeatTicks, 1),
@@ -299,4 +306,12 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
     throw new InvalidConfigError(field, `must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * A seed no one can predict, from the Web Crypto API that Node (as the global
+ * `crypto`) and browsers share: the runtime imports nothing Node-only.
+ */
+function unpredictableSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]! >>> 1;
 }

@@ -12,6 +12,7 @@ import { proposeBatch } from './requests/proposal-batch.js';
 import type { ProposalRoutes, QueuedProposal } from './requests/proposal-batch.js';
 import { checkNoChangeInProgress } from './membership/membership-changes.js';
 import type { Input, ProposalRequest } from './inbox.js';
+import type { QuiesceNotice } from './quiescence.js';
 import type { LoopLimits } from './options.js';
 import { sendAll } from './peer-messages.js';
 import type { ReadBarriers } from './requests/read-barriers.js';
@@ -43,6 +44,8 @@ export interface ScheduledLoop {
 export interface LoopParts<Result> {
   /** Who runs the turns; absent: the loop's own clock timer. */
   readonly scheduler?: TurnScheduler | undefined;
+  /** Told of every input as it is queued (a host wakes a quiesced group on it). */
+  readonly onInput?: ((input: Input) => void) | undefined;
   readonly core: RawNode;
   readonly clock: Clock;
   readonly limits: LoopLimits;
@@ -79,6 +82,11 @@ export interface LoopNode {
   afterTurn(): void;
   /** The loop met an error it cannot handle: the node stops. */
   fail(error: unknown): void;
+  /**
+   * Quiesces the core if the replica may (quiescence.ts), given whether the
+   * loop has work besides this request; returns whether it did.
+   */
+  tryQuiesce(core: RawNode, notice: QuiesceNotice | null, loopBusy: boolean): boolean;
 }
 
 /**
@@ -144,6 +152,7 @@ export class OwnerLoop<Result> implements ScheduledLoop {
   /** Queues an input and makes sure a turn will run. Inputs after stop are dropped: the node already rejected what waited. */
   enqueue(input: Input): void {
     if (this.stopped) return;
+    this.parts.onInput?.(input);
     this.inbox.push(input);
     this.schedule();
   }
@@ -224,6 +233,15 @@ export class OwnerLoop<Result> implements ScheduledLoop {
     }
   }
 
+  /**
+   * The loop has something to finish: inputs queued, a Ready in flight or to
+   * take, entries to apply. Read-only; a host asks between turns whether an
+   * idle group may quiesce.
+   */
+  busy(): boolean {
+    return this.inbox.length > 0 || this.persisted || this.inFlight !== null || this.batch.length > 0 || !this.applyQueue.idle || this.parts.core.hasReady();
+  }
+
   /** Work left for another turn: inputs beyond this turn's bound, a Ready to take, entries to apply. */
   private hasWork(): boolean {
     if (this.inbox.length > 0 || this.persisted) return true;
@@ -274,6 +292,10 @@ export class OwnerLoop<Result> implements ScheduledLoop {
         return;
       case 'unreachable':
         core.reportUnreachable(input.peer);
+        return;
+      case 'quiesce':
+        // `busy()` counts what is still queued behind this input and the Ready the turn has not taken yet.
+        input.done(this.node.tryQuiesce(core, input.notice, this.busy()));
         return;
       case 'snapshotStatus':
         core.reportSnapshot(input.peer, input.succeeded);
@@ -451,6 +473,9 @@ function rejectInput(input: Input, error: unknown): void {
     case 'confChange':
     case 'transfer':
       input.deferred.reject(error);
+      return;
+    case 'quiesce':
+      input.done(false);
       return;
     default:
       return;

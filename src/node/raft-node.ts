@@ -26,6 +26,8 @@ import { restoreFromSnapshot, restoreState } from './snapshots/snapshot-restore.
 import { SnapshotTaker } from './snapshots/snapshot-taker.js';
 import { EntryApplier } from './apply/entry-applier.js';
 import { OwnerLoop } from './owner-loop.js';
+import { followerMayQuiesce, leaderMayQuiesce } from './quiescence.js';
+import type { OutstandingWork, QuiesceNotice } from './quiescence.js';
 import type { LoopNode, TurnScheduler } from './owner-loop.js';
 import type { Input, ProposalRequest } from './inbox.js';
 import { LeadershipTransfers } from './requests/leadership-transfers.js';
@@ -45,6 +47,8 @@ export { RemoteProposalError } from './requests/forwarded-proposals.js';
  */
 export interface HostedBy {
   readonly scheduler: TurnScheduler;
+  /** Told of every input the replica's loop queues: a quiesced group wakes on one. */
+  readonly onInput?: (input: Input) => void;
 }
 export type { NodeStatus } from './node-status.js';
 export type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
@@ -191,6 +195,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       {
         core: this.core,
         scheduler: host?.scheduler,
+        onInput: host?.onInput,
         clock,
         limits,
         storage: options.storage,
@@ -473,7 +478,14 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
    * debugging tools: its full status (vote, log bounds, progress) and the
    * term of any entry in its log.
    */
-  inspect(): { readonly core: RaftStatus; term(index: Index): Term | undefined; readonly configIndexes: readonly Index[] } {
+  inspect(): {
+    /** The core's full status. */
+    readonly core: RaftStatus;
+    /** The term of the entry at `index`, or undefined when it is compacted away or beyond the log. */
+    term(index: Index): Term | undefined;
+    /** The indexes of the config entries in the log above its base configuration, oldest first. */
+    readonly configIndexes: readonly Index[];
+  } {
     return { core: this.core.status(), term: (index) => this.core.term(index), configIndexes: this.core.configIndexes() };
   }
 
@@ -507,6 +519,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     await this.options.transport.close();
   }
 
+  /** Closes the node, for `await using node = await RaftNode.open(...)`; the same as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -528,7 +541,52 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       maybeTakeSnapshot: () => this.snapshotTaker.maybeTake(),
       afterTurn: () => this.emitChanges(),
       fail: (error) => this.fail(error),
+      tryQuiesce: (core, notice, loopBusy) => {
+        const work = this.outstandingWork(loopBusy);
+        const may = notice === null ? leaderMayQuiesce(core, work) : followerMayQuiesce(core, notice, work);
+        if (may) core.quiesce();
+        return may;
+      },
     };
+  }
+
+  /** What the runtime has outstanding besides the core, for quiescence. */
+  private outstandingWork(loopBusy: boolean): OutstandingWork {
+    const requests = this.pendingProposals > 0 || this.reads.size > 0 || this.transfers.pending || this.sender.lowestIndexInFlight() !== null || this.receiver.receiving();
+    return { loopBusy, requests, appliedIndex: this.appliedIndex };
+  }
+
+  // ---- on a multi-group host (src/host/) ------------------------------------------
+
+  /**
+   * Whether this replica, as its group's leader, may quiesce now (quiescence.ts). Read-only.
+   * @internal used by `RaftHost`.
+   */
+  hostMayQuiesce(): boolean {
+    return this.state === 'running' && leaderMayQuiesce(this.core, this.outstandingWork(this.loop.busy()));
+  }
+
+  /**
+   * Asks the loop to quiesce the core at its next turn: as leader with no
+   * notice, as follower on the leader's notice. `done` says whether it did.
+   * @internal used by `RaftHost`.
+   */
+  hostQuiesce(notice: QuiesceNotice | null, done: (quiesced: boolean) => void): void {
+    if (this.state !== 'running') {
+      done(false);
+      return;
+    }
+    this.loop.enqueue({ kind: 'quiesce', notice, done });
+  }
+
+  /**
+   * What a quiesced leader tells its followers, and who they are.
+   * @internal used by `RaftHost`.
+   */
+  hostQuiesceNotice(): { readonly notice: QuiesceNotice; readonly peers: readonly NodeId[] } {
+    const membership = this.core.status().membership;
+    const peers = [...membership.voters, ...(membership.learners ?? [])].filter((id) => id !== this.options.id);
+    return { notice: { leader: this.options.id, term: this.core.currentTerm, index: this.core.lastIndex() }, peers };
   }
 
   /** `entry` was applied with `outcome`: the apply index advances and its waiter (if any) settles. */

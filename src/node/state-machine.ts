@@ -2,14 +2,19 @@ import type { Index, Term } from '../core/types.js';
 
 /** A committed command, as handed to {@link StateMachine.apply}. */
 export interface AppliedCommand {
+  /** The command's log index: increases by at least one from one applied command to the next. */
   readonly index: Index;
+  /** The term in which the command was proposed. */
   readonly term: Term;
+  /** The bytes that were proposed. */
   readonly command: Uint8Array;
 }
 
 /** A position in the log: the index and term of the last entry a snapshot covers. */
 export interface SnapshotPoint {
+  /** The index of the last command the snapshot covers. */
   readonly index: Index;
+  /** The term of that command's entry. */
   readonly term: Term;
 }
 
@@ -59,6 +64,7 @@ export interface SnapshotSource {
  * msgpack encoding when sessions cache it in snapshots).
  */
 export interface StateMachine<Result = unknown> {
+  /** Applies one committed command and returns its result, which resolves `propose` on the node that proposed it. May return a promise: the next command is applied only once it settles. A throw or rejection stops the node with a `NodeFailedError`. */
   apply(command: AppliedCommand): Result | Promise<Result>;
   /**
    * A point-in-time view of the state as of `point` (the last applied

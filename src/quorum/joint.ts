@@ -12,10 +12,14 @@
 import { MajorityConfig } from './majority.js';
 import type { VoteResult } from './majority.js';
 
+/** A configuration of two majority halves; every decision needs a majority of each (dissertation §4.3). Outside a change the outgoing half is empty and agrees to everything. */
 export class JointConfig {
+  /** The voters of the configuration being entered (the only half outside a change). */
   readonly incoming: MajorityConfig;
+  /** The voters of the configuration being left; empty outside a change. */
   readonly outgoing: MajorityConfig;
 
+  /** A joint configuration of `incoming` and `outgoing` voters; without `outgoing`, a plain majority of `incoming`. */
   constructor(incoming: Iterable<string>, outgoing: Iterable<string> = []) {
     this.incoming = new MajorityConfig(incoming);
     this.outgoing = new MajorityConfig(outgoing);

@@ -13,11 +13,13 @@ export type VoteResult = 'won' | 'lost' | 'pending';
  * (n/2 is not a quorum: two halves could each decide.)
  */
 export class MajorityConfig {
+  /** The voters, each once, sorted. */
   readonly voters: readonly string[];
 
   /** Work space of {@link committedIndex}, one slot per voter. */
   private readonly scratch: number[];
 
+  /** A configuration of these voters (duplicates count once). */
   constructor(voters: Iterable<string>) {
     this.voters = [...new Set(voters)].sort();
     this.scratch = new Array<number>(this.voters.length).fill(0);
@@ -28,6 +30,7 @@ export class MajorityConfig {
     return Math.floor(this.voters.length / 2) + 1;
   }
 
+  /** True when `id` is one of the voters. */
   has(id: string): boolean {
     return this.voters.includes(id);
   }

@@ -27,7 +27,7 @@ import {
  * @remarks
  * - `latest()` is the intact snapshot with the highest index. Committing an
  *   older snapshot after a newer one keeps it readable, but not latest.
- * - After each commit only the {@link KEPT_SNAPSHOTS} newest intact snapshots
+ * - After each commit only the two (`KEPT_SNAPSHOTS`) newest intact snapshots
  *   are kept; older files and files found damaged at open are deleted.
  * - A file that fails its structural check at open is skipped by `latest()`
  *   and `read()` of it throws `CorruptionError` naming the file. Damage inside
@@ -40,7 +40,7 @@ import {
 export class FileSnapshotStore implements SnapshotStore {
   /**
    * Every committed file the store knows, sorted by index, then term, highest
-   * first. Invariant: after a commit, at most {@link KEPT_SNAPSHOTS} files, all
+   * first. Invariant: after a commit, at most `KEPT_SNAPSHOTS` (2) files, all
    * intact, at distinct indexes. Right after open it may hold more (files left
    * by a crash before retention ran), which the next commit removes.
    */
@@ -181,7 +181,7 @@ export class FileSnapshotStore implements SnapshotStore {
 
   /**
    * Records a committed file and applies retention: the new file replaces any
-   * other at its index, the newest {@link KEPT_SNAPSHOTS} intact snapshots are
+   * other at its index, the newest two (`KEPT_SNAPSHOTS`) intact snapshots are
    * kept, and every other file is deleted, damaged ones included. The commit
    * is durable before this runs, so a failed deletion is reported as such; the
    * file it left behind is found again by the next open.

@@ -10,9 +10,21 @@ import type { LogStorage } from './storage.js';
 
 /** A group found in a host's storage at open. */
 export type GroupListing =
-  | { readonly group: GroupId; readonly membership: Membership | null; readonly error?: undefined }
+  | {
+      /** The group's id. */
+      readonly group: GroupId;
+      /** The configuration its storage records, or null when it has none yet (a replica that joins). */
+      readonly membership: Membership | null;
+      /** Absent: the group can be opened. */
+      readonly error?: undefined;
+    }
   /** The group's record is damaged: the group cannot be opened, the others can. */
-  | { readonly group: GroupId; readonly error: CorruptionError };
+  | {
+      /** The group's id. */
+      readonly group: GroupId;
+      /** What is damaged. */
+      readonly error: CorruptionError;
+    };
 
 /**
  * The durable logs of every Raft group of a host: what `RaftHost` opens,

@@ -16,7 +16,7 @@ export interface LevelStorageOptions {
   /**
    * Byte budget (by `entrySizeBytes`) of the newest entries kept in memory.
    * Entries not yet durable stay in memory beyond it.
-   * @defaultValue {@link DEFAULT_TAIL_CACHE_BYTES}
+   * @defaultValue 1 MiB (`DEFAULT_TAIL_CACHE_BYTES`)
    */
   readonly tailCacheBytes?: number | undefined;
   /**
@@ -24,22 +24,22 @@ export interface LevelStorageOptions {
    * than `tailCacheBytes`). Open reads this much of the log and no more, so it
    * bounds the time open takes; the tail then grows to `tailCacheBytes` as
    * entries are appended, and older entries are loaded on demand.
-   * @defaultValue {@link DEFAULT_OPEN_TAIL_BYTES}
+   * @defaultValue 64 KiB (`DEFAULT_OPEN_TAIL_BYTES`)
    */
   readonly openTailBytes?: number | undefined;
   /**
    * Byte budget of older entries loaded on demand (followers catching up).
-   * @defaultValue {@link DEFAULT_LOADED_CACHE_BYTES}
+   * @defaultValue 4 MiB (`DEFAULT_LOADED_CACHE_BYTES`)
    */
   readonly loadedCacheBytes?: number | undefined;
   /**
    * Largest entry accepted by `append`, by `entrySizeBytes`.
-   * @defaultValue {@link DEFAULT_MAX_ENTRY_BYTES}
+   * @defaultValue 16 MiB (`DEFAULT_MAX_ENTRY_BYTES`)
    */
   readonly maxEntryBytes?: number | undefined;
   /**
    * Bytes after which group commit starts a new batch instead of growing the queued one.
-   * @defaultValue {@link DEFAULT_MAX_BATCH_BYTES}
+   * @defaultValue 64 MiB (`DEFAULT_MAX_BATCH_BYTES`)
    */
   readonly maxBatchBytes?: number | undefined;
   /**

@@ -28,13 +28,13 @@ interface MemorySnapshot {
  * @remarks
  * - `latest()` is the committed snapshot with the highest index. Committing an
  *   older snapshot after a newer one keeps it readable, but not latest.
- * - Only the {@link KEPT_SNAPSHOTS} highest indexes are kept; a commit at an
+ * - Only the two (`KEPT_SNAPSHOTS`) highest indexes are kept; a commit at an
  *   index that already exists replaces that snapshot.
  * - Chunks are copied on write and on read, so neither the writer nor a reader
  *   can change stored content by reusing a buffer.
  */
 export class MemorySnapshotStore implements SnapshotStore {
-  /** Invariant: at most {@link KEPT_SNAPSHOTS} entries, indexes strictly decreasing (newest first). */
+  /** Invariant: at most `KEPT_SNAPSHOTS` (2) entries, indexes strictly decreasing (newest first). */
   private snapshots: MemorySnapshot[] = [];
   /** Indexes with a writer that has neither committed nor aborted; one writer per index at a time. */
   private readonly writing = new Set<Index>();
@@ -86,7 +86,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     }
   }
 
-  /** Adds a committed snapshot, replacing one at the same index, and drops all but the newest {@link KEPT_SNAPSHOTS}. */
+  /** Adds a committed snapshot, replacing one at the same index, and drops all but the newest two (`KEPT_SNAPSHOTS`). */
   private install(snapshot: MemorySnapshot): void {
     const others = this.snapshots.filter((candidate) => candidate.meta.index !== snapshot.meta.index);
     const all = [...others, snapshot].sort((a, b) => b.meta.index - a.meta.index);

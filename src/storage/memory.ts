@@ -21,7 +21,10 @@ export class MemoryStorage implements LogStorage {
   private closed = false;
   private readonly initialMembership: Membership | null;
 
-  /** @param membership the membership before any snapshot exists (reported by `snapshotMeta()` at index 0). */
+  /**
+   * An empty log, ready at once.
+   * @param membership - the membership before any snapshot exists (reported by `snapshotMeta()` at index 0).
+   */
   constructor(membership: Membership | null = null) {
     this.snapshot = { index: 0, term: 0, membership: membership ?? { voters: [] } };
     this.initialMembership = membership;

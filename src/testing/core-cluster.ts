@@ -38,7 +38,9 @@ export interface CoreClusterOptions {
 
 /** A message on the simulated wire; a snapshot carries the state-machine image it installs. */
 export interface InFlight {
+  /** The core message. */
   readonly message: Message;
+  /** For an InstallSnapshot: the state machine image the snapshot carries. */
   readonly snapshotState?: readonly Entry[];
 }
 
@@ -64,8 +66,11 @@ export class CoreNode {
   /** Seeds this node's randomized election timeouts; survives restarts. */
   readonly random: SeededRandom;
 
+  /** A crashed node (no core yet) with empty storage; the cluster starts it. */
   constructor(
+    /** The node's id. */
     readonly id: NodeId,
+    /** The node's durable storage: it survives crashes and restarts. */
     readonly storage: MemoryStorage,
     seed: number,
   ) {
@@ -105,6 +110,7 @@ export class CoreCluster {
   private readonly initialVoters: readonly NodeId[];
   private readonly initialLearners: readonly NodeId[];
 
+  /** Creates and starts every node, with empty logs; nothing else happens until the test steps the cluster. */
   constructor(options: CoreClusterOptions = {}) {
     this.ids = options.ids ?? ['n1', 'n2', 'n3'];
     this.raftOptions = options.raft ?? {};

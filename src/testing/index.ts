@@ -16,6 +16,8 @@
  * For whole `RaftNode`s under seeded faults, with your own state machine
  * and a linearizability checker, see `keel/sim`.
  * @packageDocumentation
+ * @module keel/testing
+ * @sortStrategy kind, alphabetical-ignoring-documents
  */
 export { CoreCluster, CoreNode } from './core-cluster.js';
 export type { ClusterRaftOptions, CoreClusterOptions, InFlight, ReadyPhase } from './core-cluster.js';

@@ -3,16 +3,25 @@ import type { Entry, HardState, Index, Membership, NodeId, Role, Term } from '..
 
 /** What a checker sees of one live node after a step. */
 export interface NodeObservation {
+  /** The node's id. */
   readonly id: NodeId;
+  /** The node's current role. */
   readonly role: Role;
+  /** The node's current term. */
   readonly term: Term;
+  /** The candidate it voted for in `term`, or null. */
   readonly vote: NodeId | null;
   /** Term and vote as stored durably: these must survive a crash. */
   readonly durableTerm: Term;
+  /** The vote as stored durably (see `durableTerm`). */
   readonly durableVote: NodeId | null;
+  /** The highest index it knows to be committed. */
   readonly commitIndex: Index;
+  /** The highest index its state machine applied. */
   readonly appliedIndex: Index;
+  /** The first index still in its log. */
   readonly firstIndex: Index;
+  /** The index of its last log entry. */
   readonly lastIndex: Index;
   /** Term of the entry at an index of this node's log, undefined when compacted or absent. */
   termAt(index: Index): Term | undefined;
@@ -66,7 +75,9 @@ function commitQuorumProblem(node: NodeObservation, membership: Membership): str
 
 /** A broken safety property, with enough context to debug it. */
 export class SafetyViolation extends Error {
+  /** `detail` says what broke, with the numbers. */
   constructor(
+    /** The broken invariant's name (`Election Safety`, `Log Matching`, …). */
     readonly invariant: string,
     detail: string,
   ) {
@@ -114,7 +125,8 @@ export class SafetyChecker {
   steps = 0;
 
   /**
-   * @param options.checkElectionVotes also check that every new leader holds
+   * A checker that has seen nothing yet; feed it with {@link observe}.
+   * @param options.checkElectionVotes - also check that every new leader holds
    *   durable votes from a majority of each half of its configuration. Needs
    *   every durable vote observed before the node moves to a later term (the
    *   core cluster observes after every step); off by default.
@@ -439,6 +451,12 @@ function checkPair(a: LogTerms, b: LogTerms): void {
   }
 }
 
+/** Every byte's two hexadecimal digits. */
+const HEX_DIGITS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** Hexadecimal without `Buffer`: the checker also runs in a browser (the playground). */
 function hex(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
+  let text = '';
+  for (let i = 0; i < data.length; i++) text += HEX_DIGITS[data[i]!]!;
+  return text;
 }

@@ -4,7 +4,17 @@ import type { Clock } from '../util/clock.js';
 import type { NodeMessage, Transport, TransportHandler } from './transport.js';
 
 /** How the {@link LocalNetwork} treats one message; tests and simulators install their own. */
-export type LinkDecision = { readonly deliver: false } | { readonly deliver: true; readonly delayMs: number };
+export type LinkDecision =
+  | {
+      /** Drop the message (the sender's transport reports the peer unreachable). */
+      readonly deliver: false;
+    }
+  | {
+      /** Deliver the message. */
+      readonly deliver: true;
+      /** After this many clock milliseconds. */
+      readonly delayMs: number;
+    };
 
 /** Decides the fate of a message from `from` to `to`. */
 export type LinkPolicy = (from: NodeId, to: NodeId, message: NodeMessage) => LinkDecision;
@@ -20,8 +30,16 @@ export class LocalNetwork {
   private readonly cut = new Set<string>();
   private policy: LinkPolicy = () => ({ deliver: true, delayMs: 0 });
   /** Messages handed to the network, and how many were delivered. */
-  readonly counters = { sent: 0, delivered: 0, dropped: 0 };
+  readonly counters = {
+    /** Messages handed to the network. */
+    sent: 0,
+    /** Messages delivered to their recipient. */
+    delivered: 0,
+    /** Messages dropped: a cut link, the policy, or no recipient attached. */
+    dropped: 0,
+  };
 
+  /** An empty network whose deliveries are scheduled on `clock`. */
   constructor(private readonly clock: Clock) {}
 
   /** A transport for node `id` on this network. */
@@ -29,6 +47,7 @@ export class LocalNetwork {
     return new LocalTransport(this, id);
   }
 
+  /** Installs the policy that decides each message's delay or drop (cut links are dropped before it is asked). */
   setPolicy(policy: LinkPolicy): void {
     this.policy = policy;
   }
@@ -49,6 +68,7 @@ export class LocalNetwork {
     this.cut.add(`${from}>${to}`);
   }
 
+  /** Restores every cut link; the policy stays. */
   heal(): void {
     this.cut.clear();
   }

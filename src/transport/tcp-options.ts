@@ -3,7 +3,9 @@ import { InvalidConfigError } from '../errors.js';
 
 /** Where a peer listens. */
 export interface PeerAddress {
+  /** Host name or IP address. */
   readonly host: string;
+  /** TCP port. */
   readonly port: number;
 }
 
@@ -19,9 +21,11 @@ export interface TcpTlsOptions {
 
 /** One structured log line of the transport. */
 export interface TcpLogEntry {
+  /** `warn` for refusals and invalid frames, `info` for connection changes. */
   readonly level: 'info' | 'warn';
   /** Stable event name: `refused`, `invalid-frame`, `connected`, `disconnected`, `listen-error`. */
   readonly event: 'refused' | 'invalid-frame' | 'connected' | 'disconnected' | 'listen-error';
+  /** A human-readable description of the event. */
   readonly message: string;
   /** The peer's node id, when known. */
   readonly peer?: NodeId;
@@ -55,7 +59,12 @@ export interface TcpTransportOptions {
   /** Identifies the cluster; a peer of another cluster is refused. */
   readonly clusterId: string;
   /** Where to listen (`0.0.0.0` for every interface). Port 0 picks a free port (read it with `address()`). */
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: {
+    /** The address to bind. */
+    readonly host: string;
+    /** The port to bind; 0 picks a free one. */
+    readonly port: number;
+  };
   /**
    * Every other member's id and address. Connections from other node ids are
    * refused. Port 0 means the address is not known yet (see `setPeerAddress`):

@@ -2,11 +2,13 @@
 export interface TcpTransportStats {
   /** Frames handed to sockets (messages and handshake), and their bytes including headers. */
   framesSent: number;
+  /** Bytes of the frames handed to sockets, headers included. */
   bytesSent: number;
   /** Socket writes: each carries every frame queued for that peer in one event-loop turn. */
   writes: number;
   /** Messages delivered to the node, and their frame bytes including headers. */
   messagesReceived: number;
+  /** Frame bytes of the messages delivered to the node, headers included. */
   bytesReceived: number;
   /** Messages dropped and reported unreachable: peer down or backing off, queue full, frame too large. */
   messagesDropped: number;

@@ -22,18 +22,43 @@ export type NodeMessage = ReplicaMessage | GroupBatch;
  * its receiver.
  */
 export interface GroupBatch {
+  /** The message tag. */
   readonly kind: 'groups';
+  /** The sending host. */
   readonly from: NodeId;
+  /** The receiving host. */
   readonly to: NodeId;
+  /** One item per group message or quiesce notice of the round. */
   readonly items: readonly GroupItem[];
 }
 
-/** One group's message in a {@link GroupBatch}. */
-export interface GroupItem {
-  /** The Raft group the message belongs to. */
-  readonly group: string;
-  readonly message: ReplicaMessage;
-}
+/**
+ * One item of a {@link GroupBatch}: a group's replica message, or a quiesce
+ * notice: the sender's replica, leader of the group in `term`, stopped ticking
+ * with its log ending at `index`, committed and applied (docs/multi-raft.md).
+ */
+export type GroupItem =
+  | {
+      /** The group the message belongs to. */
+      readonly group: string;
+      /** The replica message. */
+      readonly message: ReplicaMessage;
+      /** Absent on a message. */
+      readonly quiesce?: undefined;
+    }
+  | {
+      /** The group that quiesced. */
+      readonly group: string;
+      /** Where the sender's replica stopped, as the group's leader. */
+      readonly quiesce: {
+        /** The leader's term. */
+        readonly term: Term;
+        /** The last index of its log: committed and applied. */
+        readonly index: Index;
+      };
+      /** Absent on a quiesce notice. */
+      readonly message?: undefined;
+    };
 
 /** A core message. */
 export interface RaftEnvelope {
@@ -111,6 +136,7 @@ export interface TransportHandler {
 export interface Transport {
   /** Starts delivering messages addressed to this node to `handler`. */
   start(handler: TransportHandler): Promise<void>;
+  /** Queues `message` for peer `to`. Never throws for an unreachable peer: the message is dropped and {@link TransportHandler.unreachable} reports it. */
   send(to: NodeId, message: NodeMessage): void;
   /**
    * Optional: writes what `send` queued now, instead of at the transport's

@@ -35,6 +35,11 @@ function validateGroupBatch(record: Fields, self: NodeId, peer: NodeId): GroupBa
     const fields = asRecord(item, 'groups item');
     const group = fields['group'];
     if (!isGroupId(group)) fail(`groups item's group must be a group id, got ${describe(group)}`);
+    if (fields['message'] === undefined) {
+      const quiesce = asRecord(fields['quiesce'], 'groups item quiesce notice');
+      copied.push({ group, quiesce: { term: index(quiesce, 'term'), index: index(quiesce, 'index') } });
+      continue;
+    }
     const message = asRecord(fields['message'], 'groups item message');
     if (message['kind'] === 'groups') fail('a groups batch inside a groups batch');
     copied.push({ group, message: validateReplicaMessage(message, self, peer) });

@@ -12,13 +12,18 @@
 import { assert } from './assert.js';
 
 /** An opaque handle of a scheduled callback. */
-export type TimerHandle = { readonly id: number };
+export type TimerHandle = {
+  /** Unique among the handles of one clock. */
+  readonly id: number;
+};
 
+/** A source of time and timers: {@link SystemClock} in production, {@link VirtualClock} in tests and the simulator. */
 export interface Clock {
   /** Milliseconds on this clock's own timeline (not necessarily wall time). */
   now(): number;
   /** Runs `callback` once after `delayMs`. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a callback scheduled with `setTimeout`; a handle that already ran or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -44,6 +49,7 @@ export class SystemClock implements Clock {
     return timer;
   }
 
+  /** Cancels a callback scheduled with `setTimeout`; a handle that already ran or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void {
     if (!(handle instanceof SystemTimer)) return;
     if (handle.timeout !== null) clearTimeout(handle.timeout);
@@ -100,6 +106,7 @@ export class VirtualClock implements Clock {
     return scheduled;
   }
 
+  /** Cancels a callback scheduled with `setTimeout`; a handle that already ran or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void {
     if (!(handle instanceof Scheduled) || handle.owner !== this || handle.callback === null) return;
     handle.callback = null;

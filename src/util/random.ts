@@ -17,6 +17,7 @@ export class SeededRandom implements Random {
   private c: number;
   private d: number;
 
+  /** A generator whose whole sequence is determined by `seed`. */
   constructor(seed: number) {
     let state = seed >>> 0;
     const next = (): number => {

@@ -19,7 +19,7 @@ describe('keel CLI', () => {
   test('--help lists the commands that exist and exits 0', () => {
     const result = keel('--help');
     expect(result.status).toBe(0);
-    for (const command of ['demo', 'kv', 'sim', 'bench']) expect(result.stdout).toContain(command);
+    for (const command of ['demo', 'kv', 'sim', 'bench', 'playground']) expect(result.stdout).toContain(command);
   });
 
   test('an unknown command exits 2 with a clear message', () => {
@@ -37,6 +37,22 @@ describe('keel CLI', () => {
       expect(result.stdout).toContain('GET  n1/kv/greeting  ->  200 {"value":"hello, world"}');
       expect(result.stdout).toContain('->  409 {"error":"cas_mismatch","actual":"hello, world"}');
       expect(result.stdout).toContain('GET  n3/kv/greeting  ->  200 {"value":"bye"}');
+      expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0).');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('demo --shards 16 --once: requests land on different shards through every node, and the cluster stops cleanly', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-demo-shards-'));
+    try {
+      const result = keel('demo', '--shards', '16', '--once', '--dir', dir);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Every one of the 16 shards has a leader.');
+      expect(result.stdout).toMatch(/GET n2\/kv\/apple +-> 200 "apple-0" +on shard-\d+/);
+      const shards = new Set([...result.stdout.matchAll(/on (shard-\d+)/g)].map((match) => match[1]));
+      expect(shards.size).toBeGreaterThan(3);
+      expect(result.stdout).toMatch(/^ {2}shard-0 +n\d n\d n\d$/m);
       expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0).');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -158,6 +174,9 @@ describe('keel CLI', () => {
     [['sim', '--seeds', '1..3', '--schedule', 'nodes 3 clients 1'], '--schedule replays one seed'],
     [['sim', '--seed', '1', '--schedule', 'nodes three'], 'schedule, the header'],
     [['sim', '--seed', '1', '--plant-bug', 'gremlin'], 'unknown bug to plant'],
+    [['sim', '--seed', '1', '--max-events', '0'], '--max-events must be an integer'],
+    [['sim', '--seed', '1', '--max-held-items', 'lots'], '--max-held-items must be an integer'],
+    [['sim', '--core', '--max-events', '10'], 'not --core'],
     [['sim', '--core', '--shrink'], 'not --core'],
     [['sim', '--seed', '-1'], 'negative numbers are not valid'],
     [['sim', '--seeds', '1..2', '--trace', 'x.html'], '--trace draws one run'],

@@ -73,3 +73,34 @@ describe('§6.4.1 read lease', () => {
     expect(() => c.readIndex('n1', 'x', { lease: true })).toThrow(InvalidArgumentError);
   });
 });
+
+describe('quiescence and the read lease (docs/multi-raft.md)', () => {
+  test('quiesce voids a held lease: the next lease read takes a ReadIndex round', () => {
+    const c = cluster();
+    c.tickAndStabilize(1);
+    c.readIndex('n1', 'before', { lease: true });
+    expect(leaderReadsWithoutNetwork(c)).toEqual(['before']);
+
+    c.raw('n1').quiesce();
+    c.node('n1').readStates.length = 0;
+    c.isolate(['n1']);
+    c.readIndex('n1', 'after', { lease: true });
+    c.stabilize();
+    // Isolated, the ReadIndex round cannot complete: the lease did not answer it.
+    expect(c.node('n1').readStates.map((read) => read.requestId)).toEqual([]);
+    c.heal();
+    c.stabilize();
+    c.tickAndStabilize(1);
+    expect(c.node('n1').readStates.map((read) => read.requestId)).toEqual(['after']);
+  });
+
+  test('a quiesced follower waits a whole election timeout after waking before it campaigns', () => {
+    const c = cluster();
+    for (let tick = 0; tick < ELECTION_TICKS - 1; tick++) c.raw('n2').tick();
+    c.raw('n2').quiesce();
+    c.isolate(['n1']);
+    for (let tick = 0; tick < ELECTION_TICKS - 1; tick++) c.raw('n2').tick();
+    expect(c.raw('n2').role).toBe('follower');
+    expect(c.raw('n2').currentTerm).toBe(c.raw('n1').currentTerm);
+  });
+});

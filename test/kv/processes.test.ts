@@ -5,6 +5,11 @@
  * The recorded history must be linearizable, no acknowledged append may be
  * lost, and every node must converge once everything is healed.
  *
+ * It runs twice: on one Raft group, and on a sharded cluster (four hosts,
+ * eight shards of three replicas, `keel kv --shards`), where a fault hits
+ * every shard replica of a host at once and the keys spread over shards, so
+ * each key's history is checked on its own shard.
+ *
  * Safety is asserted strictly; liveness only within generous bounds, so a
  * loaded machine slows the test down rather than failing it. The nemesis is
  * seeded (printed; KEEL_FAULT_SEED replays the same fault choices, though
@@ -20,16 +25,34 @@ import { ProcessCluster } from '../../bench/support/process-cluster.js';
 
 const SEED = Number(process.env['KEEL_FAULT_SEED'] ?? 20261124);
 const FAULT_PHASE_MS = 20_000;
-const CLIENTS = 4;
+const CLIENTS = 6;
 const REQUEST_TIMEOUT_MS = 3_000;
-const KEYS = ['k0', 'k1', 'k2'];
-const APPEND_KEYS = ['log0', 'log1'];
+const ARGS = ['--tick-ms', '50', '--election-ticks', '10', '--request-timeout-ms', '2000'];
+
+/** One way to run the service: its cluster, keys, and how to tell it is ready and converged. */
+interface Mode {
+  readonly name: string;
+  readonly size: number;
+  readonly shards?: number;
+  readonly keys: readonly string[];
+  readonly appendKeys: readonly string[];
+  readonly faultPhaseMs: number;
+}
+
+const MODES: readonly Mode[] = [
+  { name: 'one group', size: 3, keys: ['k0', 'k1', 'k2'], appendKeys: ['log0', 'log1'], faultPhaseMs: FAULT_PHASE_MS },
+  { name: 'sharded: 4 hosts, 8 shards', size: 4, shards: 8, keys: ['k0', 'k1', 'k2', 'k3', 'k4'], appendKeys: ['log0', 'log1', 'log2'], faultPhaseMs: 15_000 },
+];
 
 let cluster: ProcessCluster;
 
+describe.each(MODES)('$name', (mode) => {
+let KEYS: readonly string[] = mode.keys;
+let APPEND_KEYS: readonly string[] = mode.appendKeys;
+
 beforeAll(async () => {
-  cluster = await ProcessCluster.start({ size: 3, args: ['--tick-ms', '50', '--election-ticks', '10', '--request-timeout-ms', '2000'] });
-  await waitFor('a leader', 90_000, async () => (await leaderOf(cluster.nodes.map((node) => node.url))) !== null);
+  cluster = await ProcessCluster.start({ size: mode.size, args: ARGS, ...(mode.shards === undefined ? {} : { shards: mode.shards }) });
+  await waitFor('a leader', 90_000, () => ready(mode));
 }, 120_000);
 
 afterAll(async () => {
@@ -73,8 +96,8 @@ describe(`real processes under kill -9, SIGSTOP and link cuts (seed ${SEED})`, (
 
     const nemesis = async (): Promise<void> => {
       const started = performance.now();
-      while (performance.now() - started < FAULT_PHASE_MS) {
-        const leader = await leaderOf(cluster.nodes.map((node) => node.url));
+      while (performance.now() - started < mode.faultPhaseMs) {
+        const leader = mode.shards === undefined ? await leaderOf(cluster.nodes.map((node) => node.url)) : null;
         // The leader half of the time, so that failover is exercised.
         const target = leader !== null && random.nextInt(2) === 0 ? leader : cluster.nodes[random.nextInt(cluster.nodes.length)]!.id;
         const kind = ['kill', 'pause', 'isolate'][random.nextInt(3)]!;
@@ -96,7 +119,7 @@ describe(`real processes under kill -9, SIGSTOP and link cuts (seed ${SEED})`, (
 
     // Liveness, with generous bounds: a leader, then every node answers the same values.
     const urls = cluster.nodes.map((node) => node.url);
-    await waitFor('a leader after healing', 60_000, async () => (await leaderOf(urls)) !== null);
+    await waitFor('a leader after healing', 60_000, () => ready(mode));
     const finals = new Map<string, string | null>();
     await waitFor('every node to agree on every key', 60_000, async () => {
       for (const key of [...KEYS, ...APPEND_KEYS]) {
@@ -131,13 +154,55 @@ describe(`real processes under kill -9, SIGSTOP and link cuts (seed ${SEED})`, (
       }
     }
 
-    // Convergence: every node reports the same applied index once idle.
-    await waitFor('every node to apply the same index', 60_000, async () => {
-      const statuses = await Promise.all(urls.map(status));
-      return statuses.every((s) => s !== null && s.appliedIndex === statuses[0]!.appliedIndex && s.commitIndex === s.appliedIndex);
-    });
+    // Convergence: every replica (of every shard) reports the same applied index once idle.
+    await waitFor('every node to apply the same index', 60_000, () => converged(mode));
   }, 300_000);
 });
+});
+
+/** A leader in the group, or in every shard. */
+async function ready(mode: Mode): Promise<boolean> {
+  const urls = cluster.nodes.map((node) => node.url);
+  if (mode.shards === undefined) return (await leaderOf(urls)) !== null;
+  const led = new Set<string>();
+  for (const shards of await Promise.all(urls.map(shardStates))) {
+    for (const shard of shards ?? []) if (shard.local?.role === 'leader') led.add(shard.id);
+  }
+  return led.size === mode.shards;
+}
+
+/** Every replica of the group, or of each shard, applied the same index, all of it committed. */
+async function converged(mode: Mode): Promise<boolean> {
+  const urls = cluster.nodes.map((node) => node.url);
+  if (mode.shards === undefined) {
+    const statuses = await Promise.all(urls.map(status));
+    return statuses.every((s) => s !== null && s.appliedIndex === statuses[0]!.appliedIndex && s.commitIndex === s.appliedIndex);
+  }
+  const applied = new Map<string, Set<number>>();
+  for (const shards of await Promise.all(urls.map(shardStates))) {
+    if (shards === null) return false;
+    for (const shard of shards) {
+      if (shard.local === null) continue;
+      if (shard.local.commitIndex !== shard.local.appliedIndex) return false;
+      if (!applied.has(shard.id)) applied.set(shard.id, new Set());
+      applied.get(shard.id)!.add(shard.local.appliedIndex);
+    }
+  }
+  return applied.size === mode.shards && [...applied.values()].every((indexes) => indexes.size === 1);
+}
+
+interface ShardState {
+  readonly id: string;
+  readonly local: { readonly role: string; readonly commitIndex: number; readonly appliedIndex: number } | null;
+}
+
+async function shardStates(url: string): Promise<ShardState[] | null> {
+  try {
+    return ((await (await fetch(`${url}/shards`, { signal: AbortSignal.timeout(2000) })).json()) as { shards: ShardState[] }).shards;
+  } catch {
+    return null;
+  }
+}
 
 /** Performs one key-value operation over HTTP and records it; a timeout, 503 or network error is an unknown outcome. */
 async function perform(recorder: HistoryRecorder, url: string, client: string, invocation: Invocation): Promise<'ok' | 'unknown'> {

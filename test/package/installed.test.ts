@@ -4,13 +4,14 @@
  * It catches what the repository's own tests cannot see: a command that
  * needs a file the package does not ship (`keel bench` once failed with
  * ERR_MODULE_NOT_FOUND for dist/bench/core.js), or an export that points
- * nowhere. Needs the built dist/ (the global setup builds it).
+ * nowhere, or a published type that a strict user project cannot compile.
+ * Needs the built dist/ (the global setup builds it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { installOffline, packInto, runCommand } from './consumer-project.js';
+import { compileConsumer, installOffline, packInto, runCommand, writeStrictConsumer } from './consumer-project.js';
 import type { CommandResult } from './consumer-project.js';
 
 describe('the packed keel package installed into an empty project', () => {
@@ -34,18 +35,31 @@ describe('the packed keel package installed into an empty project', () => {
   }
 
   test('the tarball holds the compiled CLI, benchmarks and simulator, and none of the tests', () => {
-    for (const path of ['bin/keel.js', 'dist/cli/main.js', 'dist/bench/core.js', 'dist/bench/support/process-cluster.js', 'dist/sim/index.js', 'dist/src/testing/index.d.ts']) {
+    for (const path of ['bin/keel.js', 'dist/cli/main.js', 'dist/playground/playground.js', 'dist/playground/index.html', 'dist/bench/core.js', 'dist/bench/support/process-cluster.js', 'dist/sim/index.js', 'dist/src/testing/index.d.ts']) {
       expect(packedFiles, path).toContain(path);
     }
     expect(packedFiles.filter((path) => path.startsWith('test/') || path.startsWith('dist/test/'))).toEqual([]);
     expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
+    // The guides ship; the generated API reference (npm run docs, docs/api/) does not, even when it was generated here.
+    expect(packedFiles).toContain('docs/api.md');
+    expect(packedFiles.filter((path) => path.startsWith('docs/api/'))).toEqual([]);
   });
 
   test('npx keel --help lists the commands', () => {
     const result = keel('--help');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('Usage: keel <command> [options]');
-    expect(result.stdout).toMatch(/^ {2}bench {2}run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}bench +run the benchmarks/m);
+    expect(result.stdout).toMatch(/^ {2}playground +serve the playground/m);
+  });
+
+  test('npx keel playground --out writes the prebuilt page: an installed package has neither esbuild nor the sources', () => {
+    const out = join(project, 'site');
+    const result = keel('playground', '--out', out);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`wrote the playground to ${out}`);
+    expect(readdirSync(out).sort()).toEqual(['index.html', 'playground.js', 'style.css']);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<script type="module" src="playground.js">');
   });
 
   test('npx keel sim --seed 1 runs one simulated world without a violation', () => {
@@ -82,5 +96,27 @@ describe('the packed keel package installed into an empty project', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('function function function function');
     expect(result.stdout).toMatch(/^leader n2 after [1-9]\d* checked steps$/m);
+  });
+
+  test('a strict TypeScript project typechecks against the installed types and runs the docs\' examples', () => {
+    // strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes, NodeNext, skipLibCheck off; the repository's own TypeScript.
+    writeStrictConsumer(project);
+    const compiled = compileConsumer(project);
+    expect(compiled.status, `tsc failed on the strict consumer:\n${compiled.stdout}${compiled.stderr}`).toBe(0);
+    const result = runCommand(process.execPath, ['out/main.js'], project);
+    expect(result.status, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(printed).toEqual({
+      totals: [15, 15, 15],
+      position: 1,
+      partitioned: { oldLeader: 'n1', newLeader: expect.stringMatching(/^n[23]$/), applied: [['kept'], ['kept'], ['kept']] },
+      elected: 'n2',
+      notLeader: 'KEEL_NOT_LEADER',
+      firstMember: 'a',
+      draw: true,
+      simulated: expect.stringMatching(/^seed 1: ok/),
+      simulatedOk: true,
+      exported: 'function function function',
+    });
   });
 });

@@ -21,7 +21,10 @@ export class Session {
   readonly id: SessionId;
   private seq: number;
 
-  /** @param lastSeq - the last sequence number already used in this session (0 for none). */
+  /**
+   * A handle on the registered session `id`; `openSession()` makes one.
+   * @param lastSeq - the last sequence number already used in this session (0 for none).
+   */
   constructor(id: SessionId, lastSeq = 0) {
     if (!Number.isSafeInteger(id) || id < 1) throw new InvalidArgumentError('Session: id must be a positive integer (a session id from openSession)');
     if (!Number.isSafeInteger(lastSeq) || lastSeq < 0) throw new InvalidArgumentError('Session: lastSeq must be a non-negative integer');

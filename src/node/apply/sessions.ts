@@ -1,4 +1,4 @@
-import { crc32Range } from '../../codec/crc32.js';
+import { crc32Bytes } from '../../codec/crc32-js.js';
 import { CorruptionError, InvalidConfigError, ResultNotEncodableError, SessionConflictError, SessionExpiredError, SessionStaleError } from '../../errors.js';
 import type { KeelError } from '../../errors.js';
 import { assert } from '../../util/assert.js';
@@ -145,11 +145,11 @@ export class SessionTable {
 }
 
 function digestOf(command: Uint8Array): { readonly crc: number; readonly bytes: number } {
-  return { crc: crc32Range(command, 0, command.byteLength, 0), bytes: command.byteLength };
+  return { crc: crc32Bytes(command, 0, command.byteLength, 0), bytes: command.byteLength };
 }
 
 function sameDigest(digest: { readonly crc: number; readonly bytes: number }, command: Uint8Array): boolean {
-  return digest.bytes === command.byteLength && digest.crc === crc32Range(command, 0, command.byteLength, 0);
+  return digest.bytes === command.byteLength && digest.crc === crc32Bytes(command, 0, command.byteLength, 0);
 }
 
 function replay(remembered: Remembered): { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: KeelError } {

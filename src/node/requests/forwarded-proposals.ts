@@ -8,8 +8,10 @@ import type { Deferred } from './waiters.js';
 
 /** The leader refused a forwarded proposal for a reason other than leadership; `remoteCode` is its error code. */
 export class RemoteProposalError extends KeelError {
+  /** The leader's error code (a {@link KeelErrorCode}) for the refusal. */
   readonly remoteCode: string;
 
+  /** `remoteCode` and `message` are the leader's error code and message. */
   constructor(remoteCode: string, message: string) {
     super('KEEL_PROPOSAL_DROPPED', `the leader refused the proposal: ${message}`);
     this.remoteCode = remoteCode;

@@ -18,9 +18,10 @@ import { FIXED_BUGS, KNOWN_BUGS } from './known-bugs.js';
 describe('bugs found by the runtime simulator', () => {
   test.each(FIXED_BUGS.map((bug) => [bug.id, bug.seed, bug] as const))('fixed: %s (seed %i) now runs clean', async (_id, _seed, bug) => {
     const report = await runSeed(bug.seed, bug.options);
-    if (report.violation !== null || report.livenessFailure !== null) console.log(formatRunReport(report));
+    if (!report.ok) console.log(formatRunReport(report));
     expect(report.violation).toBeNull();
     expect(report.livenessFailure).toBeNull();
+    expect(report.budgetFailure).toBeNull();
   });
 
   // Empty while no bug is known; test.each of nothing defines no test.

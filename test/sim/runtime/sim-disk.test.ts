@@ -39,6 +39,18 @@ describe('SimDisk', () => {
     expect(simDisk.durableHardState()).toEqual({ term: 1, vote: 'n1', commit: 0 });
   });
 
+  test('held entries count what the open handle sees and what is on the platter (for the run budget)', async () => {
+    const { clock, disk: simDisk } = disk();
+    const handle = simDisk.open(clock);
+    void handle.append([entry(1, 1), entry(2, 1), entry(3, 1)], { term: 1, vote: null, commit: 0 });
+
+    expect(simDisk.heldEntries()).toBe(3);
+    await clock.advance(5);
+    expect(simDisk.heldEntries()).toBe(6);
+    simDisk.crash();
+    expect(simDisk.heldEntries()).toBe(3);
+  });
+
   test('a crash loses every write whose promise has not resolved; a new handle sees only the durable state', async () => {
     const { clock, disk: simDisk, events } = disk();
     const handle = simDisk.open(clock);

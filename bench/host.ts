@@ -8,7 +8,8 @@
  *   CPU, messages per tick per host pair, and the open of a restarted host
  *   with that many groups: its time to open every group, to a leader in every
  *   group again, and its memory per replica after a full GC.
- * Quiescence is not built yet: every group ticks and heartbeats while idle.
+ * The sizes are measured twice, on fresh clusters: with idle groups
+ * quiescing (the default) and without, every group ticking and heartbeating.
  */
 import { BenchHosts, HOST_IDS } from './support/host-cluster.js';
 
@@ -45,9 +46,12 @@ export interface HostThroughput {
   readonly leadersPerHost: readonly number[];
 }
 
-/** One number of groups. */
+/** One number of groups, with quiescence on or off. */
 export interface HostScaleRow {
   readonly groups: number;
+  readonly quiescence: boolean;
+  /** Of all the replicas on the three hosts, those quiesced at the end of the idle window, in %. */
+  readonly quiescedPercent: number;
   /** Milliseconds to create the groups added for this row, on all three hosts at once. */
   readonly createMs: number;
   /** CPU of each idle host over the window, in % of one core: the mean and the highest of the three. */
@@ -74,7 +78,8 @@ export interface HostScaleRow {
   readonly rssPerReplicaBytes: number;
 }
 
-const SETTLE_MS = 1500;
+/** After every group has a leader: the leaders' no-op commits, then the idle ticks after which groups quiesce (electionTicks). */
+const SETTLE_MS = 2500;
 
 export async function benchHost(options: HostBenchOptions): Promise<{ throughput: HostThroughput; rows: HostScaleRow[] }> {
   const { log, quick } = options;
@@ -84,33 +89,51 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
   const clients = options.clients ?? 64;
   const loadMs = options.loadMs ?? (quick ? 1500 : 3000);
   const loadRounds = options.loadRounds ?? (quick ? 2 : 3);
-  log(`3 host processes on loopback, LevelEngine (synced) and HMAC TcpTransport each; groups of 3 replicas, one per host; 100 ms ticks, no quiescence`);
-  const cluster = await BenchHosts.start();
-  try {
-    const throughput = await measureThroughput(cluster, loadGroups, clients, loadMs, loadRounds);
-    log(`durable throughput, ${clients} closed-loop clients on the groups' leaders' hosts, ${loadRounds} run(s) of ${loadMs / 1000} s each, alternating:`);
-    log(`  1 group: ${fmt(throughput.oneGroupOpsPerSecond)} ops/s, ${throughput.oneGroupCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.oneGroupWritesPerBatch.toFixed(1)} group writes per synced batch`);
-    log(`  ${loadGroups} groups, led ${throughput.leadersPerHost.join('/')} by the three hosts: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`);
-    log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
-    log(`idle hosts (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
-    log('  groups  create s  idle CPU % mean  max  ticks/s  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
-    const rows: HostScaleRow[] = [];
-    let created = 0;
-    for (const groups of groupCounts) {
-      const row = await measureScale(cluster, created, groups, idleWindowMs);
-      created = groups;
-      rows.push(row);
-      log(
-        `  ${String(groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ${row.idleTicksPerSecond.toFixed(1).padStart(7)}  ` +
-          `${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ${(row.openMs / 1000).toFixed(2).padStart(6)}  ` +
-          `${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
-      );
+  log('3 host processes on loopback, LevelEngine (synced) and HMAC TcpTransport each; groups of 3 replicas, one per host; 100 ms ticks');
+  let throughput: HostThroughput | null = null;
+  const rows: HostScaleRow[] = [];
+  // The same sizes with idle groups quiescing (the default) and without, each on a fresh cluster.
+  for (const quiescence of [true, false]) {
+    const cluster = await BenchHosts.start(quiescence);
+    try {
+      if (throughput === null) {
+        throughput = await measureThroughput(cluster, loadGroups, clients, loadMs, loadRounds);
+        logThroughput(log, throughput, loadRounds, loadMs);
+      }
+      log(`idle hosts, quiescence ${quiescence ? 'on' : 'off'} (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
+      log('  groups  create s  idle CPU % mean  max  ticks/s  quiesced %  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
+      let created = 0;
+      for (const groups of groupCounts) {
+        const row = await measureScale(cluster, created, groups, idleWindowMs);
+        created = groups;
+        rows.push(row);
+        logRow(log, row);
+      }
+      log(growthNote(rows.filter((row) => row.quiescence === quiescence)));
+    } finally {
+      await cluster.close();
     }
-    log(growthNote(rows));
-    return { throughput, rows };
-  } finally {
-    await cluster.close();
   }
+  return { throughput: throughput!, rows };
+}
+
+function logThroughput(log: (line: string) => void, throughput: HostThroughput, loadRounds: number, loadMs: number): void {
+  log(`durable throughput, quiescence on, ${throughput.clients} closed-loop clients on the groups' leaders' hosts, ${loadRounds} run(s) of ${loadMs / 1000} s each, alternating:`);
+  log(`  1 group: ${fmt(throughput.oneGroupOpsPerSecond)} ops/s, ${throughput.oneGroupCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.oneGroupWritesPerBatch.toFixed(1)} group writes per synced batch`);
+  log(
+    `  ${throughput.groups} groups, led ${throughput.leadersPerHost.join('/')} by the three hosts: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ` +
+      `${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`,
+  );
+  log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
+}
+
+function logRow(log: (line: string) => void, row: HostScaleRow): void {
+  log(
+    `  ${String(row.groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ` +
+      `${row.idleTicksPerSecond.toFixed(1).padStart(7)}  ${row.quiescedPercent.toFixed(0).padStart(10)}  ${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ` +
+      `${(row.openMs / 1000).toFixed(2).padStart(6)}  ${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ` +
+      `${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
+  );
 }
 
 async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number, rounds: number): Promise<HostThroughput> {
@@ -200,6 +223,8 @@ async function measureScale(cluster: BenchHosts, existing: number, groups: numbe
   }
   return {
     groups,
+    quiescence: cluster.quiescence,
+    quiescedPercent: (100 * idle.reduce((sum, sample) => sum + sample.quiesced, 0)) / (HOST_IDS.length * groups),
     createMs,
     idleCpuPercentMean: cpuPercents.reduce((sum, value) => sum + value, 0) / cpuPercents.length,
     idleCpuPercentMax: Math.max(...cpuPercents),

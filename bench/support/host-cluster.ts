@@ -101,11 +101,13 @@ export class BenchHosts {
   private constructor(
     private readonly dir: string,
     private readonly secretHex: string,
+    /** Whether idle groups quiesce (`RaftHostOptions.quiescence.enabled`). */
+    readonly quiescence: boolean,
   ) {}
 
   /** Starts three hosts with empty databases. */
-  static async start(): Promise<BenchHosts> {
-    const cluster = new BenchHosts(await mkdtemp(join(tmpdir(), 'keel-bench-host-')), randomBytes(32).toString('hex'));
+  static async start(quiescence: boolean): Promise<BenchHosts> {
+    const cluster = new BenchHosts(await mkdtemp(join(tmpdir(), 'keel-bench-host-')), randomBytes(32).toString('hex'), quiescence);
     try {
       for (const id of HOST_IDS) await cluster.listen(id, 0);
       await Promise.all(HOST_IDS.map((id) => cluster.open(id)));
@@ -194,7 +196,7 @@ export class BenchHosts {
   private async listen(id: string, port: number): Promise<void> {
     const host = HostChild.spawn(id);
     this.hosts.set(id, host);
-    const answer = await host.request({ type: 'init', id, hosts: HOST_IDS, dir: this.dir, secretHex: this.secretHex, port }, 'listening');
+    const answer = await host.request({ type: 'init', id, hosts: HOST_IDS, dir: this.dir, secretHex: this.secretHex, port, quiescence: this.quiescence }, 'listening');
     this.ports[id] = answer.port;
   }
 

@@ -2,7 +2,8 @@
  * One host of the multi-group benchmark (bench/host.ts), run as a child
  * process: a `LevelEngine` in a directory the parent chose, an
  * HMAC-authenticated `TcpTransport` on loopback and a `RaftHost` whose groups
- * have a trivial state machine. The parent drives it over the IPC channel:
+ * have a trivial state machine, with quiescence on or off as the parent
+ * says. The parent drives it over the IPC channel:
  * it creates and removes groups, asks who leads what, measures the host's CPU
  * over an idle window and its memory after a full GC (the child runs with
  * `--expose-gc`), and runs closed-loop clients on the groups this host leads.
@@ -17,7 +18,7 @@ import { TcpTransport } from '../../src/transport/tcp.js';
 
 /** What the parent sends. */
 export type HostRequest =
-  | { readonly type: 'init'; readonly id: string; readonly hosts: readonly string[]; readonly dir: string; readonly secretHex: string; readonly port: number }
+  | { readonly type: 'init'; readonly id: string; readonly hosts: readonly string[]; readonly dir: string; readonly secretHex: string; readonly port: number; readonly quiescence: boolean }
   | { readonly type: 'open'; readonly ports: Readonly<Record<string, number>> }
   | { readonly type: 'create'; readonly groups: readonly string[] }
   | { readonly type: 'remove'; readonly groups: readonly string[] }
@@ -45,7 +46,8 @@ export type HostAnswer =
   | { readonly type: 'removed' }
   /** `withLeader`: groups whose replica here knows a leader; `leading`: the groups it leads. */
   | { readonly type: 'status'; readonly groups: number; readonly withLeader: number; readonly leading: readonly string[] }
-  | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number }
+  /** `quiesced`: this host's replicas quiesced at the end of the window. */
+  | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number; readonly quiesced: number }
   | { readonly type: 'memory'; readonly sample: MemorySample }
   | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number }
   /** `failed`: transfers that did not complete (the group keeps a leader either way). */
@@ -146,6 +148,7 @@ async function open(ports: Readonly<Record<string, number>>): Promise<HostAnswer
     transport,
     logs: engine,
     groupDefaults: { snapshotting: { entries: 100_000 } },
+    quiescence: { enabled: config.quiescence },
     groupParts: () => ({ stateMachine: new CountingMachine(), snapshots: new MemorySnapshotStore() }),
   });
   const openMs = performance.now() - begin;
@@ -197,6 +200,7 @@ async function measureIdle(windowMs: number): Promise<HostAnswer> {
     itemsSent: statsAfter.transport.itemsSent - statsBefore.transport.itemsSent,
     rounds: statsAfter.loop.rounds - statsBefore.loop.rounds,
     syncedBatches: logs.stats().batches - batchesBefore,
+    quiesced: statsAfter.quiescence.quiesced,
   };
 }
 

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { benchHost, splitClients } from '../../bench/host.js';
 
 describe('keel bench --only host', () => {
-  test('quick mode with 1 and 2 groups prints the throughput lines and one table row per size, all with numbers', async () => {
+  test('quick mode with 1 and 2 groups prints the throughput lines and one table row per size, quiescence on and off, all with numbers', async () => {
     const lines: string[] = [];
     const result = await benchHost({ quick: true, log: (line) => lines.push(line), groupCounts: [1, 2], idleWindowMs: 300, loadGroups: 3, clients: 4, loadMs: 300, loadRounds: 1 });
     console.log(lines.join('\n'));
@@ -24,20 +24,28 @@ describe('keel bench --only host', () => {
     expect(throughput.leadersPerHost.reduce((sum, led) => sum + led, 0)).toBe(3);
     expect(lines.some((line) => /spread \/ one group: \d+\.\d+×/.test(line))).toBe(true);
 
-    expect(result.rows.map((row) => row.groups)).toEqual([1, 2]);
+    // The sizes twice: quiescence on (the default), then off.
+    expect(result.rows.map((row) => [row.groups, row.quiescence])).toEqual([[1, true], [2, true], [1, false], [2, false]]);
     for (const row of result.rows) {
-      for (const value of Object.values(row)) expect(Number.isFinite(value)).toBe(true);
+      for (const value of Object.values(row)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
       expect(row.openMs).toBeGreaterThan(0);
       expect(row.startToLeadersMs).toBeGreaterThanOrEqual(row.startToOpenMs);
-      // Idle groups still heartbeat (no quiescence yet): each peer host got group batches every tick or so.
-      expect(row.batchesPerTickPerPeer).toBeGreaterThan(0);
       expect(row.idleTicksPerSecond).toBeGreaterThan(0);
+      expect(row.quiescedPercent).toBeGreaterThanOrEqual(0);
+      expect(row.quiescedPercent).toBeLessThanOrEqual(100);
+      // Without quiescence idle groups still heartbeat: each peer host got group batches every tick or so.
+      if (!row.quiescence) {
+        expect(row.quiescedPercent).toBe(0);
+        expect(row.batchesPerTickPerPeer).toBeGreaterThan(0);
+      }
     }
-    const header = lines.findIndex((line) => line.trim().startsWith('groups  create s'));
-    expect(header).toBeGreaterThan(-1);
-    const tableRows = lines.slice(header + 1, header + 3);
-    expect(tableRows.map((line) => Number(line.trim().split(/\s+/)[0]))).toEqual([1, 2]);
-    for (const line of tableRows) expect(line.trim().split(/\s+/).every((cell) => /^-?[\d,.]+$/.test(cell))).toBe(true);
+    const headers = lines.flatMap((line, i) => (line.trim().startsWith('groups  create s') ? [i] : []));
+    expect(headers).toHaveLength(2);
+    for (const header of headers) {
+      const tableRows = lines.slice(header + 1, header + 3);
+      expect(tableRows.map((line) => Number(line.trim().split(/\s+/)[0]))).toEqual([1, 2]);
+      for (const line of tableRows) expect(line.trim().split(/\s+/).every((cell) => /^-?[\d,.]+$/.test(cell))).toBe(true);
+    }
   });
 
   test('splitClients places every client, in proportion to the groups each host leads, none on a host that leads none', () => {

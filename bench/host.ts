@@ -28,6 +28,8 @@ export interface HostBenchOptions {
   readonly loadMs?: number;
   /** Runs of each kind, alternating. */
   readonly loadRounds?: number;
+  /** Quiescence settings the sizes are measured with, each on a fresh cluster. @defaultValue on, then off */
+  readonly quiescence?: readonly boolean[];
 }
 
 /** Throughput of the same closed-loop clients on one group and spread over many. */
@@ -93,7 +95,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
   let throughput: HostThroughput | null = null;
   const rows: HostScaleRow[] = [];
   // The same sizes with idle groups quiescing (the default) and without, each on a fresh cluster.
-  for (const quiescence of [true, false]) {
+  for (const quiescence of options.quiescence ?? [true, false]) {
     const cluster = await BenchHosts.start(quiescence);
     try {
       if (throughput === null) {

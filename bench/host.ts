@@ -54,6 +54,9 @@ export interface HostScaleRow {
   readonly quiescence: boolean;
   /** Of all the replicas on the three hosts, those quiesced at the end of the idle window, in %. */
   readonly quiescedPercent: number;
+  /** Quiesced groups woken during the idle window on the three hosts, and of those, woken by their leader host's silence. */
+  readonly wakes: number;
+  readonly livenessWakes: number;
   /** Milliseconds to create the groups added for this row, on all three hosts at once. */
   readonly createMs: number;
   /** CPU of each idle host over the window, in % of one core: the mean and the highest of the three. */
@@ -103,7 +106,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
         logThroughput(log, throughput, loadRounds, loadMs);
       }
       log(`idle hosts, quiescence ${quiescence ? 'on' : 'off'} (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
-      log('  groups  create s  idle CPU % mean  max  ticks/s  quiesced %  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
+      log('  groups  create s  idle CPU % mean  max  ticks/s  quiesced %  wakes (liveness)  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
       let created = 0;
       for (const groups of groupCounts) {
         const row = await measureScale(cluster, created, groups, idleWindowMs);
@@ -132,7 +135,7 @@ function logThroughput(log: (line: string) => void, throughput: HostThroughput, 
 function logRow(log: (line: string) => void, row: HostScaleRow): void {
   log(
     `  ${String(row.groups).padStart(6)}  ${(row.createMs / 1000).toFixed(1).padStart(8)}  ${row.idleCpuPercentMean.toFixed(1).padStart(15)}  ${row.idleCpuPercentMax.toFixed(1).padStart(4)}  ` +
-      `${row.idleTicksPerSecond.toFixed(1).padStart(7)}  ${row.quiescedPercent.toFixed(0).padStart(10)}  ${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ` +
+      `${row.idleTicksPerSecond.toFixed(1).padStart(7)}  ${row.quiescedPercent.toFixed(0).padStart(10)}  ${`${row.wakes} (${row.livenessWakes})`.padStart(16)}  ${row.batchesPerTickPerPeer.toFixed(2).padStart(17)}  ${row.itemsPerTickPerPeer.toFixed(1).padStart(15)}  ` +
       `${(row.openMs / 1000).toFixed(2).padStart(6)}  ${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ` +
       `${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
   );
@@ -227,6 +230,8 @@ async function measureScale(cluster: BenchHosts, existing: number, groups: numbe
     groups,
     quiescence: cluster.quiescence,
     quiescedPercent: (100 * idle.reduce((sum, sample) => sum + sample.quiesced, 0)) / (HOST_IDS.length * groups),
+    wakes: idle.reduce((sum, sample) => sum + sample.wakes, 0),
+    livenessWakes: idle.reduce((sum, sample) => sum + sample.livenessWakes, 0),
     createMs,
     idleCpuPercentMean: cpuPercents.reduce((sum, value) => sum + value, 0) / cpuPercents.length,
     idleCpuPercentMax: Math.max(...cpuPercents),

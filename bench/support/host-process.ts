@@ -46,8 +46,8 @@ export type HostAnswer =
   | { readonly type: 'removed' }
   /** `withLeader`: groups whose replica here knows a leader; `leading`: the groups it leads. */
   | { readonly type: 'status'; readonly groups: number; readonly withLeader: number; readonly leading: readonly string[] }
-  /** `quiesced`: this host's replicas quiesced at the end of the window. */
-  | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number; readonly quiesced: number }
+  /** `quiesced`: this host's replicas quiesced at the end of the window; `wakes`, `livenessWakes`: during it. */
+  | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number; readonly quiesced: number; readonly wakes: number; readonly livenessWakes: number }
   | { readonly type: 'memory'; readonly sample: MemorySample }
   | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number }
   /** `failed`: transfers that did not complete (the group keeps a leader either way). */
@@ -201,6 +201,8 @@ async function measureIdle(windowMs: number): Promise<HostAnswer> {
     rounds: statsAfter.loop.rounds - statsBefore.loop.rounds,
     syncedBatches: logs.stats().batches - batchesBefore,
     quiesced: statsAfter.quiescence.quiesced,
+    wakes: statsAfter.quiescence.wakes - statsBefore.quiescence.wakes,
+    livenessWakes: statsAfter.quiescence.livenessWakes - statsBefore.quiescence.livenessWakes,
   };
 }
 

@@ -44,7 +44,7 @@ describe('keel bench --only host', () => {
     for (const header of headers) {
       const tableRows = lines.slice(header + 1, header + 3);
       expect(tableRows.map((line) => Number(line.trim().split(/\s+/)[0]))).toEqual([1, 2]);
-      for (const line of tableRows) expect(line.trim().split(/\s+/).every((cell) => /^-?[\d,.]+$/.test(cell))).toBe(true);
+      for (const line of tableRows) expect(line.trim().split(/\s+/).every((cell) => /^\(?-?[\d,.]+\)?$/.test(cell))).toBe(true);
     }
   });
 

@@ -7,7 +7,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
+import type { Level } from 'level';
 import type { AbstractLevel } from 'abstract-level';
 import { CorruptionError, StorageIOError } from '../errors.js';
 import type { PendingBatch } from './group-commit.js';
@@ -40,7 +40,10 @@ export interface ScanRange {
  * `StorageLockedError` when another handle holds it, in this process or another.
  */
 export async function openDatabase(location: string): Promise<Level<Buffer, Buffer>> {
-  const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: true });
+  // Loaded on first use, not when 'keel' is imported: a program that keeps its log in memory (or a
+  // platform for which classic-level ships no prebuilt binary) never loads LevelDB's native addon.
+  const { Level: LevelDatabase } = await loadLevel();
+  const db = new LevelDatabase<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: true });
   try {
     await db.open();
   } catch (error) {
@@ -51,6 +54,23 @@ export async function openDatabase(location: string): Promise<Level<Buffer, Buff
     throw new CorruptionError('CURRENT', damage, { cause: error });
   }
   return db;
+}
+
+let levelModule: Promise<typeof import('level')> | null = null;
+
+/**
+ * The `level` package, imported once, on first use. Rejects with
+ * `StorageIOError` when it cannot be loaded (no prebuilt `classic-level`
+ * binary for this platform, and none built): the caller asked for LevelDB,
+ * and that is an environmental failure, not a bug.
+ */
+function loadLevel(): Promise<typeof import('level')> {
+  levelModule ??= import('level').catch((error: unknown) => {
+    levelModule = null;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StorageIOError(`cannot load LevelDB (the level package and its native classic-level addon): ${reason}`, { cause: error });
+  });
+  return levelModule;
 }
 
 /** What `CURRENT` must hold: the name of the live manifest and a newline. */

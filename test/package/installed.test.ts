@@ -114,6 +114,24 @@ describe('the packed keel package installed into an empty project', () => {
     expect(plain.stdout.trim()).toBe('function function function');
   });
 
+  test("'keel' imports and runs on memory storage without LevelDB; LevelStorage.open then rejects with a typed error", () => {
+    // A resolve hook that refuses LevelDB's packages, as on a platform where classic-level has no binary.
+    const hook = 'export async function resolve(specifier, context, next) { if (/^(level|classic-level)(\\/|$)/.test(specifier)) throw new Error(`refused ${specifier}`); return next(specifier, context); }';
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const script = [
+      "const { MemoryStorage, LevelStorage } = await import('keel');",
+      'const storage = new MemoryStorage();',
+      'await storage.append([{ index: 1, term: 1, type: "normal", data: new Uint8Array([7]) }]);',
+      'console.log(`memory ${storage.lastIndex()}`);',
+      "const failure = await LevelStorage.open({ location: 'unused-db', nodeId: 'a' }).catch((error) => error);",
+      'console.log(`level ${failure.code}`);',
+    ].join('\n');
+    const result = runCommand(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '--eval', script], project);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('memory 1');
+    expect(result.stdout).toContain('level KEEL_STORAGE_IO');
+  });
+
   test('a strict TypeScript project typechecks against the installed types and runs the docs\' examples', () => {
     // strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes, NodeNext, skipLibCheck off; the repository's own TypeScript.
     writeStrictConsumer(project);

@@ -81,11 +81,18 @@ export async function settledState(page: Page): Promise<string> {
 
 /** Moves the scrub bar to `timeMs` (forward in the run, or back by a replay) and waits until the run gets there. */
 export async function seek(page: Page, timeMs: number): Promise<string> {
+  const before = Number(await textOf(page, 'time'));
   await page.getByTestId('scrub').evaluate((input: HTMLInputElement, value) => {
     input.value = value;
     input.dispatchEvent(new Event('change'));
   }, String(timeMs));
-  await page.waitForFunction((target) => Number(document.querySelector('[data-testid="time"]')?.textContent) >= target, timeMs, { timeout: 60_000 });
+  // Backwards, the page replays from the seed: the time shown passes below the target on its way up,
+  // and the old time (still shown when the replay starts) is past the target too. Wait for a time at
+  // or past the target and, when going back, before where the page was.
+  await page.waitForFunction(({ target, from }) => {
+    const now = Number(document.querySelector('[data-testid="time"]')?.textContent);
+    return now >= target && (target >= from || now < from);
+  }, { target: timeMs, from: before }, { timeout: 60_000 });
   return settledState(page);
 }
 

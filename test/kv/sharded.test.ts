@@ -222,6 +222,8 @@ describe('rebalancing the sharded key-value service', () => {
       return hosts.every((host) => after.placement(shard).includes(host.id) === (host.sharded.replica(shard) !== undefined));
     };
     await waitFor(() => after.shardIds().every(placed), 'every shard on its new hosts', 90_000);
+    // However fast the moves were, the client has had time for a fair sample of requests.
+    await waitFor(() => outcomes.ok + outcomes.unavailable >= 20, 'twenty requests during and after the moves', 60_000);
     serving = false;
     await client;
 

@@ -57,15 +57,14 @@ export class Rebalancer {
 
   constructor(private readonly host: RebalancerHost) {}
 
-  /** One pass over every local shard; resolves when its changes are done. Concurrent calls share one pass at a time. */
+  /** One pass over every local shard, each shard's change in parallel with the others'; resolves when they are done. A call during a pass returns false at once. */
   async reconcile(timeoutMs: number): Promise<boolean> {
     if (this.running) return false;
     this.running = true;
     try {
-      let converged = true;
-      for (const shard of [...this.host.localShards()]) {
-        if (!(await this.reconcileShard(shard, timeoutMs))) converged = false;
-      }
+      // Shards are independent: a slow change of one (a learner catching up by snapshot) does not hold up the others.
+      const results = await Promise.all([...this.host.localShards()].map((shard) => this.reconcileShard(shard, timeoutMs)));
+      const converged = results.every((done) => done);
       this.converged = converged;
       return converged;
     } finally {

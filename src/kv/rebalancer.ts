@@ -39,8 +39,7 @@ export interface RebalanceStats {
  * shards it leads. For each such shard, one change at a time:
  * - a host that should hold a replica and does not is added (`addVoter`: a
  *   learner first, brought up to date by entries or a snapshot, then
- *   promoted); when another host must leave at the same time, `replaceMember`
- *   does both in one joint change, so the shard never has fewer replicas
+ *   promoted), before any host leaves, so the shard never has fewer replicas
  *   than it should;
  * - a host that should no longer hold one is removed (`removeMember`; the
  *   leader removing itself hands leadership over first);
@@ -102,17 +101,11 @@ export class Rebalancer {
           this.host.log('cannot add a replica: no address for the host', { shard, host: added });
           return false;
         }
-        const leaving = toRemove.find((id) => id !== this.host.hostId && status.members.includes(id));
-        if (toPromote.length === 0 && leaving !== undefined) {
-          // One joint change adds the new replica and removes the old: the shard never has fewer replicas than it should.
-          await node.replaceMember(leaving, added, address, { timeoutMs });
-          this.counters.added++;
-          this.counters.removed++;
-        } else {
-          await node.addVoter(added, address, { timeoutMs });
-          this.counters.added++;
-        }
-        this.host.log('added a shard replica', { shard, host: added, replaced: toPromote.length === 0 ? leaving ?? null : null });
+        // Add first, remove in a later pass: the shard never has fewer replicas than it should, and each step is a
+        // single-server change that a timeout cannot leave half-done in a joint configuration.
+        await node.addVoter(added, address, { timeoutMs });
+        this.counters.added++;
+        this.host.log('added a shard replica', { shard, host: added });
       } else {
         const leaving = toRemove.find((id) => id !== this.host.hostId) ?? toRemove[0]!;
         await node.removeMember(leaving, { timeoutMs });

@@ -51,17 +51,7 @@ export class KvHttpServer {
     const api = new KvHttpApi(options);
     const tls = listen.tls;
     const server: Server = tls === undefined ? createServer(api.handle) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, api.handle);
-    // A slow or stalled client must not hold a socket for ever.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      const refused = (error: Error): void => reject(new TransportIOError(`cannot listen on ${listen.host}:${listen.port}: ${error.message}`, { cause: error }));
-      server.once('error', refused);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', refused);
-        resolve();
-      });
-    });
+    await listenHttp(server, listen);
     return new KvHttpServer(api, server, tls !== undefined);
   }
 
@@ -84,4 +74,23 @@ export class KvHttpServer {
     });
     return this.closing;
   }
+}
+
+/**
+ * Bounds a server's header and request times (a slow or stalled client must
+ * not hold a socket for ever) and listens on `listen`; rejects with
+ * {@link TransportIOError} when the address cannot be bound. Shared by the
+ * KV server and the sharded front.
+ */
+export async function listenHttp(server: Server, listen: { readonly host: string; readonly port: number }): Promise<void> {
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    const refused = (error: Error): void => reject(new TransportIOError(`cannot listen on ${listen.host}:${listen.port}: ${error.message}`, { cause: error }));
+    server.once('error', refused);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', refused);
+      resolve();
+    });
+  });
 }

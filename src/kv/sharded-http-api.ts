@@ -10,7 +10,7 @@
  */
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TransportIOError } from '../errors.js';
+import { listenHttp } from './service.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
@@ -340,16 +340,7 @@ export interface ShardedHttpServer {
  */
 export async function startShardedHttp(api: ShardedKvHttpApi, listen: { readonly host: string; readonly port: number }): Promise<ShardedHttpServer> {
   const server = createServer(api.handle);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    const refused = (error: Error): void => reject(new TransportIOError(`cannot listen on ${listen.host}:${listen.port}: ${error.message}`, { cause: error }));
-    server.once('error', refused);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', refused);
-      resolve();
-    });
-  });
+  await listenHttp(server, listen);
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   let closing: Promise<void> | null = null;

@@ -11,6 +11,7 @@
  * The sizes are measured twice, on fresh clusters: with idle groups
  * quiescing (the default) and without, every group ticking and heartbeating.
  */
+import { availableParallelism } from 'node:os';
 import { BenchHosts, HOST_IDS } from './support/host-cluster.js';
 
 /** Options of {@link benchHost}; the sizes default to the full or `quick` run's. */
@@ -44,8 +45,22 @@ export interface HostThroughput {
   /** CPU of the three hosts together per operation, in milliseconds. */
   readonly oneGroupCpuMsPerOp: number;
   readonly spreadCpuMsPerOp: number;
+  /** Group turns (all three host loops) and group messages (sent between hosts) per operation. */
+  readonly oneGroupTurnsPerOp: number;
+  readonly spreadTurnsPerOp: number;
+  readonly oneGroupMessagesPerOp: number;
+  readonly spreadMessagesPerOp: number;
   /** Groups each host led during the runs, after balancing. */
   readonly leadersPerHost: readonly number[];
+  /**
+   * Milliseconds of one operation with nothing else running: one client on
+   * one group. No closed-loop client can go faster, so `clients` of them
+   * cannot exceed `clients / loneOpMs` operations per second, however the
+   * groups share the work (Little's law).
+   */
+  readonly loneOpMs: number;
+  /** Cores of the machine: the three hosts together cannot use more. */
+  readonly cores: number;
 }
 
 /** One number of groups, with quiescence on or off. */
@@ -129,7 +144,19 @@ function logThroughput(log: (line: string) => void, throughput: HostThroughput, 
     `  ${throughput.groups} groups, led ${throughput.leadersPerHost.join('/')} by the three hosts: ${fmt(throughput.spreadOpsPerSecond)} ops/s, ` +
       `${throughput.spreadCpuMsPerOp.toFixed(2)} CPU ms/op on the 3 hosts, ${throughput.spreadWritesPerBatch.toFixed(1)} group writes per synced batch`,
   );
+  log(
+    `  per operation, 1 group / spread: ${throughput.oneGroupTurnsPerOp.toFixed(2)} / ${throughput.spreadTurnsPerOp.toFixed(2)} group turns, ` +
+      `${throughput.oneGroupMessagesPerOp.toFixed(2)} / ${throughput.spreadMessagesPerOp.toFixed(2)} group messages between hosts`,
+  );
   log(`  spread / one group: ${(throughput.spreadOpsPerSecond / throughput.oneGroupOpsPerSecond).toFixed(2)}× (target ≥ 2×)`);
+  const { clients, loneOpMs, cores } = throughput;
+  const latencyBound = (1000 * clients) / loneOpMs;
+  const oneGroupCores = (throughput.oneGroupOpsPerSecond * throughput.oneGroupCpuMsPerOp) / 1000;
+  log(
+    `  bounds: a lone operation takes ${loneOpMs.toFixed(2)} ms, so ${clients} closed-loop clients cannot exceed ${fmt(latencyBound)} ops/s ` +
+      `(${(latencyBound / throughput.oneGroupOpsPerSecond).toFixed(2)}× one group) however the groups share the work; ` +
+      `one group used ${oneGroupCores.toFixed(2)} of ${cores} cores, so 2× its throughput at its own CPU per operation would need ${(2 * oneGroupCores).toFixed(2)} cores`,
+  );
 }
 
 function logRow(log: (line: string) => void, row: HostScaleRow): void {
@@ -156,6 +183,8 @@ async function measureThroughput(cluster: BenchHosts, groupCount: number, client
       else spread.push(await runLoad(cluster, leaders, new Set(groups), clients, loadMs));
     }
   }
+  // Last, on warm processes: one operation at a time, nothing else running.
+  const lone = await runLoad(cluster, leaders, new Set([groups[0]!]), 1, loadMs);
   await cluster.removeGroups(groups);
   const one = total(single);
   const many = total(spread);
@@ -168,7 +197,13 @@ async function measureThroughput(cluster: BenchHosts, groupCount: number, client
     spreadWritesPerBatch: many.writes / Math.max(1, many.batches),
     oneGroupCpuMsPerOp: one.cpuMs / Math.max(1, one.ops),
     spreadCpuMsPerOp: many.cpuMs / Math.max(1, many.ops),
+    oneGroupTurnsPerOp: one.turns / Math.max(1, one.ops),
+    spreadTurnsPerOp: many.turns / Math.max(1, many.ops),
+    oneGroupMessagesPerOp: one.items / Math.max(1, one.ops),
+    spreadMessagesPerOp: many.items / Math.max(1, many.ops),
     leadersPerHost: HOST_IDS.map((id) => leaders.get(id)?.length ?? 0),
+    loneOpMs: (1000 * lone.seconds) / Math.max(1, lone.ops),
+    cores: availableParallelism(),
   };
 }
 
@@ -179,11 +214,21 @@ interface LoadResult {
   readonly writes: number;
   readonly batches: number;
   readonly cpuMs: number;
+  readonly turns: number;
+  readonly items: number;
 }
 
 function total(results: readonly LoadResult[]): LoadResult {
   const sum = (pick: (result: LoadResult) => number): number => results.reduce((acc, result) => acc + pick(result), 0);
-  return { ops: sum((r) => r.ops), seconds: sum((r) => r.seconds), writes: sum((r) => r.writes), batches: sum((r) => r.batches), cpuMs: sum((r) => r.cpuMs) };
+  return {
+    ops: sum((r) => r.ops),
+    seconds: sum((r) => r.seconds),
+    writes: sum((r) => r.writes),
+    batches: sum((r) => r.batches),
+    cpuMs: sum((r) => r.cpuMs),
+    turns: sum((r) => r.turns),
+    items: sum((r) => r.items),
+  };
 }
 
 /** Runs `clients` clients on the leaders of `groups` at once, split over the hosts in proportion to the groups each leads. */
@@ -192,7 +237,15 @@ async function runLoad(cluster: BenchHosts, leaders: Map<string, string[]>, grou
   const shares = splitClients(clients, led.map((list) => list.length));
   const results = await Promise.all(HOST_IDS.map((id, i) => cluster.host(id).request({ type: 'load', groups: led[i]!, clients: shares[i]!, durationMs: loadMs }, 'load')));
   const sum = (pick: (result: (typeof results)[number]) => number): number => results.reduce((acc, result) => acc + pick(result), 0);
-  return { ops: sum((r) => r.ops), seconds: Math.max(...results.map((r) => r.seconds)), writes: sum((r) => r.writes), batches: sum((r) => r.syncedBatches), cpuMs: sum((r) => r.cpuMs) };
+  return {
+    ops: sum((r) => r.ops),
+    seconds: Math.max(...results.map((r) => r.seconds)),
+    writes: sum((r) => r.writes),
+    batches: sum((r) => r.syncedBatches),
+    cpuMs: sum((r) => r.cpuMs),
+    turns: sum((r) => r.turns),
+    items: sum((r) => r.itemsSent),
+  };
 }
 
 /** `clients` split in proportion to `weights`, every client placed (largest remainders first); none where the weight is 0. */

@@ -57,9 +57,11 @@ class HostChild {
     });
   }
 
+  /** Starts host `id`'s process; `KEEL_BENCH_HOST_NODE_OPTIONS` adds Node options to it (e.g. `--cpu-prof --cpu-prof-dir=prof` to profile the hosts). */
   static spawn(id: string): HostChild {
     const startedAt = performance.now();
-    const child = fork(CHILD_SCRIPT, [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const extra = (process.env['KEEL_BENCH_HOST_NODE_OPTIONS'] ?? '').split(' ').filter((option) => option.length > 0);
+    const child = fork(CHILD_SCRIPT, [], { execArgv: ['--expose-gc', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new HostChild(id, child, startedAt);
   }
 

@@ -49,7 +49,8 @@ export type HostAnswer =
   /** `quiesced`: this host's replicas quiesced at the end of the window; `wakes`, `livenessWakes`: during it. */
   | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number; readonly quiesced: number; readonly wakes: number; readonly livenessWakes: number }
   | { readonly type: 'memory'; readonly sample: MemorySample }
-  | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number }
+  /** `turns`: group turns the host loop ran; `itemsSent`: group messages sent to peer hosts; both during the run. */
+  | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number; readonly turns: number; readonly itemsSent: number }
   /** `failed`: transfers that did not complete (the group keeps a leader either way). */
   | { readonly type: 'transferred'; readonly failed: number }
   | { readonly type: 'closed' };
@@ -206,7 +207,10 @@ async function measureIdle(windowMs: number): Promise<HostAnswer> {
   };
 }
 
-/** `clients` closed-loop clients, each proposing to the next of `groups` in turn and waiting for it to commit and apply, for `durationMs`. */
+/**
+ * `clients` closed-loop clients, each proposing to the next of `groups` in turn and waiting for it to commit and apply, for `durationMs`.
+ * A host with no clients still measures the same window: its CPU as a follower is part of the cost of the operations.
+ */
 async function load(groups: readonly string[], clients: number, durationMs: number): Promise<HostAnswer> {
   const { host: running, engine: logs } = started();
   const nodes = groups.map((group) => {
@@ -215,22 +219,32 @@ async function load(groups: readonly string[], clients: number, durationMs: numb
     return node;
   });
   const before = logs.stats();
+  const hostBefore = running.stats();
   const cpuBefore = process.cpuUsage();
   const begin = performance.now();
   const end = begin + durationMs;
   let ops = 0;
   let next = 0;
-  await Promise.all(
-    Array.from({ length: nodes.length === 0 ? 0 : clients }, async () => {
-      while (performance.now() < end) {
-        await nodes[next++ % nodes.length]!.propose(COMMAND, { timeoutMs: 60_000 });
-        ops++;
-      }
-    }),
-  );
+  const clientLoops = Array.from({ length: nodes.length === 0 ? 0 : clients }, async () => {
+    while (performance.now() < end) {
+      await nodes[next++ % nodes.length]!.propose(COMMAND, { timeoutMs: 60_000 });
+      ops++;
+    }
+  });
+  await Promise.all([...clientLoops, new Promise((resolve) => setTimeout(resolve, durationMs))]);
   const after = logs.stats();
+  const hostAfter = running.stats();
   const cpu = process.cpuUsage(cpuBefore);
-  return { type: 'load', ops, seconds: (performance.now() - begin) / 1000, cpuMs: (cpu.user + cpu.system) / 1000, writes: after.writes - before.writes, syncedBatches: after.batches - before.batches };
+  return {
+    type: 'load',
+    ops,
+    seconds: (performance.now() - begin) / 1000,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    writes: after.writes - before.writes,
+    syncedBatches: after.batches - before.batches,
+    turns: hostAfter.loop.turns - hostBefore.loop.turns,
+    itemsSent: hostAfter.transport.itemsSent - hostBefore.transport.itemsSent,
+  };
 }
 
 async function transfer(moves: readonly { readonly group: string; readonly to: string }[]): Promise<HostAnswer> {

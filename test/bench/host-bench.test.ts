@@ -23,6 +23,12 @@ describe('keel bench --only host', () => {
     // Balanced to one each when every transfer succeeds; a transfer may time out on a loaded machine.
     expect(throughput.leadersPerHost.reduce((sum, led) => sum + led, 0)).toBe(3);
     expect(lines.some((line) => /spread \/ one group: \d+\.\d+×/.test(line))).toBe(true);
+    // Every operation costs turns and messages; the bounds line is printed from the lone operation's latency.
+    for (const value of [throughput.oneGroupTurnsPerOp, throughput.spreadTurnsPerOp, throughput.oneGroupMessagesPerOp, throughput.spreadMessagesPerOp, throughput.loneOpMs]) {
+      expect(Number.isFinite(value) && value > 0).toBe(true);
+    }
+    expect(throughput.cores).toBeGreaterThanOrEqual(1);
+    expect(lines.some((line) => /bounds: a lone operation takes \d+\.\d+ ms/.test(line))).toBe(true);
 
     // The sizes twice: quiescence on (the default), then off.
     expect(result.rows.map((row) => [row.groups, row.quiescence])).toEqual([[1, true], [2, true], [1, false], [2, false]]);

@@ -72,6 +72,8 @@ export interface HostScaleRow {
   /** Quiesced groups woken during the idle window on the three hosts, and of those, woken by their leader host's silence. */
   readonly wakes: number;
   readonly livenessWakes: number;
+  /** Those wakes by cause (`RaftHost` quiescence stats' `wakesBy`), summed over the hosts. */
+  readonly wakesBy: Readonly<Record<string, number>>;
   /** Milliseconds to create the groups added for this row, on all three hosts at once. */
   readonly createMs: number;
   /** CPU of each idle host over the window, in % of one core: the mean and the highest of the three. */
@@ -166,6 +168,8 @@ function logRow(log: (line: string) => void, row: HostScaleRow): void {
       `${(row.openMs / 1000).toFixed(2).padStart(6)}  ${(row.startToOpenMs / 1000).toFixed(2).padStart(12)}  ${(row.startToLeadersMs / 1000).toFixed(2).padStart(15)}  ` +
       `${fmt(row.heapPlusExternalPerReplicaBytes).padStart(18)}  ${fmt(row.rssPerReplicaBytes).padStart(13)}`,
   );
+  const causes = Object.entries(row.wakesBy).sort((a, b) => b[1] - a[1]);
+  if (causes.length > 0) log(`          wakes by cause: ${causes.map(([cause, count]) => `${cause} ${count}`).join(', ')}`);
 }
 
 async function measureThroughput(cluster: BenchHosts, groupCount: number, clients: number, loadMs: number, rounds: number): Promise<HostThroughput> {
@@ -285,6 +289,7 @@ async function measureScale(cluster: BenchHosts, existing: number, groups: numbe
     quiescedPercent: (100 * idle.reduce((sum, sample) => sum + sample.quiesced, 0)) / (HOST_IDS.length * groups),
     wakes: idle.reduce((sum, sample) => sum + sample.wakes, 0),
     livenessWakes: idle.reduce((sum, sample) => sum + sample.livenessWakes, 0),
+    wakesBy: sumCounts(idle.map((sample) => sample.wakesBy)),
     createMs,
     idleCpuPercentMean: cpuPercents.reduce((sum, value) => sum + value, 0) / cpuPercents.length,
     idleCpuPercentMax: Math.max(...cpuPercents),
@@ -297,6 +302,12 @@ async function measureScale(cluster: BenchHosts, existing: number, groups: numbe
     heapPlusExternalPerReplicaBytes: (after.heapUsed + after.external - before.heapUsed - before.external) / groups,
     rssPerReplicaBytes: (after.rss - before.rss) / groups,
   };
+}
+
+function sumCounts(counts: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const one of counts) for (const [cause, count] of Object.entries(one)) sum[cause] = (sum[cause] ?? 0) + count;
+  return sum;
 }
 
 /** Generous: elections take a few hundred ms, but a loaded 2-core machine opening 10,000 groups takes far longer. */

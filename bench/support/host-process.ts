@@ -46,8 +46,21 @@ export type HostAnswer =
   | { readonly type: 'removed' }
   /** `withLeader`: groups whose replica here knows a leader; `leading`: the groups it leads. */
   | { readonly type: 'status'; readonly groups: number; readonly withLeader: number; readonly leading: readonly string[] }
-  /** `quiesced`: this host's replicas quiesced at the end of the window; `wakes`, `livenessWakes`: during it. */
-  | { readonly type: 'idle'; readonly cpuMs: number; readonly wallMs: number; readonly ticks: number; readonly batchesSent: number; readonly itemsSent: number; readonly rounds: number; readonly syncedBatches: number; readonly quiesced: number; readonly wakes: number; readonly livenessWakes: number }
+  /** `quiesced`: this host's replicas quiesced at the end of the window; `wakes`, `livenessWakes`, `wakesBy` (by cause): during it. */
+  | {
+      readonly type: 'idle';
+      readonly cpuMs: number;
+      readonly wallMs: number;
+      readonly ticks: number;
+      readonly batchesSent: number;
+      readonly itemsSent: number;
+      readonly rounds: number;
+      readonly syncedBatches: number;
+      readonly quiesced: number;
+      readonly wakes: number;
+      readonly livenessWakes: number;
+      readonly wakesBy: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'memory'; readonly sample: MemorySample }
   /** `turns`: group turns the host loop ran; `itemsSent`: group messages sent to peer hosts; both during the run. */
   | { readonly type: 'load'; readonly ops: number; readonly seconds: number; readonly cpuMs: number; readonly writes: number; readonly syncedBatches: number; readonly turns: number; readonly itemsSent: number }
@@ -204,7 +217,18 @@ async function measureIdle(windowMs: number): Promise<HostAnswer> {
     quiesced: statsAfter.quiescence.quiesced,
     wakes: statsAfter.quiescence.wakes - statsBefore.quiescence.wakes,
     livenessWakes: statsAfter.quiescence.livenessWakes - statsBefore.quiescence.livenessWakes,
+    wakesBy: countsSince(statsBefore.quiescence.wakesBy, statsAfter.quiescence.wakesBy),
   };
+}
+
+/** The counts of `after` less those of `before`, without the causes that did not grow. */
+function countsSince(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
+  const grown: Record<string, number> = {};
+  for (const [cause, count] of Object.entries(after)) {
+    const more = count - (before[cause] ?? 0);
+    if (more > 0) grown[cause] = more;
+  }
+  return grown;
 }
 
 /**

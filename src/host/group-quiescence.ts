@@ -1,5 +1,6 @@
 import type { NodeId } from '../core/types.js';
 import type { Input } from '../node/inbox.js';
+import type { QuiesceNotice } from '../node/quiescence.js';
 import type { RaftNode } from '../node/raft-node.js';
 import { assert } from '../util/assert.js';
 import type { GroupId } from '../util/group-id.js';
@@ -14,6 +15,13 @@ export interface QuiescenceStats {
   readonly wakes: number;
   /** Of those, wakes because the leader's host fell silent (host-level liveness). */
   readonly livenessWakes: number;
+  /**
+   * Every wake by what caused it: `propose`, `read`, `confChange`,
+   * `transfer`, `snapshotStatus`, `liveness`, or `message:<type>` for a
+   * peer's message (its Raft message type, e.g. `message:preVote`, or its
+   * runtime kind, e.g. `message:forward`). For finding what keeps groups awake.
+   */
+  readonly wakesBy: Readonly<Record<string, number>>;
 }
 
 /** What the quiescence bookkeeping needs of its host. */
@@ -21,41 +29,76 @@ export interface QuiescenceHost {
   readonly hostId: NodeId;
   /** Ticks a leader must be idle before it asks to quiesce. */
   readonly afterTicks: number;
-  /** Silence from a leader's host after which its quiesced groups wake and may elect another. */
-  readonly livenessTimeoutMs: number;
-  now(): number;
+  /** This host's ticks without a word from a leader's host after which its quiesced groups wake and may elect another. */
+  readonly livenessTicks: number;
+  /** A value that changes whenever anything arrives from `host` (the transport's time of the last arrival). */
   lastHeardFrom(host: NodeId): number;
   sendNotice(to: NodeId, group: GroupId, term: number, index: number): void;
 }
+
+/** The leader and term a group quiesced under. */
+interface QuiescedUnder {
+  readonly leader: NodeId;
+  readonly term: number;
+}
+
+/** A follower's silence count of one peer host. */
+interface Silence {
+  heardAt: number;
+  ticks: number;
+}
+
+/**
+ * Times a follower that refused its leader's notice asks again, one host
+ * tick apart: a notice often arrives before the entries or the commit index
+ * before it are applied, and the leader, quiesced, sends no second one.
+ */
+const NOTICE_RETRIES = 3;
 
 /**
  * Which of a host's groups are quiesced, and the rules for entering and
  * leaving (docs/multi-raft.md, "Quiescence"):
  * - a group's leader replica that has had nothing to do for `afterTicks`
- *   consecutive ticks (`RaftNode.hostMayQuiesce`) asks its loop to quiesce; if
- *   it did, the host stops ticking it and tells each follower's host;
+ *   consecutive ticks (`RaftNode.hostMayQuiesce`) asks its loop to quiesce,
+ *   and asks again each tick it stays idle while refused; if it did, the host
+ *   stops ticking it and tells each follower's host;
  * - a follower replica quiesces on that notice if it agrees (same term and
- *   leader, same last index, all committed and applied);
+ *   leader, same last index, all committed and applied), asking again for a
+ *   few ticks if it did not agree yet;
  * - any input but a tick, an unreachable report or a quiesce request wakes a
- *   group: a proposal, a read, a peer's message, a membership call;
- * - a follower's group also wakes when its leader's host has been silent for
- *   `livenessTimeoutMs` (every host sends every peer host something each
- *   tick), so a dead leader's groups elect new leaders.
- * Only ticks stop; `RawNode.quiesce` voids the leader's read lease as it goes quiet.
+ *   group: a proposal, a read, a peer's message, a membership call; except
+ *   the heartbeats of the term the group quiesced in between it and the
+ *   leader it quiesced under (a heartbeat answered after the leader went
+ *   quiet, a heartbeat of a leader woken for a read), which change nothing
+ *   a tick is needed for;
+ * - a follower's group also wakes when its leader's host has sent nothing
+ *   for `livenessTicks` of this host's ticks (every host sends every peer
+ *   host something each tick), so a dead leader's groups elect new leaders.
+ *   Counting this host's own ticks, each after a turn of reading the
+ *   sockets, means a host that stalls does not take its own stall for its
+ *   peers' silence.
+ * Only ticks stop; `RawNode.quiesce` voids the leader's read lease as it goes
+ * quiet, and an answer to a heartbeat sent before cannot renew it.
  */
 export class GroupQuiescence {
-  /** Quiesced groups and the leader each quiesced under. */
-  private readonly quiesced = new Map<GroupId, NodeId>();
+  /** Quiesced groups and the leader and term each quiesced under. */
+  private readonly quiesced = new Map<GroupId, QuiescedUnder>();
   /** Consecutive ticks each awake leader group may have quiesced. */
   private readonly calm = new Map<GroupId, number>();
   /** Groups with a quiesce request in their loop's inbox. */
   private readonly requested = new Set<GroupId>();
   /** Groups woken while their request was pending: its success must not put them back to sleep. */
   private readonly wokenWhileRequested = new Set<GroupId>();
+  /** Follower groups that refused their leader's notice, with the notice and the tries left. */
+  private readonly retries = new Map<GroupId, { readonly notice: QuiesceNotice; left: number }>();
+  /** Each peer host's silence, in this host's ticks. */
+  private readonly silence = new Map<NodeId, Silence>();
   private counters = { quiesces: 0, wakes: 0, livenessWakes: 0 };
+  private readonly wakesBy = new Map<string, number>();
 
   constructor(private readonly host: QuiescenceHost) {
     assert(Number.isSafeInteger(host.afterTicks) && host.afterTicks > 0, 'quiescence: afterTicks must be a positive integer');
+    assert(Number.isSafeInteger(host.livenessTicks) && host.livenessTicks > 0, 'quiescence: livenessTicks must be a positive integer');
   }
 
   /** Whether `group` is quiesced (the host does not tick it). */
@@ -65,27 +108,38 @@ export class GroupQuiescence {
 
   /**
    * An input reached `group`'s loop. Every kind but ticks, unreachable
-   * reports and quiesce requests wakes a quiesced group. In an awake group,
+   * reports and quiesce requests wakes a quiesced group, except the
+   * heartbeats of the term and leader it quiesced under. In an awake group,
    * heartbeats and their responses are the background of being idle; any
    * other input (a proposal, a read, an append) starts the idle count again.
    */
   onInput(group: GroupId, input: Input): void {
     if (input.kind === 'tick' || input.kind === 'unreachable' || input.kind === 'quiesce') return;
-    if (!this.quiesced.has(group) && isHeartbeat(input)) return;
-    this.wake(group);
+    const under = this.quiesced.get(group);
+    if (under === undefined ? isHeartbeat(input) : this.keepsQuiet(input, under)) return;
+    this.wake(group, input);
   }
 
   /**
    * One host tick for one awake group: ticks it, or, when its leader replica
-   * has been idle long enough, asks it to quiesce instead.
+   * has been idle long enough (or it is a follower retrying its leader's
+   * notice), asks it to quiesce instead. No tick goes in behind a quiesce
+   * request: queued behind it, it would make the request fail.
    */
   tick(group: GroupId, node: RaftNode<unknown>): void {
-    if (this.quiesced.has(group)) return;
-    if (!this.requested.has(group) && node.hostMayQuiesce()) {
+    if (this.quiesced.has(group) || this.requested.has(group)) return;
+    const retry = this.retries.get(group);
+    if (retry !== undefined) {
+      if (--retry.left <= 0) this.retries.delete(group);
+      this.request(group, node, retry.notice, false);
+      return;
+    }
+    if (node.hostMayQuiesce()) {
       const calm = (this.calm.get(group) ?? 0) + 1;
       this.calm.set(group, calm);
+      // A refused request leaves the count where it is: the next idle tick asks again.
       if (calm >= this.host.afterTicks) {
-        this.request(group, node, null);
+        this.request(group, node, null, false);
         return;
       }
     } else {
@@ -96,18 +150,34 @@ export class GroupQuiescence {
 
   /** A peer host's leader replica of `group` quiesced: this host's follower replica quiesces too, if it agrees. */
   onNotice(group: GroupId, node: RaftNode<unknown> | undefined, leader: NodeId, term: number, index: number): void {
-    if (node === undefined || this.quiesced.has(group) || this.requested.has(group)) return;
-    this.request(group, node, { leader, term, index });
+    if (node === undefined || this.quiesced.has(group)) return;
+    const notice = { leader, term, index };
+    if (this.requested.has(group)) {
+      // Tried at the next tick, after the request in flight (for an older notice, say) is answered.
+      this.retries.set(group, { notice, left: NOTICE_RETRIES });
+      return;
+    }
+    this.retries.delete(group);
+    this.request(group, node, notice, true);
   }
 
-  /** Wakes the quiesced groups whose leader's host has been silent too long. */
-  checkLiveness(): void {
-    const now = this.host.now();
-    for (const [group, leader] of this.quiesced) {
+  /**
+   * Once per host tick, after the groups' ticks: counts each peer host's
+   * silence in this host's ticks, and wakes the quiesced groups whose
+   * leader's host has been silent for more than `livenessTicks`.
+   */
+  checkLiveness(peers: Iterable<NodeId>): void {
+    for (const peer of peers) {
+      const heardAt = this.host.lastHeardFrom(peer);
+      const silence = this.silence.get(peer);
+      if (silence === undefined || silence.heardAt !== heardAt) this.silence.set(peer, { heardAt, ticks: 0 });
+      else silence.ticks++;
+    }
+    for (const [group, { leader }] of this.quiesced) {
       if (leader === this.host.hostId) continue;
-      if (now - this.host.lastHeardFrom(leader) > this.host.livenessTimeoutMs) {
+      if ((this.silence.get(leader)?.ticks ?? 0) > this.host.livenessTicks) {
         this.counters.livenessWakes++;
-        this.wake(group);
+        this.wake(group, null);
       }
     }
   }
@@ -118,35 +188,69 @@ export class GroupQuiescence {
     this.calm.delete(group);
     this.requested.delete(group);
     this.wokenWhileRequested.delete(group);
+    this.retries.delete(group);
   }
 
   stats(): QuiescenceStats {
-    return { quiesced: this.quiesced.size, ...this.counters };
+    return { quiesced: this.quiesced.size, ...this.counters, wakesBy: Object.fromEntries(this.wakesBy) };
   }
 
-  private request(group: GroupId, node: RaftNode<unknown>, notice: { leader: NodeId; term: number; index: number } | null): void {
+  /**
+   * Whether `input` leaves a group quiesced under `under` asleep: a heartbeat
+   * answer to the leader, or the leader's heartbeat to a follower, of the term
+   * it quiesced in. The loop still steps it (the follower answers, a read
+   * round is confirmed); it only needs no ticks. Anything of another term
+   * (a campaign, a new leader) or of another kind wakes the group.
+   */
+  private keepsQuiet(input: Input, under: QuiescedUnder): boolean {
+    if (input.kind !== 'message' || input.message.kind !== 'raft') return false;
+    const message = input.message.message;
+    if (message.term !== under.term) return false;
+    if (under.leader === this.host.hostId) return message.type === 'heartbeatResponse';
+    return message.type === 'heartbeat' && message.from === under.leader;
+  }
+
+  /** Asks `group`'s loop to quiesce: as leader (`notice` null) or on its leader's notice, `first` time or as a retry. */
+  private request(group: GroupId, node: RaftNode<unknown>, notice: QuiesceNotice | null, first: boolean): void {
     this.requested.add(group);
-    this.calm.delete(group);
     node.hostQuiesce(notice, (quiesced) => {
       this.requested.delete(group);
       const woken = this.wokenWhileRequested.delete(group);
-      if (!quiesced || woken) return;
-      this.counters.quiesces++;
-      if (notice !== null) {
-        this.quiesced.set(group, notice.leader);
+      if (!quiesced) {
+        // A follower tries a new notice again at its next ticks; a retry that fails uses up one of the tries.
+        if (notice !== null && first && !woken && !this.retries.has(group)) this.retries.set(group, { notice, left: NOTICE_RETRIES });
         return;
       }
-      this.quiesced.set(group, this.host.hostId);
+      this.calm.delete(group);
+      this.retries.delete(group);
+      if (woken) return;
+      this.counters.quiesces++;
+      if (notice !== null) {
+        this.quiesced.set(group, { leader: notice.leader, term: notice.term });
+        return;
+      }
       const { notice: own, peers } = node.hostQuiesceNotice();
+      this.quiesced.set(group, { leader: this.host.hostId, term: own.term });
       for (const peer of peers) this.host.sendNotice(peer, group, own.term, own.index);
     });
   }
 
-  private wake(group: GroupId): void {
+  /** Wakes `group` because of `input`, or of its leader host's silence (null). */
+  private wake(group: GroupId, input: Input | null): void {
     if (this.requested.has(group)) this.wokenWhileRequested.add(group);
     this.calm.delete(group);
-    if (this.quiesced.delete(group)) this.counters.wakes++;
+    if (!this.quiesced.delete(group)) return;
+    this.counters.wakes++;
+    const reason = wakeReason(input);
+    this.wakesBy.set(reason, (this.wakesBy.get(reason) ?? 0) + 1);
   }
+}
+
+function wakeReason(input: Input | null): string {
+  if (input === null) return 'liveness';
+  if (input.kind !== 'message') return input.kind;
+  const message = input.message;
+  return `message:${message.kind === 'raft' ? message.message.type : message.kind}`;
 }
 
 function isHeartbeat(input: Input): boolean {

@@ -163,8 +163,7 @@ export class RaftHost<Result = unknown> {
     this.quiescence = new GroupQuiescence({
       hostId: options.hostId,
       afterTicks: options.quiescence?.afterTicks ?? electionTicks,
-      livenessTimeoutMs: electionTicks * this.tickIntervalMs,
-      now: () => this.clock.now(),
+      livenessTicks: electionTicks,
       lastHeardFrom: (host) => this.transport.lastHeardFrom(host),
       sendNotice: (to, group, term, index) => this.transport.sendQuiesceNotice(to, group, term, index),
     });
@@ -360,7 +359,7 @@ export class RaftHost<Result = unknown> {
       this.ticks++;
       if (this.quiescenceEnabled) {
         for (const [group, { node }] of this.groupsById) this.quiescence.tick(group, node as RaftNode<unknown>);
-        this.quiescence.checkLiveness();
+        this.quiescence.checkLiveness(this.peerHosts());
       } else {
         for (const { node } of this.groupsById.values()) node.hostTick();
       }

@@ -72,6 +72,11 @@ describe('quiescence', () => {
     expect(quiescedEverywhere(cluster)).toBe(5);
     const woken = cluster.ids.reduce((sum, id) => sum + cluster.host(id).stats().quiescence.wakes, 0);
     expect(woken).toBeGreaterThanOrEqual(2);
+    // Each wake is counted by its cause: the proposal on g2's leader, the forwarded proposal on g3's.
+    const causes = cluster.ids.map((id) => cluster.host(id).stats().quiescence.wakesBy);
+    expect(causes.reduce((sum, by) => sum + (by['propose'] ?? 0), 0)).toBeGreaterThanOrEqual(2);
+    expect(causes.reduce((sum, by) => sum + (by['message:forward'] ?? 0), 0)).toBeGreaterThanOrEqual(1);
+    expect(causes.reduce((sum, by) => sum + Object.values(by).reduce((a, b) => a + b, 0), 0)).toBe(woken);
   });
 
   it("followers of quiesced groups elect new leaders when their leader's host dies", async () => {
@@ -90,6 +95,7 @@ describe('quiescence', () => {
     for (const group of led) expect(after.get(group)).not.toBe(victim);
     const survivors = cluster.ids.filter((id) => id !== victim);
     expect(survivors.reduce((sum, id) => sum + cluster.host(id).stats().quiescence.livenessWakes, 0)).toBeGreaterThanOrEqual(led.length);
+    expect(survivors.reduce((sum, id) => sum + (cluster.host(id).stats().quiescence.wakesBy['liveness'] ?? 0), 0)).toBeGreaterThanOrEqual(led.length);
     await cluster.run(Promise.all(led.map((group) => cluster.replica(survivors[0]!, group).propose(encode('after')))));
   });
 

@@ -103,7 +103,9 @@ export class KnownMembers {
       this.forgetTimers.add(timer);
     }
     if (membersOf(applied).has(host.id)) this.wasMember = true;
-    else if (this.wasMember && !this.isRemoved) {
+    // Removed only if the configuration in force (the log's latest) leaves this node out too. A restarted
+    // node replays the configurations before it was added; its log's latest, which has it, says it is a member.
+    else if (this.wasMember && !this.isRemoved && !membersOf(host.membership()).has(host.id)) {
       // Removed: stop ticking, so this node never campaigns again; it still answers messages.
       this.isRemoved = true;
       host.removed();

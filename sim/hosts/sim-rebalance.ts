@@ -17,8 +17,8 @@
  * ends them); each incarnation of a host runs a rebalancer of its own, as a
  * restarted process would.
  *
- * Checked here: a host deletes a replica only once the replica applied a
- * configuration without it (never while it is a voter), and at the end of
+ * Checked here: a host deletes a replica only once the replica's own
+ * configuration lists it no more (neither voter nor learner), and at the end of
  * the liveness phase the layout is reached ({@link SimRebalance.missing}).
  */
 import type { NodeId } from '../../src/core/types.js';
@@ -163,8 +163,9 @@ export class SimRebalance {
       replica: (shard) => {
         const node = live() ? (host.raftHost!.group(shard) as RaftNode<KvResult> | undefined) : undefined;
         if (node === undefined || this.bug !== 'drop-before-removal' || this.map.placement(shard).includes(host.id)) return node;
-        // The planted bug: a replica the layout no longer places here looks removed at once.
-        return { status: () => ({ ...node.status(), removed: true }) } as RaftNode<KvResult>;
+        // The planted bug: a replica the layout no longer places here looks removed at once, out of its configuration.
+        const removed = (status: ReturnType<typeof node.status>): typeof status => ({ ...status, removed: true, members: status.members.filter((id) => id !== host.id), learners: status.learners.filter((id) => id !== host.id), joint: null });
+        return { status: () => removed(node.status()) } as RaftNode<KvResult>;
       },
       localShards: () => (live() ? host.raftHost!.groups() : []),
       raftAddress: (id) => (world.params.world.ids.includes(id) ? id : undefined),
@@ -203,13 +204,19 @@ export class SimRebalance {
     return this.world.hosts.some((host) => host.state !== 'up' || host.paused || [...host.replicas.values()].some((replica) => replica.stopped));
   }
 
-  /** A host deletes a replica's state only once the replica applied a configuration without it: never while it may count as a voter. */
+  /**
+   * A host deletes a replica's state only once the replica's configuration
+   * lists it no more: not while a voter (its log counts), nor while a
+   * learner (the leader counts its acknowledgements to promote it).
+   */
   private checkDroppable(host: SimHost, group: GroupId): void {
+    // Whatever the replica's `removed` flag says: its own configuration must no longer count it.
     const status = host.raftHost?.group(group)?.status();
-    if (status === undefined || status.removed) return;
-    const voter = status.members.includes(host.id) || (status.joint?.outgoingVoters.includes(host.id) ?? false);
-    if (voter) {
-      this.world.fail('Dropped only after removal', `${host.id} dropped its replica of ${group} while a voter of its configuration [${status.members.join(',')}] (role ${status.role}, term ${status.term}, commit ${status.commitIndex})`);
+    if (status === undefined) return;
+    const listed = status.members.includes(host.id) || status.learners.includes(host.id) || (status.joint?.outgoingVoters.includes(host.id) ?? false);
+    if (listed) {
+      const config = `voters [${status.members.join(',')}]${status.learners.length > 0 ? `, learners [${status.learners.join(',')}]` : ''}`;
+      this.world.fail('Dropped only after removal', `${host.id} dropped its replica of ${group} while its configuration lists it: ${config} (role ${status.role}, term ${status.term}, commit ${status.commitIndex})`);
     }
   }
 }

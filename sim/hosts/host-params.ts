@@ -21,8 +21,8 @@ export const REBALANCE_CHANCE = 1 / 4;
 
 /**
  * Fault kinds a multi-group world uses. `transfer` hands one group's
- * leadership to the drawn host; membership churn is not modelled (moving
- * replicas belongs to the sharded key-value service).
+ * leadership to the drawn host; membership churn is not drawn: replicas
+ * move by the sharded service's rebalancer in rebalance worlds (sim-rebalance.ts).
  */
 export const HOST_FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
 

@@ -102,7 +102,10 @@ export interface HostRunReport extends RunReport {
     /** Whether idle groups quiesced. */
     readonly quiescence: boolean;
     /** Whether the world ran the rebalancer, and how many layout changes it drew. */
-    readonly rebalance: { readonly layoutChanges: number } | null;
+    readonly rebalance: {
+      /** How many times the layout changed during the fault phase. */
+      readonly layoutChanges: number;
+    } | null;
     /** How often each multi-group mark was reached. */
     readonly coverage: HostCoverage;
   };

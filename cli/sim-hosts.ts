@@ -25,6 +25,8 @@ export interface HostSimRequest {
   /** `--max-events` and `--max-held-items`: the runs' budgets. */
   readonly maxEvents?: string | undefined;
   readonly maxHeldItems?: string | undefined;
+  /** `--rebalance` (true), `--no-rebalance` (false), or drawn per seed. */
+  readonly rebalance?: boolean | undefined;
   readonly json: boolean;
 }
 
@@ -68,6 +70,7 @@ function hostRunOptions(request: HostSimRequest): HostRunOptions {
   if (request.groups !== undefined) options.groups = integerOption('groups', request.groups, 1, 1, 64);
   if (request.faults !== undefined) options.faults = parseHostFaults(request.faults);
   if (request.maxEvents !== undefined) options.maxEvents = integerOption('max-events', request.maxEvents, 1, 1, 1e15);
+  if (request.rebalance !== undefined) options.rebalance = request.rebalance;
   if (request.maxHeldItems !== undefined) options.maxHeldItems = integerOption('max-held-items', request.maxHeldItems, 1, 1, 1e15);
   return options;
 }

@@ -17,7 +17,7 @@ const HELP = `Usage: keel sim [--seed N | --seeds A..B] [--duration S] [--nodes 
        keel sim --seed N --schedule SCENARIO [options]
        keel sim --seed N --trace run.html [options]
        keel sim --core [--seed N | --seeds A..B] [--steps N] [--nodes N] [--json]
-       keel sim --hosts [--seed N | --seeds A..B] [--duration S] [--nodes N] [--groups N] [--faults LIST] [--json]
+       keel sim --hosts [--seed N | --seeds A..B] [--duration S] [--nodes N] [--groups N] [--faults LIST] [--rebalance | --no-rebalance] [--json]
 
 Runs Keel under seeded, deterministic fault injection. One seed replays one
 run exactly.
@@ -71,6 +71,9 @@ Options:
                   faults); more is a budget failure, as above
   --hosts         run multi-group worlds (docs/simulator.md, "Hosts and groups")
   --groups N      with --hosts: groups per world, 1 to 64 (default: drawn per seed)
+  --rebalance     with --hosts: every world runs the sharded service's rebalancer
+                  while the layout changes (default: a quarter of the seeds;
+                  --no-rebalance: none)
   --steps N       with --core: schedule steps per run (default 2000)
   --json          print one JSON summary object on stdout
 
@@ -112,6 +115,8 @@ export function runSim(args: readonly string[], progressStream: ProgressStream =
       core: { type: 'boolean' },
       hosts: { type: 'boolean' },
       groups: { type: 'string' },
+      rebalance: { type: 'boolean' },
+      'no-rebalance': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     });
@@ -126,9 +131,11 @@ export function runSim(args: readonly string[], progressStream: ProgressStream =
       return runHostSim({
         first, last, duration: values.duration, hosts: values.nodes, groups: values.groups, faults: values.faults,
         maxEvents: values['max-events'], maxHeldItems: values['max-held-items'], json: values.json === true,
+        rebalance: values.rebalance === true ? true : values['no-rebalance'] === true ? false : undefined,
       });
     }
     if (values.groups !== undefined) throw new UsageError('--groups goes with --hosts');
+    if (values.rebalance !== undefined || values['no-rebalance'] !== undefined) throw new UsageError('--rebalance goes with --hosts');
     if (values.core !== true) {
       if (values.steps !== undefined) throw new UsageError('--steps goes with --core');
       if (values.shrink !== true && values['shrink-runs'] !== undefined) throw new UsageError('--shrink-runs goes with --shrink');

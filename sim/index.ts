@@ -70,5 +70,8 @@ export type { CasResult, Completion, OperationHeader } from './history.js';
 export { drawHostSeed, runHostSeed, runHostSwarm } from './hosts/host-run.js';
 export type { HostRunOptions, HostRunReport, HostSeedDraw, HostSwarmReport } from './hosts/host-run.js';
 export type { GroupPlacement, HostWorldParams } from './hosts/host-params.js';
+export type { LayoutChange, RebalancePlan } from './hosts/rebalance-plan.js';
+export { REBALANCE_BUGS } from './hosts/sim-rebalance.js';
+export type { RebalanceBug } from './hosts/sim-rebalance.js';
 export { HOST_COVERAGE_MARKS } from './hosts/host-coverage.js';
 export type { HostCoverage, HostCoverageMark } from './hosts/host-coverage.js';

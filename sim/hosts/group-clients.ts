@@ -66,7 +66,9 @@ export class GroupClients {
   constructor(private readonly world: GroupClientsWorld) {
     const params = world.params;
     const wp = params.world;
-    this.workloads = params.groups.map(({ group, members }) => {
+    this.workloads = params.groups.map(({ group, members: placed }) => {
+      // Where replicas move, a group's clients try every host: one without a replica of it is like one that is down.
+      const members = params.rebalance === null ? placed : wp.ids;
       const owned = params.keys.filter((key) => params.keyGroup.get(key) === group);
       const active = owned.length > 0;
       const keys = active ? owned : [`${group}.probe`];

@@ -26,6 +26,14 @@ export const HOST_COVERAGE_MARKS = [
   'groupDiskFailed',
   /** A host restarted and reopened every group it held from its disks. */
   'hostReopenedGroups',
+  /** Rebalance worlds (sim-rebalance.ts): the sharded service's layout changed (a host joined or left it). */
+  'layoutChanged',
+  /** A host's rebalancer completed a move: a replica added (learner caught up and promoted) or an old one removed. */
+  'rebalanceMoved',
+  /** Such a move completed while a fault was active (a host down or paused, a partition, a replica stopped on its disk). */
+  'rebalanceMovedDuringFault',
+  /** A host dropped its replica of a group after the replica applied its removal. */
+  'replicaDroppedAfterRemoval',
 ] as const;
 
 /** The name of one multi-group coverage mark. */

@@ -7,6 +7,9 @@
  * same state digest on every replica). Then, with quiescence on, the groups
  * are left idle until they quiesce, and every group must serve one more
  * probe write: a quiesced group wakes on a proposal and commits it.
+ * In a rebalance world the replicas are those the final layout places, and
+ * the rebalancers must have reached it (sim-rebalance.ts): every shard's
+ * voters are its placement, and no host holds a replica it should not.
  */
 import type { NodeId } from '../../src/core/types.js';
 import type { GroupId } from '../../src/util/group-id.js';
@@ -22,6 +25,7 @@ export function hostElectionMsMax(world: HostWorld): number {
 export async function runHostLivenessPhase(world: HostWorld, faults: HostFaultInjector, boundMs: number): Promise<string | null> {
   world.record('liveness: heal every host');
   faults.stop();
+  world.rebalance?.endFaultPhase();
   world.network.heal();
   world.network.makeReliable(world.params.world.ids);
   faults.resumeAll();
@@ -55,7 +59,8 @@ async function waitConverged(world: HostWorld, deadlineMs: number): Promise<stri
   while (world.now() < deadlineMs) {
     await world.runUntil(world.now() + world.params.world.tickIntervalMs);
     missing = '';
-    for (const { group, members } of world.params.groups) {
+    for (const { group, members: placed } of world.params.groups) {
+      const members = world.rebalance?.placement(group) ?? placed;
       const key = leadershipKey(world, group, members);
       const seen = leadership.get(group);
       if (seen === undefined || seen.key !== key) leadership.set(group, { key, sinceMs: world.now() });
@@ -63,6 +68,7 @@ async function waitConverged(world: HostWorld, deadlineMs: number): Promise<stri
       const groupMissing = whatIsMissing(world, group, members, world.now() - leadership.get(group)!.sinceMs >= stableMs);
       if (groupMissing !== '' && missing === '') missing = `group ${group}: ${groupMissing}`;
     }
+    if (missing === '' && world.rebalance !== null) missing = world.rebalance.missing();
     if (missing === '' && world.clients.pending() > 0) missing = `${world.clients.pending()} client operations still pending`;
     if (missing === '' && world.clients.probesMissing().length > 0) missing = `probe writes not done in groups ${world.clients.probesMissing().join(', ')}`;
     if (missing === '') return null;

@@ -3,8 +3,9 @@
  * world's parameters (timeouts, network, disks, fault mix: params.ts) with
  * hosts for nodes, then how many groups run (1 to 64), where each group's
  * three replicas live, which keys map to which group, and how idle groups
- * quiesce. Every draw after `drawParams` comes from the same `params`
- * stream, appended after its draws.
+ * quiesce, and whether the sharded service's rebalancer runs (then the
+ * groups are its shards: rebalance-plan.ts). Every draw after `drawParams`
+ * comes from the same `params` stream, appended after its draws.
  */
 import type { NodeId } from '../../src/core/types.js';
 import type { GroupId } from '../../src/util/group-id.js';
@@ -12,11 +13,16 @@ import type { SeededRandom } from '../../src/util/random.js';
 import { drawParams } from '../world/params.js';
 import type { FaultKind, WorldParams } from '../world/params.js';
 import { chance, integerBetween, shuffle } from '../world/streams.js';
+import { drawRebalancePlan, rebalanceGroups } from './rebalance-plan.js';
+import type { RebalancePlan } from './rebalance-plan.js';
+
+/** Share of the multi-group worlds that run the sharded service's rebalancer, when the run leaves it to the seed. */
+export const REBALANCE_CHANCE = 1 / 4;
 
 /**
  * Fault kinds a multi-group world uses. `transfer` hands one group's
- * leadership to the drawn host; membership churn is not modelled (moving
- * replicas belongs to the sharded key-value service).
+ * leadership to the drawn host; membership churn is not drawn: replicas
+ * move by the sharded service's rebalancer in rebalance worlds (sim-rebalance.ts).
  */
 export const HOST_FAULT_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder', 'partition', 'clog', 'crash', 'pause', 'drift', 'ioError', 'transfer'];
 
@@ -41,6 +47,10 @@ export interface HostParamsRequest {
   readonly groups?: number | undefined;
   /** The fault kinds the run may use (each seed switches a subset on); those outside {@link HOST_FAULT_KINDS} are ignored. */
   readonly faults: readonly FaultKind[];
+  /** Whether the world runs the rebalancer: true or false forces it; drawn per seed when absent. */
+  readonly rebalance?: boolean | undefined;
+  /** Length of the fault phase, in milliseconds, over which layout changes are drawn. @defaultValue 10000 */
+  readonly durationMs?: number | undefined;
 }
 
 /** Every parameter of one multi-group world. */
@@ -57,6 +67,11 @@ export interface HostWorldParams {
   readonly quiescence: boolean;
   /** Idle ticks before a group's leader quiesces it. */
   readonly quiesceAfterTicks: number;
+  /**
+   * The sharded service's layouts over time when the world runs its
+   * rebalancer (the groups are then the first layout's shards), else null.
+   */
+  readonly rebalance: RebalancePlan | null;
 }
 
 /** Draws a multi-group world. Draw order is part of the seed's meaning: add new draws at the end. */
@@ -77,5 +92,10 @@ export function drawHostParams(random: SeededRandom, request: HostParamsRequest)
   const keyGroup = new Map(keys.map((key) => [key, groups[random.nextInt(groupCount)]!.group]));
   const quiescence = chance(random, 0.9);
   const quiesceAfterTicks = integerBetween(random, 2, 2 * world.electionTicks);
-  return { world, groups, keys, keyGroup, quiescence, quiesceAfterTicks };
+  // Drawn even when the request decides, so that a forced run draws the same plan as the seed would.
+  const rebalanceDrawn = chance(random, REBALANCE_CHANCE);
+  if (!(request.rebalance ?? rebalanceDrawn)) return { world, groups, keys, keyGroup, quiescence, quiesceAfterTicks, rebalance: null };
+  const plan = drawRebalancePlan(random, world.ids, request.durationMs ?? 10_000, world.tickIntervalMs);
+  const sharded = rebalanceGroups(plan, groupCount, keys);
+  return { world, groups: sharded.groups, keys, keyGroup: sharded.keyGroup, quiescence, quiesceAfterTicks, rebalance: plan };
 }

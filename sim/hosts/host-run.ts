@@ -25,8 +25,10 @@ import type { HostCoverage } from './host-coverage.js';
 import { HostFaultInjector } from './host-faults.js';
 import { hostElectionMsMax, runHostLivenessPhase } from './host-liveness.js';
 import { drawHostParams, GROUPS_MAX, HOST_FAULT_KINDS } from './host-params.js';
-import type { HostWorldParams } from './host-params.js';
+import type { HostParamsRequest, HostWorldParams } from './host-params.js';
 import { HostWorld } from './host-world.js';
+import { REBALANCE_BUGS } from './sim-rebalance.js';
+import type { RebalanceBug } from './sim-rebalance.js';
 
 /** Options of {@link runHostSeed} and {@link runHostSwarm}. */
 export interface HostRunOptions {
@@ -61,6 +63,14 @@ export interface HostRunOptions {
    * @defaultValue {@link defaultMaxHeldItems} of `durationMs` per group of the world
    */
   readonly maxHeldItems?: number;
+  /**
+   * Whether the worlds run the sharded service's rebalancer while faults
+   * strike (sim-rebalance.ts): true in every world, false in none.
+   * @defaultValue drawn per seed (a quarter of the worlds)
+   */
+  readonly rebalance?: boolean;
+  /** A bug planted in the rebalancer's adapter, for the simulator's own tests; not part of the replay command. */
+  readonly rebalanceBug?: RebalanceBug;
 }
 
 /** {@link HostRunOptions} resolved. */
@@ -75,6 +85,8 @@ interface ResolvedHostRunOptions {
   readonly adjustParams: (params: HostWorldParams) => HostWorldParams;
   readonly maxEvents: number | undefined;
   readonly maxHeldItems: number | undefined;
+  readonly rebalance: boolean | undefined;
+  readonly rebalanceBug: RebalanceBug | undefined;
 }
 
 /** What a multi-group run adds to a {@link RunReport}. */
@@ -89,6 +101,11 @@ export interface HostRunReport extends RunReport {
     readonly keys: number;
     /** Whether idle groups quiesced. */
     readonly quiescence: boolean;
+    /** Whether the world ran the rebalancer, and how many layout changes it drew. */
+    readonly rebalance: {
+      /** How many times the layout changed during the fault phase. */
+      readonly layoutChanges: number;
+    } | null;
     /** How often each multi-group mark was reached. */
     readonly coverage: HostCoverage;
   };
@@ -153,20 +170,20 @@ export function drawHostSeed(seed: number, options: HostRunOptions = {}): HostSe
   checkSeed(seed);
   const resolved = resolveHostRunOptions(options);
   const streams = splitStreams(seed);
-  const params = resolved.adjustParams(drawHostParams(streams.params, { hosts: resolved.hosts, groups: resolved.groups, faults: resolved.faults }));
+  const params = resolved.adjustParams(drawHostParams(streams.params, drawRequest(resolved)));
   return { params, schedule: drawFaultSchedule(streams.faults, params.world, resolved.durationMs) };
 }
 
 async function runResolved(seed: number, options: ResolvedHostRunOptions): Promise<HostRunReport> {
   const wallStarted = performance.now();
   const streams = splitStreams(seed);
-  const params = options.adjustParams(drawHostParams(streams.params, { hosts: options.hosts, groups: options.groups, faults: options.faults }));
+  const params = options.adjustParams(drawHostParams(streams.params, drawRequest(options)));
   const schedule = drawFaultSchedule(streams.faults, params.world, options.durationMs);
   const budget = {
     maxEvents: options.maxEvents ?? 10 * defaultMaxEvents(options.durationMs),
     maxHeldItems: options.maxHeldItems ?? defaultMaxHeldItems(options.durationMs) * Math.max(1, params.groups.length),
   };
-  const world = new HostWorld({ params, streams, traceTail: options.traceTail, budget });
+  const world = new HostWorld({ params, streams, traceTail: options.traceTail, budget, rebalanceBug: options.rebalanceBug });
   let budgetFailure: BudgetFailure | null = null;
   let violation: Violation | null = null;
   let livenessFailure: RunReport['livenessFailure'] = null;
@@ -213,7 +230,10 @@ async function runResolved(seed: number, options: ResolvedHostRunOptions): Promi
     },
     world: { nodes: wp.ids.length, faults: wp.faults, tickIntervalMs: wp.tickIntervalMs, electionTicks: wp.electionTicks, clients: wp.clients, leaseReads: wp.leaseReads },
     replay: hostReplayCommand(seed, options),
-    multiGroup: { hosts: wp.ids.length, groups: params.groups.length, keys: params.keys.length, quiescence: params.quiescence, coverage: world.hostCoverage },
+    multiGroup: { hosts: wp.ids.length, groups: params.groups.length, keys: params.keys.length, quiescence: params.quiescence,
+      rebalance: params.rebalance === null ? null : { layoutChanges: params.rebalance.changes.length },
+      coverage: world.hostCoverage,
+    },
   };
 }
 
@@ -223,6 +243,8 @@ function hostReplayCommand(seed: number, options: ResolvedHostRunOptions): strin
   if (options.hosts !== undefined) parts.push(`--nodes ${options.hosts}`);
   if (options.groups !== undefined) parts.push(`--groups ${options.groups}`);
   if (options.faults.length !== HOST_FAULT_KINDS.length) parts.push(`--faults ${options.faults.join(',') || 'none'}`);
+  if (options.rebalance === true) parts.push('--rebalance');
+  if (options.rebalance === false) parts.push('--no-rebalance');
   return parts.join(' ');
 }
 
@@ -230,6 +252,8 @@ function hostReplayCommand(seed: number, options: ResolvedHostRunOptions): strin
 export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHostRunOptions {
   const durationMs = options.durationMs ?? 10_000;
   if (options.adjustParams !== undefined && typeof options.adjustParams !== 'function') throw new InvalidArgumentError('adjustParams must be a function');
+  if (options.rebalance !== undefined && typeof options.rebalance !== 'boolean') throw new InvalidArgumentError('rebalance must be true or false');
+  if (options.rebalanceBug !== undefined && !REBALANCE_BUGS.includes(options.rebalanceBug)) throw new InvalidArgumentError(`rebalanceBug must be one of ${REBALANCE_BUGS.join(', ')}`);
   if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new InvalidArgumentError(`durationMs must be a non-negative number, got ${String(durationMs)}`);
   const livenessBoundMs = options.livenessBoundMs;
   if (livenessBoundMs !== undefined && !(Number.isFinite(livenessBoundMs) && livenessBoundMs > 0)) {
@@ -250,7 +274,14 @@ export function resolveHostRunOptions(options: HostRunOptions = {}): ResolvedHos
     adjustParams: options.adjustParams ?? ((params) => params),
     maxEvents: optionalInteger('maxEvents', options.maxEvents, 1, 1e15),
     maxHeldItems: optionalInteger('maxHeldItems', options.maxHeldItems, 1, 1e15),
+    rebalance: options.rebalance,
+    rebalanceBug: options.rebalanceBug,
   };
+}
+
+/** What a seed's world draw is asked to keep fixed. */
+function drawRequest(options: ResolvedHostRunOptions): HostParamsRequest {
+  return { hosts: options.hosts, groups: options.groups, faults: options.faults, rebalance: options.rebalance, durationMs: options.durationMs };
 }
 
 function optionalInteger(name: string, value: number | undefined, min: number, max: number): number | undefined {

@@ -34,6 +34,8 @@ import { GroupClients } from './group-clients.js';
 import { observeDelivered, observeSent } from './batch-observer.js';
 import type { ReplicaWatch } from './replica-watch.js';
 import { SimHost } from './sim-host.js';
+import { SimRebalance } from './sim-rebalance.js';
+import type { RebalanceBug } from './sim-rebalance.js';
 import type { SimHostWorld } from './sim-host.js';
 
 /** How often the hosts' quiescence counters are read, in events. */
@@ -47,6 +49,8 @@ export interface HostWorldConfig {
   readonly traceTail: number;
   /** The run's event and held-items budget (sim/world/budget.ts). @defaultValue unlimited */
   readonly budget?: WorldBudget | undefined;
+  /** A bug to plant in the rebalancer's adapter (sim-rebalance.ts), for the simulator's own tests. */
+  readonly rebalanceBug?: RebalanceBug | undefined;
 }
 
 /** The simulated world of one multi-group seed. */
@@ -65,6 +69,8 @@ export class HostWorld implements SimHostWorld {
   readonly random: SeededRandom;
   /** One safety checker per group: each group is its own Raft cluster. */
   readonly checkers = new Map<GroupId, SafetyChecker>();
+  /** The sharded service's rebalancer on every host, in a rebalance world (params `rebalance`); else null. */
+  readonly rebalance: SimRebalance | null;
   events = 0;
   private finding: Finding | null = null;
   private dirty = true;
@@ -97,12 +103,14 @@ export class HostWorld implements SimHostWorld {
       return new SimHost(id, placements, this, config.streams.disk.split());
     });
     this.clients = new GroupClients(this);
+    this.rebalance = config.params.rebalance === null ? null : new SimRebalance(this, config.params.rebalance, config.rebalanceBug ?? null);
   }
 
   /** Starts every host and the clients. */
   start(): void {
     for (const host of this.hosts) this.spawn(`start ${host.id}`, () => host.start());
     this.clients.start();
+    this.rebalance?.schedule();
   }
 
   /** The most items the world held at any count so far. */
@@ -212,7 +220,7 @@ export class HostWorld implements SimHostWorld {
     const incarnation = host.incarnation;
     this.at(this.clock.now() + delayMs, () => {
       if (host.incarnation !== incarnation || host.state !== 'down') return;
-      for (const placement of host.placements) this.checkers.get(placement.group)!.recordRestart(host.id);
+      for (const group of host.logs.ids()) this.checkers.get(group)!.recordRestart(host.id);
       this.mark('restart');
       this.markHost('hostReopenedGroups');
       this.dirty = true;
@@ -348,6 +356,11 @@ export class HostWorld implements SimHostWorld {
   hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void {
     if (event === 'group-open-failed') this.fail('Group reopens', `${host}: ${message}`);
     else this.record(`${host} refused: ${message}`);
+  }
+
+  /** A host incarnation is up: in a rebalance world its rebalancer starts. */
+  hostUp(host: SimHost): void {
+    this.rebalance?.hostUp(host);
   }
 
   /** A line for the trace from a host or replica. */

@@ -33,6 +33,8 @@ export interface SimHostWorld extends ReplicaWatchHost {
   readonly random: SeededRandom;
   /** A group's disk on this host reported something. */
   disk(host: NodeId, group: GroupId, event: DiskEvent): void;
+  /** A host incarnation finished starting (its groups are open). */
+  hostUp(host: SimHost): void;
   /** The host refused input or failed to open a group (RaftHost's log). */
   hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void;
 }
@@ -52,6 +54,8 @@ export class SimHost {
   /** This incarnation's replicas, by group. */
   replicas = new Map<GroupId, ReplicaWatch>();
   private transport: Transport | null = null;
+  /** Every group of {@link placements} was created once: later starts only reopen what the disks hold. */
+  private placedGroupsCreated = false;
 
   constructor(
     readonly id: NodeId,
@@ -106,14 +110,38 @@ export class SimHost {
     }
     this.raftHost = raftHost;
     for (const group of raftHost.groups()) this.attach(group, raftHost.group(group)!);
-    // On the first start, and after a crash that struck before every group was created.
-    for (const placement of this.placements) {
+    // On the first start, and after a crash that struck before every group was created (not after a group was dropped).
+    for (const placement of this.placedGroupsCreated ? [] : this.placements) {
       if (this.logs.disk(placement.group) !== undefined) continue;
       const node = await raftHost.createGroup(placement.group, { members: placement.members });
       if (this.incarnation !== incarnation) return;
       this.attach(placement.group, node);
     }
+    this.placedGroupsCreated = true;
     this.state = 'up';
+    world.hostUp(this);
+  }
+
+  /** Starts an empty replica of `group` that waits for the group's leader to add it (`createGroup` with `join`). */
+  async createJoining(group: GroupId): Promise<void> {
+    const raftHost = this.raftHost;
+    const incarnation = this.incarnation;
+    if (raftHost === null || this.state !== 'up') return;
+    const node = await raftHost.createGroup(group, { join: true });
+    if (this.incarnation === incarnation) this.attach(group, node);
+  }
+
+  /** Stops this host's replica of `group` and deletes its log (`removeGroup`); it is no longer watched. */
+  async dropGroup(group: GroupId): Promise<void> {
+    const raftHost = this.raftHost;
+    if (raftHost === null) return;
+    const removing = raftHost.removeGroup(group);
+    // removeGroup takes the group off the host before its first await; a refused call leaves it running and watched.
+    if (raftHost.group(group) === undefined) {
+      this.replicas.get(group)?.detach();
+      this.replicas.delete(group);
+    }
+    await removing;
   }
 
   /**
@@ -166,7 +194,9 @@ export class SimHost {
     }
     const placement = this.placements.find((candidate) => candidate.group === group);
     const machine = new KvStateMachine();
-    const replica = new ReplicaWatch(this.id, group, placement?.members ?? [], machine, this.logs.disk(group)!, this.world);
+    // Where replicas move, any host may be a member: the watch looks at every host's match index.
+    const members = this.world.params.rebalance === null ? (placement?.members ?? []) : this.world.params.world.ids;
+    const replica = new ReplicaWatch(this.id, group, members, machine, this.logs.disk(group)!, this.world);
     this.replicas.set(group, replica);
     return {
       stateMachine: digestsAtCapture(machine, (index, digest) => replica.capturedDigests.set(index, digest)),

@@ -1,4 +1,5 @@
 import type { NodeId } from '../core/types.js';
+import type { NodeStatus } from '../node/node-status.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { KvResult } from './commands.js';
 import type { ShardMap } from './shard-map.js';
@@ -81,7 +82,12 @@ export class Rebalancer {
     if (node === undefined) return true;
     const status = node.status();
     const target = this.host.map().placement(shard);
-    if (status.removed) {
+    // Dropped only once the replica's own configuration lists it no more (found by the simulator's rebalance worlds):
+    // - a replica that reopened and replayed an older configuration without itself reports `removed` although the
+    //   configuration in force lists it: deleting it would delete a voter's log;
+    // - a removed replica not dropped yet when its host rejoins the layout is added back as a learner and acknowledges
+    //   entries: deleting it then would leave the leader counting entries an empty replica does not hold.
+    if (status.removed && !listsMember(status, this.host.hostId)) {
       await this.host.dropReplica(shard);
       this.counters.dropped++;
       return true;
@@ -118,4 +124,9 @@ export class Rebalancer {
     }
     return false;
   }
+}
+
+/** Whether the configuration `status` reports lists `id`: as a voter of either half of a joint one, or as a learner. */
+function listsMember(status: NodeStatus, id: NodeId): boolean {
+  return status.members.includes(id) || status.learners.includes(id) || (status.joint?.outgoingVoters.includes(id) ?? false);
 }

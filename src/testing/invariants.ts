@@ -178,6 +178,23 @@ export class SafetyChecker {
   }
 
   /**
+   * A node's replica was deleted, log and all, after it applied its removal
+   * from the configuration (a sharded host dropping a replica that moved
+   * away); a replica with the same id may later start again, empty, and
+   * be added anew. Its term, vote, commit and applied index start afresh
+   * (so do the durable votes it cast: the new replica may vote again in a
+   * term the old one voted in, which is why it must have been removed
+   * first). Election Safety, the committed entries and every check of the
+   * group's other nodes go on as before.
+   */
+  recordDropped(node: NodeId): void {
+    this.last.delete(node);
+    this.lastDurableTerm.delete(node);
+    this.lastLogs.delete(node);
+    for (const key of [...this.votes.keys()]) if (key.slice(0, key.lastIndexOf('@')) === node) this.votes.delete(key);
+  }
+
+  /**
    * Checks every invariant against the current state of the live nodes.
    * Passing a node's previous observation object again promises that the
    * node has not changed since: its log's terms are then not read again.

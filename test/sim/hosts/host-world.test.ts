@@ -60,7 +60,8 @@ describe('multi-group simulator runs', () => {
   test('a small swarm of multi-group seeds finds no violation, every group stays live, and reaches the new coverage marks', async () => {
     // Seeds chosen (from 1..24) so that between them every new mark is reached; all of 1..24 pass.
     const seeds = [4, 5, 12, 16, 17, 18];
-    const swarm = await runHostSwarm(seeds, { durationMs: 2500, groups: 10 });
+    // Without the rebalancer, so that these seeds keep their worlds (host-rebalance.test.ts runs rebalance worlds).
+    const swarm = await runHostSwarm(seeds, { durationMs: 2500, groups: 10, rebalance: false });
     for (const report of swarm.reports) if (!report.ok) console.log(report.replay, report.violation?.detail ?? report.livenessFailure?.detail);
 
     console.log(`[hosts swarm] ${swarm.runs} runs, ${swarm.groups.total} groups, ${swarm.eventsPerSecond} events/s, coverage ${JSON.stringify(swarm.hostCoverage)}`);
@@ -105,8 +106,8 @@ describe('multi-group simulator runs', () => {
   });
 
   test('teeth: the per-group checks catch a disk that lies about fsync, and the per-key check catches reads without a barrier', async () => {
-    const lying = await runHostSeed(2, { durationMs: 3000, groups: 4, faults: ['crash'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['lying-disk'].plant(params.world) }) });
-    const unsafe = await runHostSeed(2, { durationMs: 3000, groups: 4, faults: ['partition', 'pause'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['unsafe-reads'].plant(params.world) }) });
+    const lying = await runHostSeed(2, { durationMs: 3000, groups: 4, rebalance: false, faults: ['crash'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['lying-disk'].plant(params.world) }) });
+    const unsafe = await runHostSeed(2, { durationMs: 3000, groups: 4, rebalance: false, faults: ['partition', 'pause'], adjustParams: (params) => ({ ...params, world: PLANTED_BUGS['unsafe-reads'].plant(params.world) }) });
 
     expect(lying.violation?.invariant).toBe('Leader Completeness');
     expect(unsafe.violation?.invariant).toBe('Linearizability');

@@ -92,7 +92,7 @@ describe('keel kv --shards', () => {
     [['--replicas', '2'], /need --shards/],
     [['--shards', '4', '--replicas', '2', '--http-peers', 'n1=127.0.0.1:8001'], /--http-peers has no entry for 'n2'/],
     [['--shards', '4', '--http-peers', 'n9=127.0.0.1:8009'], /not in --peers/],
-    [['--shards', '4', '--http-tokens', '/dev/null'], /not available with --shards yet/],
+    [['--http-ca', '/dev/null'], /need --shards/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseKvOptions([...three, ...extra])).toThrow(message);
   });

@@ -195,8 +195,7 @@ export class ShardedKvHttpApi {
           return;
         }
         this.proxied++;
-        const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
-        const outbound = this.send(url, request, (answer) => {
+        const onAnswer = (answer: IncomingMessage): void => {
           if (answer.headers[NOT_HERE_HEADER] !== undefined) {
             // That host did nothing with the request: the next one may take it.
             answer.resume();
@@ -205,7 +204,16 @@ export class ShardedKvHttpApi {
           }
           response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
           answer.pipe(response);
-        });
+        };
+        let outbound: ClientRequest;
+        try {
+          outbound = this.send(new URL(request.url ?? '/', this.options.peerUrls.get(target)!), request, onAnswer);
+        } catch (error) {
+          // A peer URL or header node:http refuses: nothing was sent, and the client must still get an answer.
+          this.proxyFailures++;
+          this.reply(request, response, 500, { error: 'internal', message: `cannot send to ${target}: ${error instanceof Error ? error.message : String(error)}` });
+          return;
+        }
         outbound.on('timeout', () => outbound.destroy(new ProxyTimeout()));
         outbound.on('error', (error: NodeJS.ErrnoException) => {
           if (response.headersSent) {

@@ -92,8 +92,13 @@ export class HttpTokens {
 export interface AuthRefusalReply {
   /** 401 for a missing or unknown token, 403 for a scope too weak. */
   readonly status: 401 | 403;
-  /** `{"error": "unauthorized" | "forbidden", "message": ...}`. */
-  readonly body: { readonly error: 'unauthorized' | 'forbidden'; readonly message: string };
+  /** The JSON body. */
+  readonly body: {
+    /** The stable code: `unauthorized` (401) or `forbidden` (403). */
+    readonly error: 'unauthorized' | 'forbidden';
+    /** What to do about it, for a person. */
+    readonly message: string;
+  };
   /** `WWW-Authenticate` on a 401, none on a 403. */
   readonly headers: Readonly<Record<string, string>>;
 }

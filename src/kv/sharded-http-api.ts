@@ -51,7 +51,10 @@ export interface ShardedKvHttpApiOptions {
    * the hosts of `POST /admin/hosts` with `https://`), trusting `ca` (PEM),
    * or the system's CAs when `ca` is absent. Absent: peers speak plain HTTP.
    */
-  readonly peerTls?: { readonly ca?: string | Buffer };
+  readonly peerTls?: {
+    /** The CA certificate(s), PEM, that signed the other fronts' certificates. @defaultValue the system's CAs */
+    readonly ca?: string | Buffer;
+  };
   /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
   /** Where the front logs (pino); nothing is logged when absent. */

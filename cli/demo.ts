@@ -57,7 +57,7 @@ export function runDemo(args: readonly string[]): Promise<number> {
     process.once('exit', killAll);
     try {
       if (shards === null) await demonstrate(nodes, auth, dir, print);
-      else await demonstrateShards(nodes, shards, print);
+      else await demonstrateShards(nodes, auth, shards, print);
       if (values.once !== true) {
         print('The cluster keeps running; press Ctrl-C to stop it.');
         await new Promise<void>((done) => {
@@ -92,8 +92,8 @@ async function startCluster(size: number, dir: string, print: (line?: string) =>
   const ports = await freePorts(2 * size);
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
   const httpPeers = ids.map((id, i) => `${id}=127.0.0.1:${ports[size + i]}`).join(',');
-  // The sharded front does not take tokens yet (docs/kv.md): only the unsharded demo requires one.
-  const sharding = shards === null ? ['--http-tokens', tokensFile] : ['--shards', String(shards), '--http-peers', httpPeers];
+  // Sharded or not, the nodes require a token; a sharded node passes the client's own on when it proxies a request.
+  const sharding = ['--http-tokens', tokensFile, ...(shards === null ? [] : ['--shards', String(shards), '--http-peers', httpPeers])];
   print(`Keel demo: ${size} key-value nodes on loopback${shards === null ? '' : `, the key space sharded over ${shards} Raft groups`}, data and logs in ${dir}`);
   const nodes = ids.map((id, i) => {
     const http = `127.0.0.1:${ports[size + i]}`;
@@ -144,8 +144,9 @@ async function demonstrate(nodes: readonly DemoNode[], auth: DemoAuth, dir: stri
 }
 
 /** The sharded demo: keys land on different shards, whichever node takes them. */
-async function demonstrateShards(nodes: readonly DemoNode[], shards: number, print: (line?: string) => void): Promise<void> {
-  await waitForShardLeaders(nodes, shards);
+async function demonstrateShards(nodes: readonly DemoNode[], auth: DemoAuth, shards: number, print: (line?: string) => void): Promise<void> {
+  const headers = { authorization: `Bearer ${auth.token}` };
+  await waitForShardLeaders(nodes, auth, shards);
   print(`Every one of the ${shards} shards has a leader.`);
   print();
   for (const node of nodes) print(`  ${node.id}  ${node.url}`);
@@ -156,31 +157,36 @@ async function demonstrateShards(nodes: readonly DemoNode[], shards: number, pri
   for (const [i, key] of keys.entries()) {
     const writer = nodes[i % nodes.length]!;
     const reader = nodes[(i + 1) % nodes.length]!;
-    const put = await fetch(`${writer.url}/kv/${key}`, { method: 'PUT', body: JSON.stringify({ value: `${key}-${i}` }) });
+    const put = await fetch(`${writer.url}/kv/${key}`, { method: 'PUT', headers, body: JSON.stringify({ value: `${key}-${i}` }) });
     const shard = put.headers.get('x-keel-shard') ?? '?';
     if (put.status >= 500) throw new Error(`PUT ${key} on ${writer.id} answered ${put.status}: ${await put.text()}`);
-    const get = await fetch(`${reader.url}/kv/${key}`);
+    const get = await fetch(`${reader.url}/kv/${key}`, { headers });
     const value = ((await get.json()) as { value?: string }).value;
     landed.add(shard);
     print(`  PUT ${writer.id}/kv/${key.padEnd(7)} -> ${put.status}   GET ${reader.id}/kv/${key.padEnd(7)} -> ${get.status} ${JSON.stringify(value)}   on ${shard}`);
   }
   print(`  ${keys.length} keys landed on ${landed.size} different shards.`);
   print();
-  const placement = (await (await fetch(`${nodes[0]!.url}/shards`)).json()) as { shards: { id: string; placement: string[] }[] };
+  const placement = (await (await fetch(`${nodes[0]!.url}/shards`, { headers })).json()) as { shards: { id: string; placement: string[] }[] };
   print('Placement (GET /shards): which nodes hold each shard\'s replicas:');
   for (const shard of placement.shards.slice(0, 8)) print(`  ${shard.id.padEnd(9)} ${shard.placement.join(' ')}`);
   if (placement.shards.length > 8) print(`  ... and ${placement.shards.length - 8} more`);
   print();
+  print('Requests need the admin token in --dir/token, also when a node passes them on; without it the answer is 401:');
+  const refused = await fetch(`${nodes[0]!.url}/kv/${keys[0]}`);
+  print(`  GET  ${nodes[0]!.id}/kv/${keys[0]} (no token)  ->  ${refused.status} ${(await refused.text()).trim()}`);
+  print();
+  const bearer = `-H "Authorization: Bearer $(cat ${auth.tokenFile})"`;
   print('Try it yourself:');
-  print(`  curl -i -X PUT ${nodes[1]!.url}/kv/colour -d '{"value":"blue"}'   # the x-keel-shard header names the shard`);
-  print(`  curl ${nodes[0]!.url}/kv/colour`);
-  print(`  curl ${nodes[0]!.url}/shards`);
-  print(`  curl ${nodes[0]!.url}/metrics`);
+  print(`  curl ${bearer} -i -X PUT ${nodes[1]!.url}/kv/colour -d '{"value":"blue"}'   # the x-keel-shard header names the shard`);
+  print(`  curl ${bearer} ${nodes[0]!.url}/kv/colour`);
+  print(`  curl ${bearer} ${nodes[0]!.url}/shards`);
+  print(`  curl ${bearer} ${nodes[0]!.url}/metrics`);
   print();
 }
 
 /** Polls `/shards` on every node until each shard has a leader somewhere. */
-async function waitForShardLeaders(nodes: readonly DemoNode[], shards: number): Promise<void> {
+async function waitForShardLeaders(nodes: readonly DemoNode[], auth: DemoAuth, shards: number): Promise<void> {
   const deadline = Date.now() + LEADER_TIMEOUT_MS;
   while (Date.now() < deadline) {
     for (const node of nodes) {
@@ -189,7 +195,7 @@ async function waitForShardLeaders(nodes: readonly DemoNode[], shards: number): 
     const led = new Set<string>();
     await Promise.all(nodes.map(async (node) => {
       try {
-        const body = (await (await fetch(`${node.url}/shards`)).json()) as { shards: { id: string; local: { role: string } | null }[] };
+        const body = (await (await fetch(`${node.url}/shards`, { headers: { authorization: `Bearer ${auth.token}` } })).json()) as { shards: { id: string; local: { role: string } | null }[] };
         for (const shard of body.shards) if (shard.local?.role === 'leader') led.add(shard.id);
       } catch {
         // Not listening yet.

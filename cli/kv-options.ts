@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { InvalidConfigError } from '../src/errors.js';
@@ -64,6 +65,11 @@ export interface ShardingOptions {
   readonly join: boolean;
   /** Every host's HTTP address (this one's included, as `--http`), for requests this host proxies. */
   readonly httpPeers: ReadonlyMap<string, HostPort>;
+  /**
+   * `--http-ca`: the CA (PEM) that signed the other hosts' HTTPS certificates,
+   * trusted when proxying to them; null: the system's CAs. Only with HTTPS.
+   */
+  readonly httpCa: Buffer | null;
 }
 
 /** Shortest accepted HMAC secret, in bytes. */
@@ -73,7 +79,7 @@ export const KV_HELP = `Usage: keel kv --id ID --peers ID=HOST:PORT,... --http H
                (--secret-file PATH | --tls-cert PATH --tls-key PATH --tls-ca PATH | --insecure)
                [--http-tls-cert PATH --http-tls-key PATH] [--http-tokens PATH] [--insecure-http]
                [--join] [--cluster-id NAME] [--tick-ms N] [--election-ticks N] [--request-timeout-ms N] [--log-level LEVEL]
-               [--shards N [--replicas R] --http-peers ID=HOST:PORT,...]
+               [--shards N [--replicas R] --http-peers ID=HOST:PORT,... [--http-ca PATH]]
        keel kv backup --node URL --to FILE [--token-file PATH] [--ca PATH] [--timeout-ms N]
        keel kv restore --from FILE --data DIR
 
@@ -117,6 +123,13 @@ Options:
   --replicas R            replicas per shard (default 3, at most the number of --peers)
   --http-peers LIST       with --shards: every node's HTTP address as ID=HOST:PORT,
                           so that any node can pass a request to a node holding its shard
+  --http-ca PATH          with --shards and --http-tls-cert: the CA certificate (PEM)
+                          that signed the other nodes' HTTPS certificates, trusted when
+                          passing them a request (default: the system's CAs)
+
+With --shards, --http-tls-cert/--http-tls-key, --http-tokens and --insecure-http
+work as without it: give every node the same ones. A request passed to another
+node carries the client's own token, which that node checks again.
 
 SIGTERM and SIGINT stop the node gracefully. Exit code 2 on bad usage.
 `;
@@ -146,6 +159,7 @@ export function parseKvOptions(args: readonly string[]): KvCommandOptions | 'hel
     shards: { type: 'string' },
     replicas: { type: 'string' },
     'http-peers': { type: 'string' },
+    'http-ca': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help === true) return 'help';
@@ -179,18 +193,17 @@ function parseSharding(
     readonly replicas?: string | undefined;
     readonly 'http-peers'?: string | undefined;
     readonly 'http-tls-cert'?: string | undefined;
-    readonly 'http-tokens'?: string | undefined;
+    readonly 'http-ca'?: string | undefined;
   },
   peers: ReadonlyMap<string, HostPort>,
   join: boolean,
 ): ShardingOptions | null {
   if (values.shards === undefined) {
-    if (values.replicas !== undefined || values['http-peers'] !== undefined) throw new UsageError('--replicas and --http-peers need --shards');
+    if (values.replicas !== undefined || values['http-peers'] !== undefined || values['http-ca'] !== undefined) throw new UsageError('--replicas, --http-peers and --http-ca need --shards');
     return null;
   }
-  if (values['http-tls-cert'] !== undefined || values['http-tokens'] !== undefined) {
-    // The sharded front proxies between hosts over plain HTTP and checks no tokens yet; refusing beats pretending.
-    throw new UsageError('--http-tls-cert and --http-tokens are not available with --shards yet: serve a sharded cluster on loopback, or behind a proxy with --insecure-http');
+  if (values['http-ca'] !== undefined && values['http-tls-cert'] === undefined) {
+    throw new UsageError('--http-ca is the CA of the other nodes\' HTTPS certificates: it needs --http-tls-cert and --http-tls-key (the nodes of a sharded cluster all serve HTTPS, or none does)');
   }
   const shards = integerOption('shards', values.shards, 1, 1, 10_000);
   const replicas = integerOption('replicas', values.replicas, Math.min(3, peers.size), 1, peers.size);
@@ -199,7 +212,19 @@ function parseSharding(
   if (replicas < peers.size) {
     for (const id of peers.keys()) if (!httpPeers.has(id)) throw new UsageError(`--http-peers has no entry for '${id}': with fewer replicas than nodes, every node must be reachable over HTTP`);
   }
-  return { shards, replicas, httpPeers, join };
+  return { shards, replicas, httpPeers, join, httpCa: values['http-ca'] === undefined ? null : readCaOption(values['http-ca']) };
+}
+
+/** Reads `--http-ca` and checks that it holds a usable certificate. */
+function readCaOption(path: string): Buffer {
+  const ca = readOptionFile('http-ca', path);
+  try {
+    // node:tls takes any text as a CA and trusts nothing from it; parsing says what is wrong now, not at the first proxied request.
+    new X509Certificate(ca);
+  } catch (error) {
+    throw new UsageError(`--http-ca ${path}: not a usable CA certificate: ${(error as Error).message}`);
+  }
+  return ca;
 }
 
 function required(name: string, value: string | undefined): string {

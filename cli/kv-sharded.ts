@@ -77,12 +77,23 @@ export async function startShardedKv(options: KvCommandOptions, sharding: Shardi
         });
       }
     });
+    const { tls, tokens } = options.httpSecurity;
+    // Every host serves HTTPS or none does (docs/kv.md, "Sharded"): the scheme of this front is that of its peers.
+    const scheme = tls === null ? 'http' : 'https';
     const peerUrls = new Map<string, string>();
-    for (const [id, address] of sharding.httpPeers) if (id !== options.id) peerUrls.set(id, `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
-    const api = new ShardedKvHttpApi({ host, peerUrls, proxyTimeoutMs: options.requestTimeoutMs, logger: log });
-    const http = await userFixable(`the HTTP address ${options.http.host}:${options.http.port}`, () => startShardedHttp(api, options.http));
+    for (const [id, address] of sharding.httpPeers) if (id !== options.id) peerUrls.set(id, `${scheme}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
+    const api = new ShardedKvHttpApi({
+      host,
+      peerUrls,
+      ...(tokens === null ? {} : { tokens }),
+      ...(tls === null ? {} : { peerTls: sharding.httpCa === null ? {} : { ca: sharding.httpCa } }),
+      proxyTimeoutMs: options.requestTimeoutMs,
+      logger: log,
+    });
+    const listen = { ...options.http, ...(tls === null ? {} : { tls }) };
+    const http = await userFixable(`the HTTP address ${options.http.host}:${options.http.port}`, () => startShardedHttp(api, listen));
     cleanups.push(() => http.close());
-    log.info({ http: http.url, shards: sharding.shards, replicasHere: host.localReplicas().size, data: options.dataDir }, 'sharded host started');
+    log.info({ http: http.url, tokens: tokens?.size ?? 0, shards: sharding.shards, replicasHere: host.localReplicas().size, data: options.dataDir }, 'sharded host started');
     let closing: Promise<void> | null = null;
     return { host, http, fatal, close: () => (closing ??= cleanUp()) };
   } catch (error) {

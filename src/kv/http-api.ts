@@ -18,7 +18,8 @@ import { Session } from '../node/apply/session.js';
 import { backupStream } from './backup-format.js';
 import { DEFAULT_KV_LIMITS, encodeKvCommand } from './commands.js';
 import type { KvCommand, KvLimits, KvResult } from './commands.js';
-import type { HttpTokens } from './http-auth.js';
+import { authRefusalReply } from './http-auth.js';
+import type { HttpScope, HttpTokens } from './http-auth.js';
 import { replyForKeelError } from './http-errors.js';
 import { allowedMethods, parseRoute, RequestError, requiredScope, routeLabel } from './http-routes.js';
 import { KvMetrics } from './metrics.js';
@@ -146,7 +147,7 @@ export class KvHttpApi {
    * (scope too weak) to answer, counted; the request's body is discarded
    * unparsed and the connection closed after the answer.
    */
-  private authorize(request: IncomingMessage, needed: 'read' | 'write' | 'admin'): Reply | null {
+  private authorize(request: IncomingMessage, needed: HttpScope): Reply | null {
     const tokens = this.options.tokens;
     if (tokens === undefined) return null;
     const refusal = tokens.authorize(request.headers.authorization, needed);
@@ -154,12 +155,7 @@ export class KvHttpApi {
     this.metrics.authRefused(refusal);
     request.resume();
     this.options.logger?.warn({ method: request.method, url: request.url, reason: refusal, remote: request.socket.remoteAddress }, 'request refused');
-    if (refusal === 'scope') return { status: 403, body: { error: 'forbidden', message: `this route needs a token with the ${needed} scope` } };
-    return {
-      status: 401,
-      body: { error: 'unauthorized', message: refusal === 'missing' ? 'send Authorization: Bearer TOKEN' : 'the token is not valid' },
-      headers: { 'www-authenticate': `Bearer realm="keel"${refusal === 'invalid' ? ', error="invalid_token"' : ''}` },
-    };
+    return authRefusalReply(refusal, needed);
   }
 
   /**

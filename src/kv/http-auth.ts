@@ -88,6 +88,36 @@ export class HttpTokens {
   }
 }
 
+/** The answer to a refused request: its status, JSON body and headers. */
+export interface AuthRefusalReply {
+  /** 401 for a missing or unknown token, 403 for a scope too weak. */
+  readonly status: 401 | 403;
+  /** The JSON body. */
+  readonly body: {
+    /** The stable code: `unauthorized` (401) or `forbidden` (403). */
+    readonly error: 'unauthorized' | 'forbidden';
+    /** What to do about it, for a person. */
+    readonly message: string;
+  };
+  /** `WWW-Authenticate` on a 401, none on a 403. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * How the HTTP API answers a refusal (docs/kv.md, "Authentication and
+ * HTTPS"): 401 `unauthorized` with `WWW-Authenticate: Bearer` for a missing
+ * or unknown token, 403 `forbidden` for a token without `needed`'s scope. The
+ * single-group API and the sharded front answer alike.
+ */
+export function authRefusalReply(refusal: AuthRefusal, needed: HttpScope): AuthRefusalReply {
+  if (refusal === 'scope') return { status: 403, body: { error: 'forbidden', message: `this route needs a token with the ${needed} scope` }, headers: {} };
+  return {
+    status: 401,
+    body: { error: 'unauthorized', message: refusal === 'missing' ? 'send Authorization: Bearer TOKEN' : 'the token is not valid' },
+    headers: { 'www-authenticate': `Bearer realm="keel"${refusal === 'invalid' ? ', error="invalid_token"' : ''}` },
+  };
+}
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TransportIOError } from '../errors.js';
@@ -49,10 +49,9 @@ export class KvHttpServer {
    */
   static async start(options: KvHttpApiOptions, listen: HttpListenOptions): Promise<KvHttpServer> {
     const api = new KvHttpApi(options);
-    const tls = listen.tls;
-    const server: Server = tls === undefined ? createServer(api.handle) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, api.handle);
+    const server = createKvServer(api.handle, listen.tls);
     await listenHttp(server, listen);
-    return new KvHttpServer(api, server, tls !== undefined);
+    return new KvHttpServer(api, server, listen.tls !== undefined);
   }
 
   /** The address the server listens on. */
@@ -62,8 +61,7 @@ export class KvHttpServer {
 
   /** The base URL, e.g. `http://127.0.0.1:8001` or `https://127.0.0.1:8001`. */
   get url(): string {
-    const { address, port, family } = this.address;
-    return `${this.secure ? 'https' : 'http'}://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+    return serverUrl(this.server, this.secure);
   }
 
   /** Stops accepting connections and closes idle ones; resolves when every connection is gone. Idempotent. */
@@ -74,6 +72,22 @@ export class KvHttpServer {
     });
     return this.closing;
   }
+}
+
+/**
+ * A `node:http` server for `listener`, or a `node:https` one (TLS 1.2 or
+ * later) with `tls`'s certificate and key. Shared by the KV server and the
+ * sharded front, so that both serve HTTPS alike. A bad certificate or key
+ * throws from `node:tls`.
+ */
+export function createKvServer(listener: RequestListener, tls: HttpTlsOptions | undefined): Server {
+  return tls === undefined ? createServer(listener) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, listener);
+}
+
+/** The base URL of a listening server, e.g. `http://127.0.0.1:8001`, `https://[::1]:8001`. */
+export function serverUrl(server: Server, secure: boolean): string {
+  const { address, port, family } = server.address() as AddressInfo;
+  return `${secure ? 'https' : 'http'}://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
 }
 
 /**

@@ -67,7 +67,11 @@ export interface ShardReplica {
   readonly node: RaftNode<KvResult>;
   /** Its key-value store. */
   readonly store: KvStore;
-  /** The unsharded HTTP API of this shard, which the sharded front hands the shard's requests to. */
+  /**
+   * The unsharded HTTP API of this shard, which the sharded front hands the
+   * shard's requests to. It checks no tokens: the front checks every request's
+   * before handing it over, so serve it only through the front.
+   */
   readonly api: KvHttpApi;
 }
 

@@ -4,34 +4,64 @@
  * holds one (its `KvHttpApi`, which forwards writes to the shard's leader and
  * reads through ReadIndex like the unsharded service), and otherwise is
  * proxied, once, to a host that does. `/shards` shows the placement,
- * `/status` the host, `/metrics` per-group figures. docs/kv.md, "Sharded".
+ * `/status` the host, `/metrics` per-group figures. With bearer tokens, every
+ * request needs one with the route's scope, here and again on the host it is
+ * proxied to; HTTPS optional. docs/kv.md, "Sharded".
  *
  * @packageDocumentation
  */
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { listenHttp } from './service.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { NodeId } from '../core/types.js';
 import type { RaftNode } from '../node/raft-node.js';
 import type { KvResult } from './commands.js';
-import type { ShardedKvHost, ShardReplica } from './sharded-host.js';
+import { authRefusalReply } from './http-auth.js';
+import type { HttpScope, HttpTokens } from './http-auth.js';
+import { RequestError } from './http-routes.js';
+import { createKvServer, listenHttp, serverUrl } from './service.js';
+import type { HttpListenOptions } from './service.js';
+import type { ShardedKvHost } from './sharded-host.js';
+import { shardedMetrics } from './sharded-metrics.js';
+import type { ShardedMetrics } from './sharded-metrics.js';
+import { parseHostList, parseShardedRoute, shardedAllowedMethods, shardedRequiredScope } from './sharded-routes.js';
 
 /** Options of {@link ShardedKvHttpApi}. */
 export interface ShardedKvHttpApiOptions {
   /** The host whose shard replicas this front serves. */
   readonly host: ShardedKvHost;
-  /** The HTTP base URL of every other host (`http://127.0.0.1:8002`), for requests this host cannot serve; `POST /admin/hosts` updates it. */
+  /**
+   * The HTTP base URL of every other host's front (`http://127.0.0.1:8002`,
+   * or `https://...` when the fronts serve HTTPS), for requests this host
+   * cannot serve; `POST /admin/hosts` updates it.
+   */
   readonly peerUrls: Map<NodeId, string>;
+  /**
+   * The bearer tokens clients must present, each with its scope, checked as
+   * the single-group API checks them (docs/kv.md, "Authentication and
+   * HTTPS"). A proxied request carries the client's own token, which the
+   * next host checks again. Absent: every request is served without one,
+   * which is only safe on loopback. Give every host the same tokens.
+   */
+  readonly tokens?: HttpTokens;
+  /**
+   * The other hosts' fronts serve HTTPS: proxy to them over HTTPS (and name
+   * the hosts of `POST /admin/hosts` with `https://`), trusting `ca` (PEM),
+   * or the system's CAs when `ca` is absent. Absent: peers speak plain HTTP.
+   */
+  readonly peerTls?: {
+    /** The CA certificate(s), PEM, that signed the other fronts' certificates. @defaultValue the system's CAs */
+    readonly ca?: string | Buffer;
+  };
   /** Deadline of a proxied request, in milliseconds; past it the answer is 503 (outcome unknown). @defaultValue 5000 */
   readonly proxyTimeoutMs?: number;
   /** Where the front logs (pino); nothing is logged when absent. */
   readonly logger?: Logger;
 }
 
-/** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). */
+/** Set on a proxied request, so that it is never proxied again (no loops while hosts disagree). It grants nothing. */
 const HOP_HEADER = 'x-keel-proxied';
 /** Set on a refusal that did nothing: the host serves no replica of the shard, and another may. */
 const NOT_HERE_HEADER = 'x-keel-not-here';
@@ -48,12 +78,14 @@ class ProxyTimeout extends Error {
 export class ShardedKvHttpApi {
   /** The prom-client registry `/metrics` renders: process metrics and the host's and groups' (see `shardedMetrics`). */
   readonly registry: Registry;
+  private readonly metrics: ShardedMetrics;
   private proxied = 0;
   private proxyFailures = 0;
 
-  /** A front for `options.host`; serve it with {@link startShardedHttp} or any `http` server. */
+  /** A front for `options.host`; serve it with {@link startShardedHttp} or any `http` or `https` server. */
   constructor(private readonly options: ShardedKvHttpApiOptions) {
-    this.registry = shardedMetrics(options.host, () => ({ proxied: this.proxied, proxyFailures: this.proxyFailures }));
+    this.metrics = shardedMetrics(options.host, () => ({ proxied: this.proxied, proxyFailures: this.proxyFailures }));
+    this.registry = this.metrics.registry;
   }
 
   /** The request listener. */
@@ -61,70 +93,88 @@ export class ShardedKvHttpApi {
     try {
       this.route(request, response);
     } catch (error) {
-      this.reply(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) });
+      request.resume();
+      if (error instanceof RequestError) this.reply(request, response, error.status, { error: error.error, message: error.message });
+      else this.reply(request, response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) });
     }
   };
 
+  /** As the single-group API: an unknown path is a 404, then the token is checked, then the method. */
   private route(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? '/').split('?')[0]!;
-    if (path.startsWith('/kv/')) {
-      this.serveKey(request, response, path);
+    const route = parseShardedRoute(request.url ?? '/');
+    if (route === null) {
+      request.resume();
+      const path = (request.url ?? '/').split('?', 1)[0]!;
+      this.reply(request, response, 404, { error: 'no_such_route', message: `no route for ${path} on a sharded node (sessions and /admin/members are per shard: not available with --shards)` });
       return;
     }
-    if (path === '/admin/hosts' && request.method === 'POST') {
-      this.setHosts(request, response);
+    const method = request.method ?? 'GET';
+    if (!this.authorized(request, response, shardedRequiredScope(route, method))) return;
+    const allowed = shardedAllowedMethods(route);
+    if (!allowed.includes(method)) {
+      request.resume();
+      this.reply(request, response, 405, { error: 'method_not_allowed', allowed }, { allow: allowed.join(', ') });
       return;
     }
-    if (request.method !== 'GET') {
-      this.reply(response, path === '/shards' || path === '/status' || path === '/metrics' ? 405 : 404, {
-        error: 'no_such_route',
-        message: `${request.method ?? '?'} ${path} is not served by a sharded node (sessions and /admin/members are per shard: not available with --shards)`,
-      });
-      return;
-    }
-    switch (path) {
-      case '/shards':
-        this.reply(response, 200, this.shards());
+    switch (route.kind) {
+      case 'key':
+        this.serveKey(request, response, route.key);
         return;
-      case '/status':
-        this.reply(response, 200, this.status());
+      case 'hosts':
+        this.setHosts(request, response);
         return;
-      case '/metrics':
+      case 'shards':
+        this.reply(request, response, 200, this.shards());
+        return;
+      case 'status':
+        this.reply(request, response, 200, this.status());
+        return;
+      case 'metrics':
         this.registry.metrics().then(
           (text) => {
             response.writeHead(200, { 'content-type': this.registry.contentType });
             response.end(text);
           },
-          (error: unknown) => this.reply(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => this.reply(request, response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) }),
         );
         return;
-      default:
-        this.reply(response, 404, { error: 'no_such_route', message: `no route for ${path}` });
     }
   }
 
-  private serveKey(request: IncomingMessage, response: ServerResponse, path: string): void {
-    const segment = path.slice('/kv/'.length).split('/')[0] ?? '';
-    let key: string;
-    try {
-      key = decodeURIComponent(segment);
-    } catch {
-      this.reply(response, 400, { error: 'bad_key', message: 'the key is not valid percent-encoding' });
-      return;
-    }
+  /**
+   * True when the request may go on: no tokens are configured, or it carries
+   * one with `needed`'s scope. Otherwise answers the single-group API's 401
+   * or 403, counted and logged, without reading the body.
+   */
+  private authorized(request: IncomingMessage, response: ServerResponse, needed: HttpScope): boolean {
+    const tokens = this.options.tokens;
+    if (tokens === undefined) return true;
+    const refusal = tokens.authorize(request.headers.authorization, needed);
+    if (refusal === null) return true;
+    this.metrics.authRefused(refusal);
+    request.resume();
+    this.options.logger?.warn({ method: request.method, url: request.url, reason: refusal, remote: request.socket.remoteAddress, proxiedBy: request.headers[HOP_HEADER] }, 'request refused');
+    const answer = authRefusalReply(refusal, needed);
+    this.reply(request, response, answer.status, answer.body, answer.headers);
+    return false;
+  }
+
+  private serveKey(request: IncomingMessage, response: ServerResponse, key: string): void {
     const { host } = this.options;
     const shard = host.shardMap.shardOf(key);
     response.setHeader(SHARD_HEADER, shard);
     const local = host.replica(shard);
     if (local !== undefined && servesLocally(local.node, host.host.hostId)) {
+      // The shard's API checks no tokens: this front has checked the request's.
       local.api.handle(request, response);
       return;
     }
     if (request.headers[HOP_HEADER] !== undefined) {
       // Sent here by a host whose layout places the shard here, but this host's replica is not a member
       // (yet, or any more, while replicas move). Nothing was done: the sender may try another host.
+      request.resume();
       response.setHeader(NOT_HERE_HEADER, '1');
-      this.reply(response, 503, { error: 'shard_not_here', message: `this host serves no replica of ${shard} now; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
+      this.reply(request, response, 503, { error: 'shard_not_here', message: `this host serves no replica of ${shard} now; retry on one of ${host.shardMap.placement(shard).join(', ')}` });
       return;
     }
     // The layout's hosts first; then the others, which may still hold a replica while replicas move.
@@ -144,13 +194,11 @@ export class ShardedKvHttpApi {
         const target = targets[index];
         if (target === undefined) {
           this.proxyFailures++;
-          this.reply(response, 503, { error: 'shard_unreachable', message: `no host holding ${shard} answered` });
+          this.reply(request, response, 503, { error: 'shard_unreachable', message: `no host holding ${shard} answered` });
           return;
         }
         this.proxied++;
-        const url = new URL(request.url ?? '/', this.options.peerUrls.get(target)!);
-        const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
-        const outbound = httpRequest(url, { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 5000 }, (answer) => {
+        const onAnswer = (answer: IncomingMessage): void => {
           if (answer.headers[NOT_HERE_HEADER] !== undefined) {
             // That host did nothing with the request: the next one may take it.
             answer.resume();
@@ -159,7 +207,16 @@ export class ShardedKvHttpApi {
           }
           response.writeHead(answer.statusCode ?? 502, { ...answer.headers, [SHARD_HEADER]: shard });
           answer.pipe(response);
-        });
+        };
+        let outbound: ClientRequest;
+        try {
+          outbound = this.send(new URL(request.url ?? '/', this.options.peerUrls.get(target)!), request, onAnswer);
+        } catch (error) {
+          // A peer URL or header node:http refuses: nothing was sent, and the client must still get an answer.
+          this.proxyFailures++;
+          this.reply(request, response, 500, { error: 'internal', message: `cannot send to ${target}: ${error instanceof Error ? error.message : String(error)}` });
+          return;
+        }
         outbound.on('timeout', () => outbound.destroy(new ProxyTimeout()));
         outbound.on('error', (error: NodeJS.ErrnoException) => {
           if (response.headersSent) {
@@ -174,12 +231,27 @@ export class ShardedKvHttpApi {
             return;
           }
           this.proxyFailures++;
-          this.reply(response, 503, { error: 'shard_unavailable', message: `the host holding ${shard} did not answer (${error.message}); the outcome is unknown` });
+          this.reply(request, response, 503, { error: 'shard_unavailable', message: `the host holding ${shard} did not answer (${error.message}); the outcome is unknown` });
         });
         outbound.end(body);
       };
       attempt(0);
     });
+  }
+
+  /**
+   * Starts the request to another host's front, over HTTPS for an `https:`
+   * URL (trusting `peerTls.ca`). It carries the client's headers as sent, its
+   * `Authorization` included, and adds only the hop header: the next host
+   * checks the client's own token, so a proxied request never has more
+   * authority than its client.
+   */
+  private send(url: URL, request: IncomingMessage, onAnswer: (answer: IncomingMessage) => void): ClientRequest {
+    const headers = { ...request.headers, [HOP_HEADER]: this.options.host.host.hostId, host: url.host };
+    const options = { method: request.method, headers, timeout: this.options.proxyTimeoutMs ?? 5000 };
+    if (url.protocol !== 'https:') return httpRequest(url, options, onAnswer);
+    const ca = this.options.peerTls?.ca;
+    return httpsRequest(url, { ...options, minVersion: 'TLSv1.2', ...(ca === undefined ? {} : { ca }) }, onAnswer);
   }
 
   /**
@@ -199,14 +271,15 @@ export class ShardedKvHttpApi {
         if (size > 1024 * 1024) throw new Error('the body is over 1 MiB');
         hosts = parseHostList(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
       } catch (error) {
-        this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) });
+        this.reply(request, response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) });
         return;
       }
       const self = this.options.host.host.hostId;
-      for (const [id, address] of hosts) if (id !== self) this.options.peerUrls.set(id, `http://${address.http}`);
+      const scheme = this.options.peerTls === undefined ? 'http' : 'https';
+      for (const [id, address] of hosts) if (id !== self) this.options.peerUrls.set(id, `${scheme}://${address.http}`);
       this.options.host.setHosts(new Map([...hosts].map(([id, address]) => [id, address.raft]))).then(
-        () => this.reply(response, 200, { hosts: [...hosts.keys()].sort(), replicasHere: this.options.host.localReplicas().size }),
-        (error: unknown) => this.reply(response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) }),
+        () => this.reply(request, response, 200, { hosts: [...hosts.keys()].sort(), replicasHere: this.options.host.localReplicas().size }),
+        (error: unknown) => this.reply(request, response, 400, { error: 'bad_hosts', message: error instanceof Error ? error.message : String(error) }),
       );
     });
   }
@@ -224,7 +297,7 @@ export class ShardedKvHttpApi {
         return {
           id: shard,
           placement: map.placement(shard),
-          local: status === undefined ? null : { role: status.role, leader: status.leader, term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex, keys: local!.store.size, quiesced: isQuiesced(host, shard) },
+          local: status === undefined ? null : { role: status.role, leader: status.leader, term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex, keys: local!.store.size, quiesced: host.host.isQuiesced(shard) },
         };
       }),
     };
@@ -246,72 +319,19 @@ export class ShardedKvHttpApi {
     };
   }
 
-  private reply(response: ServerResponse, status: number, body: unknown): void {
+  private reply(request: IncomingMessage, response: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
     if (response.headersSent) {
       response.end();
       return;
     }
-    response.writeHead(status, { 'content-type': 'application/json' });
+    response.writeHead(status, {
+      'content-type': 'application/json',
+      // A body left unread (a refused request) cannot be skipped on a kept-alive connection.
+      ...(request.complete ? {} : { connection: 'close' }),
+      ...headers,
+    });
     response.end(JSON.stringify(body));
   }
-}
-
-/**
- * The sharded front's metrics on prom-client: the default process metrics,
- * and per group replica on this host (label `group`) and per host, read
- * when scraped. Names are listed in docs/kv.md ("Sharded").
- */
-function shardedMetrics(host: ShardedKvHost, proxy: () => { proxied: number; proxyFailures: number }): Registry {
-  const registry = new Registry();
-  const registers = [registry];
-  collectDefaultMetrics({ register: registry });
-  const perGroup = (name: string, help: string, read: (replica: ShardReplica) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['group'],
-      registers,
-      collect() {
-        this.reset();
-        for (const replica of host.localReplicas().values()) this.set({ group: replica.shard }, read(replica));
-      },
-    });
-  };
-  perGroup('keel_group_leader', 'Whether this host\'s replica of the group leads it (1) or not (0).', (g) => (g.node.metrics().role === 'leader' ? 1 : 0));
-  perGroup('keel_group_term', 'The group replica\'s current term.', (g) => g.node.metrics().term);
-  perGroup('keel_group_commit_index', 'The group replica\'s commit index.', (g) => g.node.metrics().commitIndex);
-  perGroup('keel_group_applied_index', 'The group replica\'s applied index.', (g) => g.node.metrics().appliedIndex);
-  perGroup('keel_group_keys', 'Keys in the group replica\'s store.', (g) => g.store.size);
-  perGroup('keel_group_quiesced', 'Whether the group replica is quiesced (1) or awake (0).', (g) => (isQuiesced(host, g.shard) ? 1 : 0));
-  new Gauge({ name: 'keel_host_groups', help: 'Group replicas on this host.', registers, collect() { this.set(host.host.stats().groups); } });
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
-  };
-  counter('keel_host_rounds_total', 'Rounds of the host loop.', () => host.host.stats().loop.rounds);
-  counter('keel_host_batches_sent_total', 'Group batches sent to peer hosts.', () => host.host.stats().transport.batchesSent);
-  counter('keel_host_group_messages_sent_total', 'Group messages sent inside those batches.', () => host.host.stats().transport.itemsSent);
-  counter('keel_host_unknown_group_total', 'Messages refused for a group this host does not hold.', () => host.host.stats().transport.unknownGroup);
-  counter('keel_http_proxied_total', 'Key requests proxied to another host.', () => proxy().proxied);
-  counter('keel_http_proxy_failures_total', 'Key requests no host holding the shard answered.', () => proxy().proxyFailures);
-  return registry;
-}
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]/]+):(\d{1,5})$/;
-
-/** Checks `POST /admin/hosts`'s body: host ids mapped to their Raft and HTTP `HOST:PORT`. Throws with what is wrong. */
-function parseHostList(body: unknown): Map<string, { raft: string; http: string }> {
-  const hosts = (body as { hosts?: unknown } | null)?.hosts;
-  if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts)) throw new Error('the body must be {"hosts": {"ID": {"raft": "HOST:PORT", "http": "HOST:PORT"}}}');
-  const result = new Map<string, { raft: string; http: string }>();
-  for (const [id, value] of Object.entries(hosts as Record<string, unknown>)) {
-    const { raft, http } = (value ?? {}) as { raft?: unknown; http?: unknown };
-    if (id.length === 0 || typeof raft !== 'string' || typeof http !== 'string' || !HOST_PORT.test(raft) || !HOST_PORT.test(http)) {
-      throw new Error(`host ${JSON.stringify(id)} needs "raft" and "http" addresses as HOST:PORT`);
-    }
-    result.set(id, { raft, http });
-  }
-  if (result.size === 0) throw new Error('the host list is empty');
-  return result;
 }
 
 /** A local replica serves requests while it is a member of its shard (not while it waits to be added, nor once removed). */
@@ -320,13 +340,9 @@ function servesLocally(node: RaftNode<KvResult>, self: NodeId): boolean {
   return !status.removed && (status.members.includes(self) || status.learners.includes(self));
 }
 
-function isQuiesced(host: ShardedKvHost, shard: string): boolean {
-  return host.host.isQuiesced(shard);
-}
-
 /** A running HTTP server of the sharded API. */
 export interface ShardedHttpServer {
-  /** The base URL, e.g. `http://127.0.0.1:8001`. */
+  /** The base URL, e.g. `http://127.0.0.1:8001`, or `https://...` when serving HTTPS. */
   readonly url: string;
   /** The API it serves. */
   readonly api: ShardedKvHttpApi;
@@ -335,14 +351,15 @@ export interface ShardedHttpServer {
 }
 
 /**
- * Serves `api` on `listen` (port 0 picks a free one). Rejects with
- * `TransportIOError` when the address cannot be bound.
+ * Serves `api` on `listen` (port 0 picks a free one), over HTTPS when
+ * `listen.tls` gives a certificate and key, as `KvHttpServer` does. Rejects
+ * with `TransportIOError` when the address cannot be bound; a bad
+ * certificate or key rejects from `node:tls` before listening.
  */
-export async function startShardedHttp(api: ShardedKvHttpApi, listen: { readonly host: string; readonly port: number }): Promise<ShardedHttpServer> {
-  const server = createServer(api.handle);
+export async function startShardedHttp(api: ShardedKvHttpApi, listen: HttpListenOptions): Promise<ShardedHttpServer> {
+  const server = createKvServer(api.handle, listen.tls);
   await listenHttp(server, listen);
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = serverUrl(server, listen.tls !== undefined);
   let closing: Promise<void> | null = null;
   return {
     url,

@@ -46,17 +46,20 @@ describe('keel CLI', () => {
     }
   });
 
-  test('demo --shards 16 --once: requests land on different shards through every node, and the cluster stops cleanly', () => {
+  test('demo --nodes 4 --shards 16 --once: requests with the token land on different shards through every node (passed on where a node lacks the shard), and the cluster stops cleanly', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-demo-shards-'));
     try {
-      const result = keel('demo', '--shards', '16', '--once', '--dir', dir);
+      const result = keel('demo', '--nodes', '4', '--shards', '16', '--once', '--dir', dir);
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain('Every one of the 16 shards has a leader.');
+      // Four nodes, three replicas a shard: each node lacks a quarter of the shards, so some of these requests were proxied, token and all.
+      expect([...result.stdout.matchAll(/PUT n\d\/kv\/\w+ +-> 200 +GET n\d\/kv\/\w+ +-> 200 /g)]).toHaveLength(8);
+      expect(result.stdout).toMatch(/GET {2}n1\/kv\/apple \(no token\) {2}-> {2}401 \{"error":"unauthorized"/);
       expect(result.stdout).toMatch(/GET n2\/kv\/apple +-> 200 "apple-0" +on shard-\d+/);
       const shards = new Set([...result.stdout.matchAll(/on (shard-\d+)/g)].map((match) => match[1]));
       expect(shards.size).toBeGreaterThan(3);
       expect(result.stdout).toMatch(/^ {2}shard-0 +n\d n\d n\d$/m);
-      expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0).');
+      expect(result.stdout).toContain('Stopped (exit codes 0, 0, 0, 0).');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -75,6 +78,8 @@ describe('keel CLI', () => {
         [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir], 'peers must authenticate'],
         [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir, '--secret-file', join(dir, 'missing')], 'cannot read'],
         [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', file, '--insecure'], 'is not usable'],
+        [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir, '--insecure', '--shards', '2', '--http-ca', file], '--http-ca is the CA of the other nodes\' HTTPS certificates: it needs --http-tls-cert'],
+        [[...base, '--peers', 'n1=127.0.0.1:7001', '--data', dir, '--insecure', '--http-ca', file], 'need --shards'],
       ];
       for (const [args, message] of cases) {
         const result = keel(...args);

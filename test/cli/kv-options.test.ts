@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../cli/args.js';
-import { isLoopback, parseKvOptions } from '../../cli/kv-options.js';
+import { isLoopback, KV_HELP, parseKvOptions } from '../../cli/kv-options.js';
 import { loopbackCertificate } from '../kv/https-certificate.js';
 
 const base = ['--id', 'n4', '--peers', 'n1=127.0.0.1:7001,n4=127.0.0.1:7004', '--http', '127.0.0.1:8004', '--data', '/tmp/keel-n4', '--insecure'];
@@ -92,8 +92,69 @@ describe('keel kv --shards', () => {
     [['--replicas', '2'], /need --shards/],
     [['--shards', '4', '--replicas', '2', '--http-peers', 'n1=127.0.0.1:8001'], /--http-peers has no entry for 'n2'/],
     [['--shards', '4', '--http-peers', 'n9=127.0.0.1:8009'], /not in --peers/],
-    [['--shards', '4', '--http-tokens', '/dev/null'], /not available with --shards yet/],
+    [['--http-ca', '/dev/null'], /need --shards/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseKvOptions([...three, ...extra])).toThrow(message);
+  });
+});
+
+describe('keel kv --shards: HTTPS and tokens as without --shards', () => {
+  const three = ['--id', 'n1', '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003', '--http', '127.0.0.1:8001', '--data', '/tmp/keel-n1', '--insecure'];
+  const httpPeers = ['--http-peers', 'n1=127.0.0.1:8001,n2=127.0.0.1:8002,n3=127.0.0.1:8003'];
+  const sharded = [...three, '--shards', '4', ...httpPeers];
+  const dir = mkdtempSync(join(tmpdir(), 'keel-kv-sharded-options-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { cert, key } = loopbackCertificate();
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const tls = ['--http-tls-cert', file('cert.pem', cert), '--http-tls-key', file('key.pem', key)];
+  const tokens = ['--http-tokens', file('tokens', `admin ${'a'.repeat(40)}\nread ${'r'.repeat(40)}\n`)];
+  const ca = ['--http-ca', file('ca.pem', cert)];
+  const offLoopback = (...extra: string[]) => [...sharded.map((arg) => (arg === '127.0.0.1:8001' ? '0.0.0.0:8001' : arg)), ...extra];
+  const refusal = (args: readonly string[]): string => {
+    try {
+      parseKvOptions(args);
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  test('takes --http-tls-cert/--http-tls-key, --http-tokens and --http-ca, the CA its peers\' certificates are checked against', () => {
+    const options = parseKvOptions([...sharded, ...tls, ...tokens, ...ca]);
+    if (options === 'help') throw new Error('help');
+    expect(options.httpSecurity.tls).not.toBeNull();
+    expect(options.httpSecurity.tokens?.size).toBe(2);
+    expect(options.sharding?.httpCa?.toString('utf8')).toBe(cert);
+    const systemCas = parseKvOptions([...sharded, ...tls]);
+    expect(systemCas).toMatchObject({ sharding: { httpCa: null }, httpSecurity: { tokens: null } });
+    expect(parseKvOptions([...sharded, ...tokens])).toMatchObject({ sharding: { httpCa: null }, httpSecurity: { tls: null } });
+  });
+
+  test('refuses a non-loopback address without HTTPS and tokens, as without --shards, unless --insecure-http', () => {
+    for (const args of [offLoopback(), offLoopback(...tls), offLoopback(...tokens)]) {
+      expect(refusal(args)).toMatch(/is not a loopback address, so clients must use HTTPS and a bearer token/);
+    }
+    expect(parseKvOptions(offLoopback(...tls, ...tokens, ...ca))).toMatchObject({ http: { host: '0.0.0.0' } });
+    expect(parseKvOptions(offLoopback('--insecure-http'))).toMatchObject({ httpSecurity: { tls: null, tokens: null } });
+  });
+
+  test('refuses --http-ca without HTTPS, without --shards, or holding no certificate; and a bad tokens file', () => {
+    expect(refusal([...sharded, ...ca])).toMatch(/--http-ca is the CA of the other nodes' HTTPS certificates: it needs --http-tls-cert and --http-tls-key/);
+    expect(refusal([...sharded, ...tokens, ...ca])).toMatch(/--http-ca .* needs --http-tls-cert/);
+    expect(refusal([...three, ...tls, ...ca])).toMatch(/--replicas, --http-peers and --http-ca need --shards/);
+    expect(refusal([...sharded, ...tls, '--http-ca', file('junk-ca.pem', 'not a certificate')])).toMatch(/--http-ca .*junk-ca\.pem: not a usable CA certificate/);
+    expect(refusal([...sharded, ...tls, '--http-ca', join(dir, 'absent.pem')])).toMatch(/--http-ca: cannot read/);
+    expect(refusal([...sharded, '--http-tokens', file('bad-tokens', 'root abc\n')])).toMatch(/line 1: unknown scope 'root'/);
+    expect(refusal([...sharded, tls[0]!, tls[1]!])).toMatch(/HTTPS needs both --http-tls-cert and --http-tls-key/);
+  });
+
+  test('--help describes the flags with --shards', () => {
+    expect(KV_HELP).toContain('--http-ca PATH');
+    expect(KV_HELP).toMatch(/With --shards, --http-tls-cert\/--http-tls-key, --http-tokens and --insecure-http\s+work as without it/);
   });
 });

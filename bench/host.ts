@@ -18,7 +18,11 @@ import { BenchHosts, HOST_IDS } from './support/host-cluster.js';
 export interface HostBenchOptions {
   readonly quick: boolean;
   readonly log: (line: string) => void;
-  /** Numbers of groups measured, ascending. */
+  /**
+   * Numbers of groups measured, ascending, for both settings.
+   * @defaultValue quick: 1, 10, 100; full: 1, 10, 100, 1,000 and 10,000 with
+   * quiescence, up to 1,000 without (10,000 ticking groups need more than a host's one event loop has)
+   */
   readonly groupCounts?: readonly number[];
   /** Milliseconds of each idle CPU window. */
   readonly idleWindowMs?: number;
@@ -105,7 +109,8 @@ const SETTLE_MS = 2500;
 
 export async function benchHost(options: HostBenchOptions): Promise<{ throughput: HostThroughput; rows: HostScaleRow[] }> {
   const { log, quick } = options;
-  const groupCounts = options.groupCounts ?? (quick ? [1, 10, 100] : [1, 10, 100, 1000]);
+  const countsFor = (quiescence: boolean): readonly number[] =>
+    options.groupCounts ?? (quick ? [1, 10, 100] : quiescence ? [1, 10, 100, 1000, 10000] : [1, 10, 100, 1000]);
   const idleWindowMs = options.idleWindowMs ?? (quick ? 2000 : 5000);
   const loadGroups = options.loadGroups ?? 100;
   const clients = options.clients ?? 64;
@@ -125,7 +130,7 @@ export async function benchHost(options: HostBenchOptions): Promise<{ throughput
       log(`idle hosts, quiescence ${quiescence ? 'on' : 'off'} (${idleWindowMs / 1000} s window after every group has a leader), and host h3 restarted on its database:`);
       log('  groups  create s  idle CPU % mean  max  ticks/s  quiesced %  wakes (liveness)  batches/tick/peer  items/tick/peer  open s  start→open s  start→leaders s  heap+ext B/replica  RSS B/replica');
       let created = 0;
-      for (const groups of groupCounts) {
+      for (const groups of countsFor(quiescence)) {
         const row = await measureScale(cluster, created, groups, idleWindowMs);
         created = groups;
         rows.push(row);

@@ -81,8 +81,14 @@ const NOTICE_RETRIES = 3;
  * quiet, and an answer to a heartbeat sent before cannot renew it.
  */
 export class GroupQuiescence {
+  /** Every group of the host, with its replica. */
+  private readonly nodes = new Map<GroupId, RaftNode<unknown>>();
+  /** The groups the host ticks: every group not quiesced. An idle host's tick costs nothing per quiesced group. */
+  private readonly awake = new Map<GroupId, RaftNode<unknown>>();
   /** Quiesced groups and the leader and term each quiesced under. */
   private readonly quiesced = new Map<GroupId, QuiescedUnder>();
+  /** Follower groups quiesced under each peer host's leader: woken together when that host falls silent. */
+  private readonly quiescedUnderPeer = new Map<NodeId, Set<GroupId>>();
   /** Consecutive ticks each awake leader group may have quiesced. */
   private readonly calm = new Map<GroupId, number>();
   /** Groups with a quiesce request in their loop's inbox. */
@@ -99,6 +105,17 @@ export class GroupQuiescence {
   constructor(private readonly host: QuiescenceHost) {
     assert(Number.isSafeInteger(host.afterTicks) && host.afterTicks > 0, 'quiescence: afterTicks must be a positive integer');
     assert(Number.isSafeInteger(host.livenessTicks) && host.livenessTicks > 0, 'quiescence: livenessTicks must be a positive integer');
+  }
+
+  /** `group`'s replica started on the host: it is awake. */
+  add(group: GroupId, node: RaftNode<unknown>): void {
+    this.nodes.set(group, node);
+    this.awake.set(group, node);
+  }
+
+  /** One host tick for every awake group (see {@link GroupQuiescence.tick}); quiesced groups are not visited. */
+  tickAll(): void {
+    for (const [group, node] of this.awake) this.tick(group, node);
   }
 
   /** Whether `group` is quiesced (the host does not tick it). */
@@ -173,9 +190,9 @@ export class GroupQuiescence {
       if (silence === undefined || silence.heardAt !== heardAt) this.silence.set(peer, { heardAt, ticks: 0 });
       else silence.ticks++;
     }
-    for (const [group, { leader }] of this.quiesced) {
-      if (leader === this.host.hostId) continue;
-      if ((this.silence.get(leader)?.ticks ?? 0) > this.host.livenessTicks) {
+    for (const [peer, groups] of this.quiescedUnderPeer) {
+      if ((this.silence.get(peer)?.ticks ?? 0) <= this.host.livenessTicks) continue;
+      for (const group of [...groups]) {
         this.counters.livenessWakes++;
         this.wake(group, null);
       }
@@ -184,7 +201,9 @@ export class GroupQuiescence {
 
   /** `group` left the host. */
   forget(group: GroupId): void {
-    this.quiesced.delete(group);
+    this.unmarkQuiesced(group);
+    this.nodes.delete(group);
+    this.awake.delete(group);
     this.calm.delete(group);
     this.requested.delete(group);
     this.wokenWhileRequested.delete(group);
@@ -226,20 +245,42 @@ export class GroupQuiescence {
       if (woken) return;
       this.counters.quiesces++;
       if (notice !== null) {
-        this.quiesced.set(group, { leader: notice.leader, term: notice.term });
+        this.markQuiesced(group, { leader: notice.leader, term: notice.term });
         return;
       }
       const { notice: own, peers } = node.hostQuiesceNotice();
-      this.quiesced.set(group, { leader: this.host.hostId, term: own.term });
+      this.markQuiesced(group, { leader: this.host.hostId, term: own.term });
       for (const peer of peers) this.host.sendNotice(peer, group, own.term, own.index);
     });
+  }
+
+  private markQuiesced(group: GroupId, under: QuiescedUnder): void {
+    this.quiesced.set(group, under);
+    this.awake.delete(group);
+    if (under.leader === this.host.hostId) return;
+    let groups = this.quiescedUnderPeer.get(under.leader);
+    if (groups === undefined) this.quiescedUnderPeer.set(under.leader, (groups = new Set()));
+    groups.add(group);
+  }
+
+  /** Takes `group` out of the quiesced bookkeeping; false if it was not quiesced. */
+  private unmarkQuiesced(group: GroupId): boolean {
+    const under = this.quiesced.get(group);
+    if (under === undefined) return false;
+    this.quiesced.delete(group);
+    const groups = this.quiescedUnderPeer.get(under.leader);
+    groups?.delete(group);
+    if (groups?.size === 0) this.quiescedUnderPeer.delete(under.leader);
+    return true;
   }
 
   /** Wakes `group` because of `input`, or of its leader host's silence (null). */
   private wake(group: GroupId, input: Input | null): void {
     if (this.requested.has(group)) this.wokenWhileRequested.add(group);
     this.calm.delete(group);
-    if (!this.quiesced.delete(group)) return;
+    if (!this.unmarkQuiesced(group)) return;
+    const node = this.nodes.get(group);
+    if (node !== undefined) this.awake.set(group, node);
     this.counters.wakes++;
     const reason = wakeReason(input);
     this.wakesBy.set(reason, (this.wakesBy.get(reason) ?? 0) + 1);

@@ -330,6 +330,7 @@ export class RaftHost<Result = unknown> {
       throw error;
     }
     this.groupsById.set(group, { node, storage });
+    this.quiescence.add(group, node as RaftNode<unknown>);
     return node;
   }
 
@@ -358,7 +359,7 @@ export class RaftHost<Result = unknown> {
       if (this.state !== 'running') return;
       this.ticks++;
       if (this.quiescenceEnabled) {
-        for (const [group, { node }] of this.groupsById) this.quiescence.tick(group, node as RaftNode<unknown>);
+        this.quiescence.tickAll();
         this.quiescence.checkLiveness(this.peerHosts());
       } else {
         for (const { node } of this.groupsById.values()) node.hostTick();

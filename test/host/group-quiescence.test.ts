@@ -201,4 +201,31 @@ describe('GroupQuiescence', () => {
     expect(quiescence.isQuiesced('g')).toBe(false);
     expect(quiescence.stats()).toMatchObject({ livenessWakes: 1, wakesBy: { liveness: 1 } });
   });
+
+  it('a host tick visits only awake groups, and a silent peer wakes only the groups quiesced under its leaders', () => {
+    const { quiescence, heard } = setUp('h2');
+    const replicas = new Map(['g1', 'g2', 'g3'].map((group) => [group, new ScriptedReplica()]));
+    for (const [group, replica] of replicas) quiescence.add(group, replica.asNode());
+    // g1 and g2 quiesce as followers, of a leader on h1 and one on h3; g3 stays awake.
+    for (const [group, leader] of [['g1', 'h1'], ['g2', 'h3']] as const) {
+      quiescence.onNotice(group, replicas.get(group)!.asNode(), leader, TERM, 12);
+      replicas.get(group)!.turn();
+    }
+    replicas.get('g3')!.mayQuiesce = false;
+    quiescence.tickAll();
+    expect(['g1', 'g2', 'g3'].map((group) => replicas.get(group)!.ticks)).toEqual([0, 0, 1]);
+
+    heard.set('h3', 1);
+    for (let i = 0; i <= LIVENESS_TICKS + 1; i++) {
+      heard.set('h3', i + 2);
+      quiescence.checkLiveness(['h1', 'h3']);
+    }
+    expect([quiescence.isQuiesced('g1'), quiescence.isQuiesced('g2')]).toEqual([false, true]);
+    // Woken, g1 is ticked again.
+    quiescence.tickAll();
+    expect(['g1', 'g2', 'g3'].map((group) => replicas.get(group)!.ticks)).toEqual([1, 0, 2]);
+    quiescence.forget('g3');
+    quiescence.tickAll();
+    expect(replicas.get('g3')!.ticks).toBe(2);
+  });
 });

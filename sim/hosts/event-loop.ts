@@ -6,6 +6,7 @@
  * exactly the way the single-group world does.
  */
 import type { VirtualClock } from '../../src/util/clock.js';
+import { turns } from '../world/turns.js';
 
 /** Every this many events the loop yields one real event-loop turn (nothing in the world is pending then). */
 const YIELD_EVERY_EVENTS = 1024;
@@ -30,13 +31,14 @@ export function runEvents(world: EventLoopWorld, targetMs: number): Promise<void
     let finished = false;
     const afterDrain = (): void => {
       try {
-        if (world.countEvent() % YIELD_EVERY_EVENTS === 0) setImmediate(afterYield);
+        if (world.countEvent() % YIELD_EVERY_EVENTS === 0) turns.nextTurn(afterYield);
         else afterYield();
       } catch (error) {
         reject(error);
       }
     };
-    const queueAfterDrain = (): void => process.nextTick(afterDrain);
+    // The world's scheduler (turns.ts), as World.runEvents uses: Node's in Node, a MessageChannel in a browser.
+    const queueAfterDrain = (): void => turns.afterMicrotasks(afterDrain);
     const afterYield = (): void => {
       try {
         world.afterEvent();

@@ -1,4 +1,4 @@
-import type { Membership, NodeId } from '../../core/types.js';
+import type { Index, Membership, NodeId, Term } from '../../core/types.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
@@ -18,8 +18,31 @@ export interface KnownMembersHost {
   membership(): Membership;
   /** False once the node is closed or failed. */
   isRunning(): boolean;
-  /** This node applied a configuration without itself: stop ticking and tell the listeners. */
+  /** The index of the config entry that installed the configuration in force (the log's latest). */
+  configIndex(): Index;
+  /** The index and term of the last entry of the log (stable or not). */
+  logEnd(): { readonly index: Index; readonly term: Term };
+  /** This node learned it was removed: stop ticking and tell the listeners. */
   removed(): void;
+  /** A node marked removed appended a configuration that lists it again: tick again. */
+  readded(): void;
+}
+
+/**
+ * Why and when a node marked itself removed: what a host checks before it
+ * deletes the node's log (`RaftHost.dropRemovedGroup`, docs/multi-raft.md).
+ */
+export interface RemovalMark {
+  /** `configuration`: it applied a configuration that leaves it out; `notice`: a member's committed configuration leaves it out. */
+  readonly cause: 'configuration' | 'notice';
+  /** The index of the last entry of its log when it was marked. */
+  readonly lastIndex: Index;
+  /** The term of that entry (0 for an empty log). */
+  readonly lastTerm: Term;
+  /** The index of the latest configuration of its log when it was marked. */
+  readonly configIndex: Index;
+  /** On a notice: the index of the committed configuration that leaves it out; null otherwise. */
+  readonly noticeConfigIndex: Index | null;
 }
 
 /**
@@ -31,8 +54,8 @@ export class KnownMembers {
   private readonly knownMembers = new Set<NodeId>();
   /** This node has been a member of an applied configuration (a joining node is not, until it is added). */
   private wasMember: boolean;
-  /** This node applied a configuration without itself: it stopped ticking. */
-  private isRemoved = false;
+  /** Set while this node knows it was removed (it applied its removal, or was told): it does not tick. */
+  private mark: RemovalMark | null = null;
   /** Pending timers that will forget members that left; cleared by {@link stop}. */
   private readonly forgetTimers = new Set<TimerHandle>();
 
@@ -50,9 +73,50 @@ export class KnownMembers {
     return this.knownMembers;
   }
 
-  /** True once this node applied a configuration that removed it. */
+  /** True while this node knows it was removed: it applied a configuration that removed it, or a member told it so. */
   get removed(): boolean {
-    return this.isRemoved;
+    return this.mark !== null;
+  }
+
+  /** Why and where this node was marked removed; null while it is not. */
+  get removal(): RemovalMark | null {
+    return this.mark;
+  }
+
+  /**
+   * A member of the group told this node (through its host) that its
+   * committed configuration, installed at `noticeConfigIndex`, leaves this
+   * node out. Believed only when this node's log has not reached that
+   * configuration (its latest is older): a node that has it, or a newer one,
+   * knows better. Returns whether the node is now marked removed.
+   */
+  notMember(noticeConfigIndex: Index): boolean {
+    if (this.mark !== null) return true;
+    const configIndex = this.host.configIndex();
+    if (configIndex >= noticeConfigIndex) return false;
+    this.markRemoved('notice', configIndex, noticeConfigIndex);
+    return true;
+  }
+
+  /**
+   * Called after every turn while marked removed: a configuration newer than
+   * the one at the mark that lists this node again means it was re-added;
+   * it clears the mark and ticks again (an added voter that never ticks
+   * would never campaign).
+   */
+  checkReadded(): void {
+    const mark = this.mark;
+    if (mark === null) return;
+    if (this.host.configIndex() <= mark.configIndex || !membersOf(this.host.membership()).has(this.host.id)) return;
+    this.mark = null;
+    this.wasMember = true;
+    this.host.readded();
+  }
+
+  private markRemoved(cause: RemovalMark['cause'], configIndex: Index, noticeConfigIndex: Index | null): void {
+    const end = this.host.logEnd();
+    this.mark = { cause, lastIndex: end.index, lastTerm: end.term, configIndex, noticeConfigIndex };
+    this.host.removed();
   }
 
   /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
@@ -105,10 +169,9 @@ export class KnownMembers {
     if (membersOf(applied).has(host.id)) this.wasMember = true;
     // Removed only if the configuration in force (the log's latest) leaves this node out too. A restarted
     // node replays the configurations before it was added; its log's latest, which has it, says it is a member.
-    else if (this.wasMember && !this.isRemoved && !membersOf(host.membership()).has(host.id)) {
+    else if (this.wasMember && this.mark === null && !membersOf(host.membership()).has(host.id)) {
       // Removed: stop ticking, so this node never campaigns again; it still answers messages.
-      this.isRemoved = true;
-      host.removed();
+      this.markRemoved('configuration', host.configIndex(), null);
     }
   }
 

@@ -147,9 +147,10 @@ export class SimHost {
   /**
    * Drops this host's replica of `group` through the safe drop
    * (`dropRemovedGroup`); resolves whether it was dropped. A refused drop
-   * starts the replica again from its log, watched anew.
+   * starts the replica again from its log, watched anew once `reopened` has
+   * told the checkers.
    */
-  async dropRemovedGroup(group: GroupId): Promise<boolean> {
+  async dropRemovedGroup(group: GroupId, reopened: () => void): Promise<boolean> {
     const raftHost = this.raftHost;
     if (raftHost === null) return false;
     const incarnation = this.incarnation;
@@ -161,7 +162,11 @@ export class SimHost {
     }
     const dropped = await dropping;
     const node = raftHost.group(group);
-    if (!dropped && this.incarnation === incarnation && node !== undefined && this.replicas.get(group)?.node !== node) this.attach(group, node);
+    if (!dropped && this.incarnation === incarnation && node !== undefined && this.replicas.get(group)?.node !== node) {
+      // Closed and opened again from its log: to the checkers, a restart of this replica.
+      reopened();
+      this.attach(group, node);
+    }
     return dropped;
   }
 

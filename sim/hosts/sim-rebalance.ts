@@ -183,7 +183,7 @@ export class SimRebalance {
         if (this.bug === 'keep-dropped') return true;
         world.record(`${host.id}/${shard} drops its replica${byNotice ? ' (told it was removed)' : ''}`);
         if (this.bug === 'unsafe-drop') await host.dropGroup(shard);
-        else if (!(await host.dropRemovedGroup(shard))) {
+        else if (!(await host.dropRemovedGroup(shard, () => world.checkers.get(shard)!.recordRestart(host.id)))) {
           world.record(`${host.id}/${shard} kept its replica: the safe drop refused`);
           world.markHost('replicaDropRefused');
           return false;
@@ -239,9 +239,12 @@ export class SimRebalance {
    * ever (docs/multi-raft.md, "Dropping a removed replica safely").
    */
   private checkNoLeaderCounts(host: SimHost, group: GroupId): void {
+    // A leader of an older term than some replica's is deposed: it can commit nothing more, whatever it counts.
+    let newestTerm = 0;
+    for (const other of this.world.hosts) newestTerm = Math.max(newestTerm, other.state === 'up' ? (other.replica(group)?.node?.coreReader().currentTerm ?? 0) : 0);
     const leader = this.world.leaderOf(group);
     const node = leader?.replica(group)?.node;
-    if (leader === null || node === undefined || node === null || leader === host) return;
+    if (leader === null || node === undefined || node === null || leader === host || node.coreReader().currentTerm < newestTerm) return;
     const match = node.coreReader().matchIndex(host.id);
     if (match !== undefined && match > 0) {
       const status = node.status();

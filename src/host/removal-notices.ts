@@ -16,6 +16,8 @@ export interface RemovalNoticesOptions {
 
 /** Counters of the not-a-member notices of a host. */
 export interface RemovalNoticeStats {
+  /** Vote requests of peers' replicas checked for whether a notice was due. */
+  readonly checked: number;
   /** Notices sent to the hosts of removed replicas that asked for votes. */
   readonly sent: number;
   /** Notices not sent because one went to the same (group, peer) less than an election timeout ago. */
@@ -42,7 +44,7 @@ export interface RemovalNoticeStats {
 export class RemovalNotices {
   /** When a notice last went to each (group, peer), by key `group \0 peer`. Pruned every tick. */
   private readonly lastSentAt = new Map<string, number>();
-  private readonly counters = { sent: 0, rateLimited: 0 };
+  private readonly counters = { checked: 0, sent: 0, rateLimited: 0 };
 
   constructor(private readonly options: RemovalNoticesOptions) {
     assert(Number.isFinite(options.intervalMs) && options.intervalMs > 0, () => `removal notices: interval ${options.intervalMs} must be positive`);
@@ -50,6 +52,7 @@ export class RemovalNotices {
 
   /** `peer`'s replica of `group` asked this host's replica for a vote: answer with a notice if the peer is not a member. */
   onVoteRequest(group: GroupId, peer: NodeId): void {
+    this.counters.checked++;
     const configIndex = this.options.configWithout(group, peer);
     if (configIndex === null) return;
     assert(configIndex > 0, () => `removal notices: configuration ${configIndex} of ${group} leaves ${peer} out at index 0`);

@@ -125,6 +125,16 @@ describe('KnownMembers', () => {
     expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 9, lastTerm: 2, configIndex: 4, noticeConfigIndex: 7 });
   });
 
+  it('a notice naming the configuration the log holds as its latest, which leaves the node out, is believed (the node never learned it committed)', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.append({ voters: ['b', 'c'] }, 7);
+    node.setLogEnd(7, 2);
+
+    expect(node.members.notMember(7)).toBe(true);
+
+    expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 7, lastTerm: 2, configIndex: 7, noticeConfigIndex: 7 });
+  });
+
   it('a notice is ignored when the log already holds that configuration or a newer one', () => {
     const node = setUp({ voters: ['a', 'b', 'c'] });
     node.setConfigIndex(7);

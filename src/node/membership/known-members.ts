@@ -86,28 +86,33 @@ export class KnownMembers {
   /**
    * A member of the group told this node (through its host) that its
    * committed configuration, installed at `noticeConfigIndex`, leaves this
-   * node out. Believed only when this node's log has not reached that
-   * configuration (its latest is older): a node that has it, or a newer one,
-   * knows better. Returns whether the node is now marked removed.
+   * node out. Believed when this node's log has not reached that
+   * configuration (its latest is older), or holds it as its latest (without
+   * knowing it committed: the leader stops sending to a node once the
+   * configuration that removes it is appended). A node whose log holds a newer
+   * configuration knows better. Returns whether the node is now marked removed.
    */
   notMember(noticeConfigIndex: Index): boolean {
     if (this.mark !== null) return true;
     const configIndex = this.host.configIndex();
-    if (configIndex >= noticeConfigIndex) return false;
+    const believed = configIndex < noticeConfigIndex || (configIndex === noticeConfigIndex && !membersOf(this.host.membership()).has(this.host.id));
+    if (!believed) return false;
     this.markRemoved('notice', configIndex, noticeConfigIndex);
     return true;
   }
 
   /**
-   * Called after every turn while marked removed: a configuration newer than
-   * the one at the mark that lists this node again means it was re-added;
-   * it clears the mark and ticks again (an added voter that never ticks
-   * would never campaign).
+   * Called after every turn while marked removed: a configuration in force
+   * that lists this node, other than the one it was marked under, means it
+   * was added back (or the removal it held was truncated away); it clears
+   * the mark and ticks again (an added voter that never ticks would never
+   * campaign). Clearing only resumes ticking; a removed node that campaigns
+   * again is told again.
    */
   checkReadded(): void {
     const mark = this.mark;
     if (mark === null) return;
-    if (this.host.configIndex() <= mark.configIndex || !membersOf(this.host.membership()).has(this.host.id)) return;
+    if (this.host.configIndex() === mark.configIndex || !membersOf(this.host.membership()).has(this.host.id)) return;
     this.mark = null;
     this.wasMember = true;
     this.host.readded();

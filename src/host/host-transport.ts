@@ -275,7 +275,14 @@ export class HostTransport {
 /** One group's view of its host's transport: what its replica's `RaftNode` is given. */
 class GroupTransport implements Transport {
   private handler: TransportHandler | null = null;
-  /** Peers removed from this group: nothing more to or from them, for this group only. */
+  /**
+   * Peers removed from this group: nothing more to or from them but a
+   * leader's replication and its answers (for this group only). A peer added back
+   * while this replica lagged leads or replicates to it before this replica
+   * has applied the entry that names it again: refusing its appends would
+   * leave this replica without a leader for good (found by the rebalancing
+   * simulator).
+   */
   private readonly removed = new Set<NodeId>();
 
   constructor(
@@ -287,7 +294,7 @@ class GroupTransport implements Transport {
     const removed = this.removed;
     const filtered: TransportHandler = {
       receive: (message) => {
-        if (removed.size === 0 || !removed.has(message.kind === 'raft' ? message.message.from : message.from)) handler.receive(message);
+        if (removed.size === 0 || !removed.has(message.kind === 'raft' ? message.message.from : message.from) || isReplication(message)) handler.receive(message);
       },
       unreachable: (peer) => handler.unreachable(peer),
     };
@@ -303,7 +310,7 @@ class GroupTransport implements Transport {
   send(to: NodeId, message: NodeMessage): void {
     if (this.handler === null) return;
     assert(message.kind !== 'groups', 'group transport: a replica sent a group batch');
-    if (this.removed.has(to)) this.handler.unreachable(to);
+    if (this.removed.has(to) && !isReplicationAnswer(message)) this.handler.unreachable(to);
     else this.host.enqueue(to, this.group, message);
   }
 
@@ -324,6 +331,22 @@ class GroupTransport implements Transport {
     this.handler = null;
     return Promise.resolve();
   }
+}
+
+/** A leader's replication to a follower: appends, heartbeats, snapshots. */
+function isReplication(message: NodeMessage): boolean {
+  if (message.kind === 'snapshotChunk') return true;
+  if (message.kind !== 'raft') return false;
+  const type = message.message.type;
+  return type === 'appendEntries' || type === 'heartbeat' || type === 'installSnapshot';
+}
+
+/** A follower's answer to a leader's replication. */
+function isReplicationAnswer(message: NodeMessage): boolean {
+  if (message.kind === 'snapshotAck') return true;
+  if (message.kind !== 'raft') return false;
+  const type = message.message.type;
+  return type === 'appendEntriesResponse' || type === 'heartbeatResponse';
 }
 
 /** The bytes a message will take on the wire, roughly: its payloads plus a fixed overhead. */

@@ -20,7 +20,7 @@ import { HostTransport } from './host-transport.js';
 import type { HostTransportStats } from './host-transport.js';
 import { RemovalNotices } from './removal-notices.js';
 import type { RemovalNoticeStats } from './removal-notices.js';
-import { whyNotDroppable } from './safe-drop.js';
+import { whyNotDroppable, whyNotPristine } from './safe-drop.js';
 
 /** What a group's replica needs beside its log: the user's state machine and a snapshot store. */
 export interface GroupParts<Result> {
@@ -288,6 +288,11 @@ export class RaftHost<Result = unknown> {
    * started again from its log and it resolves false (docs/multi-raft.md,
    * "Dropping a removed replica safely").
    *
+   * A joining replica never added (no configuration lists anyone) is dropped
+   * the same way if its closed log is pristine: no entry, no snapshot, no
+   * vote (a layout that placed a replica here and moved it away before the
+   * leader added it).
+   *
    * Rejects with `UnknownGroupError` when this host does not hold the group
    * and `NodeClosedError` after close.
    */
@@ -296,7 +301,8 @@ export class RaftHost<Result = unknown> {
     checkGroupId(group, 'dropRemovedGroup');
     const hosted = this.groupsById.get(group);
     if (hosted === undefined || this.busy.has(group)) throw new UnknownGroupError(group, 'dropRemovedGroup');
-    if (hosted.node.hostRemovalMark() === null) return false;
+    const neverConfigured = isUnconfigured(hosted.node.status());
+    if (hosted.node.hostRemovalMark() === null && !neverConfigured) return false;
     this.busy.add(group);
     try {
       this.groupsById.delete(group);
@@ -304,7 +310,7 @@ export class RaftHost<Result = unknown> {
       await hosted.node.close();
       // Read after close: the mark cannot change and the log cannot grow any more.
       const mark = hosted.node.hostRemovalMark();
-      const why = mark === null ? 'it is no longer marked removed' : whyNotDroppable(hosted.storage, this.options.hostId, mark);
+      const why = mark !== null ? whyNotDroppable(hosted.storage, this.options.hostId, mark) : neverConfigured ? whyNotPristine(hosted.storage) : 'it is no longer marked removed';
       await hosted.storage.close();
       if (why === null) {
         await this.options.logs.removeGroup(group);
@@ -472,4 +478,9 @@ function checkHostOptions<Result>(options: RaftHostOptions<Result>): void {
   if (tick !== undefined && !(typeof tick === 'number' && Number.isFinite(tick) && tick > 0)) {
     throw new InvalidArgumentError('RaftHost.open: tickIntervalMs must be a positive number');
   }
+}
+
+/** A replica no configuration of which lists anyone: a joining replica that was never added. */
+function isUnconfigured(status: { readonly members: readonly NodeId[]; readonly learners: readonly NodeId[]; readonly joint: unknown }): boolean {
+  return status.members.length === 0 && status.learners.length === 0 && status.joint === null;
 }

@@ -49,3 +49,21 @@ function latestStoredConfiguration(storage: LogReader): { readonly index: Index;
   const snapshot = storage.snapshotMeta();
   return { index: snapshot.index, membership: snapshot.membership };
 }
+
+/**
+ * Whether a closed replica that was never configured (a joining replica
+ * never added: no configuration lists anyone) may have its log deleted;
+ * null when it may, else why not. It may when it is pristine: no entry, no
+ * snapshot and no vote. Such a replica is indistinguishable from a new empty
+ * one: no leader counts anything of it (an acknowledgement above index 0
+ * needs an entry or a snapshot in its log), and it promised no vote that a
+ * new replica could break.
+ */
+export function whyNotPristine(storage: LogReader): string | null {
+  const lastIndex = storage.lastIndex();
+  const vote = storage.initialState().hardState.vote;
+  if (lastIndex !== 0 || storage.snapshotMeta().index !== 0) return `it was never marked removed and its log holds entries up to ${lastIndex}`;
+  if (vote !== null) return `it was never marked removed and it voted for ${vote}`;
+  return null;
+}
+

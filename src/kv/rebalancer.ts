@@ -97,7 +97,9 @@ export class Rebalancer {
     //   while its host was cut off never learns it from its own log);
     // and the layout does not place it here: a removed replica whose host is back in the layout is added back by the
     // leader and catches up from its own log. The host's safe drop refuses if a leader appended to it since.
-    const removedHere = status.removed && (status.removedByNotice || !listsMember(status, this.host.hostId));
+    // A joining replica never added (its configuration lists no one) whose place the layout moved away goes too.
+    const neverAdded = status.members.length === 0 && status.learners.length === 0 && status.joint === null;
+    const removedHere = neverAdded || (status.removed && (status.removedByNotice || !listsMember(status, this.host.hostId)));
     if (removedHere && !target.includes(this.host.hostId)) {
       if (await this.host.dropReplica(shard)) {
         this.counters.dropped++;

@@ -11,8 +11,8 @@ import { whyNotDroppable, whyNotPristine } from '../../src/host/safe-drop.js';
 import type { RemovalMark } from '../../src/node/membership/known-members.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 
-const command = (index: number, term: number): Entry => ({ index, term, type: 'command', data: new Uint8Array([index]) }) as Entry;
-const config = (index: number, term: number, membership: Membership): Entry => ({ index, term, type: 'config', data: encodeMembership(membership) }) as Entry;
+const command = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new Uint8Array([index]) });
+const config = (index: number, term: number, membership: Membership): Entry => ({ index, term, type: 'config', data: encodeMembership(membership) });
 
 /** A log of h1..h3 whose entries are `entries` (from index 1). */
 async function logOf(entries: Entry[]): Promise<MemoryStorage> {

@@ -21,7 +21,7 @@ import { Session, resolveSessionRequest } from './apply/session.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
 import { AwaitingLeader } from './requests/awaiting-leader.js';
 import { ReadBarriers } from './requests/read-barriers.js';
-import { KnownMembers } from './membership/known-members.js';
+import { KnownMembers, watchAcknowledgements } from './membership/known-members.js';
 import type { RemovalMark } from './membership/known-members.js';
 import { membersOf } from './membership/membership-changes.js';
 import { restoreFromSnapshot, restoreState } from './snapshots/snapshot-restore.js';
@@ -178,6 +178,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         forgetAfterMs: electionTimeoutMs,
         membership: () => this.core.status().membership,
         configIndex: () => this.core.status().configIndex,
+        commitIndex: () => this.core.commitIndex,
         logEnd: () => {
           const index = this.core.lastIndex();
           return { index, term: this.core.term(index) ?? 0 };
@@ -215,7 +216,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         clock,
         limits,
         storage: options.storage,
-        transport,
+        // A replica marked removed that acknowledges an append is a member to some leader: the mark goes.
+        transport: watchAcknowledgements(transport, this.members),
         sender: this.sender,
         receiver: this.receiver,
         forwarding: this.forwarding,
@@ -572,7 +574,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       },
       appliedIndex: () => this.appliedIndex,
       installSnapshot: (meta) => this.installSnapshot(meta),
-      onTick: (core) => this.membershipChanges.onTick(core),
+      onTick: (core) => {
+        this.membershipChanges.onTick(core);
+        this.members.onTick();
+      },
       maybeTakeSnapshot: () => this.snapshotTaker.maybeTake(),
       afterTurn: () => this.emitChanges(),
       fail: (error) => this.fail(error),

@@ -130,29 +130,42 @@ describe('a replica removed while its host was partitioned', () => {
 });
 
 describe('RaftHost.dropRemovedGroup', () => {
-  it('refuses a replica whose log grew since it was marked removed, and starts it again from its log', async () => {
-    const refusals: HostLogRecord[] = [];
-    const cluster = await start(['h1', 'h2', 'h3'], 24, { log: (record) => refusals.push(record) });
+  it('keeps a replica marked removed that a leader replicated to since: its acknowledgement cleared the mark, and it follows on', async () => {
+    const cluster = await start(['h1', 'h2', 'h3'], 24);
     const { leader, follower } = await groupWithFollower(cluster);
 
     // A notice marks the follower removed (as one would after a removal it never saw) ...
     cluster.network.send(leader, follower, { kind: 'groups', from: leader, to: follower, items: [{ group: 'g0', notMember: { configIndex: 1_000 } }] });
     await cluster.clock.advance(TICK_MS);
     expect(cluster.replica(follower, 'g0').status().removedByNotice).toBe(true);
-    // ... but a leader still replicates to it (as one that added it back would): its log grows.
+    // ... but a leader still replicates to it (as one that added it back would), and it acknowledges.
     await cluster.run(cluster.replica(leader, 'g0').propose(encode('appended after the mark')));
     await cluster.clock.advance(3 * TICK_MS);
 
-    const dropped = await cluster.run(cluster.host(follower).dropRemovedGroup('g0'));
-
-    expect(dropped).toBe(false);
-    expect(refusals.some((record) => record.event === 'drop-refused' && record.message.includes('appended to it since'))).toBe(true);
-    const reopened = cluster.replica(follower, 'g0');
-    expect(reopened.status().removed).toBe(false);
-    expect(reopened.status().members).toContain(follower);
-    await cluster.run(cluster.replica(leader, 'g0').propose(encode('the reopened replica follows')));
+    const node = cluster.replica(follower, 'g0');
+    expect(node.status().removed).toBe(false);
+    expect(await cluster.run(cluster.host(follower).dropRemovedGroup('g0'))).toBe(false);
+    expect(cluster.replica(follower, 'g0')).toBe(node);
+    await cluster.run(cluster.replica(leader, 'g0').propose(encode('it follows on')));
     await cluster.clock.advance(3 * TICK_MS);
-    expect(cluster.hosts.get(follower)!.machines.get('g0')!.items.length).toBeGreaterThanOrEqual(3);
+    expect(cluster.hosts.get(follower)!.machines.get('g0')!.items).toEqual(['first', 'appended after the mark', 'it follows on']);
+  });
+
+  it('a replica marked removed that acknowledges an append, even of entries it held, is no longer marked and is not dropped', async () => {
+    const cluster = await start(['h1', 'h2', 'h3'], 27);
+    const { leader, follower } = await groupWithFollower(cluster);
+    const status = cluster.replica(leader, 'g0').status();
+    cluster.network.send(leader, follower, { kind: 'groups', from: leader, to: follower, items: [{ group: 'g0', notMember: { configIndex: 1_000 } }] });
+    await cluster.clock.advance(TICK_MS);
+    expect(cluster.replica(follower, 'g0').status().removed).toBe(true);
+
+    // A leader probing far back: the follower holds it all and answers with its commit index, appending nothing.
+    const probe = { type: 'appendEntries', from: leader, to: follower, term: status.term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: status.commitIndex } as const;
+    cluster.network.send(leader, follower, { kind: 'groups', from: leader, to: follower, items: [{ group: 'g0', message: { kind: 'raft', message: probe } }] });
+    await cluster.clock.advance(TICK_MS);
+
+    expect(cluster.replica(follower, 'g0').status().removed).toBe(false);
+    expect(await cluster.run(cluster.host(follower).dropRemovedGroup('g0'))).toBe(false);
   });
 
   it('does nothing for a replica that is not marked removed', async () => {

@@ -22,6 +22,7 @@ function setUp(initial: Membership) {
     membership: () => membership,
     isRunning: () => running,
     configIndex: () => configIndex,
+    commitIndex: () => 1_000,
     logEnd: () => logEnd,
     removed: () => void removals++,
     readded: () => void readds++,
@@ -178,4 +179,35 @@ describe('KnownMembers', () => {
     expect(node.members.removed).toBe(true);
     expect(node.removals).toBe(2);
   });
+
+  it('an acknowledgement of an append while marked removed clears the mark: some leader counts the node', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.members.acknowledged();
+    expect(node.readds).toBe(0);
+    node.setConfigIndex(4);
+    node.members.notMember(7);
+
+    node.members.acknowledged();
+
+    expect(node.members.removed).toBe(false);
+    expect(node.readds).toBe(1);
+  });
+
+  it('a node whose removal mark an acknowledgement cleared is marked again after an election timeout without one, if its configuration still leaves it out', async () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.apply({ voters: ['b', 'c'] });
+    node.members.acknowledged();
+    expect(node.members.removed).toBe(false);
+
+    await node.clock.advance(99);
+    node.members.onTick();
+    expect(node.members.removed).toBe(false);
+    node.members.acknowledged();
+    await node.clock.advance(100);
+    node.members.onTick();
+
+    expect(node.members.removal?.cause).toBe('configuration');
+    expect(node.removals).toBe(2);
+  });
 });
+

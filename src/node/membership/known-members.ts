@@ -1,6 +1,6 @@
 import type { Index, Membership, NodeId, Term } from '../../core/types.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { Transport } from '../../transport/transport.js';
+import type { NodeMessage, Transport } from '../../transport/transport.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { MemberAddresses } from './member-addresses.js';
 import { membersOf } from './membership-changes.js';
@@ -20,6 +20,8 @@ export interface KnownMembersHost {
   isRunning(): boolean;
   /** The index of the config entry that installed the configuration in force (the log's latest). */
   configIndex(): Index;
+  /** The highest index known to be committed. */
+  commitIndex(): Index;
   /** The index and term of the last entry of the log (stable or not). */
   logEnd(): { readonly index: Index; readonly term: Term };
   /** This node learned it was removed: stop ticking and tell the listeners. */
@@ -56,6 +58,8 @@ export class KnownMembers {
   private wasMember: boolean;
   /** Set while this node knows it was removed (it applied its removal, or was told): it does not tick. */
   private mark: RemovalMark | null = null;
+  /** When an acknowledgement last cleared the mark (clock milliseconds), or null: see {@link onTick}. */
+  private clearedByAckAt: number | null = null;
   /** Pending timers that will forget members that left; cleared by {@link stop}. */
   private readonly forgetTimers = new Set<TimerHandle>();
 
@@ -76,6 +80,11 @@ export class KnownMembers {
   /** True while this node knows it was removed: it applied a configuration that removed it, or a member told it so. */
   get removed(): boolean {
     return this.mark !== null;
+  }
+
+  /** Whether acknowledgements concern this node: it is marked removed, or an acknowledgement cleared its mark lately. */
+  get watchesAcknowledgements(): boolean {
+    return this.mark !== null || this.clearedByAckAt !== null;
   }
 
   /** Why and where this node was marked removed; null while it is not. */
@@ -114,8 +123,40 @@ export class KnownMembers {
     if (mark === null) return;
     if (this.host.configIndex() === mark.configIndex || !membersOf(this.host.membership()).has(this.host.id)) return;
     this.mark = null;
+    this.clearedByAckAt = null;
     this.wasMember = true;
     this.host.readded();
+  }
+
+  /**
+   * This node, marked removed, acknowledged a leader's append (a match index
+   * above 0 leaves with it): some leader treats it as a member, perhaps one
+   * that added it back. The mark goes, so that no host deletes the node while
+   * that leader counts on what it acknowledged; the node ticks again, and if
+   * it was not added back, it is told again when it campaigns.
+   */
+  acknowledged(): void {
+    if (this.mark === null && this.clearedByAckAt === null) return;
+    this.clearedByAckAt = this.host.clock.now();
+    if (this.mark === null) return;
+    this.mark = null;
+    this.host.readded();
+  }
+
+  /**
+   * Every tick: a node whose mark an acknowledgement cleared, and that has
+   * acknowledged nothing for an election timeout since, is marked removed
+   * again if its committed configuration still leaves it out (a leader that
+   * added it back would have sent it that configuration by now; the
+   * acknowledgement was a late answer to the leader that removed it). A node
+   * told by a notice needs nothing here: it campaigns and is told again.
+   */
+  onTick(): void {
+    const clearedAt = this.clearedByAckAt;
+    if (clearedAt === null || this.mark !== null || this.host.clock.now() - clearedAt < this.host.forgetAfterMs) return;
+    this.clearedByAckAt = null;
+    const configIndex = this.host.configIndex();
+    if (configIndex <= this.host.commitIndex() && !membersOf(this.host.membership()).has(this.host.id)) this.markRemoved('configuration', configIndex, null);
   }
 
   private markRemoved(cause: RemovalMark['cause'], configIndex: Index, noticeConfigIndex: Index | null): void {
@@ -189,3 +230,24 @@ export class KnownMembers {
     this.forgetTimers.clear();
   }
 }
+
+/**
+ * The owner loop's view of `transport`: every successful append
+ * acknowledgement (match index above 0) that leaves while `members` is
+ * marked removed clears the mark, and while an acknowledgement cleared it
+ * lately, postpones marking it again ({@link KnownMembers.acknowledged}).
+ */
+export function watchAcknowledgements<T extends Pick<Transport, 'send' | 'flush'>>(transport: T, members: KnownMembers): Pick<Transport, 'send' | 'flush'> {
+  return {
+    send: (to: NodeId, message: NodeMessage): void => {
+      if (members.watchesAcknowledgements && isAcknowledgement(message)) members.acknowledged();
+      transport.send(to, message);
+    },
+    flush: (): void => transport.flush?.(),
+  };
+}
+
+function isAcknowledgement(message: NodeMessage): boolean {
+  return message.kind === 'raft' && message.message.type === 'appendEntriesResponse' && message.message.success && message.message.index > 0;
+}
+

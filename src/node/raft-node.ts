@@ -179,6 +179,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         membership: () => this.core.status().membership,
         configIndex: () => this.core.status().configIndex,
         commitIndex: () => this.core.commitIndex,
+        heardFromLeader: () => {
+          const timer = this.core.electionTimer;
+          return this.core.role === 'leader' || timer.elapsedTicks < timer.timeoutTicks;
+        },
         logEnd: () => {
           const index = this.core.lastIndex();
           return { index, term: this.core.term(index) ?? 0 };

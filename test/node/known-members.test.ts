@@ -23,6 +23,7 @@ function setUp(initial: Membership) {
     isRunning: () => running,
     configIndex: () => configIndex,
     commitIndex: () => 1_000,
+    heardFromLeader: () => false,
     logEnd: () => logEnd,
     removed: () => void removals++,
     readded: () => void readds++,
@@ -208,6 +209,21 @@ describe('KnownMembers', () => {
 
     expect(node.members.removal?.cause).toBe('configuration');
     expect(node.removals).toBe(2);
+  });
+
+  it('a node that starts with its committed removal in its log (never applied as a member) is marked removed at a tick without a leader', () => {
+    // Restarted from a snapshot taken after its removal: its configuration leaves it out from the start.
+    const node = setUp({ voters: ['b', 'c'] });
+    expect(node.members.removed).toBe(false);
+    node.setConfigIndex(9);
+
+    node.members.onTick();
+
+    expect(node.members.removal?.cause).toBe('configuration');
+    // A joining node not yet added (a configuration that lists no one) is not.
+    const joining = setUp({ voters: [] });
+    joining.members.onTick();
+    expect(joining.members.removed).toBe(false);
   });
 });
 

@@ -22,6 +22,8 @@ export interface KnownMembersHost {
   configIndex(): Index;
   /** The highest index known to be committed. */
   commitIndex(): Index;
+  /** Whether this node leads, or heard from a leader within its election timeout. */
+  heardFromLeader(): boolean;
   /** The index and term of the last entry of the log (stable or not). */
   logEnd(): { readonly index: Index; readonly term: Term };
   /** This node learned it was removed: stop ticking and tell the listeners. */
@@ -144,19 +146,27 @@ export class KnownMembers {
   }
 
   /**
-   * Every tick: a node whose mark an acknowledgement cleared, and that has
-   * acknowledged nothing for an election timeout since, is marked removed
-   * again if its committed configuration still leaves it out (a leader that
-   * added it back would have sent it that configuration by now; the
-   * acknowledgement was a late answer to the leader that removed it). A node
-   * told by a notice needs nothing here: it campaigns and is told again.
+   * Every tick: a node whose committed configuration leaves it out (and
+   * lists someone: a joining node not yet added has none) is marked
+   * removed, if an acknowledgement cleared its mark an election timeout
+   * ago or more and none followed (a leader that added it back would have
+   * sent it that configuration by then: the acknowledgement answered a late
+   * append of the leader that removed it), or if no leader spoke to it for
+   * an election timeout (it started with its removal already in its log,
+   * from a snapshot taken after it, and never applied it as a member). A node told by a notice
+   * and cleared campaigns, and is told again.
    */
   onTick(): void {
+    if (this.mark !== null) return;
     const clearedAt = this.clearedByAckAt;
-    if (clearedAt === null || this.mark !== null || this.host.clock.now() - clearedAt < this.host.forgetAfterMs) return;
+    if (clearedAt === null ? this.host.heardFromLeader() : this.host.clock.now() - clearedAt < this.host.forgetAfterMs) return;
     this.clearedByAckAt = null;
+    // Also a node that starts with its removal already in its log (a snapshot taken after it, replayed on a
+    // restart) and never applied it as a member: without a leader, nobody will tell it anything else.
+    const membership = this.host.membership();
+    const members = membersOf(membership);
     const configIndex = this.host.configIndex();
-    if (configIndex <= this.host.commitIndex() && !membersOf(this.host.membership()).has(this.host.id)) this.markRemoved('configuration', configIndex, null);
+    if (members.size > 0 && !members.has(this.host.id) && configIndex <= this.host.commitIndex()) this.markRemoved('configuration', configIndex, null);
   }
 
   private markRemoved(cause: RemovalMark['cause'], configIndex: Index, noticeConfigIndex: Index | null): void {

@@ -73,6 +73,7 @@ export type { GroupLogs, GroupListing } from './storage/group-logs.js';
 export { RaftHost } from './host/raft-host.js';
 export type { RaftHostOptions, RaftHostStats, GroupParts, GroupDefaults, CreateGroupOptions, HostLogRecord, QuiescencePolicy } from './host/raft-host.js';
 export type { QuiescenceStats } from './host/group-quiescence.js';
+export type { RemovalNoticeStats } from './host/removal-notices.js';
 export type { HostLoopStats } from './host/host-loop.js';
 export type { HostTransportStats } from './host/host-transport.js';
 export type { GroupId } from './util/group-id.js';

@@ -32,8 +32,12 @@ export const HOST_COVERAGE_MARKS = [
   'rebalanceMoved',
   /** Such a move completed while a fault was active (a host down or paused, a partition, a replica stopped on its disk). */
   'rebalanceMovedDuringFault',
-  /** A host dropped its replica of a group after the replica applied its removal. */
+  /** A host dropped its replica of a group after the replica applied its removal (or was told of it). */
   'replicaDroppedAfterRemoval',
+  /** A host dropped a replica that learned of its removal from a member's not-a-member notice, not from its own log. */
+  'replicaDroppedAfterNotice',
+  /** A host's safe drop refused to delete a removed replica (a leader appended to it since it was marked) and started it again. */
+  'replicaDropRefused',
 ] as const;
 
 /** The name of one multi-group coverage mark. */

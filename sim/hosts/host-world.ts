@@ -353,7 +353,7 @@ export class HostWorld implements SimHostWorld {
    * to a group whose replica stopped on a disk error, or that the host is
    * still reopening.
    */
-  hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void {
+  hostLog(host: NodeId, event: 'refused' | 'group-open-failed' | 'drop-refused', message: string): void {
     if (event === 'group-open-failed') this.fail('Group reopens', `${host}: ${message}`);
     else this.record(`${host} refused: ${message}`);
   }

@@ -109,6 +109,12 @@ export class SimGroupLogs implements GroupLogs {
     const record = this.groups.get(group);
     if (record === undefined) throw new UnknownGroupError(group, 'openGroup');
     if (this.clock === null) throw new StorageClosedError();
+    if (record.handle !== null && record.handle.revoked) {
+      // Closed by its host (a refused safe drop reopens the group): what was written stays, like a closed file.
+      if (record.handle.pendingWrites() === 0) record.disk.release();
+      else record.disk.crash();
+      record.handle = null;
+    }
     if (record.handle !== null) throw new InvalidArgumentError(`openGroup: group ${group} is open already`);
     record.handle = record.disk.open(this.clock);
     return record.handle;

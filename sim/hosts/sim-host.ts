@@ -36,7 +36,7 @@ export interface SimHostWorld extends ReplicaWatchHost {
   /** A host incarnation finished starting (its groups are open). */
   hostUp(host: SimHost): void;
   /** The host refused input or failed to open a group (RaftHost's log). */
-  hostLog(host: NodeId, event: 'refused' | 'group-open-failed', message: string): void;
+  hostLog(host: NodeId, event: 'refused' | 'group-open-failed' | 'drop-refused', message: string): void;
 }
 
 /** The life cycle of a simulated host: `starting` while its RaftHost opens and creates its groups. */
@@ -142,6 +142,32 @@ export class SimHost {
       this.replicas.delete(group);
     }
     await removing;
+  }
+
+  /**
+   * Drops this host's replica of `group` through the safe drop
+   * (`dropRemovedGroup`); resolves whether it was dropped. A refused drop
+   * starts the replica again from its log, watched anew once `reopened` has
+   * told the checkers.
+   */
+  async dropRemovedGroup(group: GroupId, reopened: () => void): Promise<boolean> {
+    const raftHost = this.raftHost;
+    if (raftHost === null) return false;
+    const incarnation = this.incarnation;
+    const dropping = raftHost.dropRemovedGroup(group);
+    // dropRemovedGroup takes a marked group off the host before its first await.
+    if (raftHost.group(group) === undefined) {
+      this.replicas.get(group)?.detach();
+      this.replicas.delete(group);
+    }
+    const dropped = await dropping;
+    const node = raftHost.group(group);
+    if (!dropped && this.incarnation === incarnation && node !== undefined && this.replicas.get(group)?.node !== node) {
+      // Closed and opened again from its log: to the checkers, a restart of this replica.
+      reopened();
+      this.attach(group, node);
+    }
+    return dropped;
   }
 
   /**

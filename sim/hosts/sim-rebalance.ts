@@ -38,12 +38,16 @@ import type { SimHost } from './sim-host.js';
  * Bugs planted in the adapter for the simulator's own tests (the checks must
  * catch them): `drop-before-removal` tells the rebalancer a replica the
  * layout no longer places on its host was removed, so the host drops it
- * while it is still a voter; `keep-dropped` never deletes a dropped replica.
+ * while it is still a voter; `keep-dropped` never deletes a dropped replica;
+ * `unsafe-drop` remembers a replica as removed once it was (as `isRemoved`
+ * once did, sticky: a re-added replica still looks removed) and deletes it
+ * with `removeGroup`, skipping the safe drop's checks, so a replica added
+ * back and acknowledging entries is deleted under its leader.
  */
 export type RebalanceBug = (typeof REBALANCE_BUGS)[number];
 
 /** Every {@link RebalanceBug}. */
-export const REBALANCE_BUGS = ['drop-before-removal', 'keep-dropped'] as const;
+export const REBALANCE_BUGS = ['drop-before-removal', 'keep-dropped', 'unsafe-drop'] as const;
 
 /** One host incarnation's rebalancer and what it counted so far. */
 interface HostRebalancer {
@@ -57,6 +61,8 @@ export class SimRebalance {
   private readonly shards: number;
   private faultPhase = true;
   private readonly creating = new Set<string>();
+  /** For the planted `unsafe-drop`: the replicas (node objects) seen marked removed once. */
+  private readonly seenRemoved = new WeakSet<object>();
 
   constructor(
     private readonly world: HostWorld,
@@ -162,6 +168,7 @@ export class SimRebalance {
       map: () => this.map,
       replica: (shard) => {
         const node = live() ? (host.raftHost!.group(shard) as RaftNode<KvResult> | undefined) : undefined;
+        if (node !== undefined && this.bug === 'unsafe-drop') return this.stickyRemoved(node);
         if (node === undefined || this.bug !== 'drop-before-removal' || this.map.placement(shard).includes(host.id)) return node;
         // The planted bug: a replica the layout no longer places here looks removed at once, out of its configuration.
         const removed = (status: ReturnType<typeof node.status>): typeof status => ({ ...status, removed: true, members: status.members.filter((id) => id !== host.id), learners: status.learners.filter((id) => id !== host.id), joint: null });
@@ -170,13 +177,22 @@ export class SimRebalance {
       localShards: () => (live() ? host.raftHost!.groups() : []),
       raftAddress: (id) => (world.params.world.ids.includes(id) ? id : undefined),
       dropReplica: async (shard) => {
-        if (!live()) return;
-        this.checkDroppable(host, shard);
-        if (this.bug === 'keep-dropped') return;
-        world.record(`${host.id}/${shard} drops its replica`);
+        if (!live()) return false;
+        const byNotice = host.raftHost!.group(shard)?.status().removedByNotice === true;
+        if (!byNotice) this.checkDroppable(host, shard);
+        if (this.bug === 'keep-dropped') return true;
+        world.record(`${host.id}/${shard} drops its replica${byNotice ? ' (told it was removed)' : ''}`);
+        if (this.bug === 'unsafe-drop') await host.dropGroup(shard);
+        else if (!(await host.dropRemovedGroup(shard, () => world.checkers.get(shard)!.recordRestart(host.id)))) {
+          world.record(`${host.id}/${shard} kept its replica: the safe drop refused`);
+          world.markHost('replicaDropRefused');
+          return false;
+        }
+        this.checkNoLeaderCounts(host, shard);
         world.checkers.get(shard)!.recordDropped(host.id);
-        await host.dropGroup(shard);
         world.markHost('replicaDroppedAfterRemoval');
+        if (byNotice) world.markHost('replicaDroppedAfterNotice');
+        return true;
       },
       log: (message, fields) => {
         world.record(`${host.id} rebalancer: ${message} ${JSON.stringify(fields)}`);
@@ -202,6 +218,38 @@ export class SimRebalance {
     if (!this.faultPhase) return false;
     if (this.world.network.currentCuts().length > 0) return true;
     return this.world.hosts.some((host) => host.state !== 'up' || host.paused || [...host.replicas.values()].some((replica) => replica.stopped));
+  }
+
+  /** The planted `unsafe-drop`: a replica seen marked removed once keeps looking removed, out of its configuration. */
+  private stickyRemoved(node: RaftNode<KvResult>): RaftNode<KvResult> {
+    const status = node.status();
+    if (status.removed) this.seenRemoved.add(node);
+    if (!this.seenRemoved.has(node) || status.removed) return node;
+    const id = node.id;
+    const stale = { ...status, removed: true, members: status.members.filter((member) => member !== id), learners: status.learners.filter((member) => member !== id), joint: null };
+    return { status: () => stale } as unknown as RaftNode<KvResult>;
+  }
+
+  /**
+   * Once a replica is deleted, no leader may count on it: the group's
+   * leader (of the highest term) must not list the host with a match index
+   * above 0, which only the deleted replica's acknowledgements can have set
+   * (a new replica of the host starts empty). Such a leader would count
+   * entries no replica of the host holds, and retry a rejected append for
+   * ever (docs/multi-raft.md, "Dropping a removed replica safely").
+   */
+  private checkNoLeaderCounts(host: SimHost, group: GroupId): void {
+    // A leader of an older term than some replica's is deposed: it can commit nothing more, whatever it counts.
+    let newestTerm = 0;
+    for (const other of this.world.hosts) newestTerm = Math.max(newestTerm, other.state === 'up' ? (other.replica(group)?.node?.coreReader().currentTerm ?? 0) : 0);
+    const leader = this.world.leaderOf(group);
+    const node = leader?.replica(group)?.node;
+    if (leader === null || node === undefined || node === null || leader === host || node.coreReader().currentTerm < newestTerm) return;
+    const match = node.coreReader().matchIndex(host.id);
+    if (match !== undefined && match > 0) {
+      const status = node.status();
+      this.world.fail('Dropped only after removal', `${host.id} deleted its replica of ${group} while ${leader.id}, its leader in term ${status.term}, counts it at match ${match} (voters [${status.members.join(',')}], learners [${status.learners.join(',')}])`);
+    }
   }
 
   /**

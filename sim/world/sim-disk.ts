@@ -272,6 +272,11 @@ export class DiskHandle implements LogStorage {
     return Promise.resolve();
   }
 
+  /** True once the handle was closed (or revoked by its disk): it serves no one any more. */
+  get revoked(): boolean {
+    return this.state === 'revoked';
+  }
+
   /** True once a write failed: the node using this handle must stop. */
   get failed(): boolean {
     return this.state === 'failed';

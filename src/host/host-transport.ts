@@ -19,6 +19,10 @@ export interface HostTransportStats {
   readonly notBatched: number;
   /** Empty batches sent so that a peer host hears from this one every tick (host-level liveness). */
   readonly hostHeartbeats: number;
+  /** Not-a-member notices received and handed to their group's replica. */
+  readonly notMemberReceived: number;
+  /** Not-a-member notices refused: for a group this host does not hold, or malformed. */
+  readonly notMemberRefused: number;
 }
 
 /** Options of a {@link HostTransport}. */
@@ -35,6 +39,10 @@ export interface HostTransportOptions {
   readonly refused?: (from: NodeId, reason: string) => void;
   /** A peer host's leader replica of `group` quiesced (docs/multi-raft.md). */
   readonly quiesceNotice?: (group: GroupId, from: NodeId, term: number, index: number) => void;
+  /** A peer host's replica of `group` asked for a vote (a removed replica campaigns): the host may answer with a not-a-member notice. */
+  readonly voteRequest?: (group: GroupId, from: NodeId) => void;
+  /** A peer host says its replica's committed configuration of `group`, installed at `configIndex`, leaves this host out. Returns false if this host holds no replica of it. */
+  readonly notMemberNotice?: (group: GroupId, from: NodeId, configIndex: number) => boolean;
   /** Whether `group` is quiesced here: it sends nothing, so "unreachable" reports do not concern (or wake) it. */
   readonly isQuiesced?: (group: GroupId) => boolean;
 }
@@ -67,7 +75,7 @@ export class HostTransport {
   private flushTimer: TimerHandle | null = null;
   private inRound = false;
   private started = false;
-  private readonly counters = { batchesSent: 0, itemsSent: 0, itemsReceived: 0, unknownGroup: 0, notBatched: 0, hostHeartbeats: 0 };
+  private readonly counters = { batchesSent: 0, itemsSent: 0, itemsReceived: 0, unknownGroup: 0, notBatched: 0, hostHeartbeats: 0, notMemberReceived: 0, notMemberRefused: 0 };
   /** When a batch (of anything, or empty) last arrived from each peer host: the host-level liveness of quiesced groups' leaders. */
   private readonly lastHeard = new Map<NodeId, number>();
   /** Peer hosts something was sent to since the last {@link HostTransport.heartbeatHosts}. */
@@ -143,6 +151,11 @@ export class HostTransport {
   /** Tells `to` that this host's leader replica of `group` quiesced at `index` in `term`; leaves with the next flush. */
   sendQuiesceNotice(to: NodeId, group: GroupId, term: number, index: number): void {
     this.enqueueItem(to, { group, quiesce: { term, index } }, ITEM_OVERHEAD_BYTES);
+  }
+
+  /** Tells `to` that this host's replica of `group` has a committed configuration, installed at `configIndex`, that leaves `to` out; leaves with the next flush. */
+  sendNotMemberNotice(to: NodeId, group: GroupId, configIndex: number): void {
+    this.enqueueItem(to, { group, notMember: { configIndex } }, ITEM_OVERHEAD_BYTES);
   }
 
   /**
@@ -225,6 +238,15 @@ export class HostTransport {
         this.options.quiesceNotice?.(item.group, message.from, item.quiesce.term, item.quiesce.index);
         continue;
       }
+      if (item.notMember !== undefined) {
+        this.receiveNotMember(message.from, item.group, item.notMember.configIndex);
+        continue;
+      }
+      if ((item as { message?: unknown }).message === undefined) {
+        // Only an in-process wire can hand over what a TCP peer's codec would have refused.
+        this.options.refused?.(message.from, `an item of group ${String((item as { group?: unknown }).group)} with neither a message nor a notice`);
+        continue;
+      }
       const handler = this.handlers.get(item.group);
       if (handler === undefined) {
         this.counters.unknownGroup++;
@@ -232,15 +254,35 @@ export class HostTransport {
         continue;
       }
       this.counters.itemsReceived++;
-      handler.receive(item.message);
+      const inner = item.message;
+      if (inner.kind === 'raft' && inner.message.type === 'requestVote') this.options.voteRequest?.(item.group, message.from);
+      handler.receive(inner);
     }
+  }
+
+  private receiveNotMember(from: NodeId, group: GroupId, configIndex: unknown): void {
+    // The TCP codec refuses a malformed notice with its whole batch; an in-process wire does not, so check again here.
+    const valid = typeof configIndex === 'number' && Number.isSafeInteger(configIndex) && configIndex > 0;
+    if (valid && this.options.notMemberNotice?.(group, from, configIndex) === true) {
+      this.counters.notMemberReceived++;
+      return;
+    }
+    this.counters.notMemberRefused++;
+    this.options.refused?.(from, valid ? `a not-a-member notice for group ${group}, which this host does not hold` : `a malformed not-a-member notice for group ${group}`);
   }
 }
 
 /** One group's view of its host's transport: what its replica's `RaftNode` is given. */
 class GroupTransport implements Transport {
   private handler: TransportHandler | null = null;
-  /** Peers removed from this group: nothing more to or from them, for this group only. */
+  /**
+   * Peers removed from this group: nothing more to or from them but a
+   * leader's replication and its answers (for this group only). A peer added back
+   * while this replica lagged leads or replicates to it before this replica
+   * has applied the entry that names it again: refusing its appends would
+   * leave this replica without a leader for good (found by the rebalancing
+   * simulator).
+   */
   private readonly removed = new Set<NodeId>();
 
   constructor(
@@ -252,7 +294,7 @@ class GroupTransport implements Transport {
     const removed = this.removed;
     const filtered: TransportHandler = {
       receive: (message) => {
-        if (removed.size === 0 || !removed.has(message.kind === 'raft' ? message.message.from : message.from)) handler.receive(message);
+        if (removed.size === 0 || !removed.has(message.kind === 'raft' ? message.message.from : message.from) || isReplication(message)) handler.receive(message);
       },
       unreachable: (peer) => handler.unreachable(peer),
     };
@@ -268,7 +310,7 @@ class GroupTransport implements Transport {
   send(to: NodeId, message: NodeMessage): void {
     if (this.handler === null) return;
     assert(message.kind !== 'groups', 'group transport: a replica sent a group batch');
-    if (this.removed.has(to)) this.handler.unreachable(to);
+    if (this.removed.has(to) && !isReplicationAnswer(message)) this.handler.unreachable(to);
     else this.host.enqueue(to, this.group, message);
   }
 
@@ -289,6 +331,22 @@ class GroupTransport implements Transport {
     this.handler = null;
     return Promise.resolve();
   }
+}
+
+/** A leader's replication to a follower: appends, heartbeats, snapshots. */
+function isReplication(message: NodeMessage): boolean {
+  if (message.kind === 'snapshotChunk') return true;
+  if (message.kind !== 'raft') return false;
+  const type = message.message.type;
+  return type === 'appendEntries' || type === 'heartbeat' || type === 'installSnapshot';
+}
+
+/** A follower's answer to a leader's replication. */
+function isReplicationAnswer(message: NodeMessage): boolean {
+  if (message.kind === 'snapshotAck') return true;
+  if (message.kind !== 'raft') return false;
+  const type = message.message.type;
+  return type === 'appendEntriesResponse' || type === 'heartbeatResponse';
 }
 
 /** The bytes a message will take on the wire, roughly: its payloads plus a fixed overhead. */

@@ -18,6 +18,9 @@ import { HostLoop } from './host-loop.js';
 import type { HostLoopStats } from './host-loop.js';
 import { HostTransport } from './host-transport.js';
 import type { HostTransportStats } from './host-transport.js';
+import { RemovalNotices } from './removal-notices.js';
+import type { RemovalNoticeStats } from './removal-notices.js';
+import { whyNotDroppable, whyNotPristine } from './safe-drop.js';
 
 /** What a group's replica needs beside its log: the user's state machine and a snapshot store. */
 export interface GroupParts<Result> {
@@ -75,8 +78,8 @@ export interface QuiescencePolicy {
 export interface HostLogRecord {
   /** The record's severity. */
   readonly level: 'warn' | 'error';
-  /** What happened: a message refused, or a group whose log could not be opened. */
-  readonly event: 'refused' | 'group-open-failed';
+  /** What happened: a message refused, a group whose log could not be opened, or a removed replica kept because dropping it was not safe. */
+  readonly event: 'refused' | 'group-open-failed' | 'drop-refused';
   /** What happened, in words. */
   readonly message: string;
   /** The group concerned, if any. */
@@ -108,6 +111,8 @@ export interface RaftHostStats {
   readonly transport: HostTransportStats;
   /** How many groups are quiesced, and how often they quiesced and woke. */
   readonly quiescence: QuiescenceStats;
+  /** Not-a-member notices sent to removed replicas that campaign. */
+  readonly removalNotices: RemovalNoticeStats;
   /** Ticks of the host's ticker. */
   readonly ticks: number;
 }
@@ -115,6 +120,8 @@ export interface RaftHostStats {
 interface HostedGroup<Result> {
   readonly node: RaftNode<Result>;
   readonly storage: LogStorage;
+  /** How the replica was started: how to start it again after a refused drop. */
+  readonly start: CreateGroupOptions;
 }
 
 /**
@@ -146,6 +153,7 @@ export class RaftHost<Result = unknown> {
   private readonly loop: HostLoop;
   private readonly quiescence: GroupQuiescence;
   private readonly quiescenceEnabled: boolean;
+  private readonly removalNotices: RemovalNotices;
   private readonly clock: Clock;
   private readonly tickIntervalMs: number;
   private tickTimer: TimerHandle | null = null;
@@ -167,10 +175,22 @@ export class RaftHost<Result = unknown> {
       lastHeardFrom: (host) => this.transport.lastHeardFrom(host),
       sendNotice: (to, group, term, index) => this.transport.sendQuiesceNotice(to, group, term, index),
     });
+    this.removalNotices = new RemovalNotices({
+      clock: this.clock,
+      intervalMs: electionTicks * this.tickIntervalMs,
+      configWithout: (group, peer) => this.groupsById.get(group)?.node.hostConfigWithout(peer) ?? null,
+      send: (peer, group, configIndex) => this.transport.sendNotMemberNotice(peer, group, configIndex),
+    });
     this.transport = new HostTransport({
       hostId: options.hostId,
       wire: options.transport,
       clock: this.clock,
+      voteRequest: (group, from) => this.removalNotices.onVoteRequest(group, from),
+      notMemberNotice: (group, _from, configIndex) => {
+        const node = this.groupsById.get(group)?.node;
+        node?.hostNotMember(configIndex);
+        return node !== undefined;
+      },
       quiesceNotice: (group, from, term, index) => this.quiescence.onNotice(group, this.groupsById.get(group)?.node as RaftNode<unknown> | undefined, from, term, index),
       isQuiesced: (group) => this.quiescence.isQuiesced(group),
       ...(log === undefined ? {} : { refused: (from: NodeId, message: string) => log({ level: 'warn', event: 'refused', from, message }) }),
@@ -255,6 +275,61 @@ export class RaftHost<Result = unknown> {
     }
   }
 
+  /**
+   * Deletes this host's replica of `group` if it is safe to: the replica
+   * knows it was removed from the group (it applied its removal, or a
+   * member's host told it, `NodeStatus.removed`) and no leader can be
+   * counting on it. The replica is closed first, so no acknowledgement can
+   * leave it any more; then its durable log must show (a) a latest
+   * configuration that leaves this host out, or one older than the removal
+   * it was told of, and (b) the same last entry as when it was marked
+   * removed (an append since means a leader added it back). Only then is the
+   * log deleted and the promise resolves true. Otherwise the replica is
+   * started again from its log and it resolves false (docs/multi-raft.md,
+   * "Dropping a removed replica safely").
+   *
+   * A joining replica never added (no configuration lists anyone) is dropped
+   * the same way if its closed log is pristine: no entry, no snapshot, no
+   * vote (a layout that placed a replica here and moved it away before the
+   * leader added it).
+   *
+   * Rejects with `UnknownGroupError` when this host does not hold the group
+   * and `NodeClosedError` after close.
+   */
+  async dropRemovedGroup(group: GroupId): Promise<boolean> {
+    this.checkRunning();
+    checkGroupId(group, 'dropRemovedGroup');
+    const hosted = this.groupsById.get(group);
+    if (hosted === undefined || this.busy.has(group)) throw new UnknownGroupError(group, 'dropRemovedGroup');
+    const neverConfigured = isUnconfigured(hosted.node.status());
+    if (hosted.node.hostRemovalMark() === null && !neverConfigured) return false;
+    this.busy.add(group);
+    try {
+      this.groupsById.delete(group);
+      this.quiescence.forget(group);
+      await hosted.node.close();
+      // Read after close: the mark cannot change and the log cannot grow any more.
+      const mark = hosted.node.hostRemovalMark();
+      const why = mark !== null ? whyNotDroppable(hosted.storage, this.options.hostId, mark) : neverConfigured ? whyNotPristine(hosted.storage) : 'it is no longer marked removed';
+      await hosted.storage.close();
+      if (why === null) {
+        await this.options.logs.removeGroup(group);
+        return true;
+      }
+      this.options.log?.({ level: 'warn', event: 'drop-refused', group, message: `kept the replica of ${group}: ${why}` });
+      if (this.state === 'running') {
+        try {
+          await this.startGroup(group, await this.options.logs.openGroup(group), hosted.start);
+        } catch (error) {
+          this.reportOpenFailure(group, error);
+        }
+      }
+      return false;
+    } finally {
+      this.busy.delete(group);
+    }
+  }
+
   /** The replica of `group` on this host, or undefined. */
   group(group: GroupId): RaftNode<Result> | undefined {
     return this.groupsById.get(group)?.node;
@@ -291,6 +366,7 @@ export class RaftHost<Result = unknown> {
       loop: this.loop.stats(),
       transport: this.transport.stats(),
       quiescence: this.quiescence.stats(),
+      removalNotices: this.removalNotices.stats(),
       ticks: this.ticks,
     };
   }
@@ -329,7 +405,7 @@ export class RaftHost<Result = unknown> {
       await storage.close().catch(() => undefined);
       throw error;
     }
-    this.groupsById.set(group, { node, storage });
+    this.groupsById.set(group, { node, storage, start });
     this.quiescence.add(group, node as RaftNode<unknown>);
     return node;
   }
@@ -358,6 +434,7 @@ export class RaftHost<Result = unknown> {
     this.tickTimer = this.clock.setTimeout(() => {
       if (this.state !== 'running') return;
       this.ticks++;
+      this.removalNotices.prune();
       if (this.quiescenceEnabled) {
         this.quiescence.tickAll();
         this.quiescence.checkLiveness(this.peerHosts());
@@ -402,4 +479,9 @@ function checkHostOptions<Result>(options: RaftHostOptions<Result>): void {
   if (tick !== undefined && !(typeof tick === 'number' && Number.isFinite(tick) && tick > 0)) {
     throw new InvalidArgumentError('RaftHost.open: tickIntervalMs must be a positive number');
   }
+}
+
+/** A replica no configuration of which lists anyone: a joining replica that was never added. */
+function isUnconfigured(status: { readonly members: readonly NodeId[]; readonly learners: readonly NodeId[]; readonly joint: unknown }): boolean {
+  return status.members.length === 0 && status.learners.length === 0 && status.joint === null;
 }

@@ -15,8 +15,12 @@ export interface RebalancerHost {
   localShards(): readonly string[];
   /** A host's Raft address, for the membership change that adds it. */
   raftAddress(host: NodeId): string | undefined;
-  /** Drops this host's replica of `shard` (it was removed from the shard's membership). */
-  dropReplica(shard: string): Promise<void>;
+  /**
+   * Drops this host's replica of `shard`, which knows it was removed from the
+   * shard's membership, if that is safe (`RaftHost.dropRemovedGroup`);
+   * resolves whether it was dropped.
+   */
+  dropReplica(shard: string): Promise<boolean>;
   log(message: string, fields: Record<string, unknown>): void;
 }
 
@@ -28,6 +32,8 @@ export interface RebalanceStats {
   readonly removed: number;
   /** Local replicas dropped after their removal. */
   readonly dropped: number;
+  /** Drops the host refused because a leader may still count on the replica (it will be tried again). */
+  readonly dropsRefused: number;
   /** Membership changes that failed and will be retried. */
   readonly failures: number;
   /** Whether, as far as this host can see, every shard it leads matches the layout. */
@@ -44,7 +50,9 @@ export interface RebalanceStats {
  *   than it should;
  * - a host that should no longer hold one is removed (`removeMember`; the
  *   leader removing itself hands leadership over first);
- * and every host drops a local replica once it has been removed.
+ * and every host drops a local replica that knows it was removed (it applied
+ * its removal, or a member's host told it: docs/multi-raft.md) and that the
+ * layout does not place there, through the host's safe drop.
  * Requests go on throughout: a membership change never blocks reads or
  * writes of the shard. Leadership moving mid-change is fine: the next leader's
  * host picks up where the change stood, since it reconciles from the
@@ -52,7 +60,7 @@ export interface RebalanceStats {
  */
 export class Rebalancer {
   private running = false;
-  private counters = { added: 0, removed: 0, dropped: 0, failures: 0 };
+  private counters = { added: 0, removed: 0, dropped: 0, dropsRefused: 0, failures: 0 };
   private converged = true;
 
   constructor(private readonly host: RebalancerHost) {}
@@ -82,15 +90,23 @@ export class Rebalancer {
     if (node === undefined) return true;
     const status = node.status();
     const target = this.host.map().placement(shard);
-    // Dropped only once the replica's own configuration lists it no more (found by the simulator's rebalance worlds):
-    // - a replica that reopened and replayed an older configuration without itself reports `removed` although the
-    //   configuration in force lists it: deleting it would delete a voter's log;
-    // - a removed replica not dropped yet when its host rejoins the layout is added back as a learner and acknowledges
-    //   entries: deleting it then would leave the leader counting entries an empty replica does not hold.
-    if (status.removed && !listsMember(status, this.host.hostId)) {
-      await this.host.dropReplica(shard);
-      this.counters.dropped++;
-      return true;
+    // Dropped only once the replica knows it is out (found by the simulator's rebalance worlds):
+    // - its own configuration lists it no more: a replica that reopened and replayed an older configuration without
+    //   itself reports `removed` although the configuration in force lists it; deleting it would delete a voter's log;
+    // - or a member told it that a committed configuration its log has not reached leaves it out (a replica removed
+    //   while its host was cut off never learns it from its own log);
+    // and the layout does not place it here: a removed replica whose host is back in the layout is added back by the
+    // leader and catches up from its own log. The host's safe drop refuses if a leader appended to it since.
+    // A joining replica never added (its configuration lists no one) whose place the layout moved away goes too.
+    const neverAdded = status.members.length === 0 && status.learners.length === 0 && status.joint === null;
+    const removedHere = neverAdded || (status.removed && (status.removedByNotice || !listsMember(status, this.host.hostId)));
+    if (removedHere && !target.includes(this.host.hostId)) {
+      if (await this.host.dropReplica(shard)) {
+        this.counters.dropped++;
+        return true;
+      }
+      this.counters.dropsRefused++;
+      return false;
     }
     if (status.role !== 'leader') return true;
     if (status.joint !== null) return false;

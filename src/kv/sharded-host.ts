@@ -107,8 +107,10 @@ export class ShardedKvHost {
       localShards: () => [...this.replicas.keys()],
       raftAddress: (id) => this.addresses.get(id),
       dropReplica: async (shard) => {
-        this.replicas.delete(shard);
-        await this.host.removeGroup(shard);
+        const dropped = await this.host.dropRemovedGroup(shard);
+        if (dropped) this.replicas.delete(shard);
+        else this.reattach(shard);
+        return dropped;
       },
       log: (message, fields) => this.options.logger?.info(fields, message),
     });
@@ -212,6 +214,12 @@ export class ShardedKvHost {
       this.rebalanceTimer = null;
       void this.rebalancer.reconcile(this.options.requestTimeoutMs ?? 5000).catch(() => false).finally(() => this.scheduleRebalance());
     }, this.options.rebalanceIntervalMs ?? 500);
+  }
+
+  /** A refused drop started the shard's replica again from its log: the shard's entry follows the new replica. */
+  private reattach(shard: string): void {
+    if (this.host.group(shard) === undefined) this.replicas.delete(shard);
+    else this.track(shard);
   }
 
   private track(shard: string): void {

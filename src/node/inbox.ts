@@ -1,6 +1,6 @@
 import type { ConfChange, ConfChangeOptions } from '../confchange/confchange.js';
 import type { ProposalReceipt } from '../core/raw-node.js';
-import type { NodeId } from '../core/types.js';
+import type { Index, NodeId } from '../core/types.js';
 import type { ReplicaMessage } from '../transport/transport.js';
 import type { QuiesceNotice } from './quiescence.js';
 import { assert } from '../util/assert.js';
@@ -53,7 +53,13 @@ export type Input =
    * leader on its own judgement (`notice` null), a follower on its leader's
    * notice. `done` says whether it did.
    */
-  | { readonly kind: 'quiesce'; readonly notice: QuiesceNotice | null; readonly done: (quiesced: boolean) => void };
+  | { readonly kind: 'quiesce'; readonly notice: QuiesceNotice | null; readonly done: (quiesced: boolean) => void }
+  /**
+   * A member's host told this replica's host that the member's committed
+   * configuration, installed at `configIndex`, leaves this replica out
+   * (docs/multi-raft.md, "A removed replica learns it").
+   */
+  | { readonly kind: 'notMember'; readonly configIndex: Index };
 
 /**
  * A FIFO of inputs. Shifting from the head of a plain array is O(n), so the

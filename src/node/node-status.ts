@@ -1,5 +1,6 @@
 import type { FollowerStatus, RaftStatus } from '../core/raw-node.js';
 import type { Index, NodeId, Role, Term } from '../core/types.js';
+import type { RemovalMark } from './membership/known-members.js';
 
 /** A node's state, from {@link RaftNode.status}. */
 export interface NodeStatus {
@@ -26,8 +27,15 @@ export interface NodeStatus {
   } | null;
   /** Log index of the entry that installed the configuration in force. */
   readonly configIndex: Index;
-  /** True once this node applied a configuration that removed it: it no longer ticks (see the `removed` event). */
+  /**
+   * True while this node knows it was removed: it applied a configuration
+   * that removed it, or a member's host told it that a committed
+   * configuration leaves it out. It does not tick (see the `removed` event);
+   * a configuration that lists it again clears this.
+   */
   readonly removed: boolean;
+  /** True when {@link NodeStatus.removed} comes from a member's notice rather than from a configuration this node applied. */
+  readonly removedByNotice: boolean;
   /** On the leader: every voter's replication progress. */
   readonly progress: ReadonlyMap<NodeId, FollowerStatus>;
 }
@@ -37,7 +45,7 @@ export interface NodeStatus {
  * own state. A node that is not running reports the role `stopped` and no
  * leader, whatever its core last knew.
  */
-export function nodeStatus(core: RaftStatus, running: boolean, appliedIndex: Index, removed: boolean): NodeStatus {
+export function nodeStatus(core: RaftStatus, running: boolean, appliedIndex: Index, removal: RemovalMark | null): NodeStatus {
   return {
     id: core.id,
     role: running ? core.role : 'stopped',
@@ -49,7 +57,8 @@ export function nodeStatus(core: RaftStatus, running: boolean, appliedIndex: Ind
     learners: core.membership.learners ?? [],
     joint: core.joint ? { outgoingVoters: core.membership.outgoingVoters ?? [] } : null,
     configIndex: core.configIndex,
-    removed,
+    removed: removal !== null,
+    removedByNotice: removal?.cause === 'notice',
     progress: core.progress,
   };
 }

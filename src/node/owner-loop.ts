@@ -87,6 +87,8 @@ export interface LoopNode {
    * loop has work besides this request; returns whether it did.
    */
   tryQuiesce(core: RawNode, notice: QuiesceNotice | null, loopBusy: boolean): boolean;
+  /** A member's committed configuration, installed at `configIndex`, leaves this node out: it marks itself removed if its log has not reached that configuration. */
+  notMember(configIndex: Index): void;
 }
 
 /**
@@ -299,6 +301,9 @@ export class OwnerLoop<Result> implements ScheduledLoop {
         return;
       case 'snapshotStatus':
         core.reportSnapshot(input.peer, input.succeeded);
+        return;
+      case 'notMember':
+        this.node.notMember(input.configIndex);
         return;
       case 'confChange':
         if (input.deferred.settled) return;

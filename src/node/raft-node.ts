@@ -21,7 +21,9 @@ import { Session, resolveSessionRequest } from './apply/session.js';
 import type { ProposeOptions, ReadOptions, RequestOptions } from './requests/request-options.js';
 import { AwaitingLeader } from './requests/awaiting-leader.js';
 import { ReadBarriers } from './requests/read-barriers.js';
-import { KnownMembers } from './membership/known-members.js';
+import { KnownMembers, watchAcknowledgements } from './membership/known-members.js';
+import type { RemovalMark } from './membership/known-members.js';
+import { membersOf } from './membership/membership-changes.js';
 import { restoreFromSnapshot, restoreState } from './snapshots/snapshot-restore.js';
 import { SnapshotTaker } from './snapshots/snapshot-taker.js';
 import { EntryApplier } from './apply/entry-applier.js';
@@ -101,6 +103,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
   private readonly receiver: SnapshotReceiver;
   private readonly statusEvents: StatusEvents;
   private tickTimer: TimerHandle | null = null;
+  /** Opened by a multi-group host, which ticks it: it sets no tick timer of its own. */
+  private readonly hosted: boolean;
   /** The deadlines of every request waiting here, on one timer of the clock. */
   private readonly deadlines: TimerQueue;
   private state: 'running' | 'closed' | 'failed' = 'running';
@@ -118,6 +122,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     this.sessions = sessions;
     this.addresses = addresses;
     this.appliedIndex = appliedIndex;
+    this.hosted = host !== null;
     const { id, clock, transport, limits, snapshotting } = options;
     const electionTimeoutMs = options.electionTicks * options.tickIntervalMs;
     this.core = new RawNode(coreConfig(options, appliedIndex));
@@ -172,10 +177,23 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         transport,
         forgetAfterMs: electionTimeoutMs,
         membership: () => this.core.status().membership,
+        configIndex: () => this.core.status().configIndex,
+        commitIndex: () => this.core.commitIndex,
+        heardFromLeader: () => {
+          const timer = this.core.electionTimer;
+          return this.core.role === 'leader' || timer.elapsedTicks < timer.timeoutTicks;
+        },
+        logEnd: () => {
+          const index = this.core.lastIndex();
+          return { index, term: this.core.term(index) ?? 0 };
+        },
         isRunning: () => this.state === 'running',
         removed: () => {
           this.clearTick();
           this.emit('removed');
+        },
+        readded: () => {
+          if (!this.hosted && this.state === 'running' && this.tickTimer === null) this.scheduleTick();
         },
       },
       status.membership,
@@ -202,7 +220,8 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         clock,
         limits,
         storage: options.storage,
-        transport,
+        // A replica marked removed that acknowledges an append is a member to some leader: the mark goes.
+        transport: watchAcknowledgements(transport, this.members),
         sender: this.sender,
         receiver: this.receiver,
         forwarding: this.forwarding,
@@ -503,7 +522,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
 
   /** The node's current state. */
   status(): NodeStatus {
-    return nodeStatus(this.core.status(), this.state === 'running', this.appliedIndex, this.members.removed);
+    return nodeStatus(this.core.status(), this.state === 'running', this.appliedIndex, this.members.removal);
   }
 
   /**
@@ -559,7 +578,10 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
       },
       appliedIndex: () => this.appliedIndex,
       installSnapshot: (meta) => this.installSnapshot(meta),
-      onTick: (core) => this.membershipChanges.onTick(core),
+      onTick: (core) => {
+        this.membershipChanges.onTick(core);
+        this.members.onTick();
+      },
       maybeTakeSnapshot: () => this.snapshotTaker.maybeTake(),
       afterTurn: () => this.emitChanges(),
       fail: (error) => this.fail(error),
@@ -568,6 +590,9 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         const may = notice === null ? leaderMayQuiesce(core, work) : followerMayQuiesce(core, notice, work);
         if (may) core.quiesce();
         return may;
+      },
+      notMember: (configIndex) => {
+        this.members.notMember(configIndex);
       },
     };
   }
@@ -611,6 +636,39 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     return { notice: { leader: this.options.id, term: this.core.currentTerm, index: this.core.lastIndex() }, peers };
   }
 
+  /**
+   * The index of this replica's latest configuration if it is committed and
+   * leaves `peer` out (neither voter, outgoing voter nor learner); null
+   * otherwise. What a host answers a removed peer's replica with.
+   * @internal used by `RaftHost`.
+   */
+  hostConfigWithout(peer: NodeId): Index | null {
+    if (this.state !== 'running') return null;
+    const status = this.core.status();
+    if (status.configIndex === 0 || status.configIndex > status.commitIndex) return null;
+    return membersOf(status.membership).has(peer) ? null : status.configIndex;
+  }
+
+  /**
+   * A member's host says its committed configuration, installed at
+   * `configIndex`, leaves this replica out: the loop marks the replica
+   * removed at its next turn if its log has not reached that configuration.
+   * @internal used by `RaftHost`.
+   */
+  hostNotMember(configIndex: Index): void {
+    if (this.state !== 'running') return;
+    this.loop.enqueue({ kind: 'notMember', configIndex });
+  }
+
+  /**
+   * Why and where this replica was marked removed, or null while it is not:
+   * what a safe drop checks against the closed replica's log.
+   * @internal used by `RaftHost`.
+   */
+  hostRemovalMark(): RemovalMark | null {
+    return this.members.removal;
+  }
+
   /** `entry` was applied with `outcome`: the apply index advances and its waiter (if any) settles. */
   private finishApply(entry: Entry, outcome: ApplyOutcome<Result>): void {
     this.appliedIndex = entry.index;
@@ -640,6 +698,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
     const role = core.role;
     const leader = core.leader;
     this.statusEvents.emitChanges(role, leader, core.currentTerm, core.commitIndex);
+    if (this.members.removed) this.members.checkReadded();
     if (this.transfers.pending) this.transfers.check(role, leader, core.leadTransferee);
     this.awaitingLeader.dispatch(leader, (input) => this.loop.enqueue(input));
   }

@@ -28,14 +28,16 @@ export interface GroupBatch {
   readonly from: NodeId;
   /** The receiving host. */
   readonly to: NodeId;
-  /** One item per group message or quiesce notice of the round. */
+  /** One item per group message, quiesce notice or not-a-member notice of the round. */
   readonly items: readonly GroupItem[];
 }
 
 /**
- * One item of a {@link GroupBatch}: a group's replica message, or a quiesce
+ * One item of a {@link GroupBatch}: a group's replica message; a quiesce
  * notice: the sender's replica, leader of the group in `term`, stopped ticking
- * with its log ending at `index`, committed and applied (docs/multi-raft.md).
+ * with its log ending at `index`, committed and applied; or a not-a-member
+ * notice: the sender's replica of the group has a committed configuration,
+ * installed at `configIndex`, that leaves the receiver out (docs/multi-raft.md).
  */
 export type GroupItem =
   | {
@@ -45,6 +47,8 @@ export type GroupItem =
       readonly message: ReplicaMessage;
       /** Absent on a message. */
       readonly quiesce?: undefined;
+      /** Absent on a message. */
+      readonly notMember?: undefined;
     }
   | {
       /** The group that quiesced. */
@@ -58,6 +62,21 @@ export type GroupItem =
       };
       /** Absent on a quiesce notice. */
       readonly message?: undefined;
+      /** Absent on a quiesce notice. */
+      readonly notMember?: undefined;
+    }
+  | {
+      /** The group the receiver was removed from. */
+      readonly group: string;
+      /** The sender's committed configuration that leaves the receiver out. */
+      readonly notMember: {
+        /** The log index of the config entry that installed that configuration. */
+        readonly configIndex: Index;
+      };
+      /** Absent on a not-a-member notice. */
+      readonly message?: undefined;
+      /** Absent on a not-a-member notice. */
+      readonly quiesce?: undefined;
     };
 
 /** A core message. */

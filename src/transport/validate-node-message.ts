@@ -35,6 +35,14 @@ function validateGroupBatch(record: Fields, self: NodeId, peer: NodeId): GroupBa
     const fields = asRecord(item, 'groups item');
     const group = fields['group'];
     if (!isGroupId(group)) fail(`groups item's group must be a group id, got ${describe(group)}`);
+    if (fields['message'] === undefined && fields['notMember'] !== undefined) {
+      const notice = asRecord(fields['notMember'], 'groups item not-a-member notice');
+      const configIndex = index(notice, 'configIndex');
+      // A configuration that leaves a node out was installed by a config entry: index 0 is the empty initial configuration.
+      if (configIndex === 0) fail('groups item not-a-member notice: configIndex must be positive');
+      copied.push({ group, notMember: { configIndex } });
+      continue;
+    }
     if (fields['message'] === undefined) {
       const quiesce = asRecord(fields['quiesce'], 'groups item quiesce notice');
       copied.push({ group, quiesce: { term: index(quiesce, 'term'), index: index(quiesce, 'index') } });

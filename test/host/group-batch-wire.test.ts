@@ -31,6 +31,11 @@ describe('a group batch on the wire', () => {
     }));
   });
 
+  it('carries a not-a-member notice beside messages and quiesce notices, and only its fields', () => {
+    const sent = { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', notMember: { configIndex: 12, extra: 1 } }, { group: 'h', message: heartbeat }, { group: 'g', quiesce: { term: 2, index: 9 } }] };
+    expect(plain(roundTrip(sent))).toEqual(plain({ ...sent, items: [{ group: 'g', notMember: { configIndex: 12 } }, sent.items[1], sent.items[2]] }));
+  });
+
   it.each([
     ['a malformed group id', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'bad id!', message: heartbeat }] }],
     ['an empty group id', { kind: 'groups', from: 'b', to: 'a', items: [{ group: '', message: heartbeat }] }],
@@ -39,6 +44,10 @@ describe('a group batch on the wire', () => {
     ['a batch from another host than the connection', { kind: 'groups', from: 'c', to: 'a', items: [] }],
     ['a batch addressed elsewhere', { kind: 'groups', from: 'b', to: 'c', items: [] }],
     ['items that are not a list', { kind: 'groups', from: 'b', to: 'a', items: { 0: heartbeat } }],
+    ['a not-a-member notice with a configuration index of 0', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', notMember: { configIndex: 0 } }] }],
+    ['a not-a-member notice with a negative configuration index', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', notMember: { configIndex: -3 } }] }],
+    ['a not-a-member notice with no configuration index', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', notMember: {} }] }],
+    ['a not-a-member notice that is not an object', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', notMember: 7 }] }],
     ['a malformed item message', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', message: { kind: 'raft', message: { type: 'heartbeat', from: 'b', to: 'a', term: -1, commit: 0, readRound: 0 } } }] }],
   ])('refuses %s', (_what, value) => {
     expect(() => roundTrip(value)).toThrow(FrameInvalidError);

@@ -15,7 +15,7 @@ const SHARD = 'shard-0';
 function statusOf(fields: Partial<NodeStatus>): NodeStatus {
   return {
     id: 'h1', role: 'follower', term: 3, leader: 'h2', commitIndex: 10, appliedIndex: 10, members: ['h1', 'h2', 'h3'], learners: [], joint: null,
-    configIndex: 8, removed: false, progress: new Map(), ...fields,
+    configIndex: 8, removed: false, removedByNotice: false, progress: new Map(), ...fields,
   } as NodeStatus;
 }
 
@@ -43,7 +43,7 @@ function fakeHost(status: NodeStatus, hosts: readonly string[]) {
     dropReplica: (shard) => {
       calls.push(`drop ${shard}`);
       held.delete(shard);
-      return Promise.resolve();
+      return Promise.resolve(true);
     },
     log: () => undefined,
   };
@@ -71,6 +71,31 @@ describe('Rebalancer', () => {
     const joint = fakeHost(statusOf({ removed: true, members: ['h2', 'h3', 'h4'], joint: { outgoingVoters: ['h1', 'h2', 'h3'] } as NodeStatus['joint'] }), ['h2', 'h3', 'h4']);
     await new Rebalancer(joint.host).reconcile(1000);
     expect(joint.calls).toEqual([]);
+  });
+
+  test('drops a replica told it was removed although its own (stale) configuration lists it, once the layout does not place it here', async () => {
+    const { host, calls } = fakeHost(statusOf({ removed: true, removedByNotice: true, members: ['h1', 'h2', 'h3'] }), ['h2', 'h3', 'h4']);
+    await new Rebalancer(host).reconcile(1000);
+    expect(calls).toEqual([`drop ${SHARD}`]);
+  });
+
+  test('keeps a removed replica whose host the layout places it on again: the leader adds it back and it catches up from its log', async () => {
+    const applied = fakeHost(statusOf({ removed: true, members: ['h2', 'h3'] }), ['h1', 'h2', 'h3']);
+    const told = fakeHost(statusOf({ removed: true, removedByNotice: true }), ['h1', 'h2', 'h3']);
+    await new Rebalancer(applied.host).reconcile(1000);
+    await new Rebalancer(told.host).reconcile(1000);
+    expect(applied.calls).toEqual([]);
+    expect(told.calls).toEqual([]);
+  });
+
+  test('a drop the host refuses is counted, not taken for done, and tried again on the next pass', async () => {
+    const { host, calls } = fakeHost(statusOf({ removed: true, members: ['h2', 'h3', 'h4'] }), ['h2', 'h3', 'h4']);
+    const refusing: RebalancerHost = { ...host, dropReplica: (shard) => host.dropReplica(shard).then(() => false) };
+    const rebalancer = new Rebalancer(refusing);
+    const converged = await rebalancer.reconcile(1000);
+    expect(converged).toBe(false);
+    expect(calls).toEqual([`drop ${SHARD}`]);
+    expect(rebalancer.stats()).toMatchObject({ dropped: 0, dropsRefused: 1 });
   });
 
   test('on the leader: adds a missing replica before it removes a leaving one, one change per pass', async () => {

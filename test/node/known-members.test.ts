@@ -8,7 +8,10 @@ function setUp(initial: Membership) {
   const clock = new VirtualClock();
   const removedPeers: string[] = [];
   let removals = 0;
+  let readds = 0;
   let membership = initial;
+  let configIndex = 0;
+  let logEnd = { index: 0, term: 0 };
   let running = true;
   const members = new KnownMembers({
     id: 'a',
@@ -18,7 +21,12 @@ function setUp(initial: Membership) {
     forgetAfterMs: 100,
     membership: () => membership,
     isRunning: () => running,
+    configIndex: () => configIndex,
+    commitIndex: () => 1_000,
+    heardFromLeader: () => false,
+    logEnd: () => logEnd,
     removed: () => void removals++,
+    readded: () => void readds++,
   }, initial);
   return {
     clock,
@@ -26,7 +34,23 @@ function setUp(initial: Membership) {
     removedPeers,
     apply(next: Membership) {
       membership = next;
+      configIndex++;
       members.configurationApplied(next);
+    },
+    /** Appends a configuration at `index` without applying it (a follower's log got it), then ends the turn. */
+    append(next: Membership, index: number) {
+      membership = next;
+      configIndex = index;
+      members.checkReadded();
+    },
+    setLogEnd(index: number, term: number) {
+      logEnd = { index, term };
+    },
+    setConfigIndex(index: number) {
+      configIndex = index;
+    },
+    get readds() {
+      return readds;
     },
     /** Applies an older configuration than the one in force, as a restarted node replaying its log does. */
     replay(older: Membership) {
@@ -90,4 +114,116 @@ describe('KnownMembers', () => {
     node.apply({ voters: ['b', 'c'] });
     expect(node.members.removed).toBe(true);
   });
+
+  it('a notice of a committed configuration the log has not reached marks the node removed, with its log end', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.setConfigIndex(4);
+    node.setLogEnd(9, 2);
+
+    expect(node.members.notMember(7)).toBe(true);
+
+    expect(node.members.removed).toBe(true);
+    expect(node.removals).toBe(1);
+    expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 9, lastTerm: 2, configIndex: 4, noticeConfigIndex: 7 });
+  });
+
+  it('a notice naming the configuration the log holds as its latest, which leaves the node out, is believed (the node never learned it committed)', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.append({ voters: ['b', 'c'] }, 7);
+    node.setLogEnd(7, 2);
+
+    expect(node.members.notMember(7)).toBe(true);
+
+    expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 7, lastTerm: 2, configIndex: 7, noticeConfigIndex: 7 });
+  });
+
+  it('a notice is ignored when the log already holds that configuration or a newer one', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.setConfigIndex(7);
+
+    expect(node.members.notMember(7)).toBe(false);
+    expect(node.members.notMember(5)).toBe(false);
+
+    expect(node.members.removed).toBe(false);
+    expect(node.removals).toBe(0);
+  });
+
+  it('a node told it was removed is not cleared by its own configuration, only by a newer one that lists it', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.setConfigIndex(4);
+    node.members.notMember(7);
+
+    node.append({ voters: ['a', 'b', 'c'] }, 4);
+    expect(node.members.removed).toBe(true);
+    // It catches up with the removal itself: still removed.
+    node.append({ voters: ['b', 'c'] }, 7);
+    expect(node.members.removed).toBe(true);
+    // Added back (the leader appended J, a configuration that lists it again): it ticks again.
+    node.append({ voters: ['b', 'c'], learners: ['a'] }, 12);
+
+    expect(node.members.removed).toBe(false);
+    expect(node.members.removal).toBeNull();
+    expect(node.readds).toBe(1);
+  });
+
+  it('a node that applied its removal and is added back is no longer removed', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.apply({ voters: ['b', 'c'] });
+    expect(node.members.removal?.cause).toBe('configuration');
+
+    node.append({ voters: ['b', 'c'], learners: ['a'] }, 5);
+
+    expect(node.members.removed).toBe(false);
+    expect(node.readds).toBe(1);
+    // Removed again later: marked again.
+    node.apply({ voters: ['b', 'c'] });
+    expect(node.members.removed).toBe(true);
+    expect(node.removals).toBe(2);
+  });
+
+  it('an acknowledgement of an append while marked removed clears the mark: some leader counts the node', () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.members.acknowledged();
+    expect(node.readds).toBe(0);
+    node.setConfigIndex(4);
+    node.members.notMember(7);
+
+    node.members.acknowledged();
+
+    expect(node.members.removed).toBe(false);
+    expect(node.readds).toBe(1);
+  });
+
+  it('a node whose removal mark an acknowledgement cleared is marked again after an election timeout without one, if its configuration still leaves it out', async () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.apply({ voters: ['b', 'c'] });
+    node.members.acknowledged();
+    expect(node.members.removed).toBe(false);
+
+    await node.clock.advance(99);
+    node.members.onTick();
+    expect(node.members.removed).toBe(false);
+    node.members.acknowledged();
+    await node.clock.advance(100);
+    node.members.onTick();
+
+    expect(node.members.removal?.cause).toBe('configuration');
+    expect(node.removals).toBe(2);
+  });
+
+  it('a node that starts with its committed removal in its log (never applied as a member) is marked removed at a tick without a leader', () => {
+    // Restarted from a snapshot taken after its removal: its configuration leaves it out from the start.
+    const node = setUp({ voters: ['b', 'c'] });
+    expect(node.members.removed).toBe(false);
+    node.setConfigIndex(9);
+
+    node.members.onTick();
+
+    expect(node.members.removal?.cause).toBe('configuration');
+    // A joining node not yet added (a configuration that lists no one) is not.
+    const joining = setUp({ voters: [] });
+    joining.members.onTick();
+    expect(joining.members.removed).toBe(false);
+  });
 });
+

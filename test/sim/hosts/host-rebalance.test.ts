@@ -80,6 +80,27 @@ describe('rebalance worlds', () => {
     expect(kept.livenessFailure?.detail).toMatch(/rebalance: h\d still holds replicas of shard-\d/);
   });
 
+  test('regression: replicas removed while their host was cut off learn it from notices and are dropped, and the layout is reached', async () => {
+    // Seed 2 did not converge before not-a-member notices: a host kept replicas removed while it was cut off, each
+    // campaigning for ever with the configuration it knew (docs/multi-raft.md, "A removed replica learns it").
+    const report = await runHostSeed(2, OPTIONS);
+
+    expect(report.violation).toBeNull();
+    expect(report.livenessFailure).toBeNull();
+    expect(report.multiGroup.coverage.replicaDroppedAfterNotice).toBeGreaterThan(0);
+  });
+
+  test('teeth: a host that trusts a stale "removed" and deletes the replica without the safe drop, after it was added back, is a violation', async () => {
+    // Seed 21: a replica removed, then added back by its leader (it acknowledges entries again); the planted bug still
+    // sees it removed and deletes it with removeGroup. The real adapter, through the safe drop, passes the same seed.
+    const unsafe = await runHostSeed(21, { ...OPTIONS, rebalanceBug: 'unsafe-drop' });
+    const safe = await runHostSeed(21, OPTIONS);
+
+    expect(unsafe.violation?.invariant).toBe('Dropped only after removal');
+    expect(unsafe.violation?.detail).toMatch(/dropped its replica of shard-\d while its configuration lists it|counts it at match/);
+    expect(safe.ok).toBe(true);
+  });
+
   test('bad rebalance options are refused with a typed error', async () => {
     await expect(runHostSeed(1, { rebalance: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'KEEL_INVALID_ARGUMENT' });
     await expect(runHostSeed(1, { rebalanceBug: 'nope' as never })).rejects.toMatchObject({ code: 'KEEL_INVALID_ARGUMENT' });

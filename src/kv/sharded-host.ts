@@ -107,10 +107,15 @@ export class ShardedKvHost {
       localShards: () => [...this.replicas.keys()],
       raftAddress: (id) => this.addresses.get(id),
       dropReplica: async (shard) => {
-        const dropped = await this.host.dropRemovedGroup(shard);
-        if (dropped) this.replicas.delete(shard);
-        else this.reattach(shard);
-        return dropped;
+        // Out of the map first: while the host closes and judges the replica, no request or status read reaches it.
+        this.replicas.delete(shard);
+        let dropped = false;
+        try {
+          dropped = await this.host.dropRemovedGroup(shard);
+          return dropped;
+        } finally {
+          if (!dropped) this.reattach(shard);
+        }
       },
       log: (message, fields) => this.options.logger?.info(fields, message),
     });

@@ -41,6 +41,8 @@ export interface HostTransportOptions {
   readonly quiesceNotice?: (group: GroupId, from: NodeId, term: number, index: number) => void;
   /** A peer host's replica of `group` asked for a vote (a removed replica campaigns): the host may answer with a not-a-member notice. */
   readonly voteRequest?: (group: GroupId, from: NodeId) => void;
+  /** A peer host's replica of `group`, a learner without a leader, asks whether it is still a member: the host may answer with a not-a-member notice. */
+  readonly memberQuery?: (group: GroupId, from: NodeId) => void;
   /** A peer host says its replica's committed configuration of `group`, installed at `configIndex`, leaves this host out. Returns false if this host holds no replica of it. */
   readonly notMemberNotice?: (group: GroupId, from: NodeId, configIndex: number) => boolean;
   /** Whether `group` is quiesced here: it sends nothing, so "unreachable" reports do not concern (or wake) it. */
@@ -158,6 +160,11 @@ export class HostTransport {
     this.enqueueItem(to, { group, notMember: { configIndex } }, ITEM_OVERHEAD_BYTES);
   }
 
+  /** Asks `to` whether this host's replica of `group`, a learner without a leader, is still a member; leaves with the next flush. */
+  sendMemberQuery(to: NodeId, group: GroupId): void {
+    this.enqueueItem(to, { group, memberQuery: {} }, ITEM_OVERHEAD_BYTES);
+  }
+
   /**
    * Host-level liveness: sends an empty batch to every peer host that was
    * sent nothing since the last call. The host calls it once per tick, so
@@ -240,6 +247,10 @@ export class HostTransport {
       }
       if (item.notMember !== undefined) {
         this.receiveNotMember(message.from, item.group, item.notMember.configIndex);
+        continue;
+      }
+      if (item.memberQuery !== undefined) {
+        this.options.memberQuery?.(item.group, message.from);
         continue;
       }
       if ((item as { message?: unknown }).message === undefined) {

@@ -85,6 +85,7 @@ export class RaftHost<Result = unknown> {
       wire: options.transport,
       clock: this.clock,
       voteRequest: (group, from) => this.removalNotices.onVoteRequest(group, from),
+      memberQuery: (group, from) => this.removalNotices.onMemberQuery(group, from),
       notMemberNotice: (group, _from, configIndex) => {
         const node = this.groupsById.get(group)?.node;
         node?.hostNotMember(configIndex);
@@ -298,7 +299,13 @@ export class RaftHost<Result = unknown> {
           tickIntervalMs: this.tickIntervalMs,
           ...(parts.random === undefined ? {} : { random: parts.random }),
         },
-        { scheduler: this.loop, onInput: (input) => this.quiescence.onInput(group, input) },
+        {
+          scheduler: this.loop,
+          onInput: (input) => this.quiescence.onInput(group, input),
+          askMembership: (voters) => {
+            for (const voter of voters) if (voter !== this.options.hostId) this.transport.sendMemberQuery(voter, group);
+          },
+        },
       );
     } catch (error) {
       await storage.close().catch(() => undefined);

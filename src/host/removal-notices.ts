@@ -18,7 +18,9 @@ export interface RemovalNoticesOptions {
 export interface RemovalNoticeStats {
   /** Vote requests of peers' replicas checked for whether a notice was due. */
   readonly checked: number;
-  /** Notices sent to the hosts of removed replicas that asked for votes. */
+  /** Member queries of peers' learners without a leader, checked the same way. */
+  readonly queried: number;
+  /** Notices sent to the hosts of removed replicas that asked for votes or asked whether they are members. */
   readonly sent: number;
   /** Notices not sent because one went to the same (group, peer) less than an election timeout ago. */
   readonly rateLimited: number;
@@ -38,13 +40,15 @@ export interface RemovalNoticeStats {
  * Only vote requests (pre-votes included) are answered: they are what a
  * removed replica sends on its own, and they are rare, so the check (which
  * reads the replica's configuration) costs nothing on the hot path of appends
- * and heartbeats. At most one notice per (group, peer) per election timeout,
- * however often the peer campaigns.
+ * and heartbeats. A learner never campaigns: one that heard from no leader for
+ * an election timeout sends a member query instead (known-members.ts), answered
+ * the same way. At most one notice per (group, peer) per election timeout,
+ * however often the peer campaigns or asks.
  */
 export class RemovalNotices {
   /** When a notice last went to each (group, peer), by key `group \0 peer`. Pruned every tick. */
   private readonly lastSentAt = new Map<string, number>();
-  private readonly counters = { checked: 0, sent: 0, rateLimited: 0 };
+  private readonly counters = { checked: 0, queried: 0, sent: 0, rateLimited: 0 };
 
   constructor(private readonly options: RemovalNoticesOptions) {
     assert(Number.isFinite(options.intervalMs) && options.intervalMs > 0, () => `removal notices: interval ${options.intervalMs} must be positive`);
@@ -53,6 +57,21 @@ export class RemovalNotices {
   /** `peer`'s replica of `group` asked this host's replica for a vote: answer with a notice if the peer is not a member. */
   onVoteRequest(group: GroupId, peer: NodeId): void {
     this.counters.checked++;
+    this.answer(group, peer);
+  }
+
+  /**
+   * `peer`'s replica of `group`, a learner that heard from no leader for an
+   * election timeout, asks whether it is still a member (a learner never
+   * campaigns, so it would never ask for a vote): answered like a vote request.
+   */
+  onMemberQuery(group: GroupId, peer: NodeId): void {
+    this.counters.queried++;
+    this.answer(group, peer);
+  }
+
+  /** Sends `peer` a notice if this host's replica's committed configuration leaves it out, at most once per interval. */
+  private answer(group: GroupId, peer: NodeId): void {
     const configIndex = this.options.configWithout(group, peer);
     if (configIndex === null) return;
     assert(configIndex > 0, () => `removal notices: configuration ${configIndex} of ${group} leaves ${peer} out at index 0`);

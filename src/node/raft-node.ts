@@ -53,6 +53,8 @@ export interface HostedBy {
   readonly scheduler: TurnScheduler;
   /** Told of every input the replica's loop queues: a quiesced group wakes on one. */
   readonly onInput?: (input: Input) => void;
+  /** A learner without a leader asks the hosts of its configuration's voters whether it is still a member (known-members.ts). */
+  readonly askMembership?: (voters: readonly NodeId[]) => void;
 }
 export type { NodeStatus } from './node-status.js';
 export type { NodeMetrics } from './node-metrics.js';
@@ -195,6 +197,7 @@ export class RaftNode<Result = unknown> extends TypedEmitter<NodeEvents> {
         readded: () => {
           if (!this.hosted && this.state === 'running' && this.tickTimer === null) this.scheduleTick();
         },
+        ...(host?.askMembership === undefined ? {} : { askMembership: host.askMembership }),
       },
       status.membership,
     );

@@ -28,7 +28,7 @@ export interface GroupBatch {
   readonly from: NodeId;
   /** The receiving host. */
   readonly to: NodeId;
-  /** One item per group message, quiesce notice or not-a-member notice of the round. */
+  /** One item per group message, quiesce notice, not-a-member notice or member query of the round. */
   readonly items: readonly GroupItem[];
 }
 
@@ -37,7 +37,10 @@ export interface GroupBatch {
  * notice: the sender's replica, leader of the group in `term`, stopped ticking
  * with its log ending at `index`, committed and applied; or a not-a-member
  * notice: the sender's replica of the group has a committed configuration,
- * installed at `configIndex`, that leaves the receiver out (docs/multi-raft.md).
+ * installed at `configIndex`, that leaves the receiver out (docs/multi-raft.md);
+ * or a member query: the sender's replica, a learner that heard from no leader
+ * for an election timeout, asks whether it is still a member (answered, if
+ * not, with a not-a-member notice).
  */
 export type GroupItem =
   | {
@@ -49,6 +52,8 @@ export type GroupItem =
       readonly quiesce?: undefined;
       /** Absent on a message. */
       readonly notMember?: undefined;
+      /** Absent on a message. */
+      readonly memberQuery?: undefined;
     }
   | {
       /** The group that quiesced. */
@@ -64,6 +69,8 @@ export type GroupItem =
       readonly message?: undefined;
       /** Absent on a quiesce notice. */
       readonly notMember?: undefined;
+      /** Absent on a quiesce notice. */
+      readonly memberQuery?: undefined;
     }
   | {
       /** The group the receiver was removed from. */
@@ -77,6 +84,20 @@ export type GroupItem =
       readonly message?: undefined;
       /** Absent on a not-a-member notice. */
       readonly quiesce?: undefined;
+      /** Absent on a not-a-member notice. */
+      readonly memberQuery?: undefined;
+    }
+  | {
+      /** The group the sender's replica is a learner of, as far as its log knows. */
+      readonly group: string;
+      /** The query: it carries nothing but the group. */
+      readonly memberQuery: Readonly<Record<string, never>>;
+      /** Absent on a member query. */
+      readonly message?: undefined;
+      /** Absent on a member query. */
+      readonly quiesce?: undefined;
+      /** Absent on a member query. */
+      readonly notMember?: undefined;
     };
 
 /** A core message. */

@@ -43,6 +43,11 @@ function validateGroupBatch(record: Fields, self: NodeId, peer: NodeId): GroupBa
       copied.push({ group, notMember: { configIndex } });
       continue;
     }
+    if (fields['message'] === undefined && fields['memberQuery'] !== undefined) {
+      asRecord(fields['memberQuery'], 'groups item member query');
+      copied.push({ group, memberQuery: {} });
+      continue;
+    }
     if (fields['message'] === undefined) {
       const quiesce = asRecord(fields['quiesce'], 'groups item quiesce notice');
       copied.push({ group, quiesce: { term: index(quiesce, 'term'), index: index(quiesce, 'index') } });

@@ -36,7 +36,13 @@ describe('a group batch on the wire', () => {
     expect(plain(roundTrip(sent))).toEqual(plain({ ...sent, items: [{ group: 'g', notMember: { configIndex: 12 } }, sent.items[1], sent.items[2]] }));
   });
 
+  it('carries a member query beside messages, and only the group', () => {
+    const sent = { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', memberQuery: { extra: 1 } }, { group: 'h', message: heartbeat }] };
+    expect(plain(roundTrip(sent))).toEqual(plain({ ...sent, items: [{ group: 'g', memberQuery: {} }, sent.items[1]] }));
+  });
+
   it.each([
+    ['a member query that is not an object', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', memberQuery: true }] }],
     ['a malformed group id', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'bad id!', message: heartbeat }] }],
     ['an empty group id', { kind: 'groups', from: 'b', to: 'a', items: [{ group: '', message: heartbeat }] }],
     ['a batch inside a batch', { kind: 'groups', from: 'b', to: 'a', items: [{ group: 'g', message: { kind: 'groups', from: 'b', to: 'a', items: [] } }] }],

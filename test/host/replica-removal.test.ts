@@ -84,6 +84,67 @@ describe('a replica removed while its host was partitioned', () => {
     await cluster.run(cluster.replica(leaderNow!, 'g0').propose(encode('still committing')));
   });
 
+  it('a learner removed before its promotion never campaigns: it asks the voters, learns it from a notice, and the safe drop deletes it', async () => {
+    // Found by the rebalance swarm (seeds 251, 268, 295): no vote request of the learner's would ever draw a notice.
+    const cluster = await start(['h1', 'h2', 'h3', 'h4'], 23);
+    const { leader } = await groupWithFollower(cluster);
+    const everyone = ['h1', 'h2', 'h3', 'h4'];
+    await cluster.host('h4').createGroup('g0', { join: true });
+    await cluster.run(cluster.replica(leader, 'g0').addLearner('h4', 'h4'));
+    await cluster.clock.advance(ELECTION_MS);
+    expect(cluster.replica('h4', 'g0').status().learners).toContain('h4');
+
+    // Arrange: the learner is cut off while the leader removes it.
+    cluster.network.isolate(['h4'], everyone);
+    await cluster.run(cluster.replica(leader, 'g0').removeMember('h4'));
+    await cluster.run(cluster.replica(leader, 'g0').propose(encode('after the removal')));
+    await cluster.clock.advance(5 * ELECTION_MS);
+    const cutOff = cluster.replica('h4', 'g0').status();
+    expect(cutOff.learners).toContain('h4');
+    expect(cutOff.removed).toBe(false);
+
+    // Act: the partition heals; the learner, with no leader, asks the voters, and they answer with a notice.
+    cluster.network.heal();
+    await cluster.clock.advance(5 * ELECTION_MS);
+
+    const told = cluster.replica('h4', 'g0').status();
+    expect(told.removed).toBe(true);
+    expect(told.removedByNotice).toBe(true);
+    expect(told.learners).toContain('h4'); // its own log never learned it
+    const queried = ['h1', 'h2', 'h3'].reduce((sum, id) => sum + cluster.host(id).stats().removalNotices.queried, 0);
+    expect(queried).toBeGreaterThanOrEqual(1);
+    expect(cluster.host('h4').stats().transport.notMemberReceived).toBeGreaterThanOrEqual(1);
+
+    const dropped = await cluster.run(cluster.host('h4').dropRemovedGroup('g0'));
+    expect(dropped).toBe(true);
+    expect(cluster.host('h4').groups()).toEqual([]);
+  });
+
+  it('a learner that is still one asks the voters when cut off from its leader, and no notice answers it', async () => {
+    const cluster = await start(['h1', 'h2', 'h3', 'h4'], 24);
+    const { leader } = await groupWithFollower(cluster);
+    const others = ['h1', 'h2', 'h3'].filter((id) => id !== leader);
+    await cluster.host('h4').createGroup('g0', { join: true });
+    await cluster.run(cluster.replica(leader, 'g0').addLearner('h4', 'h4'));
+    await cluster.clock.advance(ELECTION_MS);
+
+    // Cut off from its leader only: it asks the other voters, whose committed configuration lists it, and they stay silent.
+    cluster.network.isolate(['h4'], ['h4', leader]);
+    await cluster.clock.advance(5 * ELECTION_MS);
+
+    const queried = others.reduce((sum, id) => sum + cluster.host(id).stats().removalNotices.queried, 0);
+    expect(queried).toBeGreaterThanOrEqual(2);
+    expect(cluster.host('h4').stats().transport.notMemberReceived).toBe(0);
+    expect(cluster.replica('h4', 'g0').status().removed).toBe(false);
+
+    // Healed, its leader reaches it again and it follows on as a learner.
+    cluster.network.heal();
+    await cluster.run(cluster.replica(leader, 'g0').propose(encode('after the heal')));
+    await cluster.clock.advance(ELECTION_MS);
+    expect(cluster.replica('h4', 'g0').status().commitIndex).toBe(cluster.replica(leader, 'g0').status().commitIndex);
+    expect(cluster.replica('h4', 'g0').status().removed).toBe(false);
+  });
+
   it('a notice is sent only for a committed configuration that leaves the asker out', async () => {
     const cluster = await start(['h1', 'h2', 'h3'], 22);
     const { leader } = await groupWithFollower(cluster);

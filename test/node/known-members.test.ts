@@ -4,7 +4,7 @@ import { VirtualClock } from '../../src/util/clock.js';
 import { KnownMembers } from '../../src/node/membership/known-members.js';
 import { MemberAddresses } from '../../src/node/membership/member-addresses.js';
 
-function setUp(initial: Membership) {
+function setUp(initial: Membership, hosted: { heardFromLeader?: () => boolean; askMembership?: (voters: readonly string[]) => void } = {}) {
   const clock = new VirtualClock();
   const removedPeers: string[] = [];
   let removals = 0;
@@ -23,10 +23,11 @@ function setUp(initial: Membership) {
     isRunning: () => running,
     configIndex: () => configIndex,
     commitIndex: () => 1_000,
-    heardFromLeader: () => false,
+    heardFromLeader: hosted.heardFromLeader ?? (() => false),
     logEnd: () => logEnd,
     removed: () => void removals++,
     readded: () => void readds++,
+    ...(hosted.askMembership === undefined ? {} : { askMembership: hosted.askMembership }),
   }, initial);
   return {
     clock,
@@ -224,6 +225,46 @@ describe('KnownMembers', () => {
     const joining = setUp({ voters: [] });
     joining.members.onTick();
     expect(joining.members.removed).toBe(false);
+  });
+  it('a learner that heard from no leader asks the voters whether it is still a member, at most once per election timeout', async () => {
+    // A learner never campaigns, so no vote request of its own would draw a not-a-member notice.
+    const asked: (readonly string[])[] = [];
+    const node = setUp({ voters: ['b', 'c'], learners: ['a'], outgoingVoters: ['c', 'd'] }, { askMembership: (voters) => void asked.push(voters) });
+    node.setConfigIndex(4);
+
+    node.members.onTick();
+    node.members.onTick();
+    expect(asked).toEqual([['b', 'c', 'd']]);
+    await node.clock.advance(100);
+    node.members.onTick();
+
+    expect(asked).toEqual([['b', 'c', 'd'], ['b', 'c', 'd']]);
+    // Asking marks nothing: only a notice the node believes does.
+    expect(node.members.removed).toBe(false);
+  });
+
+  it('a learner that hears from its leader, a voter, or a node marked removed does not ask', () => {
+    const asked: (readonly string[])[] = [];
+    const ask = (voters: readonly string[]): void => void asked.push(voters);
+    const led = setUp({ voters: ['b', 'c'], learners: ['a'] }, { heardFromLeader: () => true, askMembership: ask });
+    const voter = setUp({ voters: ['a', 'b'] }, { askMembership: ask });
+    const marked = setUp({ voters: ['b', 'c'], learners: ['a'] }, { askMembership: ask });
+    marked.setConfigIndex(4);
+    expect(marked.members.notMember(7)).toBe(true);
+
+    for (const node of [led, voter, marked]) node.members.onTick();
+
+    expect(asked).toEqual([]);
+  });
+
+  it('a learner told by a member that a newer committed configuration leaves it out is marked removed', () => {
+    const node = setUp({ voters: ['b', 'c'], learners: ['a'] });
+    node.setConfigIndex(4);
+    node.setLogEnd(5, 2);
+
+    expect(node.members.notMember(6)).toBe(true);
+
+    expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 5, lastTerm: 2, configIndex: 4, noticeConfigIndex: 6 });
   });
 });
 

@@ -30,6 +30,12 @@ export interface KnownMembersHost {
   removed(): void;
   /** A node marked removed appended a configuration that lists it again: tick again. */
   readded(): void;
+  /**
+   * A learner that heard from no leader for an election timeout asks the
+   * hosts of `voters` whether it is still a member (they answer with a
+   * not-a-member notice if not); absent for a node that is not hosted.
+   */
+  readonly askMembership?: (voters: readonly NodeId[]) => void;
 }
 
 /**
@@ -62,6 +68,8 @@ export class KnownMembers {
   private mark: RemovalMark | null = null;
   /** When an acknowledgement last cleared the mark (clock milliseconds), or null: see {@link onTick}. */
   private clearedByAckAt: number | null = null;
+  /** When this node, a learner without a leader, last asked the voters whether it is a member (clock milliseconds), or null. */
+  private askedAt: number | null = null;
   /** Pending timers that will forget members that left; cleared by {@link stop}. */
   private readonly forgetTimers = new Set<TimerHandle>();
 
@@ -154,10 +162,12 @@ export class KnownMembers {
    * append of the leader that removed it), or if no leader spoke to it for
    * an election timeout (it started with its removal already in its log,
    * from a snapshot taken after it, and never applied it as a member). A node told by a notice
-   * and cleared campaigns, and is told again.
+   * and cleared campaigns, and is told again. First, a learner without a
+   * leader asks the voters whether it is still a member ({@link maybeAskMembership}).
    */
   onTick(): void {
     if (this.mark !== null) return;
+    this.maybeAskMembership();
     const clearedAt = this.clearedByAckAt;
     if (clearedAt === null ? this.host.heardFromLeader() : this.host.clock.now() - clearedAt < this.host.forgetAfterMs) return;
     this.clearedByAckAt = null;
@@ -167,6 +177,30 @@ export class KnownMembers {
     const members = membersOf(membership);
     const configIndex = this.host.configIndex();
     if (members.size > 0 && !members.has(this.host.id) && configIndex <= this.host.commitIndex()) this.markRemoved('configuration', configIndex, null);
+  }
+
+  /**
+   * A learner never campaigns, so a learner removed while cut off would never
+   * hear a not-a-member notice (they answer vote requests): its latest
+   * configuration lists it as a learner, and no leader speaks to it. So a
+   * learner that heard from no leader for an election timeout asks the voters
+   * of its configuration, at most once per election timeout; a voter's host
+   * whose committed configuration leaves it out answers with the same notice
+   * as to a vote request (removal-notices.ts), which the node checks as
+   * any other ({@link notMember}). A learner that is still one is answered
+   * nothing: its leader will reach it.
+   */
+  private maybeAskMembership(): void {
+    const ask = this.host.askMembership;
+    if (ask === undefined || this.host.heardFromLeader()) return;
+    const membership = this.host.membership();
+    const id = this.host.id;
+    const voters = [...new Set([...membership.voters, ...(membership.outgoingVoters ?? [])])];
+    if (voters.includes(id) || !(membership.learners ?? []).includes(id)) return;
+    const now = this.host.clock.now();
+    if (this.askedAt !== null && now - this.askedAt < this.host.forgetAfterMs) return;
+    this.askedAt = now;
+    ask(voters);
   }
 
   private markRemoved(cause: RemovalMark['cause'], configIndex: Index, noticeConfigIndex: Index | null): void {

@@ -90,6 +90,18 @@ describe('rebalance worlds', () => {
     expect(report.multiGroup.coverage.replicaDroppedAfterNotice).toBeGreaterThan(0);
   });
 
+  test('regression: a learner removed before it was promoted, while cut off, asks the voters, learns it and is dropped', async () => {
+    // Seed 251 (default duration, drawn groups; also 268 and 295) never converged: h2's replica of shard-0 was added as
+    // a learner, then removed before its promotion while cut off. Its log's latest configuration lists it as a learner,
+    // a learner never campaigns, so no vote request drew a notice, and nothing marked it removed. A learner without a
+    // leader now asks the voters (docs/multi-raft.md, "A removed replica learns it").
+    const report = await runHostSeed(251, { rebalance: true });
+
+    expect(report.violation).toBeNull();
+    expect(report.livenessFailure).toBeNull();
+    expect(report.multiGroup.coverage.replicaDroppedAfterNotice).toBeGreaterThan(0);
+  });
+
   test('teeth: a host that trusts a stale "removed" and deletes the replica without the safe drop, after it was added back, is a violation', async () => {
     // Seed 21: a replica removed, then added back by its leader (it acknowledges entries again); the planted bug still
     // sees it removed and deletes it with removeGroup. The real adapter, through the safe drop, passes the same seed.

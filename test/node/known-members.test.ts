@@ -266,5 +266,15 @@ describe('KnownMembers', () => {
 
     expect(node.members.removal).toEqual({ cause: 'notice', lastIndex: 5, lastTerm: 2, configIndex: 4, noticeConfigIndex: 6 });
   });
-});
 
+  it('does not forget a node that left if its address was learned again before the timer fired (it is being added back)', async () => {
+    const node = setUp({ voters: ['a', 'b', 'c'] });
+    node.apply({ voters: ['a', 'b'] });
+    // The leader adding c back logged its address first; the configuration naming c is not appended yet.
+    node.members.learnAddress('c', 'c:1');
+    await node.clock.advance(100);
+
+    expect(node.removedPeers).toEqual([]);
+    expect(node.members.ids.has('c')).toBe(true);
+  });
+});

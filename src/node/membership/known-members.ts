@@ -70,6 +70,10 @@ export class KnownMembers {
   private clearedByAckAt: number | null = null;
   /** When this node, a learner without a leader, last asked the voters whether it is a member (clock milliseconds), or null. */
   private askedAt: number | null = null;
+  /** For each node, the number of the last {@link learnAddress} of its address (a counter, {@link learnings}). */
+  private readonly learnedAt = new Map<NodeId, number>();
+  /** Addresses learned so far. */
+  private learnings = 0;
   /** Pending timers that will forget members that left; cleared by {@link stop}. */
   private readonly forgetTimers = new Set<TimerHandle>();
 
@@ -211,6 +215,7 @@ export class KnownMembers {
 
   /** Records that `id` is reachable at `address` and tells the transport (this node needs no address of its own). */
   learnAddress(id: NodeId, address: string): void {
+    this.learnedAt.set(id, ++this.learnings);
     this.host.addresses.set(id, address);
     this.knownMembers.add(id);
     if (id !== this.host.id) this.host.transport.addPeer(id, address);
@@ -242,13 +247,16 @@ export class KnownMembers {
     for (const id of members) this.knownMembers.add(id);
     const leavers = [...this.knownMembers].filter((id) => !members.has(id));
     if (leavers.length > 0) {
+      const learningsThen = this.learnings;
       const timer = host.clock.setTimeout(() => {
         this.forgetTimers.delete(timer);
         // After close() the storage may be closed too: nothing to forget then.
         if (!host.isRunning()) return;
         const now = membersOf(host.membership());
         for (const id of leavers) {
-          if (now.has(id)) continue;
+          // Still a member, or its address was learned again since it left (it is being added back, the
+          // configuration naming it not appended yet): forgetting it now would cut it off from this group for good.
+          if (now.has(id) || (this.learnedAt.get(id) ?? 0) > learningsThen) continue;
           this.knownMembers.delete(id);
           host.addresses.delete(id);
           if (id !== host.id) host.transport.removePeer(id);

@@ -102,6 +102,17 @@ describe('rebalance worlds', () => {
     expect(report.multiGroup.coverage.replicaDroppedAfterNotice).toBeGreaterThan(0);
   });
 
+  test('regression: a member whose address was learned again before the timer that forgets it fired is not cut off', async () => {
+    // Seed 427 (default duration, drawn groups) never converged: h1 left shard-0 and was added back before the leader
+    // h3's replica forgot it an election timeout later; h1's address entry was applied, the configuration naming it
+    // not yet, so the timer cut h1 off from h3's group transport, and h3's heartbeats never reached it (h1 sat at term
+    // 4 with no leader while h3 led term 4). The timer now keeps a node whose address was learned since it left.
+    const report = await runHostSeed(427, { rebalance: true });
+
+    expect(report.violation).toBeNull();
+    expect(report.livenessFailure).toBeNull();
+  });
+
   test('teeth: a host that trusts a stale "removed" and deletes the replica without the safe drop, after it was added back, is a violation', async () => {
     // Seed 21: a replica removed, then added back by its leader (it acknowledges entries again); the planted bug still
     // sees it removed and deletes it with removeGroup. The real adapter, through the safe drop, passes the same seed.

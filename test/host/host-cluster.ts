@@ -3,6 +3,7 @@
  * in-process network: deterministic, no wall-clock sleeps. Each group's
  * replica runs the production runtime with a list state machine.
  */
+import { afterEach } from 'vitest';
 import { RaftHost } from '../../src/host/raft-host.js';
 import type { RaftHostOptions } from '../../src/host/raft-host.js';
 import type { RaftNode } from '../../src/node/raft-node.js';
@@ -142,4 +143,17 @@ export class HostCluster {
     if (entry === undefined) throw new Error(`unknown host ${id}`);
     return entry;
   }
+}
+
+/** A `start` for a test file: every cluster it starts is closed after each test. */
+export function startClosedAfterEach(): (...args: Parameters<typeof HostCluster.start>) => Promise<HostCluster> {
+  const clusters: HostCluster[] = [];
+  afterEach(async () => {
+    for (const cluster of clusters.splice(0)) await cluster.close();
+  });
+  return async (...args) => {
+    const cluster = await HostCluster.start(...args);
+    clusters.push(cluster);
+    return cluster;
+  };
 }

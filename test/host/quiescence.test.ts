@@ -6,23 +6,14 @@
  * partitioned old leader cannot serve a stale lease read. Deterministic:
  * virtual clock, in-process network.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
-import { ELECTION_TICKS, HostCluster, TICK_MS } from './host-cluster.js';
+import { ELECTION_TICKS, HostCluster, TICK_MS, startClosedAfterEach } from './host-cluster.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const clusters: HostCluster[] = [];
 const groupIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `g${i}`);
-
-async function start(seed = 21): Promise<HostCluster> {
-  const cluster = await HostCluster.start(['h1', 'h2', 'h3'], seed);
-  clusters.push(cluster);
-  return cluster;
-}
-
-afterEach(async () => {
-  for (const cluster of clusters.splice(0)) await cluster.close();
-});
+const startCluster = startClosedAfterEach();
+const start = (seed = 21): Promise<HostCluster> => startCluster(['h1', 'h2', 'h3'], seed);
 
 function quiescedEverywhere(cluster: HostCluster): number {
   return Math.min(...cluster.ids.filter((id) => cluster.hosts.get(id)!.host !== null).map((id) => cluster.host(id).stats().quiescence.quiesced));

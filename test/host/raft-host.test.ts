@@ -3,23 +3,13 @@
  * one ticker among their groups' replicas (src/host/). Deterministic: virtual
  * clock, in-process network.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GroupExistsError, InvalidArgumentError, UnknownGroupError, UnknownMemberError } from '../../src/errors.js';
 import type { HostLogRecord } from '../../src/host/raft-host.js';
-import { HostCluster, TICK_MS } from './host-cluster.js';
+import { TICK_MS, startClosedAfterEach } from './host-cluster.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-const clusters: HostCluster[] = [];
-
-async function start(...args: Parameters<typeof HostCluster.start>): Promise<HostCluster> {
-  const cluster = await HostCluster.start(...args);
-  clusters.push(cluster);
-  return cluster;
-}
-
-afterEach(async () => {
-  for (const cluster of clusters.splice(0)) await cluster.close();
-});
+const start = startClosedAfterEach();
 
 const groupIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `g${i}`);
 

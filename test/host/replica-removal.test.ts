@@ -6,23 +6,13 @@
  * when no leader can count on it (docs/multi-raft.md). Deterministic:
  * virtual clock, in-process network.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HostLogRecord } from '../../src/host/raft-host.js';
-import { ELECTION_TICKS, HostCluster, TICK_MS } from './host-cluster.js';
+import { ELECTION_TICKS, HostCluster, TICK_MS, startClosedAfterEach } from './host-cluster.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const ELECTION_MS = ELECTION_TICKS * TICK_MS;
-const clusters: HostCluster[] = [];
-
-async function start(...args: Parameters<typeof HostCluster.start>): Promise<HostCluster> {
-  const cluster = await HostCluster.start(...args);
-  clusters.push(cluster);
-  return cluster;
-}
-
-afterEach(async () => {
-  for (const cluster of clusters.splice(0)) await cluster.close();
-});
+const start = startClosedAfterEach();
 
 /** A group g0 on h1..h3 with a leader, and one of its followers. */
 async function groupWithFollower(cluster: HostCluster): Promise<{ leader: string; follower: string }> {

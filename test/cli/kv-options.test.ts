@@ -6,6 +6,17 @@ import { UsageError } from '../../cli/args.js';
 import { isLoopback, KV_HELP, parseKvOptions } from '../../cli/kv-options.js';
 import { loopbackCertificate } from '../kv/https-certificate.js';
 
+/** The message of the UsageError `args` are refused with; fails the test if they are accepted. */
+function refusal(args: readonly string[]): string {
+  try {
+    parseKvOptions(args);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error('accepted');
+}
+
 const base = ['--id', 'n4', '--peers', 'n1=127.0.0.1:7001,n4=127.0.0.1:7004', '--http', '127.0.0.1:8004', '--data', '/tmp/keel-n4', '--insecure'];
 
 describe('keel kv options', () => {
@@ -27,15 +38,6 @@ describe('keel kv options: the HTTP API off loopback needs HTTPS and tokens', ()
   const tls = ['--http-tls-cert', file('cert.pem', cert), '--http-tls-key', file('key.pem', key)];
   const tokens = ['--http-tokens', file('tokens', `admin ${'a'.repeat(40)}\nread ${'r'.repeat(40)}\n`)];
   const withHttp = (http: string, ...extra: string[]) => [...base.map((arg) => (arg === '127.0.0.1:8004' ? http : arg)), ...extra];
-  const refusal = (args: readonly string[]): string => {
-    try {
-      parseKvOptions(args);
-    } catch (error) {
-      expect(error).toBeInstanceOf(UsageError);
-      return (error as Error).message;
-    }
-    throw new Error('accepted');
-  };
 
   test('refuses a non-loopback address without HTTPS and tokens, or with only one of them', () => {
     for (const args of [withHttp('0.0.0.0:8004'), withHttp('10.1.2.3:8004', ...tls), withHttp('[::]:8004', ...tokens), withHttp('db.example:8004', ...tokens)]) {
@@ -114,15 +116,6 @@ describe('keel kv --shards: HTTPS and tokens as without --shards', () => {
   const tokens = ['--http-tokens', file('tokens', `admin ${'a'.repeat(40)}\nread ${'r'.repeat(40)}\n`)];
   const ca = ['--http-ca', file('ca.pem', cert)];
   const offLoopback = (...extra: string[]) => [...sharded.map((arg) => (arg === '127.0.0.1:8001' ? '0.0.0.0:8001' : arg)), ...extra];
-  const refusal = (args: readonly string[]): string => {
-    try {
-      parseKvOptions(args);
-    } catch (error) {
-      expect(error).toBeInstanceOf(UsageError);
-      return (error as Error).message;
-    }
-    throw new Error('accepted');
-  };
 
   test('takes --http-tls-cert/--http-tls-key, --http-tokens and --http-ca, the CA its peers\' certificates are checked against', () => {
     const options = parseKvOptions([...sharded, ...tls, ...tokens, ...ca]);
